@@ -1,0 +1,43 @@
+// Package flow is the application interface of Ouroboros: allocate a flow to a
+// named application, accept flows for the names this process is bound to, and
+// exchange messages over them.
+//
+//	f, err := flow.Alloc(ctx, "my.oping.server", qos.Raw)
+//	if err != nil { ... }
+//	defer f.Close()
+//	f.Write([]byte("hello"))
+//	n, err := f.Read(buf) // one message per Read
+//
+// A server binds its process or program to a name (irm bind ...) and accepts:
+//
+//	f, err := flow.Accept(ctx)
+//
+// # Messages
+//
+// A flow carries messages (SDUs), not a byte stream. Each Write sends one
+// message; each Read returns at most one. When the buffer is shorter than the
+// message, the remainder is returned by the following Reads and, if a piece
+// filled the buffer exactly, a zero-length Read marks the end of the message
+// (the documented reference behaviour, spec/library.md §2.6). With FlagRNoPart
+// set instead, a message that does not fit is dropped and Read returns EMSGSIZE.
+//
+// # Process
+//
+// The first call announces the process to the IRMd found through the run
+// directory ($OUROBOROS_RUN_DIR, default /var/run/ouroboros). Fini tells the
+// IRMd the process is leaving; a process that exits without it is cleaned up
+// by the IRMd within a second.
+//
+// # Data path
+//
+// Each flow has one receive goroutine that is the only reader of the flow's
+// channel (internal/datapath). It queues messages for Read (bounded: when the
+// queue is full the sender is back-pressured), notes the peer's activity for the
+// keepalive, and posts events to the flow's EventSet. When the peer goes away
+// (it deallocated, crashed, or its IPCP died), Read returns the queued messages
+// and then EFLOWDOWN, and Write returns EFLOWDOWN.
+//
+// Errors are Errno values with the reference's numbers; errors.Is(err,
+// os.ErrDeadlineExceeded) holds for timeouts and errors.Is(err, net.ErrClosed)
+// for flows that went down.
+package flow

@@ -1,0 +1,317 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+)
+
+// EventType is the type of a flow event; the values are the reference's.
+type EventType int
+
+// Event types (spec/library.md §2.8).
+const (
+	EventPkt     EventType = 1  // FLOW_PKT: a message is ready; Read will not block
+	EventDown    EventType = 2  // FLOW_DOWN: the peer marked the flow down
+	EventUp      EventType = 4  // FLOW_UP: the peer marked the flow up
+	EventAlloc   EventType = 8  // FLOW_ALLOC: defined by the reference, never generated
+	EventDealloc EventType = 16 // FLOW_DEALLOC: the peer deallocated or went away
+	EventPeer    EventType = 32 // FLOW_PEER: the peer was silent longer than the QoS timeout
+)
+
+func (t EventType) String() string {
+	switch t {
+	case EventPkt:
+		return "FLOW_PKT"
+	case EventDown:
+		return "FLOW_DOWN"
+	case EventUp:
+		return "FLOW_UP"
+	case EventAlloc:
+		return "FLOW_ALLOC"
+	case EventDealloc:
+		return "FLOW_DEALLOC"
+	case EventPeer:
+		return "FLOW_PEER"
+	}
+	return fmt.Sprintf("EventType(%d)", int(t))
+}
+
+// Event is one event on a flow.
+type Event struct {
+	Flow *Flow
+	Type EventType
+}
+
+// maxEvents bounds the queued non-packet events of one set.
+const maxEvents = 1024
+
+// EventSet is a set of flows whose events one goroutine waits for (the
+// reference's fset, with fevent as Wait). A flow belongs to at most one set.
+//
+// Packet events are level-triggered: Wait reports one EventPkt per message that
+// is queued on a flow and was not reported before, so a loop that reads one
+// message per EventPkt never stalls and never blocks. Other events are queued
+// (bounded; beyond maxEvents the oldest are dropped and counted).
+type EventSet struct {
+	p   *process
+	idx int
+
+	mu      sync.Mutex
+	flows   map[*Flow]struct{}
+	readyQ  []*Flow            // flows that may have unreported messages
+	inReady map[*Flow]struct{} // members of readyQ
+	events  []Event            // non-packet events
+	dropped int
+	closed  bool
+	kick    chan struct{}
+}
+
+// NewEventSet creates an empty set. A process has at most 31 sets (ENOMEM).
+func NewEventSet() (*EventSet, error) {
+	p, err := defaultProcess()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := p.newSetIndex()
+	if err != nil {
+		return nil, err
+	}
+	return &EventSet{p: p, idx: idx, flows: map[*Flow]struct{}{}, inReady: map[*Flow]struct{}{},
+		kick: make(chan struct{}, 1)}, nil
+}
+
+// Add puts f in the set. It fails with EPERM if f is in another set and with
+// EINVAL if f is closed. Messages already queued on f are reported by the next Wait.
+func (s *EventSet) Add(f *Flow) error {
+	if f == nil {
+		return oerr.EINVAL
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.closed:
+		return oerr.EINVAL
+	case f.set == s:
+		return nil
+	case f.set != nil:
+		return oerr.EPERM
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return oerr.EINVAL
+	}
+	f.set = s
+	f.reported = 0
+	s.flows[f] = struct{}{}
+	if len(f.rxq) > 0 || f.partial != nil {
+		s.readyLocked(f)
+	}
+	return nil
+}
+
+// Del removes f from the set, with its pending events.
+func (s *EventSet) Del(f *Flow) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	if f.set == s {
+		f.set = nil
+		f.reported = 0
+	}
+	f.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delLocked(f)
+}
+
+func (s *EventSet) delLocked(f *Flow) {
+	delete(s.flows, f)
+	if _, ok := s.inReady[f]; ok {
+		delete(s.inReady, f)
+		for i, g := range s.readyQ {
+			if g == f {
+				s.readyQ = append(s.readyQ[:i], s.readyQ[i+1:]...)
+				break
+			}
+		}
+	}
+	kept := s.events[:0]
+	for _, e := range s.events {
+		if e.Flow != f {
+			kept = append(kept, e)
+		}
+	}
+	s.events = kept
+}
+
+// Has reports whether f is in the set.
+func (s *EventSet) Has(f *Flow) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.flows[f]
+	return ok
+}
+
+// Zero removes every flow from the set.
+func (s *EventSet) Zero() {
+	s.mu.Lock()
+	flows := make([]*Flow, 0, len(s.flows))
+	for f := range s.flows {
+		flows = append(flows, f)
+	}
+	s.mu.Unlock()
+	for _, f := range flows {
+		s.Del(f)
+	}
+}
+
+// Close empties the set and releases it (fset_destroy).
+func (s *EventSet) Close() {
+	s.Zero()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.p.freeSetIndex(s.idx)
+	s.wake()
+}
+
+// Dropped returns how many non-packet events were dropped because the queue was full.
+func (s *EventSet) Dropped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+func (s *EventSet) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ready notes that f has a new message.
+func (s *EventSet) ready(f *Flow) {
+	s.mu.Lock()
+	if _, ok := s.flows[f]; ok {
+		s.readyLocked(f)
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *EventSet) readyLocked(f *Flow) {
+	if _, ok := s.inReady[f]; !ok {
+		s.inReady[f] = struct{}{}
+		s.readyQ = append(s.readyQ, f)
+	}
+}
+
+// post queues a non-packet event for f.
+func (s *EventSet) post(f *Flow, t EventType) {
+	s.mu.Lock()
+	if _, ok := s.flows[f]; ok {
+		if len(s.events) >= maxEvents {
+			s.events = s.events[1:]
+			s.dropped++
+		}
+		s.events = append(s.events, Event{Flow: f, Type: t})
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// Wait blocks until the set has events and moves them all into q (fevent). If
+// q still holds unconsumed events it returns at once. Expiry of ctx's deadline
+// gives ETIMEDOUT; cancellation gives ctx.Err().
+func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
+	if q == nil {
+		return oerr.EINVAL
+	}
+	if q.pos < len(q.ev) {
+		return nil
+	}
+	for {
+		if s.collect(q) {
+			return nil
+		}
+		select {
+		case <-s.kick:
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return oerr.ETIMEDOUT
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// Events waits like Wait and returns the events.
+func (s *EventSet) Events(ctx context.Context) ([]Event, error) {
+	var q EventQueue
+	if err := s.Wait(ctx, &q); err != nil {
+		return nil, err
+	}
+	return q.ev, nil
+}
+
+// collect moves pending events into q; it reports whether there were any.
+func (s *EventSet) collect(q *EventQueue) bool {
+	q.ev = q.ev[:0]
+	q.pos = 0
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	ready := s.readyQ
+	s.readyQ = nil
+	clear(s.inReady)
+	q.ev = append(q.ev, s.events...)
+	s.events = s.events[:0]
+	s.mu.Unlock()
+	for _, f := range ready {
+		f.mu.Lock()
+		n := len(f.rxq)
+		if f.partial != nil {
+			n++
+		}
+		fresh := n - f.reported
+		if f.set == s && fresh > 0 {
+			f.reported = n
+			for range fresh {
+				q.ev = append(q.ev, Event{Flow: f, Type: EventPkt})
+			}
+		}
+		f.mu.Unlock()
+	}
+	return len(q.ev) > 0
+}
+
+// EventQueue holds the events one Wait collected (the reference's fqueue).
+type EventQueue struct {
+	ev  []Event
+	pos int
+}
+
+// NewEventQueue returns an empty queue.
+func NewEventQueue() *EventQueue { return &EventQueue{} }
+
+// Next returns the next event; ok is false when the queue is exhausted.
+func (q *EventQueue) Next() (ev Event, ok bool) {
+	if q.pos >= len(q.ev) {
+		return Event{}, false
+	}
+	ev = q.ev[q.pos]
+	q.pos++
+	return ev, true
+}

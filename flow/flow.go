@@ -1,0 +1,296 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// rxCap bounds the messages queued for Read; past it, the receive goroutine
+// stops reading and the sender is back-pressured by the channel.
+const rxCap = 1024
+
+// MaxSDU is the largest message a flow carries on this host, in bytes.
+const MaxSDU = datapath.MaxSDU
+
+// Flow is an allocated flow. Its methods are safe for concurrent use.
+type Flow struct {
+	p      *process
+	ep     *datapath.Endpoint
+	info   ctrl.FlowInfo
+	fd     int
+	remote string
+
+	mu       sync.Mutex
+	space    *sync.Cond // signalled when rxq has room or the flow closes
+	rxq      [][]byte   // queued messages, oldest first
+	partial  []byte     // unread rest of a message read in pieces
+	donePart bool       // the next Read returns 0: end of a message read in pieces
+	peerErr  error      // EFLOWDOWN or EFLOWPEER once the peer is gone or silent
+	downFlag bool       // the peer marked the flow down (KindDown)
+	closed   bool
+	flags    Flags
+	rcvTimeo time.Duration // fccntl FLOWSRCVTIMEO; 0 = none
+	sndTimeo time.Duration // fccntl FLOWSSNDTIMEO; 0 = none
+	set      *EventSet
+	reported int // FLOW_PKT events handed out and not yet consumed by a Read
+
+	rxKick  chan struct{} // capacity 1: a message arrived or the state changed
+	done    chan struct{} // closed by Close
+	rxDone  chan struct{} // closed when the receive goroutine exits
+	rd, wr  deadline
+	ka      *time.Timer
+	lastRcv atomic.Int64 // unix ns of the last packet from the peer
+	lastSnd atomic.Int64 // unix ns of the last packet to the peer
+}
+
+func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote string) *Flow {
+	f := &Flow{p: p, ep: ep, info: info, remote: remote, flags: FlagDefault,
+		rxKick: make(chan struct{}, 1), done: make(chan struct{}), rxDone: make(chan struct{}),
+		rd: makeDeadline(), wr: makeDeadline()}
+	f.space = sync.NewCond(&f.mu)
+	now := time.Now().UnixNano()
+	f.lastRcv.Store(now)
+	f.lastSnd.Store(now)
+	return f
+}
+
+func (f *Flow) start() {
+	go f.receive()
+	if t := f.info.QoS.Timeout; t != 0 {
+		period := time.Duration(t) * time.Millisecond / 4
+		f.ka = time.AfterFunc(period, func() { f.keepalive(period) })
+	}
+}
+
+// FD returns the flow descriptor, a number >= 64 unique in this process while
+// the flow is open (the reference's fd, used in logs and by the tools).
+func (f *Flow) FD() int { return f.fd }
+
+// ID returns the flow id the IRMd assigned.
+func (f *Flow) ID() int { return f.info.ID }
+
+// PeerPID returns the pid of the process at the other end of the channel: the
+// IPCP, or the peer application of a direct local flow.
+func (f *Flow) PeerPID() int { return f.info.N1Pid }
+
+// MPL returns the maximum packet lifetime the layer announced.
+func (f *Flow) MPL() time.Duration {
+	if f.info.N1Pid != 0 && f.info.MPL < 100 {
+		return time.Duration(f.info.MPL) * time.Second // direct flows: seconds
+	}
+	return time.Duration(f.info.MPL) * time.Millisecond
+}
+
+// QoS returns the flow's QoS spec (fccntl FLOWGQOSSPEC). An acceptor gets the
+// allocator's spec.
+func (f *Flow) QoS() qos.Spec { return f.info.QoS }
+
+// Flags returns the open flags (fccntl FLOWGFLAGS).
+func (f *Flow) Flags() Flags {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.flags
+}
+
+// SetFlags replaces the open flags (fccntl FLOWSFLAGS). FlagDown marks the flow
+// down: the peer gets EventDown and its reads and writes fail with EFLOWDOWN;
+// setting flags without FlagDown brings it up again (the peer gets EventUp).
+func (f *Flow) SetFlags(fl Flags) error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return f.opErr("fccntl", net.ErrClosed)
+	}
+	f.flags = fl & 0xffff
+	f.mu.Unlock()
+	kind := datapath.KindUp
+	if fl&FlagDown != 0 {
+		kind = datapath.KindDown
+	}
+	pkt := []byte{0}
+	if err := f.ep.WritePacket(kind, pkt); err != nil && !datapath.IsDown(err) {
+		return f.opErr("fccntl", err)
+	}
+	return nil
+}
+
+// SetReadTimeout sets a per-call receive timeout (fccntl FLOWSRCVTIMEO); 0
+// disables it. A Read that waits longer fails with ETIMEDOUT.
+func (f *Flow) SetReadTimeout(d time.Duration) {
+	f.mu.Lock()
+	f.rcvTimeo = d
+	f.mu.Unlock()
+}
+
+// ReadTimeout returns the receive timeout and whether one is set (FLOWGRCVTIMEO).
+func (f *Flow) ReadTimeout() (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rcvTimeo, f.rcvTimeo != 0
+}
+
+// SetWriteTimeout sets a per-call send timeout (fccntl FLOWSSNDTIMEO); 0 disables it.
+func (f *Flow) SetWriteTimeout(d time.Duration) {
+	f.mu.Lock()
+	f.sndTimeo = d
+	f.mu.Unlock()
+}
+
+// WriteTimeout returns the send timeout and whether one is set (FLOWGSNDTIMEO).
+func (f *Flow) WriteTimeout() (time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sndTimeo, f.sndTimeo != 0
+}
+
+// SetDeadline sets the read and write deadlines (net.Conn).
+func (f *Flow) SetDeadline(t time.Time) error {
+	f.rd.set(t)
+	f.wr.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for pending and future Reads (net.Conn).
+func (f *Flow) SetReadDeadline(t time.Time) error { f.rd.set(t); return nil }
+
+// SetWriteDeadline sets the deadline for pending and future Writes (net.Conn).
+func (f *Flow) SetWriteDeadline(t time.Time) error { f.wr.set(t); return nil }
+
+// RxQueueLen returns the number of messages waiting to be read (FLOWGRXQLEN).
+func (f *Flow) RxQueueLen() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.rxq)
+	if f.partial != nil {
+		n++
+	}
+	return n
+}
+
+// TxQueueLen returns the number of bytes written but not yet taken by the
+// peer's receive goroutine (FLOWGTXQLEN counts packets in the reference; this
+// data path only knows bytes).
+func (f *Flow) TxQueueLen() int { return f.ep.TxQueued() }
+
+// Addr is the address of a flow end: an application name.
+type Addr struct{ Name string }
+
+// Network returns "ouroboros".
+func (Addr) Network() string { return "ouroboros" }
+func (a Addr) String() string  { return a.Name }
+
+// LocalAddr returns the local end's address (net.Conn); the name is not known
+// to the library and is empty.
+func (f *Flow) LocalAddr() net.Addr { return Addr{} }
+
+// RemoteAddr returns the name the flow was allocated to (empty for accepted flows).
+func (f *Flow) RemoteAddr() net.Addr { return Addr{Name: f.remote} }
+
+func (f *Flow) opErr(op string, err error) error {
+	return &net.OpError{Op: op, Net: "ouroboros", Addr: Addr{Name: f.remote}, Err: err}
+}
+
+// Close deallocates the flow: queued messages are dropped, pending Reads and
+// Writes fail with net.ErrClosed, the peer reads what it already has and then
+// EFLOWDOWN, and the IRMd releases the flow.
+func (f *Flow) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return f.opErr("close", net.ErrClosed)
+	}
+	f.closed = true
+	f.rxq = nil
+	f.partial = nil
+	set := f.set
+	f.space.Broadcast()
+	f.mu.Unlock()
+	close(f.done)
+	if f.ka != nil {
+		f.ka.Stop()
+	}
+	if set != nil {
+		set.Del(f)
+	}
+	f.ep.Close()
+	<-f.rxDone
+	f.p.delFlow(f)
+	return f.dealloc()
+}
+
+// dealloc tells the IRMd this end is gone (linger 0: no FRCT on this flow).
+func (f *Flow) dealloc() error {
+	req := &pb.IrmMsg{
+		Code:     pb.IrmMsgCode_IRM_FLOW_DEALLOC.Enum(),
+		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{ID: f.info.ID, NPid: f.p.pid}),
+		Timeo:    ctrl.Timespec(0),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, err := f.p.call(ctx, req); err != nil {
+		return fmt.Errorf("deallocate flow %d: %w", f.info.ID, err)
+	}
+	return nil
+}
+
+// keepalive runs every timeout/4: it declares the peer gone when nothing came
+// for the QoS timeout (EFLOWPEER, EventPeer) and otherwise sends an empty
+// packet when this end has been silent for a period.
+func (f *Flow) keepalive(period time.Duration) {
+	now := time.Now()
+	timeout := 4 * period
+	f.mu.Lock()
+	if f.closed || f.peerErr != nil {
+		f.mu.Unlock()
+		return
+	}
+	// A full queue means we, not the peer, are the bottleneck: the peer is alive.
+	full := len(f.rxq) >= rxCap
+	if !full && now.Sub(time.Unix(0, f.lastRcv.Load())) > timeout {
+		f.peerErr = oerr.EFLOWPEER
+		f.mu.Unlock()
+		f.kick()
+		f.post(EventPeer)
+		return
+	}
+	f.mu.Unlock()
+	if now.Sub(time.Unix(0, f.lastSnd.Load())) >= period {
+		var pkt [1]byte
+		f.ep.SetWriteDeadline(now.Add(period))
+		if f.ep.WritePacket(datapath.KindData, pkt[:]) == nil {
+			f.lastSnd.Store(now.UnixNano())
+		}
+	}
+	f.ka.Reset(period)
+}
+
+// kick wakes one waiting reader (and EventSet waits) without blocking.
+func (f *Flow) kick() {
+	select {
+	case f.rxKick <- struct{}{}:
+	default:
+	}
+}
+
+// post reports an event to the flow's event set, if it has one.
+func (f *Flow) post(t EventType) {
+	f.mu.Lock()
+	s := f.set
+	f.mu.Unlock()
+	if s != nil {
+		s.post(f, t)
+	}
+}
+
+var _ net.Conn = (*Flow)(nil)

@@ -1,0 +1,308 @@
+package flow
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+)
+
+// receive is the flow's only reader of its channel. Steps per packet:
+//
+//  1. read one datagram (blocks in the netpoller);
+//  2. note peer activity for the keepalive;
+//  3. data: drop empty packets (keepalives), else wait for room in rxq,
+//     queue a copy, wake a reader and post EventPkt;
+//     down/up: record the peer's flag and post EventDown/EventUp;
+//  4. on EOF or error: the peer is gone; readers get EFLOWDOWN after the
+//     queue drains, and EventDealloc is posted.
+func (f *Flow) receive() {
+	defer close(f.rxDone)
+	buf := make([]byte, datapath.MaxSDU+1)
+	for {
+		kind, sdu, err := f.ep.ReadPacket(buf)
+		if err != nil {
+			f.mu.Lock()
+			closed := f.closed
+			if f.peerErr == nil || f.peerErr == oerr.EFLOWPEER {
+				f.peerErr = oerr.EFLOWDOWN
+			}
+			f.mu.Unlock()
+			if !closed {
+				f.kick()
+				f.post(EventDealloc)
+			}
+			return
+		}
+		f.lastRcv.Store(time.Now().UnixNano())
+		switch kind {
+		case datapath.KindData:
+			if len(sdu) == 0 {
+				continue
+			}
+			msg := append([]byte(nil), sdu...)
+			f.mu.Lock()
+			for len(f.rxq) >= rxCap && !f.closed {
+				f.space.Wait()
+			}
+			if f.closed {
+				f.mu.Unlock()
+				continue
+			}
+			f.rxq = append(f.rxq, msg)
+			s := f.set
+			f.mu.Unlock()
+			f.kick()
+			if s != nil {
+				s.ready(f)
+			}
+		case datapath.KindDown:
+			f.mu.Lock()
+			f.downFlag = true
+			f.mu.Unlock()
+			f.kick()
+			f.post(EventDown)
+		case datapath.KindUp:
+			f.mu.Lock()
+			f.downFlag = false
+			f.mu.Unlock()
+			f.post(EventUp)
+		}
+	}
+}
+
+// Read reads the next message, or the next piece of one (see the package doc).
+// It returns at most one message per call: a short buffer never merges two.
+func (f *Flow) Read(p []byte) (int, error) {
+	f.mu.Lock()
+	timeo := f.rcvTimeo
+	f.mu.Unlock()
+	var timer <-chan time.Time
+	if timeo > 0 {
+		t := time.NewTimer(timeo)
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		n, err, wait := f.tryRead(p)
+		if !wait {
+			if err != nil {
+				return n, f.opErr("read", err)
+			}
+			return n, nil
+		}
+		select {
+		case <-f.rxKick:
+		case <-f.rd.wait():
+			return 0, f.opErr("read", oerr.ETIMEDOUT)
+		case <-timer:
+			return 0, f.opErr("read", oerr.ETIMEDOUT)
+		case <-f.done:
+		}
+	}
+}
+
+// tryRead takes what is available; wait reports that the caller must block.
+func (f *Flow) tryRead(p []byte) (n int, err error, wait bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return 0, net.ErrClosed, false
+	}
+	if f.donePart {
+		f.donePart = false
+		return 0, nil, false
+	}
+	msg := f.partial
+	if msg == nil {
+		if len(f.rxq) == 0 {
+			switch {
+			case f.peerErr != nil:
+				return 0, f.peerErr, false
+			case f.downFlag:
+				return 0, oerr.EFLOWDOWN, false
+			case f.flags&FlagRNoBlock != 0:
+				return 0, oerr.EAGAIN, false
+			}
+			return 0, nil, true
+		}
+		msg = f.rxq[0]
+		f.rxq[0] = nil
+		f.rxq = f.rxq[1:]
+		if len(f.rxq) == 0 {
+			f.rxq = nil
+		}
+		if f.reported > 0 {
+			f.reported--
+		}
+		f.space.Signal()
+		if len(f.rxq) > 0 {
+			// More is queued: pass the wake-up on to another waiting reader.
+			select {
+			case f.rxKick <- struct{}{}:
+			default:
+			}
+		}
+	}
+	f.partial = nil
+	n = copy(p, msg)
+	switch {
+	case n < len(msg) && f.flags&FlagRNoPart != 0:
+		return 0, oerr.EMSGSIZE, false
+	case n < len(msg):
+		f.partial = msg[n:]
+		f.donePart = false
+	case n == len(p) && f.flags&FlagRNoPart == 0:
+		f.donePart = true
+	}
+	return n, nil, false
+}
+
+// smallBufs recycles write buffers for messages up to 2 KiB.
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, 2049); return &b }}
+
+// Write sends p as one message. It blocks while the channel is full (the peer
+// is not reading), up to the write deadline or timeout; with FlagWNoBlock it
+// returns EAGAIN instead. Messages larger than MaxSDU fail with EMSGSIZE. A
+// zero-length Write sends an empty packet, which the peer counts as a keepalive.
+func (f *Flow) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	closed, flags, timeo := f.closed, f.flags, f.sndTimeo
+	peerErr, down := f.peerErr, f.downFlag
+	f.mu.Unlock()
+	switch {
+	case closed:
+		return 0, f.opErr("write", net.ErrClosed)
+	case flags&FlagAccMode == FlagRdOnly:
+		return 0, f.opErr("write", oerr.EPERM)
+	case len(p) > datapath.MaxSDU:
+		return 0, f.opErr("write", oerr.EMSGSIZE)
+	case peerErr == oerr.EFLOWDOWN || down:
+		return 0, f.opErr("write", oerr.EFLOWDOWN)
+	}
+	var pkt []byte
+	if len(p) < 2049 {
+		bp := smallBufs.Get().(*[]byte)
+		defer smallBufs.Put(bp)
+		pkt = (*bp)[:len(p)+1]
+	} else {
+		pkt = make([]byte, len(p)+1)
+	}
+	copy(pkt[1:], p)
+	dl := f.wr.get()
+	if flags&FlagWNoBlock != 0 {
+		dl = time.Unix(1, 0) // already past: one attempt, no waiting
+	} else if timeo > 0 {
+		if t := time.Now().Add(timeo); dl.IsZero() || t.Before(dl) {
+			dl = t
+		}
+	}
+	if err := f.writeBy(pkt, dl, flags&FlagWNoBlock != 0); err != nil {
+		return 0, f.opErr("write", err)
+	}
+	f.lastSnd.Store(time.Now().UnixNano())
+	return len(p), nil
+}
+
+func (f *Flow) writeBy(pkt []byte, dl time.Time, nonblock bool) error {
+	if nonblock {
+		dl = time.Time{}
+	}
+	f.ep.SetWriteDeadline(dl)
+	var err error
+	if nonblock {
+		err = f.ep.TryWritePacket(datapath.KindData, pkt)
+	} else {
+		err = f.ep.WritePacket(datapath.KindData, pkt)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, datapath.ErrWouldBlock):
+		return oerr.EAGAIN
+	case isTimeout(err):
+		return oerr.ETIMEDOUT
+	case datapath.IsDown(err):
+		f.mu.Lock()
+		closed := f.closed
+		f.mu.Unlock()
+		if closed {
+			return net.ErrClosed
+		}
+		return oerr.EFLOWDOWN
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// deadline is a settable deadline whose wait channel closes when it passes,
+// waking every blocked call, in the way of net.Pipe's.
+type deadline struct {
+	mu     *sync.Mutex
+	t      *time.Time
+	timer  **time.Timer
+	cancel *chan struct{}
+}
+
+func makeDeadline() deadline {
+	c := make(chan struct{})
+	var t time.Time
+	var tm *time.Timer
+	return deadline{mu: new(sync.Mutex), t: &t, timer: &tm, cancel: &c}
+}
+
+func (d deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if *d.timer != nil && !(*d.timer).Stop() {
+		<-*d.cancel // the timer fired: wait for it to close cancel
+	}
+	*d.timer = nil
+	*d.t = t
+	closed := isClosedChan(*d.cancel)
+	if t.IsZero() {
+		if closed {
+			*d.cancel = make(chan struct{})
+		}
+		return
+	}
+	if dur := time.Until(t); dur > 0 {
+		if closed {
+			*d.cancel = make(chan struct{})
+		}
+		c := *d.cancel
+		*d.timer = time.AfterFunc(dur, func() { close(c) })
+		return
+	}
+	if !closed {
+		close(*d.cancel)
+	}
+}
+
+func (d deadline) get() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return *d.t
+}
+
+func (d deadline) wait() chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return *d.cancel
+}
+
+func isClosedChan(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

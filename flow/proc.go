@@ -1,0 +1,178 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
+)
+
+// Flow descriptors are handed out lowest-free-first in [resFDs, maxFlows), as
+// the reference's PROG_RES_FDS and PROG_MAX_FLOWS.
+const (
+	resFDs    = 64
+	maxFlows  = 4096
+	maxFQueue = 32 // PROG_MAX_FQUEUES; set 0 is reserved
+)
+
+// process is this process's view of its IRMd: the run directory, the pid it
+// announced and the tables of flow descriptors and event sets.
+type process struct {
+	dir string
+	pid int
+
+	mu    sync.Mutex
+	fds   [maxFlows - resFDs]*Flow
+	sets  [maxFQueue]bool
+	flows map[*Flow]struct{}
+}
+
+var (
+	procMu sync.Mutex
+	cur    *process
+)
+
+// Init announces this process to the IRMd. Calling it is optional: the first
+// Alloc or Accept does it. It fails with EIRMD when no IRMd answers in the run
+// directory.
+func Init() error {
+	_, err := defaultProcess()
+	return err
+}
+
+func defaultProcess() (*process, error) {
+	procMu.Lock()
+	defer procMu.Unlock()
+	if cur != nil {
+		return cur, nil
+	}
+	p := &process{dir: rundir.Dir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+	p.sets[0] = true
+	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IRM_PROC_ANNOUNCE.Enum(), Pid: proto.Int32(int32(p.pid)),
+		Prog: proto.String(progName())}
+	if _, _, err := p.call(context.Background(), req); err != nil {
+		return nil, fmt.Errorf("announce to IRMd in %s: %w", p.dir, err)
+	}
+	cur = p
+	return p, nil
+}
+
+// progName is the basename of argv[0], or of argv[1] for python interpreters.
+func progName() string {
+	if len(os.Args) == 0 {
+		return "unknown"
+	}
+	n := filepath.Base(os.Args[0])
+	switch n {
+	case "python", "python2", "python3":
+		if len(os.Args) > 1 {
+			n = filepath.Base(os.Args[1])
+		}
+	}
+	return n
+}
+
+// Fini closes every open flow and tells the IRMd this process is leaving.
+// After Fini, the next call announces the process again.
+func Fini() {
+	procMu.Lock()
+	p := cur
+	cur = nil
+	procMu.Unlock()
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	open := make([]*Flow, 0, len(p.flows))
+	for f := range p.flows {
+		open = append(open, f)
+	}
+	p.mu.Unlock()
+	for _, f := range open {
+		f.Close()
+	}
+	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IRM_PROC_EXIT.Enum(), Pid: proto.Int32(int32(p.pid))}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	p.call(ctx, req)
+}
+
+// call sends one request to the IRMd and returns its reply and any descriptors
+// that came with it. A negative result becomes an Errno.
+func (p *process) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, []*os.File, error) {
+	rep := &pb.IrmMsg{}
+	files, err := ctrl.Call(ctx, rundir.IRMSocket(p.dir), 0, req, rep)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, nil, oerr.ETIMEDOUT
+		}
+		return nil, nil, err
+	}
+	if rep.Result == nil {
+		closeFiles(files)
+		return nil, nil, fmt.Errorf("reply without result: %w", oerr.EIRMD)
+	}
+	if err := oerr.FromResult(rep.GetResult()); err != nil {
+		closeFiles(files)
+		return nil, nil, err
+	}
+	return rep, files, nil
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// addFlow assigns the lowest free descriptor to f.
+func (p *process) addFlow(f *Flow) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, g := range p.fds {
+		if g == nil {
+			p.fds[i] = f
+			f.fd = i + resFDs
+			p.flows[f] = struct{}{}
+			return nil
+		}
+	}
+	return fmt.Errorf("no free flow descriptor: %w", oerr.EBADF)
+}
+
+func (p *process) delFlow(f *Flow) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := f.fd - resFDs; i >= 0 && i < len(p.fds) && p.fds[i] == f {
+		p.fds[i] = nil
+	}
+	delete(p.flows, f)
+}
+
+func (p *process) newSetIndex() (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 1; i < maxFQueue; i++ {
+		if !p.sets[i] {
+			p.sets[i] = true
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("all %d event sets in use: %w", maxFQueue-1, oerr.ENOMEM)
+}
+
+func (p *process) freeSetIndex(i int) {
+	p.mu.Lock()
+	p.sets[i] = false
+	p.mu.Unlock()
+}

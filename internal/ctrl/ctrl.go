@@ -1,0 +1,197 @@
+// Package ctrl carries the control messages of the IRMd protocol: one protobuf
+// message per SOCK_SEQPACKET datagram, one request and one reply per connection
+// (spec/irmd.md §1.3). A message is at most BufSize bytes; there is no framing
+// beyond the datagram boundary.
+//
+// A message may carry file descriptors as SCM_RIGHTS ancillary data. That is how
+// our IRMd hands each end of a flow's data channel (internal/datapath) to the
+// application and to the IPCP. A reference peer ignores the ancillary data.
+package ctrl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+)
+
+// BufSize is SOCK_BUF_SIZE: the largest control message, in bytes.
+const BufSize = 10240
+
+// maxFDs bounds the descriptors accepted with one message.
+const maxFDs = 4
+
+// ErrTooBig is returned when a message does not fit in BufSize.
+var ErrTooBig = errors.New("control message larger than 10240 bytes")
+
+// Dial connects to the Unix SOCK_SEQPACKET socket at path.
+func Dial(ctx context.Context, path string) (*net.UnixConn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unixpacket", path)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UnixConn), nil
+}
+
+// Listen opens a SOCK_SEQPACKET listener at path, removing a stale socket file
+// first (but not a live one: if something answers there, it fails).
+func Listen(path string) (*net.UnixListener, error) {
+	if c, err := net.DialTimeout("unixpacket", path, 100*time.Millisecond); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s is in use by a running process", path)
+	}
+	os.Remove(path)
+	l, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: path, Net: "unixpacket"})
+	if err != nil {
+		return nil, err
+	}
+	l.SetUnlinkOnClose(true)
+	return l, nil
+}
+
+// Send writes one message, with optional descriptors as SCM_RIGHTS.
+func Send(c *net.UnixConn, m proto.Message, fds ...int) error {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("marshal: %w", err)
+	}
+	if len(b) > BufSize {
+		return ErrTooBig
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	n, _, err := c.WriteMsgUnix(b, oob, nil)
+	if err != nil {
+		return err
+	}
+	if n != len(b) {
+		return fmt.Errorf("short write: %d of %d bytes", n, len(b))
+	}
+	return nil
+}
+
+// Recv reads one message into m and returns the descriptors that came with it
+// as files (the caller owns them). A closed connection gives io.EOF-like errors;
+// bytes that do not unpack give an error wrapping oerr.EIRMD.
+func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
+	buf := make([]byte, BufSize)
+	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
+	n, oobn, flags, _, err := c.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return nil, err
+	}
+	files, ferr := parseRights(oob[:oobn])
+	if flags&unix.MSG_CTRUNC != 0 && ferr == nil {
+		ferr = errors.New("control data truncated")
+	}
+	if ferr != nil {
+		closeAll(files)
+		return nil, ferr
+	}
+	if n == 0 {
+		closeAll(files)
+		return nil, fmt.Errorf("connection closed: %w", oerr.EIRMD)
+	}
+	if flags&unix.MSG_TRUNC != 0 {
+		closeAll(files)
+		return nil, ErrTooBig
+	}
+	if err := proto.Unmarshal(buf[:n], m); err != nil {
+		closeAll(files)
+		return nil, fmt.Errorf("unpack %d bytes: %v: %w", n, err, oerr.EIRMD)
+	}
+	return files, nil
+}
+
+func parseRights(oob []byte) ([]*os.File, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var files []*os.File
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			unix.CloseOnExec(fd)
+			files = append(files, os.NewFile(uintptr(fd), "flow"))
+		}
+	}
+	return files, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// Call does one request/reply exchange on a new connection to path: it sends
+// req (with fds) and reads the reply into rep. A zero timeout waits forever;
+// ctx cancellation closes the connection, which the peer sees as an abort.
+// Failing to reach the peer gives an error wrapping oerr.EIRMD.
+func Call(ctx context.Context, path string, timeout time.Duration, req, rep proto.Message, fds ...int) ([]*os.File, error) {
+	c, err := Dial(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %v: %w", path, err, oerr.EIRMD)
+	}
+	defer c.Close()
+	if timeout > 0 {
+		c.SetDeadline(time.Now().Add(timeout))
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := Send(c, req, fds...); err != nil {
+		return nil, fmt.Errorf("send: %w", err)
+	}
+	files, err := Recv(c, rep)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("no reply within %v: %w", timeout, oerr.ETIMEDOUT)
+		}
+		return nil, err
+	}
+	return files, nil
+}
+
+// PeerCred returns the uid and gid of the process at the other end of c.
+func PeerCred(c *net.UnixConn) (uid, gid uint32, err error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, 0, err
+	}
+	var cred *unix.Ucred
+	var cerr error
+	rc.Control(func(fd uintptr) {
+		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if cerr != nil {
+		return 0, 0, cerr
+	}
+	return cred.Uid, cred.Gid, nil
+}
+
+// IsClosed reports whether err means the peer closed the connection.
+func IsClosed(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed)
+}
