@@ -84,13 +84,9 @@ func (f *Flow) ID() int { return f.info.ID }
 // IPCP, or the peer application of a direct local flow.
 func (f *Flow) PeerPID() int { return f.info.N1Pid }
 
-// MPL returns the maximum packet lifetime the layer announced.
-func (f *Flow) MPL() time.Duration {
-	if f.info.N1Pid != 0 && f.info.MPL < 100 {
-		return time.Duration(f.info.MPL) * time.Second // direct flows: seconds
-	}
-	return time.Duration(f.info.MPL) * time.Millisecond
-}
+// MPL returns the maximum packet lifetime the layer announced (flow_info mpl,
+// in ms as the IPCPs report it).
+func (f *Flow) MPL() time.Duration { return time.Duration(f.info.MPL) * time.Millisecond }
 
 // QoS returns the flow's QoS spec (fccntl FLOWGQOSSPEC). An acceptor gets the
 // allocator's spec.
@@ -198,7 +194,11 @@ func (f *Flow) LocalAddr() net.Addr { return Addr{} }
 func (f *Flow) RemoteAddr() net.Addr { return Addr{Name: f.remote} }
 
 func (f *Flow) opErr(op string, err error) error {
-	return &net.OpError{Op: op, Net: "ouroboros", Addr: Addr{Name: f.remote}, Err: err}
+	e := &net.OpError{Op: op, Net: "ouroboros", Err: err}
+	if f.remote != "" {
+		e.Addr = Addr{Name: f.remote}
+	}
+	return e
 }
 
 // Close deallocates the flow: queued messages are dropped, pending Reads and

@@ -1,0 +1,98 @@
+// Command irmd is the IPC Resource Manager daemon: one per host, or one per
+// run directory for private instances (spec/irmd.md §1).
+//
+//	irmd [--stdout] [--run-dir <dir>] [--no-direct] [--debug] [--version] [--help]
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/ouroboros-go/ouroboros/internal/irmd"
+	"github.com/ouroboros-go/ouroboros/internal/olog"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
+)
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Usage: irmd [OPTION]...
+
+Runs the Ouroboros IPC Resource Manager daemon.
+
+  --stdout         Log to stdout instead of the system log
+  --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
+  --no-direct      Never connect two local processes directly (always use an IPCP)
+  --debug          Also log debug messages
+  --version        Print the version and exit
+  --help           Print this help and exit
+`)
+}
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	cfg := irmd.Config{Syslog: true}
+	stdout, debug := false, false
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--stdout":
+			stdout = true
+			cfg.Syslog = false
+		case "--run-dir":
+			if i+1 >= len(args) {
+				usage(os.Stderr)
+				return 1
+			}
+			i++
+			cfg.Dir = args[i]
+		case "--no-direct":
+			cfg.NoDirect = true
+		case "--debug":
+			debug = true
+		case "--version":
+			fmt.Printf("Ouroboros version %s\n", irmd.Version)
+			return 0
+		case "--help", "-h":
+			usage(os.Stdout)
+			return 0
+		case "--config":
+			fmt.Fprintln(os.Stderr, "irmd: --config is not supported yet.")
+			return 1
+		default:
+			usage(os.Stderr)
+			return 1
+		}
+	}
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
+	}
+	if stdout {
+		cfg.Log = olog.New(os.Stdout, "irmd", olog.Options{Level: level,
+			Colour: term.IsTerminal(int(os.Stdout.Fd()))})
+	} else {
+		cfg.Log = olog.NewSyslog("irmd", "irmd", level)
+	}
+	if cfg.Dir != "" {
+		// Processes we spawn find us through the environment.
+		os.Setenv(rundir.Env, cfg.Dir)
+	}
+	d, err := irmd.New(cfg)
+	if err != nil {
+		cfg.Log.Error(err.Error() + ".")
+		fmt.Fprintln(os.Stderr, "irmd:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM,
+		syscall.SIGHUP, syscall.SIGQUIT)
+	defer stop()
+	signal.Ignore(syscall.SIGPIPE)
+	d.Serve(ctx)
+	return 0
+}

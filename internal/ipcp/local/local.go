@@ -1,0 +1,156 @@
+// Package local is the local IPCP (spec/ipcp-other.md §5): a layer that only
+// connects processes on this host. It keeps the set of registered name hashes,
+// answers queries from it, and pairs the two N+1 flows of each allocation,
+// forwarding every datagram from one channel to the other unchanged (data,
+// keepalives and up/down signals alike). When either side goes away, both
+// channels close, so the survivor sees its flow go down.
+//
+// Allocation, client flow A and server flow B:
+//
+//	IRMd -> IPCP_FLOW_ALLOC(A)      FlowAlloc: IPCP_FLOW_REQ_ARR to the IRMd -> flow B
+//	IRMd -> IPCP_FLOW_ALLOC_RESP(B) FlowAllocResp: start forwarding A<->B, then
+//	                                IPCP_FLOW_ALLOC_REPLY(A, 0) to the IRMd
+package local
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/hash"
+	"github.com/ouroboros-go/ouroboros/internal/ipcp"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// MPL is IPCP_LOCAL_MPL, in ms.
+const MPL = 100
+
+// Local is the local IPCP's behaviour.
+type Local struct {
+	ipcp.Unsupported
+	p *ipcp.IPCP
+
+	mu    sync.Mutex
+	names map[string]struct{} // registered hashes
+	pair  map[int]int         // flow id -> partner flow id, both ways
+	wg    sync.WaitGroup
+}
+
+// New returns the local IPCP's operations for p.
+func New(p *ipcp.IPCP) ipcp.Ops {
+	return &Local{p: p, names: map[string]struct{}{}, pair: map[int]int{}}
+}
+
+// Bootstrap accepts the layer name and the SHA3 hash algorithm asked for.
+func (l *Local) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash.Algo, error) {
+	li := conf.GetLayerInfo()
+	algo := hash.Algo(li.GetDirHashAlgo())
+	if algo > hash.SHA3_512 {
+		return "", 0, oerr.EINVAL
+	}
+	if li.GetName() == "" {
+		return "", 0, oerr.EINVAL
+	}
+	return li.GetName(), algo, nil
+}
+
+// Reg adds a hash (idempotent).
+func (l *Local) Reg(h []byte) error {
+	l.mu.Lock()
+	l.names[string(h)] = struct{}{}
+	l.mu.Unlock()
+	return nil
+}
+
+// Unreg removes a hash (missing is fine).
+func (l *Local) Unreg(h []byte) error {
+	l.mu.Lock()
+	delete(l.names, string(h))
+	l.mu.Unlock()
+	return nil
+}
+
+// Query succeeds iff the hash is registered.
+func (l *Local) Query(_ context.Context, h []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.names[string(h)]; !ok {
+		return oerr.ENAME
+	}
+	return nil
+}
+
+// FlowAlloc asks the IRMd for the server side of the flow and pairs the two.
+func (l *Local) FlowAlloc(ctx context.Context, f *ipcp.Flow, h []byte, q qos.Spec, pk []byte) error {
+	if err := l.Query(ctx, h); err != nil {
+		return err
+	}
+	out, err := l.p.FlowReqArr(ctx, h, q, MPL, pk)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.pair[f.ID] = out.ID
+	l.pair[out.ID] = f.ID
+	l.mu.Unlock()
+	return nil
+}
+
+// FlowAllocResp completes the allocation on the server side (f) and answers the
+// client side.
+func (l *Local) FlowAllocResp(ctx context.Context, f *ipcp.Flow, response int32, pk []byte) error {
+	l.mu.Lock()
+	peerID, ok := l.pair[f.ID]
+	l.mu.Unlock()
+	if !ok {
+		return oerr.ENOTALLOC
+	}
+	peer := l.p.Flow(peerID)
+	if peer == nil {
+		return oerr.ENOTALLOC
+	}
+	if response != 0 {
+		l.unpair(f.ID)
+		return l.p.FlowAllocReply(ctx, peerID, response, MPL, nil)
+	}
+	l.wg.Add(2)
+	var once sync.Once
+	down := func() { once.Do(func() { f.EP.Close(); peer.EP.Close() }) }
+	go l.forward(peer.EP, f.EP, down)
+	go l.forward(f.EP, peer.EP, down)
+	return l.p.FlowAllocReply(ctx, peerID, 0, MPL, pk)
+}
+
+// forward copies datagrams from src to dst until either fails, then closes both.
+func (l *Local) forward(src, dst *datapath.Endpoint, down func()) {
+	defer l.wg.Done()
+	defer down()
+	buf := make([]byte, datapath.MaxSDU+1)
+	for {
+		kind, sdu, err := src.ReadPacket(buf)
+		if err != nil {
+			return
+		}
+		if err := dst.WritePacket(kind, buf[:1+len(sdu)]); err != nil {
+			return
+		}
+	}
+}
+
+// FlowDealloc forgets the pairing; closing the channel (done by the skeleton)
+// ends forwarding and closes the partner.
+func (l *Local) FlowDealloc(f *ipcp.Flow) { l.unpair(f.ID) }
+
+func (l *Local) unpair(id int) {
+	l.mu.Lock()
+	if peer, ok := l.pair[id]; ok {
+		delete(l.pair, peer)
+	}
+	delete(l.pair, id)
+	l.mu.Unlock()
+}
+
+// Close waits for the forwarders (the skeleton has closed every channel).
+func (l *Local) Close() { l.wg.Wait() }

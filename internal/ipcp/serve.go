@@ -1,0 +1,292 @@
+package ipcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/hash"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// serve answers one IRMd request on c.
+func (p *IPCP) serve(c *net.UnixConn) {
+	m := &pb.IpcpMsg{}
+	files, err := ctrl.Recv(c, m)
+	if err != nil {
+		if !ctrl.IsClosed(err) {
+			p.log.Warn(fmt.Sprintf("Dropped malformed request: %v.", err))
+		}
+		return
+	}
+	rep := &pb.IpcpMsg{}
+	err = p.handle(m, files, rep)
+	rep.Code = pb.IpcpMsgCode_IPCP_REPLY.Enum()
+	rep.Result = proto.Int32(oerr.Result(err))
+	if err := ctrl.Send(c, rep); err != nil && !ctrl.IsClosed(err) {
+		p.log.Warn(fmt.Sprintf("Failed to send reply: %v.", err))
+	}
+}
+
+func (p *IPCP) stateIs(s int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == s
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+func (p *IPCP) handle(m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
+	ctx := p.ctx
+	code := m.GetCode()
+	if code != pb.IpcpMsgCode_IPCP_FLOW_ALLOC {
+		closeFiles(files)
+	}
+	switch code {
+	case pb.IpcpMsgCode_IPCP_BOOTSTRAP, pb.IpcpMsgCode_IPCP_ENROLL:
+		if !p.stateIs(StateBoot) {
+			return oerr.EIPCPSTATE
+		}
+		var layer string
+		var algo hash.Algo
+		var err error
+		if code == pb.IpcpMsgCode_IPCP_BOOTSTRAP {
+			if m.GetConf() == nil || m.GetConf().GetLayerInfo() == nil {
+				return oerr.EINVAL
+			}
+			layer, algo, err = p.ops.Bootstrap(ctx, m.GetConf())
+		} else {
+			layer, algo, err = p.ops.Enroll(ctx, m.GetDst())
+		}
+		if err != nil {
+			p.log.Error(fmt.Sprintf("Failed to %s: %v.", map[bool]string{true: "bootstrap", false: "enroll"}[code == pb.IpcpMsgCode_IPCP_BOOTSTRAP], err))
+			return err
+		}
+		p.mu.Lock()
+		p.layer, p.algo, p.state = layer, algo, StateOperational
+		p.mu.Unlock()
+		rep.LayerInfo = &pb.LayerInfoMsg{Name: proto.String(layer), DirHashAlgo: proto.Uint32(uint32(algo))}
+		return nil
+	case pb.IpcpMsgCode_IPCP_CONNECT:
+		return p.ops.Connect(ctx, m.GetDst(), m.GetComp(), ctrl.QoSFromPB(m.GetQosspec()))
+	case pb.IpcpMsgCode_IPCP_DISCONNECT:
+		return p.ops.Disconnect(ctx, m.GetDst(), m.GetComp())
+	case pb.IpcpMsgCode_IPCP_REG:
+		if err := p.checkHash(m.GetHash()); err != nil {
+			return err
+		}
+		return p.ops.Reg(m.GetHash())
+	case pb.IpcpMsgCode_IPCP_UNREG:
+		if err := p.checkHash(m.GetHash()); err != nil {
+			return err
+		}
+		return p.ops.Unreg(m.GetHash())
+	case pb.IpcpMsgCode_IPCP_QUERY:
+		if !p.stateIs(StateOperational) {
+			return oerr.EIPCPSTATE
+		}
+		if err := p.checkHash(m.GetHash()); err != nil {
+			return err
+		}
+		return p.ops.Query(ctx, m.GetHash())
+	case pb.IpcpMsgCode_IPCP_FLOW_ALLOC:
+		return p.flowAlloc(ctx, m, files)
+	case pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP:
+		if !p.stateIs(StateOperational) {
+			return oerr.EIPCPSTATE
+		}
+		f, err := p.waitFlow(ctx, int(m.GetFlowId()))
+		if err != nil {
+			return err
+		}
+		return p.ops.FlowAllocResp(ctx, f, m.GetResponse(), m.GetPk())
+	case pb.IpcpMsgCode_IPCP_FLOW_DEALLOC:
+		if !p.stateIs(StateOperational) {
+			return oerr.EIPCPSTATE
+		}
+		id := int(m.GetFlowId())
+		if p.Flow(id) == nil {
+			return oerr.ENOTALLOC
+		}
+		// Linger as asked (the reference sleeps in its worker), then release
+		// and confirm; the IRMd does not wait for this.
+		linger := time.Duration(m.GetTimeoSec()) * time.Second
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			if linger > 0 {
+				select {
+				case <-time.After(linger):
+				case <-p.ctx.Done():
+				}
+			}
+			p.Dealloc(id)
+		}()
+		return nil
+	case pb.IpcpMsgCode_IPCP_FLOW_JOIN:
+		return oerr.ENOTSUP
+	}
+	return fmt.Errorf("unknown request %d", code)
+}
+
+// checkHash rejects a hash whose length is not the layer's.
+func (p *IPCP) checkHash(h []byte) error {
+	p.mu.Lock()
+	algo, state := p.algo, p.state
+	p.mu.Unlock()
+	if state == StateOperational && len(h) != algo.Len() {
+		return oerr.EINVAL
+	}
+	if len(h) == 0 {
+		return oerr.EINVAL
+	}
+	return nil
+}
+
+func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) error {
+	if !p.stateIs(StateOperational) {
+		closeFiles(files)
+		return oerr.EIPCPSTATE
+	}
+	if len(files) != 1 {
+		closeFiles(files)
+		return fmt.Errorf("flow allocation without a channel: %w", oerr.EFLOWDOWN)
+	}
+	if err := p.checkHash(m.GetHash()); err != nil {
+		closeFiles(files)
+		return err
+	}
+	ep, err := datapath.New(files[0])
+	if err != nil {
+		return oerr.EFLOWDOWN
+	}
+	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
+	if err := p.addFlow(f); err != nil {
+		ep.Close()
+		return err
+	}
+	if err := p.ops.FlowAlloc(ctx, f, m.GetHash(), ctrl.QoSFromPB(m.GetQosspec()), m.GetPk()); err != nil {
+		p.delFlow(f.ID)
+		ep.Close()
+		return err
+	}
+	return nil
+}
+
+func (p *IPCP) addFlow(f *Flow) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.flows[f.ID]; ok {
+		return oerr.EEXIST
+	}
+	p.flows[f.ID] = f
+	close(p.arrived)
+	p.arrived = make(chan struct{})
+	return nil
+}
+
+func (p *IPCP) delFlow(id int) *Flow {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.flows[id]
+	delete(p.flows, id)
+	return f
+}
+
+// Flow returns the N+1 flow with the given id, or nil.
+func (p *IPCP) Flow(id int) *Flow {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.flows[id]
+}
+
+// waitFlow waits until flow id is in the table.
+func (p *IPCP) waitFlow(ctx context.Context, id int) (*Flow, error) {
+	deadline := time.After(respWait)
+	for {
+		p.mu.Lock()
+		f, ch := p.flows[id], p.arrived
+		p.mu.Unlock()
+		if f != nil {
+			return f, nil
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			return nil, oerr.ENOTALLOC
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// FlowReqArr tells the IRMd a flow request arrived for hash h; it returns the
+// local application's flow once one accepted it.
+func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint32, pk []byte) (*Flow, error) {
+	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IPCP_FLOW_REQ_ARR.Enum(),
+		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{N1Pid: p.pid, QoS: q, MPL: mplMs}),
+		Hash:     h, Pk: pk}
+	if pk == nil {
+		req.Pk = []byte{}
+	}
+	rep, files, err := p.irmCallFiles(ctx, req)
+	if err != nil {
+		closeFiles(files)
+		return nil, err
+	}
+	if rep.GetFlowInfo() == nil || len(files) != 1 {
+		closeFiles(files)
+		return nil, oerr.EIRMD
+	}
+	ep, err := datapath.New(files[0])
+	if err != nil {
+		return nil, oerr.EFLOWDOWN
+	}
+	fi := ctrl.FlowInfoFromPB(rep.GetFlowInfo())
+	f := &Flow{ID: fi.ID, PID: fi.NPid, EP: ep}
+	if err := p.addFlow(f); err != nil {
+		ep.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// FlowAllocReply answers the IRMd's allocation of flow id (response 0 = success).
+func (p *IPCP) FlowAllocReply(ctx context.Context, id int, response int32, mplMs uint32, pk []byte) error {
+	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IPCP_FLOW_ALLOC_REPLY.Enum(),
+		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{ID: id, MPL: mplMs}),
+		Response: proto.Int32(response), Pk: pk}
+	_, err := p.irmCall(ctx, req)
+	return err
+}
+
+// Dealloc releases flow id: the type's FlowDealloc runs, the channel closes
+// (the application sees the flow go down) and the IRMd is told.
+func (p *IPCP) Dealloc(id int) {
+	f := p.delFlow(id)
+	if f == nil {
+		return
+	}
+	p.ops.FlowDealloc(f)
+	f.EP.Close()
+	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IPCP_FLOW_DEALLOC.Enum(),
+		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{ID: id, N1Pid: p.pid})}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := p.irmCall(ctx, req); err != nil && !errors.Is(err, oerr.ENOTALLOC) {
+		p.log.Debug(fmt.Sprintf("IPCP_FLOW_DEALLOC for flow %d: %v.", id, err))
+	}
+}

@@ -1,0 +1,326 @@
+package irmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/hash"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+)
+
+// flowReply builds the reply that hands a flow to an application: its
+// flow_info (as seen from pid), no key (cipher 0), and its channel end.
+func flowReply(f reg.Flow, pid, peer int, end *os.File) reply {
+	info := ctrl.FlowInfo{ID: f.ID, NPid: pid, N1Pid: peer, MPL: f.MPL, State: uint32(reg.FlowAllocated),
+		QoS: f.QoS, UID: f.UID}
+	m := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info), CipherNid: proto.Int32(0)}
+	if len(f.RspData) > 0 {
+		m.Pk = f.RspData
+	}
+	return reply{msg: m, files: []*os.File{end}, flowID: f.ID, flowBy: pid}
+}
+
+// requestDeadline is the deadline of an allocation: the application's timeout
+// if it gave one, else FLOW_ALLOC_TIMEOUT (def).
+func requestDeadline(m *pb.IrmMsg, def time.Duration) time.Time {
+	if d, ok := ctrl.Duration(m.GetTimeo()); ok {
+		return time.Now().Add(d)
+	}
+	if def == 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(def)
+}
+
+// waitAccepter waits up to 1 s for a process accepting for name; if none
+// comes it auto-starts the name's program and waits another second.
+func (d *Daemon) waitAccepter(ctx context.Context, name string, deadline time.Time) bool {
+	wait := func() bool {
+		dl := time.Now().Add(reqArrTimeout)
+		if !deadline.IsZero() && deadline.Before(dl) {
+			dl = deadline
+		}
+		name := name
+		return d.reg.Wait(ctx, dl, func() bool { return d.reg.HasAccepterLocked(name) }) == nil
+	}
+	if wait() {
+		return true
+	}
+	if ctx.Err() != nil || !d.autoStart(name) {
+		return false
+	}
+	return wait()
+}
+
+// flowAlloc serves IRM_FLOW_ALLOC: directly to a local accepter when the name
+// has local bindings (and direct flows are on), else through the IPCP that
+// reaches the name.
+func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
+	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
+	dst := m.GetDst()
+	if dst == "" || fi.NPid <= 0 {
+		return result(oerr.EINVAL)
+	}
+	deadline := requestDeadline(m, flowAllocTimeout)
+	p, _ := d.reg.GetProc(fi.NPid)
+	d.log.Info(fmt.Sprintf("Allocating flow for %d to %s (uid %d).", fi.NPid, dst, p.UID))
+
+	// The reference waits for a local accepter before every allocation; we
+	// only wait when the name is bound to something here (§2.6 QUIRK).
+	if !d.cfg.NoDirect && d.reg.HasBindings(dst) && d.waitAccepter(ctx, dst, deadline) {
+		if rep, ok := d.flowAllocDirect(fi, dst); ok {
+			return rep
+		}
+	}
+	if ctx.Err() != nil {
+		return reply{none: true}
+	}
+
+	ipcp, h, err := d.selectIPCP(ctx, dst)
+	if err != nil {
+		if !d.reg.HasName(dst) {
+			d.log.Info(fmt.Sprintf("No IPCP or local process answers to %s.", dst))
+			return result(oerr.ENAME)
+		}
+		d.log.Info(fmt.Sprintf("No IPCP reaches %s.", dst))
+		return result(oerr.EIPCP)
+	}
+	id, err := d.reg.CreateFlow(fi.NPid, fi.QoS)
+	if err != nil {
+		return result(oerr.EBADF)
+	}
+	appEnd, ipcpEnd, err := datapath.Pair()
+	if err != nil {
+		d.reg.DestroyFlow(id)
+		return result(oerr.ENOMEM)
+	}
+	d.reg.PrepareAlloc(id, ipcp.PID, nil)
+	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC.Enum(), FlowId: proto.Int32(int32(id)),
+		Pid: proto.Int32(int32(fi.NPid)), Uid: proto.Uint32(0), Qosspec: ctrl.QoSToPB(fi.QoS),
+		Hash: h, Pk: []byte{}}
+	_, err = d.ipcpCall(ctx, ipcp.PID, req, flowAllocTimeout, int(ipcpEnd.Fd()))
+	ipcpEnd.Close()
+	if err != nil {
+		appEnd.Close()
+		d.reg.DestroyFlow(id)
+		d.log.Error(fmt.Sprintf("IPCP %d failed to allocate flow %d: %v.", ipcp.PID, id, err))
+		if errors.Is(err, context.Canceled) {
+			return reply{none: true}
+		}
+		return result(oerr.EIPCP)
+	}
+	err = d.reg.Wait(ctx, deadline, func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAllocPending })
+	f, _ := d.reg.GetFlow(id)
+	if err != nil || f.State != reg.FlowAllocated {
+		appEnd.Close()
+		switch {
+		case err != nil:
+			// Timed out or the requester left: release the IPCP's side too.
+			d.reg.Fail(id)
+			d.notifyDealloc(ipcp.PID, id, 0)
+			d.reg.DestroyFlow(id)
+			if ctx.Err() != nil {
+				return reply{none: true}
+			}
+			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s timed out.", fi.NPid, dst))
+			return result(oerr.ETIMEDOUT)
+		default:
+			d.reg.DestroyFlow(id)
+			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s rejected (%d).", fi.NPid, dst, f.Response))
+			if f.Response < 0 {
+				return result(oerr.Errno(-f.Response))
+			}
+			return result(oerr.EPERM)
+		}
+	}
+	d.log.Info(fmt.Sprintf("Flow %d allocated for %d to %s.", id, fi.NPid, dst))
+	return flowReply(f, fi.NPid, ipcp.PID, appEnd)
+}
+
+// flowAllocDirect connects the client to a local accepter of dst with no IPCP
+// (§2.6): both sides use the accepter's flow id.
+func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
+	cliEnd, srvEnd, err := datapath.Pair()
+	if err != nil {
+		return reply{}, false
+	}
+	f, ok := d.reg.RespondAccept(dst, reg.Answer{N1Pid: fi.NPid, MPL: directMPL, QoS: fi.QoS,
+		Direct: true, AppEnd: srvEnd})
+	if !ok {
+		cliEnd.Close()
+		srvEnd.Close()
+		return reply{}, false
+	}
+	d.log.Info(fmt.Sprintf("Flow %d allocated (direct) for %d to %s.", f.ID, fi.NPid, dst))
+	return flowReply(f, fi.NPid, f.NPid, cliEnd), true
+}
+
+// flowAccept serves IRM_FLOW_ACCEPT: a pending flow that waits, without a
+// deadline unless the application gave a timeout, for a request.
+func (d *Daemon) flowAccept(ctx context.Context, m *pb.IrmMsg) reply {
+	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
+	pid := fi.NPid
+	if !d.reg.HasProc(pid) {
+		return result(oerr.EINVAL)
+	}
+	id, err := d.reg.CreateFlow(pid, fi.QoS)
+	if err != nil {
+		return result(oerr.EBADF)
+	}
+	if err := d.reg.PrepareAccept(id); err != nil {
+		d.reg.DestroyFlow(id)
+		return result(oerr.EINVAL)
+	}
+	deadline := requestDeadline(m, 0)
+	err = d.reg.Wait(ctx, deadline, func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAcceptPending })
+	if err != nil {
+		// Withdraw the accept unless a request took it at the last moment.
+		var taken bool
+		d.reg.Do(func() { taken = d.reg.FlowStateLocked(id) == reg.FlowAllocated })
+		if !taken {
+			d.reg.DestroyFlow(id)
+			if ctx.Err() != nil {
+				return reply{none: true}
+			}
+			return result(oerr.ETIMEDOUT)
+		}
+	}
+	f, ok := d.reg.GetFlow(id)
+	if !ok || f.State != reg.FlowAllocated {
+		d.reg.DestroyFlow(id)
+		return reply{none: true} // aborted (the process or its request went away)
+	}
+	end := d.reg.TakeAppEnd(id)
+	if end == nil {
+		d.reg.DestroyFlow(id)
+		return reply{none: true}
+	}
+	if f.Direct {
+		d.log.Info(fmt.Sprintf("Flow %d accepted (direct) by %d for %s.", id, pid, f.Name))
+		return flowReply(f, pid, f.N1Pid, end)
+	}
+	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP.Enum(), FlowId: proto.Int32(int32(id)),
+		Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(0), Pk: []byte{}}
+	if _, err := d.ipcpCall(d.ctx, f.N1Pid, req, socketTimeout); err != nil {
+		end.Close()
+		d.reg.DestroyFlow(id)
+		d.log.Error(fmt.Sprintf("IPCP %d failed to respond for flow %d: %v.", f.N1Pid, id, err))
+		return result(oerr.EIPCP)
+	}
+	p, _ := d.reg.GetProc(pid)
+	d.log.Info(fmt.Sprintf("Flow %d accepted by %d for %s (uid %d).", id, pid, f.Name, p.UID))
+	return flowReply(f, pid, f.N1Pid, end)
+}
+
+// flowReqArr serves IPCP_FLOW_REQ_ARR: a layer delivers a request for a hash.
+// The reply gives the IPCP the accepted flow's id and its channel end.
+func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
+	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
+	ipcp, ok := d.reg.GetIPCP(fi.N1Pid)
+	if !ok {
+		return result(oerr.EIPCP)
+	}
+	want := m.GetHash()
+	name, ok := d.reg.FindName(func(n string) bool {
+		h, err := hash.Sum(hash.Algo(ipcp.HashAlgo), n)
+		return err == nil && string(h) == string(want)
+	})
+	if !ok {
+		d.log.Info(fmt.Sprintf("No name found for hash %s.", hash.Short(want)))
+		return result(oerr.ENAME)
+	}
+	d.log.Info(fmt.Sprintf("Flow request arrived for %s.", name))
+	for range 2 { // a second try if the accepter vanished between wait and answer
+		if !d.waitAccepter(ctx, name, time.Time{}) {
+			break
+		}
+		appEnd, ipcpEnd, err := datapath.Pair()
+		if err != nil {
+			return result(oerr.ENOMEM)
+		}
+		f, ok := d.reg.RespondAccept(name, reg.Answer{N1Pid: ipcp.PID, MPL: fi.MPL, QoS: fi.QoS,
+			ReqData: m.GetPk(), AppEnd: appEnd})
+		if !ok {
+			appEnd.Close()
+			ipcpEnd.Close()
+			continue
+		}
+		info := ctrl.FlowInfo{ID: f.ID, NPid: f.NPid, N1Pid: ipcp.PID, MPL: f.MPL,
+			State: uint32(reg.FlowAllocated), QoS: f.QoS, UID: f.UID}
+		msg := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info)}
+		return reply{msg: msg, files: []*os.File{ipcpEnd}, flowID: f.ID, flowBy: f.NPid}
+	}
+	d.log.Info(fmt.Sprintf("No process accepting flows for %s.", name))
+	return result(oerr.ETIMEDOUT)
+}
+
+// flowAllocReply serves IPCP_FLOW_ALLOC_REPLY: the layer's answer to a flow
+// this host allocated.
+func (d *Daemon) flowAllocReply(m *pb.IrmMsg) error {
+	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
+	if err := d.reg.AllocReply(fi.ID, m.GetResponse(), fi.MPL, m.GetPk()); err != nil {
+		d.log.Warn(fmt.Sprintf("Allocation reply for unknown flow %d.", fi.ID))
+		return oerr.ENOTALLOC
+	}
+	return nil
+}
+
+// flowJoin serves IRM_FLOW_JOIN (broadcast layers): the IPCP is the one whose
+// layer is named dst.
+func (d *Daemon) flowJoin(ctx context.Context, m *pb.IrmMsg) reply {
+	for _, i := range d.reg.ListIPCPs() {
+		if i.Type == typeBroadcast && i.Layer == m.GetDst() {
+			d.log.Error("Broadcast layers are not supported yet.")
+			return result(oerr.ENOTSUP)
+		}
+	}
+	return result(oerr.EIPCP)
+}
+
+// flowDealloc serves IRM_FLOW_DEALLOC from an application.
+func (d *Daemon) flowDealloc(m *pb.IrmMsg) error {
+	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
+	linger, _ := ctrl.Duration(m.GetTimeo())
+	return d.deallocFlow(fi.ID, fi.NPid, uint32(linger/time.Second))
+}
+
+// deallocFlow releases pid's end of flow id; a flow through an IPCP is handed
+// to the IPCP, which confirms with IPCP_FLOW_DEALLOC.
+func (d *Daemon) deallocFlow(id, pid int, linger uint32) error {
+	f, res, err := d.reg.Dealloc(id, pid)
+	if err != nil {
+		return oerr.ENOTALLOC
+	}
+	d.log.Info(fmt.Sprintf("Deallocating flow %d for process %d (timeout: %d s).", id, pid, linger))
+	if res == reg.DeallocNotifyIPC {
+		d.notifyDealloc(f.N1Pid, id, linger)
+	}
+	return nil
+}
+
+// notifyDealloc asks the IPCP to release flow id. An IPCP that cannot be
+// reached cannot confirm, so the flow is destroyed here.
+func (d *Daemon) notifyDealloc(ipcp, id int, linger uint32) {
+	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_DEALLOC.Enum(), FlowId: proto.Int32(int32(id)),
+		TimeoSec: proto.Uint32(linger)}
+	if _, err := d.ipcpCall(d.ctx, ipcp, req, socketTimeout); err != nil && !errors.Is(err, oerr.ETIMEDOUT) {
+		d.reg.DestroyFlow(id)
+	}
+}
+
+// ipcpFlowDealloc serves IPCP_FLOW_DEALLOC: the IPCP released the flow.
+func (d *Daemon) ipcpFlowDealloc(m *pb.IrmMsg) {
+	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
+	if d.reg.DeallocResp(fi.ID) {
+		d.log.Info(fmt.Sprintf("Completed deallocation of flow_id %d by process %d.", fi.ID, fi.N1Pid))
+	}
+}

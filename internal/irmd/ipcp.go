@@ -1,0 +1,306 @@
+package irmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/hash"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
+)
+
+// IPCP types (enum ipcp_type); the order is also the selection preference.
+const (
+	typeLocal = iota
+	typeUnicast
+	typeBroadcast
+	typeEthLLC
+	typeEthDIX
+	typeUDP4
+	typeUDP6
+)
+
+var typeNames = []string{"local", "unicast", "broadcast", "eth-llc", "eth-dix", "udp4", "udp6"}
+
+func typeName(t uint32) string {
+	if int(t) < len(typeNames) {
+		return typeNames[t]
+	}
+	return "UNKNOWN"
+}
+
+// createIPCP spawns ipcpd-<type> and waits for its IPCP_CREATE_R.
+func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
+	t := info.GetType()
+	if int(t) >= len(typeNames) {
+		d.log.Error(fmt.Sprintf("Unknown IPCP type %d.", t))
+		return oerr.EIPCPTYPE
+	}
+	bin, err := d.ipcpBinary(typeName(t))
+	if err != nil {
+		d.log.Error(fmt.Sprintf("IPCP type %s is not available: ipcpd-%s not found.", typeName(t), typeName(t)))
+		return oerr.EIPCPTYPE
+	}
+	args := []string{strconv.Itoa(os.Getpid()), info.GetName()}
+	if d.cfg.Syslog {
+		args = append(args, "1")
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = d.childEnv()
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		d.log.Error(fmt.Sprintf("Failed to spawn %s: %v.", bin, err))
+		return oerr.EIPCP
+	}
+	pid := cmd.Process.Pid
+	exited := make(chan struct{})
+	d.mu.Lock()
+	d.spawned[pid] = cmd
+	d.exited[pid] = exited
+	d.mu.Unlock()
+	d.reg.CreateIPCP(reg.IPCP{PID: pid, Type: t, Name: info.GetName(), HashAlgo: uint32(hash.SHA3_256)})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		cmd.Wait()
+		d.mu.Lock()
+		delete(d.spawned, pid)
+		delete(d.exited, pid)
+		d.mu.Unlock()
+		close(exited)
+		msg := ""
+		d.mu.Lock()
+		destroyed := d.destroying[pid]
+		delete(d.destroying, pid)
+		d.mu.Unlock()
+		if d.ctx.Err() == nil && !destroyed {
+			msg = fmt.Sprintf("IPCP %d died.", pid)
+		}
+		d.cleanupPID(pid, msg)
+	}()
+
+	deadline := time.Now().Add(bootTimeout)
+	err = d.reg.Wait(ctx, deadline, func() bool {
+		select {
+		case <-exited:
+			return true
+		default:
+		}
+		i, ok := d.reg.IPCPLocked(pid)
+		return !ok || i.State != reg.IPCPInit
+	})
+	i, ok := d.reg.GetIPCP(pid)
+	if err == nil && ok && i.State == reg.IPCPBoot {
+		d.log.Info(fmt.Sprintf("Created IPCP %d.", pid))
+		return nil
+	}
+	d.log.Error(fmt.Sprintf("Failed to boot IPCP %d.", pid))
+	syscall.Kill(pid, syscall.SIGKILL)
+	<-exited
+	return oerr.EIPCP
+}
+
+// ipcpCreateR records the state a new IPCP reports.
+func (d *Daemon) ipcpCreateR(info *pb.IpcpInfoMsg) error {
+	pid := int(info.GetPid())
+	if err := d.reg.SetIPCPState(pid, info.GetState()); err != nil {
+		d.log.Warn(fmt.Sprintf("IPCP_CREATE_R from unknown IPCP %d.", pid))
+		return oerr.EIPCP
+	}
+	return nil
+}
+
+// destroyIPCP stops an IPCP (SIGTERM, SIGKILL after 5 s) and forgets it.
+func (d *Daemon) destroyIPCP(pid int) error {
+	if _, ok := d.reg.GetIPCP(pid); !ok {
+		return oerr.EIPCP
+	}
+	d.mu.Lock()
+	exited, spawned := d.exited[pid]
+	if spawned {
+		d.destroying[pid] = true
+	}
+	d.mu.Unlock()
+	syscall.Kill(pid, syscall.SIGTERM)
+	if spawned {
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	d.cleanupPID(pid, "")
+	d.log.Info(fmt.Sprintf("Destroyed IPCP %d.", pid))
+	return nil
+}
+
+func (d *Daemon) listIPCPs() reply {
+	m := &pb.IrmMsg{}
+	for _, i := range d.reg.ListIPCPs() {
+		m.Ipcps = append(m.Ipcps, &pb.IpcpListMsg{
+			Pid: proto.Uint32(uint32(i.PID)), Type: proto.Uint32(i.Type), Name: proto.String(i.Name),
+			Layer: proto.String(i.Layer), HashAlgo: proto.Uint32(i.HashAlgo)})
+	}
+	m.Result = proto.Int32(0)
+	return reply{msg: m}
+}
+
+// ipcpCall sends one request to an IPCP and returns its reply. No reply (dead
+// IPCP, timeout) is EIPCP.
+func (d *Daemon) ipcpCall(ctx context.Context, pid int, req *pb.IpcpMsg, timeout time.Duration, fds ...int) (*pb.IpcpMsg, error) {
+	if syscall.Kill(pid, 0) != nil {
+		return nil, oerr.EIPCP
+	}
+	rep := &pb.IpcpMsg{}
+	files, err := ctrl.Call(ctx, rundir.IPCPSocket(d.cfg.Dir, pid), timeout, req, rep, fds...)
+	for _, f := range files {
+		f.Close()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("IPCP %d: %v: %w", pid, err, oerr.EIPCP)
+	}
+	if rep.Result == nil {
+		return nil, fmt.Errorf("IPCP %d replied without result: %w", pid, oerr.EIPCP)
+	}
+	return rep, oerr.FromResult(rep.GetResult())
+}
+
+func (d *Daemon) bootstrapIPCP(ctx context.Context, pid int, conf *pb.IpcpConfigMsg) error {
+	i, ok := d.reg.GetIPCP(pid)
+	if !ok || conf == nil || conf.LayerInfo == nil {
+		return oerr.EIPCP
+	}
+	if i.Type == typeUDP4 || i.Type == typeUDP6 {
+		conf.LayerInfo.DirHashAlgo = proto.Uint32(uint32(hash.MD5))
+	}
+	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_BOOTSTRAP.Enum(), Conf: conf}
+	rep, err := d.ipcpCall(ctx, pid, req, bootstrapTimeout)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Could not bootstrap IPCP %d: %v.", pid, err))
+		return err
+	}
+	li := rep.GetLayerInfo()
+	if li == nil {
+		return oerr.EIPCP
+	}
+	d.reg.SetLayer(pid, li.GetName(), li.GetDirHashAlgo())
+	d.log.Info(fmt.Sprintf("Bootstrapped IPCP %d.", pid))
+	return nil
+}
+
+func (d *Daemon) enrollIPCP(ctx context.Context, pid int, dst string) error {
+	if _, ok := d.reg.GetIPCP(pid); !ok {
+		return oerr.EIPCP
+	}
+	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_ENROLL.Enum(), Dst: proto.String(dst)}
+	rep, err := d.ipcpCall(ctx, pid, req, enrollTimeout)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Could not enroll IPCP %d: %v.", pid, err))
+		return err
+	}
+	li := rep.GetLayerInfo()
+	if li == nil {
+		return oerr.EIPCP
+	}
+	d.reg.SetLayer(pid, li.GetName(), li.GetDirHashAlgo())
+	d.log.Info(fmt.Sprintf("Enrolled IPCP %d in layer %s.", pid, li.GetName()))
+	return nil
+}
+
+func (d *Daemon) connectIPCP(ctx context.Context, pid int, dst, comp string, q *pb.QosspecMsg, connect bool) error {
+	i, ok := d.reg.GetIPCP(pid)
+	if !ok || (i.Type != typeUnicast && i.Type != typeBroadcast) {
+		return oerr.EIPCP
+	}
+	req := &pb.IpcpMsg{Dst: proto.String(dst), Comp: proto.String(comp), Pid: proto.Int32(int32(pid))}
+	timeout := socketTimeout
+	if connect {
+		req.Code = pb.IpcpMsgCode_IPCP_CONNECT.Enum()
+		req.Qosspec = q
+		timeout = connectTimeout
+	} else {
+		req.Code = pb.IpcpMsgCode_IPCP_DISCONNECT.Enum()
+	}
+	if _, err := d.ipcpCall(ctx, pid, req, timeout); err != nil {
+		return oerr.EPERM
+	}
+	if connect {
+		d.log.Info(fmt.Sprintf("Established %s connection between IPCP %d and %s.", comp, pid, dst))
+	} else {
+		d.log.Info(fmt.Sprintf("%s connection between IPCP %d and %s removed.", comp, pid, dst))
+	}
+	return nil
+}
+
+// regName registers (or unregisters) name with the IPCP pid: the IPCP gets the
+// name's hash with its layer's algorithm.
+func (d *Daemon) regName(ctx context.Context, name string, pid int, register bool) error {
+	if !d.reg.HasName(name) {
+		return oerr.ENAME
+	}
+	i, ok := d.reg.GetIPCP(pid)
+	if !ok {
+		return oerr.EIPCP
+	}
+	h, err := hash.Sum(hash.Algo(i.HashAlgo), name)
+	if err != nil {
+		return oerr.EIPCP
+	}
+	req := &pb.IpcpMsg{Hash: h}
+	timeout := regTimeout
+	if register {
+		req.Code = pb.IpcpMsgCode_IPCP_REG.Enum()
+	} else {
+		req.Code = pb.IpcpMsgCode_IPCP_UNREG.Enum()
+		timeout = socketTimeout
+	}
+	if _, err := d.ipcpCall(ctx, pid, req, timeout); err != nil {
+		var e oerr.Errno
+		if errors.As(err, &e) {
+			return e
+		}
+		return oerr.EIPCP
+	}
+	if register {
+		d.log.Info(fmt.Sprintf("Registered %s with IPCP %d as %s.", name, pid, hash.Short(h)))
+	} else {
+		d.log.Info(fmt.Sprintf("Unregistered %s from %d.", name, pid))
+	}
+	return nil
+}
+
+// selectIPCP finds the IPCP that reaches dst: in registry order (type, pid),
+// skipping broadcast and unenrolled IPCPs, the first to answer a query for
+// the name's hash. It returns the IPCP and the hash.
+func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, error) {
+	for _, i := range d.reg.ListIPCPs() {
+		if i.Type == typeBroadcast || !i.Enrolled() {
+			continue
+		}
+		h, err := hash.Sum(hash.Algo(i.HashAlgo), dst)
+		if err != nil {
+			continue
+		}
+		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_QUERY.Enum(), Hash: h}
+		if _, err := d.ipcpCall(ctx, i.PID, req, queryTimeout); err == nil {
+			return i, h, nil
+		}
+	}
+	return reg.IPCP{}, nil, oerr.EIPCP
+}

@@ -1,0 +1,266 @@
+// Package irmd is the IPC Resource Manager daemon: one per host (per run
+// directory). It owns the registry (package reg), spawns and drives the IPCP
+// processes, answers applications and the irm tool on irm.sock, and brokers
+// flow allocation (spec/irmd.md §1–3).
+//
+// Concurrency: one goroutine per accepted control connection, one request per
+// connection. Requests that block (accept, allocation) wait on registry state
+// with a context that is cancelled when the requester hangs up, so an abandoned
+// accept never captures a flow. Dead processes are noticed through pidfds (a
+// goroutine parked in the netpoller per process) backed by a one-second sweep
+// with kill(pid, 0), and spawned IPCPs through Wait on the child.
+//
+// Data path: for every flow the daemon creates the channel (internal/datapath)
+// and passes one end to each side with the reply that completes the
+// allocation: to the IPCP with IPCP_FLOW_ALLOC or the IPCP_FLOW_REQ_ARR reply,
+// to the application with the FLOW_ALLOC/FLOW_ACCEPT reply. It keeps no copy.
+package irmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
+	"github.com/ouroboros-go/ouroboros/internal/olog"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
+)
+
+// Version is printed by irmd --version.
+const Version = "0.23.0-go"
+
+// Timeouts of spec/irmd.md §1.9, and ours where we differ.
+const (
+	bootTimeout      = 5 * time.Second // IPCP_CREATE_R after spawn (reference: 500 ms)
+	socketTimeout    = 500 * time.Millisecond
+	bootstrapTimeout = 5 * time.Second
+	enrollTimeout    = 20 * time.Second
+	regTimeout       = 20 * time.Second
+	queryTimeout     = 200 * time.Millisecond
+	connectTimeout   = 20 * time.Second
+	flowAllocTimeout = 20 * time.Second
+	reqArrTimeout    = time.Second // wait for an accepter, again after auto-start
+	bindProcWait     = time.Second // wait for a pid to announce before binding (reference: 10 ms)
+	sweepPeriod      = time.Second
+	pkillTimeout     = 30 * time.Second
+	directMPL        = 1 // s, DIRECT_MPL
+)
+
+// Config configures a daemon. The zero value is usable except for Dir.
+type Config struct {
+	Dir      string       // run directory (rundir.Dir() if empty)
+	Log      *slog.Logger // nil: discard
+	Syslog   bool         // IPCPs are told to log to syslog
+	NoDirect bool         // never connect two local processes directly
+	IPCPPath []string     // directories searched first for ipcpd-* binaries
+}
+
+// Daemon is a running IRMd.
+type Daemon struct {
+	cfg Config
+	log *slog.Logger
+	reg *reg.Registry
+	ln  *net.UnixListener
+	lk  *os.File
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu         sync.Mutex
+	spawned    map[int]*exec.Cmd     // IPCPs we started
+	exited     map[int]chan struct{} // closed when a spawned IPCP exits
+	destroying map[int]bool          // spawned IPCPs being destroyed on request
+	watched    map[int]func()        // pids with a death watch, and its stop
+	conns      map[*net.UnixConn]struct{}
+}
+
+// New takes the single-instance lock and opens irm.sock in the run directory.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Dir == "" {
+		cfg.Dir = rundir.Dir()
+	}
+	if cfg.Log == nil {
+		cfg.Log = olog.Discard()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o777); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	lk, err := lock(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := ctrl.Listen(rundir.IRMSocket(cfg.Dir))
+	if err != nil {
+		lk.Close()
+		return nil, fmt.Errorf("open %s: %w", rundir.IRMSocket(cfg.Dir), err)
+	}
+	os.Chmod(rundir.IRMSocket(cfg.Dir), 0o666)
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{cfg: cfg, log: cfg.Log, reg: reg.New(), ln: ln, lk: lk, ctx: ctx, cancel: cancel,
+		spawned: map[int]*exec.Cmd{}, exited: map[int]chan struct{}{}, destroying: map[int]bool{},
+		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}}
+	return d, nil
+}
+
+// lock takes an exclusive flock on the run directory's lock file and writes
+// our pid in it.
+func lock(dir string) (*os.File, error) {
+	path := rundir.LockFile(dir)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock file: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b := make([]byte, 16)
+		n, _ := f.ReadAt(b, 0)
+		f.Close()
+		pid, _ := strconv.Atoi(string(trimSpace(b[:n])))
+		return nil, fmt.Errorf("IRMd already running (%d), exiting", pid)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ' || b[len(b)-1] == 0) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// Registry exposes the registry (for tests).
+func (d *Daemon) Registry() *reg.Registry { return d.reg }
+
+// Serve answers requests until ctx is cancelled or Shutdown is called, then
+// shuts down: every registered process gets SIGTERM, spawned IPCPs are waited
+// for (SIGKILL after 30 s), the socket and lock are removed.
+func (d *Daemon) Serve(ctx context.Context) error {
+	d.log.Info("Ouroboros IPC Resource Manager daemon started...")
+	d.wg.Add(2)
+	go func() { defer d.wg.Done(); d.acceptLoop() }()
+	go func() { defer d.wg.Done(); d.sweep() }()
+	select {
+	case <-ctx.Done():
+	case <-d.ctx.Done():
+	}
+	d.shutdown()
+	return nil
+}
+
+// Shutdown makes Serve return.
+func (d *Daemon) Shutdown() { d.cancel() }
+
+func (d *Daemon) acceptLoop() {
+	for {
+		c, err := d.ln.AcceptUnix()
+		if err != nil {
+			if d.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			d.log.Warn(fmt.Sprintf("Failed to accept connection: %v.", err))
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		d.mu.Lock()
+		d.conns[c] = struct{}{}
+		d.mu.Unlock()
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.serveConn(c)
+			d.mu.Lock()
+			delete(d.conns, c)
+			d.mu.Unlock()
+		}()
+	}
+}
+
+func (d *Daemon) shutdown() {
+	d.log.Info("IRMd shutting down...")
+	d.cancel()
+	d.ln.Close()
+	// SIGTERM every registered process (IRMD_KILL_ALL_PROCESSES), then wait
+	// for the IPCPs we spawned.
+	for _, pid := range d.reg.ListProcs() {
+		if pid != os.Getpid() {
+			syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+	d.mu.Lock()
+	for pid := range d.spawned {
+		syscall.Kill(pid, syscall.SIGTERM)
+	}
+	waits := make([]chan struct{}, 0, len(d.exited))
+	for _, ch := range d.exited {
+		waits = append(waits, ch)
+	}
+	d.mu.Unlock()
+	deadline := time.After(pkillTimeout)
+	for _, ch := range waits {
+		select {
+		case <-ch:
+		case <-deadline:
+			d.mu.Lock()
+			for pid := range d.spawned {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			d.mu.Unlock()
+			<-ch
+		}
+	}
+	d.mu.Lock()
+	for c := range d.conns {
+		c.Close()
+	}
+	for _, stop := range d.watched {
+		stop()
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
+	os.Remove(rundir.LockFile(d.cfg.Dir))
+	d.lk.Close()
+	d.log.Info("Ouroboros IPC Resource Manager daemon exited. Bye.")
+}
+
+// ipcpBinary finds ipcpd-<type>: in cfg.IPCPPath, next to our executable, then on $PATH.
+func (d *Daemon) ipcpBinary(typ string) (string, error) {
+	bin := "ipcpd-" + typ
+	dirs := append([]string(nil), d.cfg.IPCPPath...)
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	for _, dir := range dirs {
+		p := filepath.Join(dir, bin)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o100 != 0 {
+			return p, nil
+		}
+	}
+	return exec.LookPath(bin)
+}
+
+// childEnv is the environment of the processes we spawn: the run directory,
+// so they find us, and PATH.
+func (d *Daemon) childEnv() []string {
+	env := []string{rundir.Env + "=" + d.cfg.Dir}
+	if p := os.Getenv("PATH"); p != "" {
+		env = append(env, "PATH="+p)
+	}
+	if h := os.Getenv("HOME"); h != "" {
+		env = append(env, "HOME="+h)
+	}
+	return env
+}

@@ -1,0 +1,113 @@
+// Package reg is the IRMd's registry: names, programs, processes, IPCPs and
+// flows, with the flow state machine of spec/irmd.md §2.4. It is a plain data
+// structure: no I/O, no logging, no goroutines. One mutex guards everything;
+// every change wakes the waiters (Wait re-checks its condition under the lock),
+// which replaces the reference's single condition variable.
+//
+// Listing orders follow the reference: IPCPs by type then pid, names and
+// programs by strcmp order, processes by pid, flows by id. Flow ids are the
+// lowest free id >= 1 and below MaxFlows.
+//
+// Accepting: each pending accept is a flow in ACCEPT_PENDING. It puts one
+// entry (pid, flow) in the active list of every name its process is bound to;
+// round-robin names append it, spillover names insert it at the head. A flow
+// request takes the first entry of the name and moves that flow to ALLOCATED in
+// the same critical section, and all the flow's entries leave every list, so two
+// simultaneous requests can never take the same accept (the reference's race,
+// §2.9, is closed).
+package reg
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+)
+
+// MaxFlows is SYS_MAX_FLOWS: flow ids are 1..MaxFlows-1.
+const MaxFlows = 10240
+
+// NotEnrolled is the layer name of an IPCP before bootstrap or enrollment.
+const NotEnrolled = "Not enrolled."
+
+// ErrExists and ErrNotFound are returned by the table operations.
+var (
+	ErrExists   = errors.New("already exists")
+	ErrNotFound = errors.New("not found")
+)
+
+// Registry holds the IRMd's state. All methods are safe for concurrent use.
+type Registry struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+
+	names map[string]*Name
+	progs map[string]*Prog // by basename
+	procs map[int]*Proc
+	ipcps map[int]*IPCP
+	flows map[int]*Flow
+	next  int // hint for the lowest free flow id
+}
+
+// New returns an empty registry.
+func New() *Registry {
+	return &Registry{
+		changed: make(chan struct{}),
+		names:   map[string]*Name{},
+		progs:   map[string]*Prog{},
+		procs:   map[int]*Proc{},
+		ipcps:   map[int]*IPCP{},
+		flows:   map[int]*Flow{},
+		next:    1,
+	}
+}
+
+// notifyLocked wakes every waiter. Called with mu held after any change.
+func (r *Registry) notifyLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Wait blocks until cond (evaluated with the registry locked) holds, ctx ends
+// (ctx.Err()) or the deadline passes (oerr.ETIMEDOUT). A zero deadline means none.
+func (r *Registry) Wait(ctx context.Context, deadline time.Time, cond func() bool) error {
+	var timer <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		r.mu.Lock()
+		ok := cond()
+		ch := r.changed
+		r.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-timer:
+			r.mu.Lock()
+			ok := cond()
+			r.mu.Unlock()
+			if ok {
+				return nil
+			}
+			return oerr.ETIMEDOUT
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Do runs fn with the registry locked and wakes waiters afterwards. It lets the
+// daemon read or change several tables atomically.
+func (r *Registry) Do(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn()
+	r.notifyLocked()
+}

@@ -1,0 +1,308 @@
+// Package rig runs private Ouroboros instances for tests: it builds the
+// commands once, starts an irmd in a temporary run directory, and stops it
+// and everything it started when the test ends, even when the test fails.
+// Nothing touches the default run directory.
+package rig
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// Bin builds every command of the module into one directory (once per test
+// binary) and returns it. The directory is removed by Cleanup.
+func Bin(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "o7s-bin-")
+		if buildErr != nil {
+			return
+		}
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		args := []string{"build", "-o", binDir + "/"}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, "./cmd/...")
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+// Cleanup removes the built binaries; call it from TestMain after m.Run.
+func Cleanup() {
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+}
+
+func moduleRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", fmt.Errorf("cannot locate the module")
+	}
+	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Instance is a private irmd with its run directory.
+type Instance struct {
+	t    testing.TB
+	Dir  string // run directory
+	Bin  string // directory of the built commands
+	irmd *exec.Cmd
+	log  *syncBuffer
+	done chan struct{}
+
+	mu    sync.Mutex
+	procs []*exec.Cmd
+}
+
+// Options for Start.
+type Options struct {
+	NoDirect bool // irmd --no-direct
+}
+
+// Start starts an irmd in a new temporary run directory and registers its
+// teardown with t.Cleanup.
+func Start(t testing.TB, opt Options) *Instance {
+	t.Helper()
+	bin := Bin(t)
+	dir, err := os.MkdirTemp("", "o7s-run-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Instance{t: t, Dir: dir, Bin: bin, log: &syncBuffer{}, done: make(chan struct{})}
+	args := []string{"--stdout", "--run-dir", dir}
+	if opt.NoDirect {
+		args = append(args, "--no-direct")
+	}
+	cmd := exec.Command(filepath.Join(bin, "irmd"), args...)
+	cmd.Env = in.Env()
+	cmd.Stdout, cmd.Stderr = in.log, in.log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	in.irmd = cmd
+	go func() { cmd.Wait(); close(in.done) }()
+	t.Cleanup(in.Stop)
+	in.WaitLog("daemon started", 10*time.Second)
+	return in
+}
+
+// Env is the environment for processes of this instance.
+func (in *Instance) Env() []string {
+	env := []string{}
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, rundir.Env+"=") {
+			env = append(env, e)
+		}
+	}
+	return append(env, rundir.Env+"="+in.Dir, "PATH="+in.Bin+":"+os.Getenv("PATH"))
+}
+
+// IRMdPID returns the irmd's pid.
+func (in *Instance) IRMdPID() int { return in.irmd.Process.Pid }
+
+// Log returns what the irmd and its IPCPs printed so far.
+func (in *Instance) Log() string { return in.log.String() }
+
+// WaitLog waits until the log contains s.
+func (in *Instance) WaitLog(s string, timeout time.Duration) {
+	in.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(in.log.String(), s) {
+		if time.Now().After(deadline) {
+			in.t.Fatalf("irmd log has no %q after %v:\n%s", s, timeout, in.log.String())
+		}
+		select {
+		case <-in.done:
+			in.t.Fatalf("irmd exited while waiting for %q:\n%s", s, in.log.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Run runs a command of the module to completion and returns its output and
+// exit code.
+func (in *Instance) Run(name string, args ...string) (stdout, stderr string, code int) {
+	in.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(in.Bin, name), args...)
+	cmd.Env = in.Env()
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else {
+			in.t.Fatalf("%s %v: %v", name, args, err)
+		}
+	}
+	return o.String(), e.String(), code
+}
+
+// Irm runs the irm tool and fails the test if it exits non-zero.
+func (in *Instance) Irm(args ...string) string {
+	in.t.Helper()
+	out, errOut, code := in.Run("irm", args...)
+	if code != 0 {
+		in.t.Fatalf("irm %s: exit %d\nstdout: %s\nstderr: %s\nirmd log:\n%s",
+			strings.Join(args, " "), code, out, errOut, in.Log())
+	}
+	return out
+}
+
+// Proc is a background process of the instance.
+type Proc struct {
+	Cmd  *exec.Cmd
+	Out  *syncBuffer
+	done chan struct{}
+}
+
+// Start starts a command of the module in the background; it is killed at
+// the end of the test.
+func (in *Instance) Start(name string, args ...string) *Proc {
+	in.t.Helper()
+	cmd := exec.Command(filepath.Join(in.Bin, name), args...)
+	cmd.Env = in.Env()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		in.t.Fatal(err)
+	}
+	p := &Proc{Cmd: cmd, Out: out, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	in.mu.Lock()
+	in.procs = append(in.procs, cmd)
+	in.mu.Unlock()
+	return p
+}
+
+// PID returns the process id.
+func (p *Proc) PID() int { return p.Cmd.Process.Pid }
+
+// Kill sends SIGKILL and waits for the process to be reaped.
+func (p *Proc) Kill() {
+	p.Cmd.Process.Kill()
+	<-p.done
+}
+
+// Wait waits for the process to exit, up to timeout; it reports whether it did.
+func (p *Proc) Wait(timeout time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// WaitOutput waits until the process printed s.
+func (p *Proc) WaitOutput(t testing.TB, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(p.Out.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in output after %v:\n%s", s, timeout, p.Out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Stop ends the instance: SIGTERM to the irmd (which stops its IPCPs and
+// processes), SIGKILL to anything left, and the run directory is removed.
+func (in *Instance) Stop() {
+	if in.irmd != nil && in.irmd.Process != nil {
+		in.irmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-in.done:
+		case <-time.After(20 * time.Second):
+			in.irmd.Process.Kill()
+			<-in.done
+		}
+	}
+	in.mu.Lock()
+	for _, p := range in.procs {
+		if p.Process != nil {
+			syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
+			p.Process.Kill()
+		}
+	}
+	in.mu.Unlock()
+	if in.t.Failed() {
+		in.t.Logf("irmd log:\n%s", in.log.String())
+	}
+	os.RemoveAll(in.Dir)
+}
+
+// Lines returns the lines of s that contain sub.
+func Lines(s, sub string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), sub) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
