@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
@@ -183,8 +182,8 @@ func (f *Flow) TxQueueLen() int { return f.ep.TxQueued() }
 type Addr struct{ Name string }
 
 // Network returns "ouroboros".
-func (Addr) Network() string { return "ouroboros" }
-func (a Addr) String() string  { return a.Name }
+func (Addr) Network() string  { return "ouroboros" }
+func (a Addr) String() string { return a.Name }
 
 // LocalAddr returns the local end's address (net.Conn); the name is not known
 // to the library and is empty.

@@ -42,23 +42,34 @@ func requestDeadline(m *pb.IrmMsg, def time.Duration) time.Time {
 }
 
 // waitAccepter waits up to 1 s for a process accepting for name; if none
-// comes it auto-starts the name's program and waits another second.
+// comes it auto-starts the name's program and waits another second. If
+// processes are bound to the name but all are busy, it keeps waiting until the
+// deadline (zero: busyWait): a busy server re-arms its accept soon, and the
+// reference's fixed second turns a burst of requests into failures.
 func (d *Daemon) waitAccepter(ctx context.Context, name string, deadline time.Time) bool {
-	wait := func() bool {
-		dl := time.Now().Add(reqArrTimeout)
-		if !deadline.IsZero() && deadline.Before(dl) {
+	if deadline.IsZero() {
+		deadline = time.Now().Add(busyWait)
+	}
+	cond := func() bool { return d.reg.HasAccepterLocked(name) }
+	wait := func(dl time.Time) bool {
+		if deadline.Before(dl) {
 			dl = deadline
 		}
-		name := name
-		return d.reg.Wait(ctx, dl, func() bool { return d.reg.HasAccepterLocked(name) }) == nil
+		return d.reg.Wait(ctx, dl, cond) == nil
 	}
-	if wait() {
+	if wait(time.Now().Add(reqArrTimeout)) {
 		return true
 	}
-	if ctx.Err() != nil || !d.autoStart(name) {
+	if ctx.Err() != nil {
 		return false
 	}
-	return wait()
+	if d.autoStart(name) && wait(time.Now().Add(reqArrTimeout)) {
+		return true
+	}
+	if ctx.Err() != nil || !d.reg.HasBoundProcs(name) {
+		return false
+	}
+	return wait(deadline)
 }
 
 // flowAlloc serves IRM_FLOW_ALLOC: directly to a local accepter when the name
@@ -76,9 +87,11 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 
 	// The reference waits for a local accepter before every allocation; we
 	// only wait when the name is bound to something here (§2.6 QUIRK).
-	if !d.cfg.NoDirect && d.reg.HasBindings(dst) && d.waitAccepter(ctx, dst, deadline) {
-		if rep, ok := d.flowAllocDirect(fi, dst); ok {
-			return rep
+	if !d.cfg.NoDirect && d.reg.HasBindings(dst) {
+		for d.waitAccepter(ctx, dst, deadline) {
+			if rep, ok := d.flowAllocDirect(fi, dst); ok {
+				return rep
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -210,7 +223,7 @@ func (d *Daemon) flowAccept(ctx context.Context, m *pb.IrmMsg) reply {
 	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP.Enum(), FlowId: proto.Int32(int32(id)),
 		Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(0), Pk: []byte{}}
-	if _, err := d.ipcpCall(d.ctx, f.N1Pid, req, socketTimeout); err != nil {
+	if _, err := d.ipcpCall(d.ctx, f.N1Pid, req, respTimeout); err != nil {
 		end.Close()
 		d.reg.DestroyFlow(id)
 		d.log.Error(fmt.Sprintf("IPCP %d failed to respond for flow %d: %v.", f.N1Pid, id, err))
@@ -239,10 +252,10 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 		return result(oerr.ENAME)
 	}
 	d.log.Info(fmt.Sprintf("Flow request arrived for %s.", name))
-	for range 2 { // a second try if the accepter vanished between wait and answer
-		if !d.waitAccepter(ctx, name, time.Time{}) {
-			break
-		}
+	// Another request may take the accepter between the wait and the answer:
+	// wait again, up to one deadline.
+	deadline := time.Now().Add(busyWait)
+	for d.waitAccepter(ctx, name, deadline) {
 		appEnd, ipcpEnd, err := datapath.Pair()
 		if err != nil {
 			return result(oerr.ENOMEM)

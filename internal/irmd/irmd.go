@@ -51,8 +51,10 @@ const (
 	queryTimeout     = 200 * time.Millisecond
 	connectTimeout   = 20 * time.Second
 	flowAllocTimeout = 20 * time.Second
-	reqArrTimeout    = time.Second // wait for an accepter, again after auto-start
-	bindProcWait     = time.Second // wait for a pid to announce before binding (reference: 10 ms)
+	reqArrTimeout    = time.Second      // wait for an accepter, again after auto-start
+	busyWait         = 15 * time.Second // wait for a busy bound accepter (ours)
+	respTimeout      = 5 * time.Second  // IPCP_FLOW_ALLOC_RESP (reference: 500 ms)
+	bindProcWait     = time.Second      // wait for a pid to announce before binding (reference: 10 ms)
 	sweepPeriod      = time.Second
 	pkillTimeout     = 30 * time.Second
 	directMPL        = 1 // s, DIRECT_MPL

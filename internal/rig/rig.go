@@ -201,18 +201,7 @@ func (in *Instance) Start(name string, args ...string) *Proc {
 	in.t.Helper()
 	cmd := exec.Command(filepath.Join(in.Bin, name), args...)
 	cmd.Env = in.Env()
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		in.t.Fatal(err)
-	}
-	p := &Proc{Cmd: cmd, Out: out, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	in.mu.Lock()
-	in.procs = append(in.procs, cmd)
-	in.mu.Unlock()
-	return p
+	return in.StartCmd(cmd)
 }
 
 // PID returns the process id.
@@ -306,3 +295,21 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
+
+// StartCmd starts cmd in the background as a process of the instance (with its
+// output captured); it is killed at the end of the test.
+func (in *Instance) StartCmd(cmd *exec.Cmd) *Proc {
+	in.t.Helper()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		in.t.Fatal(err)
+	}
+	p := &Proc{Cmd: cmd, Out: out, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	in.mu.Lock()
+	in.procs = append(in.procs, cmd)
+	in.mu.Unlock()
+	return p
+}

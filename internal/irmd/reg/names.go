@@ -204,3 +204,11 @@ func delInt(s []int, v int) []int {
 
 // HasAccepterLocked is HasAccepter for use inside a Wait condition.
 func (r *Registry) HasAccepterLocked(name string) bool { return r.hasAccepterLocked(name) }
+
+// HasBoundProcs reports whether processes are bound to name.
+func (r *Registry) HasBoundProcs(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.names[name]
+	return ok && len(n.Procs) > 0
+}

@@ -1,0 +1,75 @@
+// Command oecho is the smallest Ouroboros client and server (spec/tools.md
+// §3): the client allocates a flow to the application named "oecho", sends
+// one greeting and prints the answer; the server answers one client at a time
+// by sending each message back unchanged.
+//
+//	oecho -l    serve (bind the program or process to the name oecho first)
+//	oecho       say hi to the server
+//
+// The tool doubles as an example of the public API: it uses only the flow and
+// qos packages. main.go parses the command line, client.go and server.go are
+// the two sides.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ouroboros-go/ouroboros/flow"
+)
+
+const (
+	serverName = "oecho" // the reference hard-codes the name: there is no -n
+	bufSize    = 256     // read buffer, bytes; longer messages are cut
+)
+
+const usageText = `Usage: oecho [OPTION]...
+Sends an echo between a server and a client
+
+  -l, --listen              Run as the server
+
+      --help                Print this help and exit
+`
+
+// run is the whole program; it returns the exit code. Any argument other than
+// -l/--listen prints the usage and exits 0, as the reference does (so --help
+// and -h need no special case).
+func run(args []string, stdout io.Writer) int {
+	listen := false
+	for _, a := range args {
+		switch a {
+		case "-l", "--listen":
+			listen = true
+		default:
+			fmt.Fprint(stdout, usageText)
+			return 0
+		}
+	}
+	// The reference dies on SIGINT; we stop cleanly so that main can tell the
+	// IRMd we are leaving.
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer cancel()
+	if listen {
+		return runServer(ctx, stdout)
+	}
+	return runClient(ctx, stdout)
+}
+
+func main() {
+	code := run(os.Args[1:], os.Stdout)
+	flow.Fini() // closes what is left and tells the IRMd we are leaving
+	os.Exit(code)
+}
+
+// cString is b read as a C string: up to the first NUL, if any.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}

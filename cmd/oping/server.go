@@ -1,0 +1,280 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/flow"
+)
+
+// The server (spec/tools.md §2.5) serves any number of clients from one event
+// set, with three goroutines:
+//
+//   - accept: accepts flows, makes them non-blocking and adds them to the set;
+//   - events: waits on the set (100 ms at a time, or not at all with --poll),
+//     reads one request per packet event and writes it back as a reply;
+//   - cleaner: every second, deallocates flows idle for more than 10 s.
+//
+// With --busy it instead accepts a single flow and answers it from a
+// busy-polling read loop, and returns when that flow ends.
+//
+// A flow whose client went away stays in the set until the cleaner evicts it,
+// as in the reference, so the "Flow <fd> timed out." line appears for every
+// client.
+const (
+	idleTimeout   = 10 * time.Second       // a flow without requests this long is deallocated
+	eventTimeout  = 100 * time.Millisecond // one wait on the event set (0 with --poll)
+	cleanerPeriod = time.Second            // how often idle flows are looked for
+	acceptBackoff = 100 * time.Millisecond // pause after a failed accept (ours; the reference retries at once)
+)
+
+// rw is what serving a request needs of a flow; the tests use a fake.
+type rw interface {
+	Read(p []byte) (int, error)
+	Write(p []byte) (int, error)
+}
+
+type server struct {
+	cfg  config
+	out  *printer
+	set  *flow.EventSet
+	idle idleTable[*flow.Flow]
+}
+
+// runServer serves until ctx ends, then deallocates every flow.
+func runServer(ctx context.Context, cfg config, out *printer) int {
+	if cfg.busy {
+		return runBusy(ctx, out)
+	}
+	set, err := flow.NewEventSet()
+	if err != nil {
+		out.printf("Failed to create event set: %d.\n", -errnoOf(err))
+		return 1
+	}
+	s := &server{cfg: cfg, out: out, set: set}
+	s.idle.init()
+
+	var wg sync.WaitGroup
+	for _, loop := range []func(context.Context){s.acceptLoop, s.eventLoop, s.cleaner} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loop(ctx)
+		}()
+	}
+	<-ctx.Done()
+	wg.Wait()
+	for _, f := range s.idle.drain() {
+		f.Close()
+	}
+	set.Close()
+	return 0
+}
+
+// acceptLoop accepts flows until ctx ends.
+func (s *server) acceptLoop(ctx context.Context) {
+	s.out.print("Ouroboros ping server started.\n")
+	for {
+		f, err := flow.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.out.printf("Failed to accept flow: %d \n", -errnoOf(err))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(acceptBackoff):
+			}
+			continue
+		}
+		s.out.printf("New flow %d.\n", f.FD())
+		f.SetFlags(flow.FlagRNoBlock | flow.FlagRdWr | flow.FlagRNoPart)
+		s.idle.add(f, f.FD(), time.Now())
+		if err := s.set.Add(f); err != nil {
+			s.idle.remove(f)
+			f.Close()
+		}
+	}
+}
+
+// eventLoop answers requests until ctx ends. Packet events are level-triggered
+// (one per queued message), so reading one message per event never blocks and
+// never leaves a message behind.
+func (s *server) eventLoop(ctx context.Context) {
+	q := flow.NewEventQueue()
+	buf := make([]byte, maxSize)
+	timeout := eventTimeout
+	if s.cfg.poll {
+		timeout = 0 // an expired context: Wait only collects what is there
+	}
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		err := s.set.Wait(wctx, q)
+		cancel()
+		if err != nil {
+			continue // ETIMEDOUT, or ctx ended
+		}
+		for ev, ok := q.Next(); ok; ev, ok = q.Next() {
+			if ev.Type != flow.EventPkt {
+				continue // down, peer, dealloc: the cleaner evicts the flow
+			}
+			f := ev.Flow
+			n, ok := readRequest(f, f.FD(), buf, s.cfg.quiet, s.out)
+			if !ok {
+				continue
+			}
+			s.idle.touch(f, time.Now())
+			writeReply(f, f.FD(), buf[:n], s.out)
+		}
+	}
+}
+
+// readRequest reads one message from f into buf and turns it into its reply.
+// It reports the message length and whether it was a request.
+func readRequest(f rw, fd int, buf []byte, quiet bool, out *printer) (int, bool) {
+	n, err := f.Read(buf)
+	if err != nil {
+		return 0, false // EAGAIN, EMSGSIZE (over maxSize), flow down or closed
+	}
+	if !quiet {
+		out.printf("Received %d bytes on fd %d.\n", n, fd)
+	}
+	if !markReply(buf[:n]) {
+		out.printf("Invalid message on fd %d.\n", fd)
+		return 0, false
+	}
+	return n, true
+}
+
+// writeReply sends the reply back, whole and with the length it came with.
+func writeReply(f rw, fd int, reply []byte, out *printer) {
+	if _, err := f.Write(reply); err != nil {
+		out.printf("Error writing to flow (fd %d).\n", fd)
+	}
+}
+
+// cleaner deallocates idle flows every cleanerPeriod until ctx ends.
+func (s *server) cleaner(ctx context.Context) {
+	t := time.NewTicker(cleanerPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, f := range s.idle.expire(now, idleTimeout) {
+				s.out.printf("Flow %d timed out.\n", f.FD())
+				f.Close() // also removes it from the set
+			}
+		}
+	}
+}
+
+// runBusy serves one flow with a busy-polling loop on a non-blocking read,
+// until the flow fails or ctx ends. Replies are written without checking, and
+// nothing is printed per packet.
+func runBusy(ctx context.Context, out *printer) int {
+	f, err := flow.Accept(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		out.print("Failed to accept flow.\n")
+		return 1
+	}
+	out.printf("New flow %d (busy-poll).\n", f.FD())
+	f.SetFlags(flow.FlagRNoBlock | flow.FlagRdWr | flow.FlagRNoPart)
+	buf := make([]byte, maxSize)
+	for ctx.Err() == nil {
+		n, err := f.Read(buf)
+		if errors.Is(err, flow.EAGAIN) {
+			continue
+		}
+		if err != nil {
+			break
+		}
+		if markReply(buf[:n]) {
+			f.Write(buf[:n])
+		}
+	}
+	f.Close()
+	return 0
+}
+
+// idleTable records when each flow last served a request (the reference's
+// per-fd array, as a map so that any fd fits). Its methods are safe for
+// concurrent use.
+type idleTable[K comparable] struct {
+	mu sync.Mutex
+	m  map[K]idleEntry
+}
+
+type idleEntry struct {
+	fd   int       // for ordering and printing
+	last time.Time // last request served
+}
+
+func (t *idleTable[K]) init() { t.m = make(map[K]idleEntry) }
+
+// add starts tracking k, active now.
+func (t *idleTable[K]) add(k K, fd int, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m[k] = idleEntry{fd: fd, last: now}
+}
+
+// touch marks k active now; it does nothing if k is not tracked (any more).
+func (t *idleTable[K]) touch(k K, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.m[k]; ok {
+		e.last = now
+		t.m[k] = e
+	}
+}
+
+func (t *idleTable[K]) remove(k K) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m, k)
+}
+
+// expire stops tracking the entries idle for more than idle at now and
+// returns them in fd order.
+func (t *idleTable[K]) expire(now time.Time, idle time.Duration) []K {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.takeLocked(func(e idleEntry) bool { return now.Sub(e.last) > idle })
+}
+
+// drain stops tracking every entry and returns them in fd order.
+func (t *idleTable[K]) drain() []K {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.takeLocked(func(idleEntry) bool { return true })
+}
+
+func (t *idleTable[K]) takeLocked(match func(idleEntry) bool) []K {
+	type kv struct {
+		k  K
+		fd int
+	}
+	var hit []kv
+	for k, e := range t.m {
+		if match(e) {
+			hit = append(hit, kv{k, e.fd})
+			delete(t.m, k)
+		}
+	}
+	slices.SortFunc(hit, func(a, b kv) int { return cmp.Compare(a.fd, b.fd) })
+	out := make([]K, len(hit))
+	for i, h := range hit {
+		out[i] = h.k
+	}
+	return out
+}
