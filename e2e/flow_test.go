@@ -172,7 +172,10 @@ func Test200ConcurrentFlows(t *testing.T) {
 // blocked, and write deadlines against a peer that does not read.
 func TestDeadlines(t *testing.T) {
 	e := setup(t, rig.Options{})
-	e.serve("echo.deadline")
+	// The echo server is another process: this one accepts for the sink, and
+	// a process's accepts take flows for any name it is bound to.
+	srv := e.role("echo-server", "echo.deadline")
+	srv.WaitOutput(t, "ready", 10*time.Second)
 	f := e.alloc("echo.deadline", qos.Raw)
 	buf := make([]byte, 64)
 
@@ -258,7 +261,8 @@ func newSink(t *testing.T, e *env, name string) <-chan struct{} {
 // a full flow.
 func TestNonBlocking(t *testing.T) {
 	e := setup(t, rig.Options{})
-	e.serve("echo.nb")
+	srv := e.role("echo-server", "echo.nb")
+	srv.WaitOutput(t, "ready", 10*time.Second)
 	f := e.alloc("echo.nb", qos.Raw)
 	f.SetFlags(flow.FlagRdWr | flow.FlagNonBlock)
 	if got := f.Flags(); got != flow.FlagRdWr|flow.FlagNonBlock {

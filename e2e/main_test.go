@@ -61,6 +61,41 @@ func runRole(role, name string) int {
 			fmt.Println("accepted", f.ID())
 			go echo(f)
 		}
+	case "counter":
+		// Counts the messages of each flow until one says "END", then
+		// replies with the count: the far end of a one-way throughput test.
+		if err := flow.Init(); err != nil {
+			return 1
+		}
+		var c irm.Client
+		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+			fmt.Println("bind:", err)
+			return 1
+		}
+		fmt.Println("ready")
+		for {
+			f, err := flow.Accept(ctx)
+			if err != nil {
+				return 1
+			}
+			go func() {
+				defer f.Close()
+				buf := make([]byte, flow.MaxSDU)
+				count := 0
+				for {
+					n, err := f.Read(buf)
+					if err != nil {
+						return
+					}
+					if n == 3 && string(buf[:3]) == "END" {
+						f.Write([]byte(strconv.Itoa(count)))
+						count = 0
+						continue
+					}
+					count++
+				}
+			}()
+		}
 	case "client":
 		f, err := flow.Alloc(ctx, name, qos.Raw)
 		if err != nil {
@@ -105,13 +140,13 @@ func echo(f *flow.Flow) {
 // env is a private instance with this test process as one of its applications.
 type env struct {
 	*rig.Instance
-	t   *testing.T
+	t   testing.TB
 	irm irm.Client
 }
 
 // setup starts a private irmd and points this process at it. Tests using it
 // must not run in parallel: the flow package has one IRMd per process.
-func setup(t *testing.T, opt rig.Options) *env {
+func setup(t testing.TB, opt rig.Options) *env {
 	t.Helper()
 	leakcheck.Check(t)
 	in := rig.Start(t, opt)

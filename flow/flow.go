@@ -68,7 +68,9 @@ func (f *Flow) start() {
 	go f.receive()
 	if t := f.info.QoS.Timeout; t != 0 {
 		period := time.Duration(t) * time.Millisecond / 4
+		f.mu.Lock()
 		f.ka = time.AfterFunc(period, func() { f.keepalive(period) })
+		f.mu.Unlock()
 	}
 }
 
@@ -98,27 +100,44 @@ func (f *Flow) Flags() Flags {
 	return f.flags
 }
 
-// SetFlags replaces the open flags (fccntl FLOWSFLAGS). FlagDown marks the flow
-// down: the peer gets EventDown and its reads and writes fail with EFLOWDOWN;
-// setting flags without FlagDown brings it up again (the peer gets EventUp).
+// SetFlags replaces the open flags (fccntl FLOWSFLAGS). Setting FlagDown marks
+// the flow down at both ends: the peer gets EventDown, and reads (after the
+// queue drains) and writes fail with EFLOWDOWN on both sides; clearing it
+// brings the flow up again (the peer gets EventUp). The reference signals
+// FLOW_UP on every call without FlagDown; here only a change is signalled.
 func (f *Flow) SetFlags(fl Flags) error {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
 		return f.opErr("fccntl", net.ErrClosed)
 	}
+	changed := (f.flags^fl)&FlagDown != 0
 	f.flags = fl & 0xffff
 	f.mu.Unlock()
+	if !changed {
+		return nil
+	}
+	f.kick()
 	kind := datapath.KindUp
 	if fl&FlagDown != 0 {
 		kind = datapath.KindDown
 	}
+	// The signal travels in band; give a full channel a moment, not forever.
 	pkt := []byte{0}
-	if err := f.ep.WritePacket(kind, pkt); err != nil && !datapath.IsDown(err) {
-		return f.opErr("fccntl", err)
+	f.ep.SetWriteDeadline(time.Now().Add(signalWait))
+	err := f.ep.WritePacket(kind, pkt)
+	f.ep.SetWriteDeadline(f.wr.get())
+	switch {
+	case err == nil || datapath.IsDown(err):
+		return nil
+	case isTimeout(err):
+		return f.opErr("fccntl", oerr.EAGAIN)
 	}
-	return nil
+	return f.opErr("fccntl", err)
 }
+
+// signalWait bounds how long SetFlags waits to tell the peer about FlagDown.
+const signalWait = time.Second
 
 // SetReadTimeout sets a per-call receive timeout (fccntl FLOWSRCVTIMEO); 0
 // disables it. A Read that waits longer fails with ETIMEDOUT.
@@ -216,9 +235,11 @@ func (f *Flow) Close() error {
 	f.space.Broadcast()
 	f.mu.Unlock()
 	close(f.done)
+	f.mu.Lock()
 	if f.ka != nil {
 		f.ka.Stop()
 	}
+	f.mu.Unlock()
 	if set != nil {
 		set.Del(f)
 	}
@@ -263,6 +284,7 @@ func (f *Flow) keepalive(period time.Duration) {
 		f.post(EventPeer)
 		return
 	}
+	ka := f.ka
 	f.mu.Unlock()
 	if now.Sub(time.Unix(0, f.lastSnd.Load())) >= period {
 		var pkt [1]byte
@@ -271,7 +293,7 @@ func (f *Flow) keepalive(period time.Duration) {
 			f.lastSnd.Store(now.UnixNano())
 		}
 	}
-	f.ka.Reset(period)
+	ka.Reset(period)
 }
 
 // kick wakes one waiting reader (and EventSet waits) without blocking.

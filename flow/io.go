@@ -122,7 +122,7 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool) {
 			switch {
 			case f.peerErr != nil:
 				return 0, f.peerErr, false
-			case f.downFlag:
+			case f.downFlag || f.flags&FlagDown != 0:
 				return 0, oerr.EFLOWDOWN, false
 			case f.flags&FlagRNoBlock != 0:
 				return 0, oerr.EAGAIN, false
@@ -180,7 +180,7 @@ func (f *Flow) Write(p []byte) (int, error) {
 		return 0, f.opErr("write", oerr.EPERM)
 	case len(p) > datapath.MaxSDU:
 		return 0, f.opErr("write", oerr.EMSGSIZE)
-	case peerErr == oerr.EFLOWDOWN || down:
+	case peerErr == oerr.EFLOWDOWN || down || flags&FlagDown != 0:
 		return 0, f.opErr("write", oerr.EFLOWDOWN)
 	}
 	var pkt []byte

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,6 +53,9 @@ func (d *Daemon) cleanupPID(pid int, msg string) {
 		delete(d.watched, pid)
 	}
 	d.mu.Unlock()
+	if _, isIPCP := d.reg.GetIPCP(pid); isIPCP && strings.HasPrefix(msg, "Process") && strings.HasSuffix(msg, "died.") {
+		msg = fmt.Sprintf("IPCP %d died.", pid)
+	}
 	live, existed := d.reg.RemoveProc(pid)
 	if existed && msg != "" {
 		d.log.Info(msg)

@@ -85,8 +85,9 @@ type Instance struct {
 	log  *syncBuffer
 	done chan struct{}
 
-	mu    sync.Mutex
-	procs []*exec.Cmd
+	mu      sync.Mutex
+	procs   []*exec.Cmd
+	started []*Proc
 }
 
 // Options for Start.
@@ -258,6 +259,15 @@ func (in *Instance) Stop() {
 		}
 	}
 	in.mu.Unlock()
+	// Daemons and tools built with -race report races on their output.
+	if strings.Contains(in.log.String(), "WARNING: DATA RACE") {
+		in.t.Errorf("data race in the irmd or an IPCP")
+	}
+	for _, p := range in.started {
+		if strings.Contains(p.Out.String(), "WARNING: DATA RACE") {
+			in.t.Errorf("data race in %s:\n%s", p.Cmd.Path, p.Out.String())
+		}
+	}
 	if in.t.Failed() {
 		in.t.Logf("irmd log:\n%s", in.log.String())
 	}
@@ -310,6 +320,7 @@ func (in *Instance) StartCmd(cmd *exec.Cmd) *Proc {
 	go func() { cmd.Wait(); close(p.done) }()
 	in.mu.Lock()
 	in.procs = append(in.procs, cmd)
+	in.started = append(in.started, p)
 	in.mu.Unlock()
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
@@ -72,7 +73,11 @@ func (r *Registry) setStateLocked(f *Flow, s FlowState) {
 }
 
 // CreateFlow adds a flow in state INIT for process npid with the lowest free id.
+// A flow needs a process: npid <= 0 is oerr.EINVAL.
 func (r *Registry) CreateFlow(npid int, q qos.Spec) (int, error) {
+	if npid <= 0 {
+		return 0, oerr.EINVAL
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id := r.freeIDLocked()
@@ -325,6 +330,10 @@ func (r *Registry) Dealloc(id, pid int) (Flow, DeallocResult, error) {
 		c := f.copy()
 		if f.NPid == Gone && f.N1Pid == Gone {
 			r.setStateLocked(f, FlowDeallocated)
+			if f.AppEnd != nil { // never handed over
+				f.AppEnd.Close()
+				f.AppEnd = nil
+			}
 			delete(r.flows, id)
 			if id < r.next {
 				r.next = id

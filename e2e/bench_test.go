@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/rig"
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// benchPaths are the two ways a flow crosses one host.
+var benchPaths = []struct {
+	name     string
+	noDirect bool
+}{{"direct", false}, {"local-ipcp", true}}
+
+// benchFlow starts an instance, a server process in role for name, and
+// returns a flow to it.
+func benchFlow(b *testing.B, noDirect bool, role string) *flow.Flow {
+	e := setup(b, rig.Options{NoDirect: noDirect})
+	if noDirect {
+		pid := e.localLayer("local1", "local-layer")
+		e.register("bench", pid)
+	}
+	srv := e.role(role, "bench")
+	srv.WaitOutput(b, "ready", 10*time.Second)
+	return e.alloc("bench", qos.Raw)
+}
+
+// BenchmarkRoundTrip measures back-to-back ping-pong between this process
+// and an echo server process: ns/op is the round-trip time.
+func BenchmarkRoundTrip(b *testing.B) {
+	for _, p := range benchPaths {
+		for _, size := range []int{64, 1400} {
+			b.Run(fmt.Sprintf("%s/%dB", p.name, size), func(b *testing.B) {
+				f := benchFlow(b, p.noDirect, "echo-server")
+				msg := make([]byte, size)
+				buf := make([]byte, size)
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				for range b.N {
+					if _, err := f.Write(msg); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := f.Read(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rtt/s")
+			})
+		}
+	}
+}
+
+// BenchmarkOneWay measures one-way throughput to a process that counts what
+// it receives; the count is checked at the end (nothing may be lost).
+func BenchmarkOneWay(b *testing.B) {
+	for _, p := range benchPaths {
+		for _, size := range []int{64, 1000} {
+			b.Run(fmt.Sprintf("%s/%dB", p.name, size), func(b *testing.B) {
+				f := benchFlow(b, p.noDirect, "counter")
+				msg := make([]byte, size)
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				for range b.N {
+					if _, err := f.Write(msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				f.Write([]byte("END"))
+				buf := make([]byte, 32)
+				n, err := f.Read(buf)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got, _ := strconv.Atoi(string(buf[:n])); got != b.N {
+					b.Fatalf("server counted %d of %d messages", got, b.N)
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkt/s")
+			})
+		}
+	}
+}
