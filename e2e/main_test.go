@@ -125,6 +125,7 @@ func runRole(role, name string) int {
 // echo writes back every message until the flow fails.
 func echo(f *flow.Flow) {
 	defer f.Close()
+	f.SetFlags(flow.FlagRdWr | flow.FlagRNoPart)
 	buf := make([]byte, flow.MaxSDU)
 	for {
 		n, err := f.Read(buf)

@@ -1,0 +1,92 @@
+package datapath
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"testing"
+	"time"
+)
+
+func endpoints(t *testing.T) (*Endpoint, *Endpoint) {
+	t.Helper()
+	a, b, err := Pair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea, err := New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, err := New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ea.Close(); eb.Close() })
+	return ea, eb
+}
+
+func TestFraming(t *testing.T) {
+	a, b := endpoints(t)
+	buf := make([]byte, MaxSDU+1)
+	for _, c := range []struct {
+		kind Kind
+		sdu  []byte
+	}{{KindData, []byte("hello")}, {KindData, nil}, {KindDown, nil}, {KindUp, nil},
+		{KindData, bytes.Repeat([]byte{0xab}, MaxSDU)}} {
+		pkt := append([]byte{0xff}, c.sdu...)
+		if err := a.WritePacket(c.kind, pkt); err != nil {
+			t.Fatal(err)
+		}
+		kind, sdu, err := b.ReadPacket(buf)
+		if err != nil || kind != c.kind || !bytes.Equal(sdu, c.sdu) {
+			t.Fatalf("got %d %d bytes %v; want %d %d bytes", kind, len(sdu), err, c.kind, len(c.sdu))
+		}
+	}
+	if err := a.WritePacket(KindData, make([]byte, MaxSDU+2)); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("oversized SDU: %v", err)
+	}
+}
+
+func TestPeerCloseIsEOFAfterQueue(t *testing.T) {
+	a, b := endpoints(t)
+	a.WritePacket(KindData, []byte{0, 'x'})
+	a.Close()
+	buf := make([]byte, MaxSDU+1)
+	if _, sdu, err := b.ReadPacket(buf); err != nil || string(sdu) != "x" {
+		t.Fatalf("queued packet: %q, %v", sdu, err)
+	}
+	if _, _, err := b.ReadPacket(buf); !errors.Is(err, io.EOF) || !IsDown(err) {
+		t.Fatalf("after the peer closed: %v, want EOF", err)
+	}
+	if err := b.WritePacket(KindData, []byte{0, 'y'}); !IsDown(err) {
+		t.Fatalf("write to a closed peer: %v", err)
+	}
+}
+
+func TestTryWriteAndDeadlines(t *testing.T) {
+	a, b := endpoints(t)
+	pkt := make([]byte, 1001)
+	n := 0
+	var err error
+	for ; n < 100000; n++ {
+		if err = a.TryWritePacket(KindData, pkt); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, ErrWouldBlock) || n == 0 {
+		t.Fatalf("after %d packets: %v, want ErrWouldBlock", n, err)
+	}
+	if q := a.TxQueued(); q <= 0 {
+		t.Errorf("TxQueued = %d with a full channel", q)
+	}
+	a.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
+	if err := a.WritePacket(KindData, pkt); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("blocking write to a full channel: %v", err)
+	}
+	b.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, _, err := b.ReadPacket(make([]byte, MaxSDU+1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past deadline: %v", err)
+	}
+}
