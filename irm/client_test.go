@@ -17,7 +17,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/irm"
-	"github.com/ouroboros-go/ouroboros/irm/irmtest"
+	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 

@@ -31,6 +31,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
+	"github.com/ouroboros-go/ouroboros/irm"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
@@ -44,7 +45,7 @@ const (
 )
 
 // respWait bounds how long an allocation response waits for its flow.
-const respWait = 2 * time.Second
+const respWait = 4 * time.Second
 
 // Flow is the IPCP's end of an N+1 flow.
 type Flow struct {
@@ -255,11 +256,4 @@ func (p *IPCP) irmCallFiles(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, []
 	return rep, files, oerr.FromResult(rep.GetResult())
 }
 
-var typeNames = []string{"local", "unicast", "broadcast", "eth-llc", "eth-dix", "udp4", "udp6"}
-
-func typeName(t uint32) string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return "unknown"
-}
+func typeName(t uint32) string { return irm.IPCPType(t).String() }

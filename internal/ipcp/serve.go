@@ -186,15 +186,21 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 	return nil
 }
 
+// addFlow enters f in the table. An existing flow with the same id is stale:
+// the IRMd only reuses an id once it considers the old flow gone, so the old
+// one is released first.
 func (p *IPCP) addFlow(f *Flow) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.flows[f.ID]; ok {
-		return oerr.EEXIST
-	}
+	old := p.flows[f.ID]
 	p.flows[f.ID] = f
 	close(p.arrived)
 	p.arrived = make(chan struct{})
+	p.mu.Unlock()
+	if old != nil {
+		p.log.Warn(fmt.Sprintf("Flow %d reused while still held; releasing the old one.", f.ID))
+		p.ops.FlowDealloc(old)
+		old.EP.Close()
+	}
 	return nil
 }
 
@@ -234,8 +240,10 @@ func (p *IPCP) waitFlow(ctx context.Context, id int) (*Flow, error) {
 }
 
 // FlowReqArr tells the IRMd a flow request arrived for hash h; it returns the
-// local application's flow once one accepted it.
-func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint32, pk []byte) (*Flow, error) {
+// local application's flow once one accepted it. prepare (if not nil) runs
+// before the flow enters the table: the IRMd's IPCP_FLOW_ALLOC_RESP for it
+// may arrive at any moment after that, and must find the type's state ready.
+func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint32, pk []byte, prepare func(*Flow)) (*Flow, error) {
 	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IPCP_FLOW_REQ_ARR.Enum(),
 		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{N1Pid: p.pid, QoS: q, MPL: mplMs}),
 		Hash:     h, Pk: pk}
@@ -257,6 +265,9 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 	}
 	fi := ctrl.FlowInfoFromPB(rep.GetFlowInfo())
 	f := &Flow{ID: fi.ID, PID: fi.NPid, EP: ep}
+	if prepare != nil {
+		prepare(f)
+	}
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
 		return nil, err

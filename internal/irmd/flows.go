@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -55,7 +56,7 @@ func (d *Daemon) waitAccepter(ctx context.Context, name string, deadline time.Ti
 		if deadline.Before(dl) {
 			dl = deadline
 		}
-		return d.reg.Wait(ctx, dl, cond) == nil
+		return d.reg.WaitOn(ctx, dl, reg.NameTopic(name), cond) == nil
 	}
 	if wait(time.Now().Add(reqArrTimeout)) {
 		return true
@@ -131,7 +132,8 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		}
 		return result(oerr.EIPCP)
 	}
-	err = d.reg.Wait(ctx, deadline, func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAllocPending })
+	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
+		func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAllocPending })
 	f, _ := d.reg.GetFlow(id)
 	if err != nil || f.State != reg.FlowAllocated {
 		appEnd.Close()
@@ -194,7 +196,8 @@ func (d *Daemon) flowAccept(ctx context.Context, m *pb.IrmMsg) reply {
 		return result(oerr.EINVAL)
 	}
 	deadline := requestDeadline(m, 0)
-	err = d.reg.Wait(ctx, deadline, func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAcceptPending })
+	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
+		func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAcceptPending })
 	if err != nil {
 		// Withdraw the accept unless a request took it at the last moment.
 		var taken bool
@@ -320,14 +323,23 @@ func (d *Daemon) deallocFlow(id, pid int, linger uint32) error {
 	return nil
 }
 
-// notifyDealloc asks the IPCP to release flow id. An IPCP that cannot be
-// reached cannot confirm, so the flow is destroyed here.
+// notifyDealloc asks the IPCP to release flow id; the IPCP confirms with
+// IPCP_FLOW_DEALLOC and only then is the id free for reuse (an IPCP still
+// holding a flow must never see its id given to another). A slow IPCP is
+// waited for; an IPCP that refuses or is gone cannot confirm, so the flow is
+// destroyed here.
 func (d *Daemon) notifyDealloc(ipcp, id int, linger uint32) {
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_DEALLOC.Enum(), FlowId: proto.Int32(int32(id)),
 		TimeoSec: proto.Uint32(linger)}
-	if _, err := d.ipcpCall(d.ctx, ipcp, req, socketTimeout); err != nil && !errors.Is(err, oerr.ETIMEDOUT) {
-		d.reg.DestroyFlow(id)
+	_, err := d.ipcpCall(d.ctx, ipcp, req, socketTimeout)
+	if err == nil {
+		return
 	}
+	if errors.Is(err, oerr.ETIMEDOUT) && syscall.Kill(ipcp, 0) == nil {
+		d.log.Warn(fmt.Sprintf("IPCP %d is slow to release flow %d.", ipcp, id))
+		return
+	}
+	d.reg.DestroyFlow(id)
 }
 
 // ipcpFlowDealloc serves IPCP_FLOW_DEALLOC: the IPCP released the flow.

@@ -18,32 +18,23 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
+	"github.com/ouroboros-go/ouroboros/irm"
 )
 
 // IPCP types (enum ipcp_type); the order is also the selection preference.
 const (
-	typeLocal = iota
-	typeUnicast
-	typeBroadcast
-	typeEthLLC
-	typeEthDIX
-	typeUDP4
-	typeUDP6
+	typeUnicast   = uint32(irm.Unicast)
+	typeBroadcast = uint32(irm.Broadcast)
+	typeUDP4      = uint32(irm.UDP4)
+	typeUDP6      = uint32(irm.UDP6)
 )
 
-var typeNames = []string{"local", "unicast", "broadcast", "eth-llc", "eth-dix", "udp4", "udp6"}
-
-func typeName(t uint32) string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
-	}
-	return "UNKNOWN"
-}
+func typeName(t uint32) string { return irm.IPCPType(t).String() }
 
 // createIPCP spawns ipcpd-<type> and waits for its IPCP_CREATE_R.
 func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 	t := info.GetType()
-	if int(t) >= len(typeNames) {
+	if !irm.IPCPType(t).Valid() {
 		d.log.Error(fmt.Sprintf("Unknown IPCP type %d.", t))
 		return oerr.EIPCPTYPE
 	}
@@ -92,7 +83,7 @@ func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 	}()
 
 	deadline := time.Now().Add(bootTimeout)
-	err = d.reg.Wait(ctx, deadline, func() bool {
+	err = d.reg.WaitOn(ctx, deadline, reg.IPCPTopic(pid), func() bool {
 		select {
 		case <-exited:
 			return true
@@ -173,7 +164,7 @@ func (d *Daemon) ipcpCall(ctx context.Context, pid int, req *pb.IpcpMsg, timeout
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("IPCP %d: %v: %w", pid, err, oerr.EIPCP)
+		return nil, fmt.Errorf("IPCP %d: %w: %w", pid, err, oerr.EIPCP)
 	}
 	if rep.Result == nil {
 		return nil, fmt.Errorf("IPCP %d replied without result: %w", pid, oerr.EIPCP)

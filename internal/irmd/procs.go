@@ -174,7 +174,8 @@ func (d *Daemon) bindProcess(ctx context.Context, pid int, name string) error {
 	if name == "" {
 		return oerr.EINVAL
 	}
-	err := d.reg.Wait(ctx, time.Now().Add(bindProcWait), func() bool { return d.reg.HasProcLocked(pid) })
+	err := d.reg.WaitOn(ctx, time.Now().Add(bindProcWait), reg.ProcTopic(pid),
+		func() bool { return d.reg.HasProcLocked(pid) })
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Process %d does not exist.", pid))
 		return oerr.EPERM

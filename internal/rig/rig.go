@@ -85,9 +85,10 @@ type Instance struct {
 	log  *syncBuffer
 	done chan struct{}
 
-	mu      sync.Mutex
-	procs   []*exec.Cmd
-	started []*Proc
+	mu       sync.Mutex
+	procs    []*exec.Cmd
+	started  []*Proc
+	stopOnce sync.Once
 }
 
 // Options for Start.
@@ -239,9 +240,25 @@ func (p *Proc) WaitOutput(t testing.TB, s string, timeout time.Duration) {
 	}
 }
 
+// Fields splits a table row of the irm tool into its cells.
+func Fields(row string) []string {
+	var out []string
+	for _, c := range strings.Split(row, "|") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Stop ends the instance: SIGTERM to the irmd (which stops its IPCPs and
 // processes), SIGKILL to anything left, and the run directory is removed.
+// It may be called more than once.
 func (in *Instance) Stop() {
+	in.stopOnce.Do(in.stop)
+}
+
+func (in *Instance) stop() {
 	if in.irmd != nil && in.irmd.Process != nil {
 		in.irmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -271,7 +288,7 @@ func (in *Instance) Stop() {
 	if in.t.Failed() {
 		in.t.Logf("irmd log:\n%s", in.log.String())
 	}
-	os.RemoveAll(in.Dir)
+	in.t.Cleanup(func() { os.RemoveAll(in.Dir) })
 }
 
 // Lines returns the lines of s that contain sub.

@@ -87,15 +87,15 @@ func (l *Local) FlowAlloc(ctx context.Context, f *ipcp.Flow, h []byte, q qos.Spe
 	if err := l.Query(ctx, h); err != nil {
 		return err
 	}
-	out, err := l.p.FlowReqArr(ctx, h, q, MPL, pk)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.pair[f.ID] = out.ID
-	l.pair[out.ID] = f.ID
-	l.mu.Unlock()
-	return nil
+	// The pair is recorded before the server side is published, so that
+	// FlowAllocResp, which may follow at once, finds it.
+	_, err := l.p.FlowReqArr(ctx, h, q, MPL, pk, func(out *ipcp.Flow) {
+		l.mu.Lock()
+		l.pair[f.ID] = out.ID
+		l.pair[out.ID] = f.ID
+		l.mu.Unlock()
+	})
+	return err
 }
 
 // FlowAllocResp completes the allocation on the server side (f) and answers the

@@ -64,6 +64,7 @@ func (f *Flow) copy() Flow {
 // setStateLocked changes a flow's state; leaving ACCEPT_PENDING removes its
 // active entries.
 func (r *Registry) setStateLocked(f *Flow, s FlowState) {
+	r.touchLocked(FlowTopic(f.ID))
 	if f.State == FlowAcceptPending && s != FlowAcceptPending {
 		for _, n := range r.names {
 			n.delActiveFlow(f.ID)
@@ -110,18 +111,22 @@ func (r *Registry) freeIDLocked() int {
 func (r *Registry) DestroyFlow(id int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f, ok := r.flows[id]
-	if !ok {
-		return
+	if f, ok := r.flows[id]; ok {
+		r.destroyLocked(f, FlowNull)
 	}
-	r.setStateLocked(f, FlowNull)
+}
+
+// destroyLocked leaves f in state s, closes a channel end that was never
+// handed over, frees the id and wakes the waiters.
+func (r *Registry) destroyLocked(f *Flow, s FlowState) {
+	r.setStateLocked(f, s)
 	if f.AppEnd != nil {
 		f.AppEnd.Close()
 		f.AppEnd = nil
 	}
-	delete(r.flows, id)
-	if id < r.next {
-		r.next = id
+	delete(r.flows, f.ID)
+	if f.ID < r.next {
+		r.next = f.ID
 	}
 	r.notifyLocked()
 }
@@ -183,6 +188,7 @@ func (r *Registry) PrepareAccept(id int) error {
 	for _, n := range p.Names {
 		if name, ok := r.names[n]; ok {
 			name.addActive(f.NPid, id)
+			r.touchLocked(NameTopic(n))
 		}
 	}
 	r.notifyLocked()
@@ -329,16 +335,7 @@ func (r *Registry) Dealloc(id, pid int) (Flow, DeallocResult, error) {
 		f.Name = ""
 		c := f.copy()
 		if f.NPid == Gone && f.N1Pid == Gone {
-			r.setStateLocked(f, FlowDeallocated)
-			if f.AppEnd != nil { // never handed over
-				f.AppEnd.Close()
-				f.AppEnd = nil
-			}
-			delete(r.flows, id)
-			if id < r.next {
-				r.next = id
-			}
-			r.notifyLocked()
+			r.destroyLocked(f, FlowDeallocated)
 			return c, DeallocDone, nil
 		}
 		r.setStateLocked(f, FlowDeallocPending)

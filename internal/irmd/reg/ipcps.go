@@ -49,6 +49,7 @@ func (r *Registry) SetIPCPState(pid int, state uint32) error {
 		return ErrNotFound
 	}
 	i.State = state
+	r.touchLocked(IPCPTopic(pid))
 	r.notifyLocked()
 	return nil
 }

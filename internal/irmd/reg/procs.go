@@ -42,6 +42,7 @@ func (r *Registry) CreateProc(p Proc) error {
 		}
 	}
 	r.procs[p.PID] = &np
+	r.touchLocked(ProcTopic(p.PID))
 	r.notifyLocked()
 	return nil
 }
@@ -109,6 +110,7 @@ func (r *Registry) RemoveProc(pid int) (live []Flow, existed bool) {
 		name.delActivePID(pid)
 	}
 	delete(r.ipcps, pid)
+	r.touchLocked(IPCPTopic(pid))
 	for _, f := range r.flows {
 		if f.NPid != pid && f.N1Pid != pid {
 			continue
@@ -232,6 +234,7 @@ func (r *Registry) BindProcess(pid int, name string) error {
 	for _, f := range r.sortedFlowsLocked() {
 		if f.NPid == pid && f.State == FlowAcceptPending {
 			n.addActive(pid, f.ID)
+			r.touchLocked(NameTopic(name))
 		}
 	}
 	r.notifyLocked()

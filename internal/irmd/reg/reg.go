@@ -20,6 +20,7 @@ package reg
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,7 +42,9 @@ var (
 // Registry holds the IRMd's state. All methods are safe for concurrent use.
 type Registry struct {
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every change
+	changed chan struct{}            // closed and replaced on every change
+	topics  map[string]chan struct{} // per-topic change channels of WaitOn waiters
+	touched []string                 // topics changed by the current mutation
 
 	names map[string]*Name
 	progs map[string]*Prog // by basename
@@ -55,6 +58,7 @@ type Registry struct {
 func New() *Registry {
 	return &Registry{
 		changed: make(chan struct{}),
+		topics:  map[string]chan struct{}{},
 		names:   map[string]*Name{},
 		progs:   map[string]*Prog{},
 		procs:   map[int]*Proc{},
@@ -64,15 +68,56 @@ func New() *Registry {
 	}
 }
 
-// notifyLocked wakes every waiter. Called with mu held after any change.
+// notifyLocked wakes the waiters of everything (Wait) and of the topics the
+// change touched (WaitOn). Called with mu held after any change.
 func (r *Registry) notifyLocked() {
 	close(r.changed)
 	r.changed = make(chan struct{})
+	for _, t := range r.touched {
+		if ch, ok := r.topics[t]; ok {
+			close(ch)
+			delete(r.topics, t)
+		}
+	}
+	r.touched = r.touched[:0]
+}
+
+// touchLocked marks a topic as changed by the current mutation.
+func (r *Registry) touchLocked(topic string) {
+	if _, ok := r.topics[topic]; ok {
+		r.touched = append(r.touched, topic)
+	}
+}
+
+// Topics name what a WaitOn waiter watches, so that a change wakes only the
+// waiters it concerns (hundreds of pending allocations must not all wake on
+// every change).
+func FlowTopic(id int) string   { return "flow:" + strconv.Itoa(id) }
+func NameTopic(n string) string { return "name:" + n }
+func ProcTopic(pid int) string  { return "proc:" + strconv.Itoa(pid) }
+func IPCPTopic(pid int) string  { return "ipcp:" + strconv.Itoa(pid) }
+
+// WaitOn is Wait woken only by changes to topic (and by the deadline or ctx).
+func (r *Registry) WaitOn(ctx context.Context, deadline time.Time, topic string, cond func() bool) error {
+	return r.wait(ctx, deadline, cond, func() chan struct{} {
+		ch, ok := r.topics[topic]
+		if !ok {
+			ch = make(chan struct{})
+			r.topics[topic] = ch
+		}
+		return ch
+	})
 }
 
 // Wait blocks until cond (evaluated with the registry locked) holds, ctx ends
 // (ctx.Err()) or the deadline passes (oerr.ETIMEDOUT). A zero deadline means none.
 func (r *Registry) Wait(ctx context.Context, deadline time.Time, cond func() bool) error {
+	return r.wait(ctx, deadline, cond, func() chan struct{} { return r.changed })
+}
+
+// wait blocks until cond holds; signal (called locked) gives the channel that
+// closes on the next relevant change.
+func (r *Registry) wait(ctx context.Context, deadline time.Time, cond func() bool, signal func() chan struct{}) error {
 	var timer <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
@@ -82,7 +127,10 @@ func (r *Registry) Wait(ctx context.Context, deadline time.Time, cond func() boo
 	for {
 		r.mu.Lock()
 		ok := cond()
-		ch := r.changed
+		var ch chan struct{}
+		if !ok {
+			ch = signal()
+		}
 		r.mu.Unlock()
 		if ok {
 			return nil
