@@ -14,10 +14,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/irm"
-	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/irm"
-	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 )
 
 // irmRun runs one command line in-process.
