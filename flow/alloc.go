@@ -71,11 +71,11 @@ func Accept(ctx context.Context) (*Flow, error) {
 // newFlow builds the flow from an ALLOC/ACCEPT reply and its channel end.
 func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow, error) {
 	if rep.FlowInfo == nil {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return nil, fmt.Errorf("IRMd reply without flow info: %w", oerr.EBADF)
 	}
 	if len(files) != 1 {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return nil, fmt.Errorf("IRMd reply carried %d flow channels, want 1: %w", len(files), oerr.EIRMD)
 	}
 	ep, err := datapath.New(files[0])
@@ -86,6 +86,7 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 	f := newFlowOn(p, ep, info, remote)
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
+		f.dealloc() // the IRMd allocated it: release it there too
 		return nil, err
 	}
 	f.start()

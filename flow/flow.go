@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -258,7 +259,8 @@ func (f *Flow) dealloc() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, _, err := f.p.call(ctx, req); err != nil {
+	_, _, err := f.p.call(ctx, req)
+	if err != nil && !errors.Is(err, oerr.ENOTALLOC) { // ENOTALLOC: already released (its IPCP died)
 		return fmt.Errorf("deallocate flow %d: %w", f.info.ID, err)
 	}
 	return nil

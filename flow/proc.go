@@ -119,20 +119,14 @@ func (p *process) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, []*os.F
 		return nil, nil, err
 	}
 	if rep.Result == nil {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return nil, nil, fmt.Errorf("reply without result: %w", oerr.EIRMD)
 	}
 	if err := oerr.FromResult(rep.GetResult()); err != nil {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return nil, nil, err
 	}
 	return rep, files, nil
-}
-
-func closeFiles(files []*os.File) {
-	for _, f := range files {
-		f.Close()
-	}
 }
 
 // addFlow assigns the lowest free descriptor to f.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -115,8 +116,14 @@ const bindIPCPUsage = `Usage: irm bind ipcp <name> name <name>
 `
 
 func bindIPCP(e *env, args []string) error {
+	return onIPCPProcess(e, args, cmdInfo{path: "irm bind ipcp", usage: bindIPCPUsage}, e.c.BindProcess)
+}
+
+// onIPCPProcess applies op (bind or unbind process) to the pid of the IPCP
+// named by the "ipcp" argument. An unknown IPCP is not an error, as in the
+// reference.
+func onIPCPProcess(e *env, args []string, ci cmdInfo, op func(context.Context, int, string) error) error {
 	var ipcp, name string
-	ci := cmdInfo{path: "irm bind ipcp", usage: bindIPCPUsage}
 	if err := e.parse(ci, args, []option{
 		{keyword: "ipcp", set: store(&ipcp)},
 		{keyword: "name", set: store(&name)},
@@ -124,15 +131,14 @@ func bindIPCP(e *env, args []string) error {
 		return err
 	}
 	if ipcp == "" || name == "" {
-		return e.usage(bindIPCPUsage)
+		return e.usage(ci.usage)
 	}
 	ipcps, err := e.c.ListIPCPs(e.ctx)
 	if err != nil {
 		return err
 	}
-	// An unknown IPCP is not an error, as in the reference.
 	if i, ok := byName(ipcps, ipcp); ok {
-		return e.c.BindProcess(e.ctx, i.PID, name)
+		return op(e.ctx, i.PID, name)
 	}
 	return nil
 }

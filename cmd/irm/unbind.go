@@ -68,23 +68,5 @@ const unbindIPCPUsage = `Usage: irm unbind ipcp <name> name <name>
 `
 
 func unbindIPCP(e *env, args []string) error {
-	var ipcp, name string
-	ci := cmdInfo{path: "irm unbind ipcp", usage: unbindIPCPUsage}
-	if err := e.parse(ci, args, []option{
-		{keyword: "ipcp", set: store(&ipcp)},
-		{keyword: "name", set: store(&name)},
-	}); err != nil {
-		return err
-	}
-	if ipcp == "" || name == "" {
-		return e.usage(unbindIPCPUsage)
-	}
-	ipcps, err := e.c.ListIPCPs(e.ctx)
-	if err != nil {
-		return err
-	}
-	if i, ok := byName(ipcps, ipcp); ok {
-		return e.c.UnbindProcess(e.ctx, i.PID, name)
-	}
-	return nil
+	return onIPCPProcess(e, args, cmdInfo{path: "irm unbind ipcp", usage: unbindIPCPUsage}, e.c.UnbindProcess)
 }

@@ -97,19 +97,19 @@ func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 		ferr = errors.New("control data truncated")
 	}
 	if ferr != nil {
-		closeAll(files)
+		CloseFiles(files)
 		return nil, ferr
 	}
 	if n == 0 {
-		closeAll(files)
+		CloseFiles(files)
 		return nil, fmt.Errorf("connection closed: %w", oerr.EIRMD)
 	}
 	if flags&unix.MSG_TRUNC != 0 {
-		closeAll(files)
+		CloseFiles(files)
 		return nil, ErrTooBig
 	}
 	if err := proto.Unmarshal(buf[:n], m); err != nil {
-		closeAll(files)
+		CloseFiles(files)
 		return nil, fmt.Errorf("unpack %d bytes: %v: %w", n, err, oerr.EIRMD)
 	}
 	return files, nil
@@ -137,7 +137,9 @@ func parseRights(oob []byte) ([]*os.File, error) {
 	return files, nil
 }
 
-func closeAll(files []*os.File) {
+// CloseFiles closes every file (descriptors that came with a message and are
+// not wanted).
+func CloseFiles(files []*os.File) {
 	for _, f := range files {
 		f.Close()
 	}

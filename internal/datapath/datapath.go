@@ -89,19 +89,16 @@ func New(f *os.File) (*Endpoint, error) {
 // returns its kind and SDU (a slice of buf). It returns io.EOF once the peer has
 // gone and everything it sent has been read.
 func (e *Endpoint) ReadPacket(buf []byte) (Kind, []byte, error) {
-	for {
-		n, err := e.c.Read(buf)
-		if err != nil {
-			if errors.Is(err, syscall.ECONNRESET) {
-				return 0, nil, io.EOF
-			}
-			return 0, nil, err
-		}
-		if n == 0 {
-			return 0, nil, io.EOF
-		}
-		return Kind(buf[0]), buf[1:n], nil
+	n, err := e.c.Read(buf)
+	switch {
+	case errors.Is(err, syscall.ECONNRESET):
+		return 0, nil, io.EOF
+	case err != nil:
+		return 0, nil, err
+	case n == 0:
+		return 0, nil, io.EOF
 	}
+	return Kind(buf[0]), buf[1:n], nil
 }
 
 // WritePacket sends one datagram: pkt must start with one byte of headroom,

@@ -238,9 +238,7 @@ func (p *IPCP) acceptLoop() {
 // irmCall sends one request to the IRMd.
 func (p *IPCP) irmCall(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, error) {
 	rep, files, err := p.irmCallFiles(ctx, req)
-	for _, f := range files {
-		f.Close()
-	}
+	ctrl.CloseFiles(files)
 	return rep, err
 }
 

@@ -43,17 +43,11 @@ func (p *IPCP) stateIs(s int) bool {
 	return p.state == s
 }
 
-func closeFiles(files []*os.File) {
-	for _, f := range files {
-		f.Close()
-	}
-}
-
 func (p *IPCP) handle(m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
 	ctx := p.ctx
 	code := m.GetCode()
 	if code != pb.IpcpMsgCode_IPCP_FLOW_ALLOC {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 	}
 	switch code {
 	case pb.IpcpMsgCode_IPCP_BOOTSTRAP, pb.IpcpMsgCode_IPCP_ENROLL:
@@ -158,15 +152,15 @@ func (p *IPCP) checkHash(h []byte) error {
 
 func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) error {
 	if !p.stateIs(StateOperational) {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return oerr.EIPCPSTATE
 	}
 	if len(files) != 1 {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return fmt.Errorf("flow allocation without a channel: %w", oerr.EFLOWDOWN)
 	}
 	if err := p.checkHash(m.GetHash()); err != nil {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return err
 	}
 	ep, err := datapath.New(files[0])
@@ -252,11 +246,11 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 	}
 	rep, files, err := p.irmCallFiles(ctx, req)
 	if err != nil {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return nil, err
 	}
 	if rep.GetFlowInfo() == nil || len(files) != 1 {
-		closeFiles(files)
+		ctrl.CloseFiles(files)
 		return nil, oerr.EIRMD
 	}
 	ep, err := datapath.New(files[0])

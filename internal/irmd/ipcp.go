@@ -157,9 +157,7 @@ func (d *Daemon) ipcpCall(ctx context.Context, pid int, req *pb.IpcpMsg, timeout
 	}
 	rep := &pb.IpcpMsg{}
 	files, err := ctrl.Call(ctx, rundir.IPCPSocket(d.cfg.Dir, pid), timeout, req, rep, fds...)
-	for _, f := range files {
-		f.Close()
-	}
+	ctrl.CloseFiles(files)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -40,9 +40,7 @@ func (d *Daemon) serveConn(c *net.UnixConn) {
 	defer c.Close()
 	msg := &pb.IrmMsg{}
 	files, err := ctrl.Recv(c, msg)
-	for _, f := range files {
-		f.Close() // nobody sends us descriptors
-	}
+	ctrl.CloseFiles(files) // nobody sends us descriptors
 	if err != nil {
 		if !ctrl.IsClosed(err) {
 			d.log.Warn(fmt.Sprintf("Dropped malformed request: %v.", err))
@@ -78,9 +76,7 @@ func (d *Daemon) serveConn(c *net.UnixConn) {
 		fds[i] = int(f.Fd())
 	}
 	err = ctrl.Send(c, rep.msg, fds...)
-	for _, f := range rep.files {
-		f.Close()
-	}
+	ctrl.CloseFiles(rep.files)
 	if err != nil {
 		d.log.Warn(fmt.Sprintf("Failed to send reply: %v.", err))
 		if rep.flowID != 0 {
