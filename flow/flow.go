@@ -124,17 +124,20 @@ func (f *Flow) SetFlags(fl Flags) error {
 		kind = datapath.KindDown
 	}
 	// The signal travels in band; give a full channel a moment, not forever.
+	// (Polling, not a write deadline: that would cut short a concurrent Write.)
 	pkt := []byte{0}
-	f.ep.SetWriteDeadline(time.Now().Add(signalWait))
-	err := f.ep.WritePacket(kind, pkt)
-	f.ep.SetWriteDeadline(f.wr.get())
-	switch {
-	case err == nil || datapath.IsDown(err):
-		return nil
-	case isTimeout(err):
-		return f.opErr("fccntl", oerr.EAGAIN)
+	for deadline := time.Now().Add(signalWait); ; {
+		err := f.ep.TryWritePacket(kind, pkt)
+		switch {
+		case err == nil || datapath.IsDown(err):
+			return nil
+		case !errors.Is(err, datapath.ErrWouldBlock):
+			return f.opErr("fccntl", err)
+		case time.Now().After(deadline):
+			return f.opErr("fccntl", oerr.EAGAIN)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return f.opErr("fccntl", err)
 }
 
 // signalWait bounds how long SetFlags waits to tell the peer about FlagDown.
@@ -289,9 +292,9 @@ func (f *Flow) keepalive(period time.Duration) {
 	ka := f.ka
 	f.mu.Unlock()
 	if now.Sub(time.Unix(0, f.lastSnd.Load())) >= period {
+		// Never block: a full channel means the peer has data to read anyway.
 		var pkt [1]byte
-		f.ep.SetWriteDeadline(now.Add(period))
-		if f.ep.WritePacket(datapath.KindData, pkt[:]) == nil {
+		if f.ep.TryWritePacket(datapath.KindData, pkt[:]) == nil {
 			f.lastSnd.Store(now.UnixNano())
 		}
 	}

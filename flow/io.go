@@ -193,9 +193,7 @@ func (f *Flow) Write(p []byte) (int, error) {
 	}
 	copy(pkt[1:], p)
 	dl := f.wr.get()
-	if flags&FlagWNoBlock != 0 {
-		dl = time.Unix(1, 0) // already past: one attempt, no waiting
-	} else if timeo > 0 {
+	if timeo > 0 {
 		if t := time.Now().Add(timeo); dl.IsZero() || t.Before(dl) {
 			dl = t
 		}
@@ -208,14 +206,11 @@ func (f *Flow) Write(p []byte) (int, error) {
 }
 
 func (f *Flow) writeBy(pkt []byte, dl time.Time, nonblock bool) error {
-	if nonblock {
-		dl = time.Time{}
-	}
-	f.ep.SetWriteDeadline(dl)
 	var err error
 	if nonblock {
 		err = f.ep.TryWritePacket(datapath.KindData, pkt)
 	} else {
+		f.ep.SetWriteDeadline(dl)
 		err = f.ep.WritePacket(datapath.KindData, pkt)
 	}
 	switch {
