@@ -174,16 +174,20 @@ func (f *Flow) WriteTimeout() (time.Duration, bool) {
 
 // SetDeadline sets the read and write deadlines (net.Conn).
 func (f *Flow) SetDeadline(t time.Time) error {
-	f.rd.set(t)
-	f.wr.set(t)
-	return nil
+	f.SetReadDeadline(t)
+	return f.SetWriteDeadline(t)
 }
 
 // SetReadDeadline sets the deadline for pending and future Reads (net.Conn).
 func (f *Flow) SetReadDeadline(t time.Time) error { f.rd.set(t); return nil }
 
-// SetWriteDeadline sets the deadline for pending and future Writes (net.Conn).
-func (f *Flow) SetWriteDeadline(t time.Time) error { f.wr.set(t); return nil }
+// SetWriteDeadline sets the deadline for pending and future Writes (net.Conn):
+// a Write blocked on a full channel is bound by the new deadline at once.
+func (f *Flow) SetWriteDeadline(t time.Time) error {
+	f.wr.set(t)
+	f.ep.SetWriteDeadline(t)
+	return nil
+}
 
 // RxQueueLen returns the number of messages waiting to be read (FLOWGRXQLEN).
 func (f *Flow) RxQueueLen() int {

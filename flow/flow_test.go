@@ -351,3 +351,26 @@ func TestKeepaliveDecision(t *testing.T) {
 		t.Fatalf("peerErr = %v after 1 s of silence with a 400 ms timeout", a.peerErr)
 	}
 }
+
+func TestWriteDeadlineMovedWhileBlocked(t *testing.T) {
+	a, _ := pair(t, noKeepalive, noKeepalive)
+	a.SetFlags(FlagRdWr | FlagWNoBlock)
+	for {
+		if _, err := a.Write(make([]byte, 1000)); err != nil {
+			break
+		}
+	}
+	a.SetFlags(FlagRdWr)
+	done := make(chan error)
+	go func() { _, err := a.Write(make([]byte, 1000)); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	a.SetWriteDeadline(time.Now())
+	select {
+	case err := <-done:
+		if !errors.Is(err, oerr.ETIMEDOUT) {
+			t.Fatalf("blocked write after the deadline moved: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("moving the write deadline did not wake the writer")
+	}
+}
