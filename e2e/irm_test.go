@@ -82,8 +82,8 @@ func TestIrmErrors(t *testing.T) {
 		{[]string{"bind", "process", "notapid", "name", "n"}, `"notapid" is not a valid process id.`},
 		{[]string{"bind", "program", "/nonexistent/prog", "name", "n"}, "/nonexistent/prog does not exist."},
 		// Types we do not build yet are accepted by the grammar, refused by the irmd.
-		{[]string{"ipcp", "create", "name", "u", "type", "unicast"}, ""},
-		{[]string{"name", "destroy", "unknown.name"}, ""},
+		{[]string{"ipcp", "create", "name", "u", "type", "unicast"}, "wrong IPCP type"},
+		{[]string{"name", "destroy", "unknown.name"}, "naming error"},
 	}
 	for _, c := range cases {
 		out, errOut, code := e.Run("irm", c.args...)

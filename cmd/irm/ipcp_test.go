@@ -211,7 +211,8 @@ func TestEnroll(t *testing.T) {
 	srv, f = system(t, lan1)
 	f.Fail(enroll, irm.EIPCP)
 	code, _, stderr = irmRun(srv.Client(), strings.Fields("i e n lan1 d lan9")...)
-	if code != 1 || stderr != "Failed to enroll IPCP.\n" {
+	if code != 1 || !strings.HasPrefix(stderr, "Failed to enroll IPCP.\nirm: ") ||
+		!strings.Contains(stderr, irm.EIPCP.Error()) {
 		t.Errorf("failed enroll: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -61,12 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, c *irm.Cl
 	case errors.Is(err, oerr.EIRMD):
 		e.errorf("Failed to communicate with the Ouroboros IPC Resource Manager daemon.")
 	default:
-		// The IRMd's error results are not printed, as in the reference;
-		// anything else (an interrupted call) is.
-		var errno oerr.Errno
-		if !errors.As(err, &errno) {
-			e.errorf("irm: %v", err)
-		}
+		// The reference prints nothing when the IRMd refuses a request; we
+		// say why on stderr (stdout stays as the reference's).
+		e.errorf("irm: %v.", err)
 	}
 	return 1
 }

@@ -277,13 +277,13 @@ func TestNoIRMd(t *testing.T) {
 	}
 }
 
-// TestIRMdErrorsAreSilent: as in the reference, a refusal by the IRMd is
-// only visible in the exit status.
-func TestIRMdErrorsAreSilent(t *testing.T) {
+// TestIRMdErrorsAreExplained: a refusal by the IRMd leaves stdout as the
+// reference's (empty) and says why on stderr.
+func TestIRMdErrorsAreExplained(t *testing.T) {
 	leakcheck.Check(t)
 	srv := irmtest.Start(t, irmtest.Result(-1001))
 	code, stdout, stderr := irmRun(srv.Client(), "ipcp", "create", "name", "x", "type", "udp6")
-	if code != 1 || stdout != "" || stderr != "" {
+	if code != 1 || stdout != "" || stderr != "irm: create udp6 IPCP \"x\": wrong IPCP type.\n" {
 		t.Errorf("refused create: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
