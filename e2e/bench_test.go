@@ -15,12 +15,13 @@ import (
 var benchPaths = []struct {
 	name     string
 	noDirect bool
-}{{"direct", false}, {"local-ipcp", true}}
+	shm      bool
+}{{"direct", false, false}, {"local-ipcp", true, false}, {"direct-shm", false, true}, {"local-ipcp-shm", true, true}}
 
 // benchFlow starts an instance, a server process in role for name, and
 // returns a flow to it.
-func benchFlow(b *testing.B, noDirect bool, role string) *flow.Flow {
-	e := setup(b, rig.Options{NoDirect: noDirect})
+func benchFlow(b *testing.B, noDirect, shm bool, role string) *flow.Flow {
+	e := setup(b, rig.Options{NoDirect: noDirect, Shm: shm})
 	if noDirect {
 		pid := e.localLayer("local1", "local-layer")
 		e.register("bench", pid)
@@ -40,7 +41,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for _, p := range benchPaths {
 		for _, size := range []int{64, 1400} {
 			b.Run(fmt.Sprintf("%s/%dB", p.name, size), func(b *testing.B) {
-				f := benchFlow(b, p.noDirect, "echo-server")
+				f := benchFlow(b, p.noDirect, p.shm, "echo-server")
 				msg := make([]byte, size)
 				buf := make([]byte, size)
 				b.SetBytes(int64(size))
@@ -66,7 +67,7 @@ func BenchmarkOneWay(b *testing.B) {
 	for _, p := range benchPaths {
 		for _, size := range []int{64, 1000} {
 			b.Run(fmt.Sprintf("%s/%dB", p.name, size), func(b *testing.B) {
-				f := benchFlow(b, p.noDirect, "counter")
+				f := benchFlow(b, p.noDirect, p.shm, "counter")
 				msg := make([]byte, size)
 				b.SetBytes(int64(size))
 				b.ResetTimer()

@@ -74,11 +74,11 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 		ctrl.CloseFiles(files)
 		return nil, fmt.Errorf("IRMd reply without flow info: %w", oerr.EBADF)
 	}
-	if len(files) != 1 {
+	if len(files) != 1 && len(files) != 2 {
 		ctrl.CloseFiles(files)
-		return nil, fmt.Errorf("IRMd reply carried %d flow channels, want 1: %w", len(files), oerr.EIRMD)
+		return nil, fmt.Errorf("IRMd reply carried %d flow channel files, want 1 or 2: %w", len(files), oerr.EIRMD)
 	}
-	ep, err := datapath.New(files[0])
+	ep, err := datapath.New(files)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", err, oerr.ENOMEM)
 	}

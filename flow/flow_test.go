@@ -23,7 +23,7 @@ import (
 func pair(t *testing.T, qa, qb qos.Spec) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
-	a, b, err := datapath.Pair()
+	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") == "shm")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Command irmd is the IPC Resource Manager daemon: one per host, or one per
 // run directory for private instances (spec/irmd.md §1).
 //
-//	irmd [--stdout] [--run-dir <dir>] [--no-direct] [--debug] [--version] [--help]
+//	irmd [--stdout] [--run-dir <dir>] [--no-direct] [--datapath socket|shm] [--debug] [--version] [--help]
 package main
 
 import (
@@ -28,6 +28,7 @@ Runs the Ouroboros IPC Resource Manager daemon.
   --stdout         Log to stdout instead of the system log
   --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
   --no-direct      Never connect two local processes directly (always use an IPCP)
+  --datapath <d>   How flows carry packets on this host: socket (default) or shm
   --debug          Also log debug messages
   --version        Print the version and exit
   --help           Print this help and exit
@@ -53,6 +54,13 @@ func run(args []string) int {
 			cfg.Dir = args[i]
 		case "--no-direct":
 			cfg.NoDirect = true
+		case "--datapath":
+			if i+1 >= len(args) || (args[i+1] != "socket" && args[i+1] != "shm") {
+				usage(os.Stderr)
+				return 1
+			}
+			i++
+			cfg.Shm = args[i] == "shm"
 		case "--debug":
 			debug = true
 		case "--version":

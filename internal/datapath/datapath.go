@@ -50,9 +50,21 @@ const bufSize = 1 << 20
 // ErrTooBig is returned for an SDU larger than MaxSDU.
 var ErrTooBig = errors.New("SDU larger than the channel's maximum")
 
-// Pair creates a connected pair of channel ends as files, ready to be sent to
-// two processes or wrapped with New.
-func Pair() (a, b *os.File, err error) {
+// End is one end of a channel as files, ready to be passed to a process:
+// the socket, and the shared memory when the channel has rings.
+type End []*os.File
+
+// Close closes the files.
+func (e End) Close() {
+	for _, f := range e {
+		f.Close()
+	}
+}
+
+// Pair creates a connected pair of channel ends. With shm, the packets travel
+// through rings in shared memory and the socket only carries doorbells;
+// without, they travel through the socket.
+func Pair(shm bool) (a, b End, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
@@ -61,34 +73,80 @@ func Pair() (a, b *os.File, err error) {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, bufSize)
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, bufSize)
 	}
-	return os.NewFile(uintptr(fds[0]), "flow"), os.NewFile(uintptr(fds[1]), "flow"), nil
+	a = End{os.NewFile(uintptr(fds[0]), "flow")}
+	b = End{os.NewFile(uintptr(fds[1]), "flow")}
+	if shm {
+		m, err := newShm()
+		if err != nil {
+			a.Close()
+			b.Close()
+			return nil, nil, err
+		}
+		dup, err := unix.FcntlInt(m.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			m.Close()
+			a.Close()
+			b.Close()
+			return nil, nil, fmt.Errorf("dup: %w", err)
+		}
+		a = append(a, m)
+		b = append(b, os.NewFile(uintptr(dup), "o7s-flow"))
+	}
+	return a, b, nil
 }
 
 // Endpoint is one end of a channel. Reads and writes may run concurrently with
-// each other; concurrent writers are safe (each datagram is atomic).
+// each other; concurrent writers are safe (each packet is atomic). One
+// goroutine reads (ReadPacket) at a time; with shared memory, writers that
+// wait for space are woken through that reader, so an end whose writers may
+// block must have a goroutine in ReadPacket.
 type Endpoint struct {
-	c *net.UnixConn
+	c   *net.UnixConn
+	shm *shm // nil: packets travel through the socket
 }
 
-// New wraps a channel end. It takes ownership of f.
-func New(f *os.File) (*Endpoint, error) {
-	c, err := net.FileConn(f)
-	f.Close()
+// New wraps a channel end; it takes ownership of the files.
+func New(end End) (*Endpoint, error) {
+	if len(end) != 1 && len(end) != 2 {
+		end.Close()
+		return nil, fmt.Errorf("flow channel of %d files", len(end))
+	}
+	c, err := net.FileConn(end[0])
+	end[0].Close()
 	if err != nil {
+		if len(end) == 2 {
+			end[1].Close()
+		}
 		return nil, fmt.Errorf("flow channel: %w", err)
 	}
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
 		c.Close()
+		if len(end) == 2 {
+			end[1].Close()
+		}
 		return nil, errors.New("flow channel is not a unix socket")
 	}
-	return &Endpoint{c: uc}, nil
+	e := &Endpoint{c: uc}
+	if len(end) == 2 {
+		if e.shm, err = mapShm(end[1]); err != nil {
+			uc.Close()
+			return nil, fmt.Errorf("flow channel: %w", err)
+		}
+	}
+	return e, nil
 }
+
+// Shared reports whether the channel uses shared memory.
+func (e *Endpoint) Shared() bool { return e.shm != nil }
 
 // ReadPacket reads one datagram into buf (which must hold MaxSDU+1 bytes) and
 // returns its kind and SDU (a slice of buf). It returns io.EOF once the peer has
 // gone and everything it sent has been read.
 func (e *Endpoint) ReadPacket(buf []byte) (Kind, []byte, error) {
+	if e.shm != nil {
+		return e.shmRead(buf)
+	}
 	n, err := e.c.Read(buf)
 	switch {
 	case errors.Is(err, syscall.ECONNRESET):
@@ -107,6 +165,9 @@ func (e *Endpoint) WritePacket(kind Kind, pkt []byte) error {
 	if len(pkt)-1 > MaxSDU {
 		return ErrTooBig
 	}
+	if e.shm != nil {
+		return e.shmWrite(kind, pkt, false)
+	}
 	pkt[0] = byte(kind)
 	_, err := e.c.Write(pkt)
 	return err
@@ -116,17 +177,39 @@ func (e *Endpoint) WritePacket(kind Kind, pkt []byte) error {
 func (e *Endpoint) SetReadDeadline(t time.Time) error { return e.c.SetReadDeadline(t) }
 
 // SetWriteDeadline sets the deadline of WritePacket.
-func (e *Endpoint) SetWriteDeadline(t time.Time) error { return e.c.SetWriteDeadline(t) }
-
-// CloseWrite tells the peer no more packets will come (it reads EOF) while
-// this end can still read what is queued.
-func (e *Endpoint) CloseWrite() error { return e.c.CloseWrite() }
+func (e *Endpoint) SetWriteDeadline(t time.Time) error {
+	if e.shm != nil {
+		var ns int64
+		if !t.IsZero() {
+			ns = t.UnixNano()
+		}
+		if e.shm.wdl.Swap(ns) != ns {
+			e.shm.wakeWriters() // waiting writers re-read the deadline
+		}
+		return nil
+	}
+	return e.c.SetWriteDeadline(t)
+}
 
 // Close closes this end; the peer reads EOF after the queued packets.
-func (e *Endpoint) Close() error { return e.c.Close() }
+func (e *Endpoint) Close() error {
+	err := e.c.Close()
+	if e.shm != nil {
+		e.shmClose()
+	}
+	return err
+}
 
 // TxQueued returns the number of bytes sent but not yet read by the peer.
 func (e *Endpoint) TxQueued() int {
+	if e.shm != nil {
+		e.shm.mu.RLock()
+		defer e.shm.mu.RUnlock()
+		if e.shm.mapping == nil {
+			return 0
+		}
+		return e.shm.tx.Used()
+	}
 	rc, err := e.c.SyscallConn()
 	if err != nil {
 		return 0
@@ -152,6 +235,9 @@ var ErrWouldBlock = errors.New("flow channel full")
 func (e *Endpoint) TryWritePacket(kind Kind, pkt []byte) error {
 	if len(pkt)-1 > MaxSDU {
 		return ErrTooBig
+	}
+	if e.shm != nil {
+		return e.shmWrite(kind, pkt, true)
 	}
 	pkt[0] = byte(kind)
 	rc, err := e.c.SyscallConn()

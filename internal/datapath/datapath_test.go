@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-func endpoints(t *testing.T) (*Endpoint, *Endpoint) {
+func endpoints(t *testing.T, shm bool) (*Endpoint, *Endpoint) {
 	t.Helper()
-	a, b, err := Pair()
+	a, b, err := Pair(shm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +27,20 @@ func endpoints(t *testing.T) (*Endpoint, *Endpoint) {
 	return ea, eb
 }
 
-func TestFraming(t *testing.T) {
-	a, b := endpoints(t)
+func TestFraming(t *testing.T) { bothModes(t, testFraming) }
+
+func bothModes(t *testing.T, f func(*testing.T, bool)) {
+	for _, shm := range []bool{false, true} {
+		name := "socket"
+		if shm {
+			name = "shm"
+		}
+		t.Run(name, func(t *testing.T) { f(t, shm) })
+	}
+}
+
+func testFraming(t *testing.T, shm bool) {
+	a, b := endpoints(t, shm)
 	buf := make([]byte, MaxSDU+1)
 	for _, c := range []struct {
 		kind Kind
@@ -49,8 +61,10 @@ func TestFraming(t *testing.T) {
 	}
 }
 
-func TestPeerCloseIsEOFAfterQueue(t *testing.T) {
-	a, b := endpoints(t)
+func TestPeerCloseIsEOFAfterQueue(t *testing.T) { bothModes(t, testPeerClose) }
+
+func testPeerClose(t *testing.T, shm bool) {
+	a, b := endpoints(t, shm)
 	a.WritePacket(KindData, []byte{0, 'x'})
 	a.Close()
 	buf := make([]byte, MaxSDU+1)
@@ -65,8 +79,10 @@ func TestPeerCloseIsEOFAfterQueue(t *testing.T) {
 	}
 }
 
-func TestTryWriteAndDeadlines(t *testing.T) {
-	a, b := endpoints(t)
+func TestTryWriteAndDeadlines(t *testing.T) { bothModes(t, testTryWrite) }
+
+func testTryWrite(t *testing.T, shm bool) {
+	a, b := endpoints(t, shm)
 	pkt := make([]byte, 1001)
 	n := 0
 	var err error
@@ -85,8 +101,9 @@ func TestTryWriteAndDeadlines(t *testing.T) {
 	if err := a.WritePacket(KindData, pkt); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("blocking write to a full channel: %v", err)
 	}
-	b.SetReadDeadline(time.Now().Add(-time.Second))
-	if _, _, err := b.ReadPacket(make([]byte, MaxSDU+1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+	_ = b
+	a.SetReadDeadline(time.Now().Add(-time.Second)) // nothing queued towards a
+	if _, _, err := a.ReadPacket(make([]byte, MaxSDU+1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("read past deadline: %v", err)
 	}
 }

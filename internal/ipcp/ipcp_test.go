@@ -130,12 +130,11 @@ func TestBootHandshakeAndStates(t *testing.T) {
 	if r := call(alloc); r.GetResult() != -int32(oerr.EFLOWDOWN) {
 		t.Fatalf("alloc without a channel: result %d", r.GetResult())
 	}
-	a, b, err := datapath.Pair()
+	a, b, err := datapath.Pair(false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Close()
-	r = call(alloc, int(b.Fd()))
+	r = call(alloc, int(b[0].Fd()))
 	b.Close()
 	if r.GetResult() != 0 {
 		t.Fatalf("alloc: result %d", r.GetResult())
@@ -156,6 +155,7 @@ func TestBootHandshakeAndStates(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	ep, _ := datapath.New(a)
+	defer ep.Close()
 	if _, _, err := ep.ReadPacket(make([]byte, datapath.MaxSDU+1)); !datapath.IsDown(err) {
 		t.Fatalf("the application's end after dealloc: %v", err)
 	}

@@ -155,7 +155,7 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 		ctrl.CloseFiles(files)
 		return oerr.EIPCPSTATE
 	}
-	if len(files) != 1 {
+	if len(files) != 1 && len(files) != 2 {
 		ctrl.CloseFiles(files)
 		return fmt.Errorf("flow allocation without a channel: %w", oerr.EFLOWDOWN)
 	}
@@ -163,7 +163,7 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 		ctrl.CloseFiles(files)
 		return err
 	}
-	ep, err := datapath.New(files[0])
+	ep, err := datapath.New(files)
 	if err != nil {
 		return oerr.EFLOWDOWN
 	}
@@ -249,11 +249,11 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 		ctrl.CloseFiles(files)
 		return nil, err
 	}
-	if rep.GetFlowInfo() == nil || len(files) != 1 {
+	if rep.GetFlowInfo() == nil || (len(files) != 1 && len(files) != 2) {
 		ctrl.CloseFiles(files)
 		return nil, oerr.EIRMD
 	}
-	ep, err := datapath.New(files[0])
+	ep, err := datapath.New(files)
 	if err != nil {
 		return nil, oerr.EFLOWDOWN
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 
@@ -20,14 +19,14 @@ import (
 
 // flowReply builds the reply that hands a flow to an application: its
 // flow_info (as seen from pid), no key (cipher 0), and its channel end.
-func flowReply(f reg.Flow, pid, peer int, end *os.File) reply {
+func flowReply(f reg.Flow, pid, peer int, end datapath.End) reply {
 	info := ctrl.FlowInfo{ID: f.ID, NPid: pid, N1Pid: peer, MPL: f.MPL, State: uint32(reg.FlowAllocated),
 		QoS: f.QoS, UID: f.UID}
 	m := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info), CipherNid: proto.Int32(0)}
 	if len(f.RspData) > 0 {
 		m.Pk = f.RspData
 	}
-	return reply{msg: m, files: []*os.File{end}, flowID: f.ID, flowBy: pid}
+	return reply{msg: m, files: end, flowID: f.ID, flowBy: pid}
 }
 
 // requestDeadline is the deadline of an allocation: the application's timeout
@@ -112,7 +111,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	if err != nil {
 		return result(oerr.EBADF)
 	}
-	appEnd, ipcpEnd, err := datapath.Pair()
+	appEnd, ipcpEnd, err := datapath.Pair(d.cfg.Shm)
 	if err != nil {
 		d.reg.DestroyFlow(id)
 		return result(oerr.ENOMEM)
@@ -121,7 +120,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC.Enum(), FlowId: proto.Int32(int32(id)),
 		Pid: proto.Int32(int32(fi.NPid)), Uid: proto.Uint32(0), Qosspec: ctrl.QoSToPB(fi.QoS),
 		Hash: h, Pk: []byte{}}
-	_, err = d.ipcpCall(ctx, ipcp.PID, req, flowAllocTimeout, int(ipcpEnd.Fd()))
+	_, err = d.ipcpCall(ctx, ipcp.PID, req, flowAllocTimeout, fdsOf(ipcpEnd)...)
 	ipcpEnd.Close()
 	if err != nil {
 		appEnd.Close()
@@ -164,7 +163,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 // flowAllocDirect connects the client to a local accepter of dst with no IPCP
 // (§2.6): both sides use the accepter's flow id.
 func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
-	cliEnd, srvEnd, err := datapath.Pair()
+	cliEnd, srvEnd, err := datapath.Pair(d.cfg.Shm)
 	if err != nil {
 		return reply{}, false
 	}
@@ -215,7 +214,7 @@ func (d *Daemon) flowAccept(ctx context.Context, m *pb.IrmMsg) reply {
 		d.reg.DestroyFlow(id)
 		return reply{none: true} // aborted (the process or its request went away)
 	}
-	end := d.reg.TakeAppEnd(id)
+	end := datapath.End(d.reg.TakeAppEnd(id))
 	if end == nil {
 		d.reg.DestroyFlow(id)
 		return reply{none: true}
@@ -259,7 +258,7 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 	// wait again, up to one deadline.
 	deadline := time.Now().Add(busyWait)
 	for d.waitAccepter(ctx, name, deadline) {
-		appEnd, ipcpEnd, err := datapath.Pair()
+		appEnd, ipcpEnd, err := datapath.Pair(d.cfg.Shm)
 		if err != nil {
 			return result(oerr.ENOMEM)
 		}
@@ -273,7 +272,7 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 		info := ctrl.FlowInfo{ID: f.ID, NPid: f.NPid, N1Pid: ipcp.PID, MPL: f.MPL,
 			State: uint32(reg.FlowAllocated), QoS: f.QoS, UID: f.UID}
 		msg := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info)}
-		return reply{msg: msg, files: []*os.File{ipcpEnd}, flowID: f.ID, flowBy: f.NPid}
+		return reply{msg: msg, files: ipcpEnd, flowID: f.ID, flowBy: f.NPid}
 	}
 	d.log.Info(fmt.Sprintf("No process accepting flows for %s.", name))
 	return result(oerr.ETIMEDOUT)
@@ -348,4 +347,13 @@ func (d *Daemon) ipcpFlowDealloc(m *pb.IrmMsg) {
 	if d.reg.DeallocResp(fi.ID) {
 		d.log.Info(fmt.Sprintf("Completed deallocation of flow_id %d by process %d.", fi.ID, fi.N1Pid))
 	}
+}
+
+// fdsOf lists the descriptors of a channel end, for SCM_RIGHTS.
+func fdsOf(end datapath.End) []int {
+	fds := make([]int, len(end))
+	for i, f := range end {
+		fds[i] = int(f.Fd())
+	}
+	return fds
 }

@@ -94,6 +94,7 @@ type Instance struct {
 // Options for Start.
 type Options struct {
 	NoDirect bool // irmd --no-direct
+	Shm      bool // irmd --datapath shm
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -109,6 +110,9 @@ func Start(t testing.TB, opt Options) *Instance {
 	args := []string{"--stdout", "--run-dir", dir}
 	if opt.NoDirect {
 		args = append(args, "--no-direct")
+	}
+	if opt.Shm || os.Getenv("O7S_TEST_DATAPATH") == "shm" {
+		args = append(args, "--datapath", "shm")
 	}
 	cmd := exec.Command(filepath.Join(bin, "irmd"), args...)
 	cmd.Env = in.Env()

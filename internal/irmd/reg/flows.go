@@ -51,7 +51,7 @@ type Flow struct {
 	Direct   bool
 	// AppEnd is the application's end of the flow's channel, held from the
 	// moment the flow is answered until the accept/alloc reply hands it over.
-	AppEnd *os.File
+	AppEnd []*os.File
 }
 
 func (f *Flow) copy() Flow {
@@ -120,10 +120,10 @@ func (r *Registry) DestroyFlow(id int) {
 // handed over, frees the id and wakes the waiters.
 func (r *Registry) destroyLocked(f *Flow, s FlowState) {
 	r.setStateLocked(f, s)
-	if f.AppEnd != nil {
-		f.AppEnd.Close()
-		f.AppEnd = nil
+	for _, e := range f.AppEnd {
+		e.Close()
 	}
+	f.AppEnd = nil
 	delete(r.flows, f.ID)
 	if f.ID < r.next {
 		r.next = f.ID
@@ -202,7 +202,7 @@ type Answer struct {
 	QoS     qos.Spec
 	ReqData []byte
 	Direct  bool
-	AppEnd  *os.File // the accepter's channel end
+	AppEnd  []*os.File // the accepter's channel end
 }
 
 // RespondAccept gives a flow request for name to the first active accepter, in
@@ -237,7 +237,7 @@ func (r *Registry) RespondAccept(name string, a Answer) (Flow, bool) {
 }
 
 // TakeAppEnd hands over the application's channel end stored in the flow.
-func (r *Registry) TakeAppEnd(id int) *os.File {
+func (r *Registry) TakeAppEnd(id int) []*os.File {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, ok := r.flows[id]

@@ -78,7 +78,7 @@ func flowEqual(a, b Flow) bool {
 	return a.ID == b.ID && a.NPid == b.NPid && a.N1Pid == b.N1Pid && a.UID == b.UID &&
 		a.MPL == b.MPL && a.QoS == b.QoS && a.State == b.State && a.Response == b.Response &&
 		slices.Equal(a.ReqData, b.ReqData) && slices.Equal(a.RspData, b.RspData) &&
-		a.T0.Equal(b.T0) && a.Name == b.Name && a.Direct == b.Direct && a.AppEnd == b.AppEnd
+		a.T0.Equal(b.T0) && a.Name == b.Name && a.Direct == b.Direct && slices.Equal(a.AppEnd, b.AppEnd)
 }
 
 // test_reg_flow_assert_fails: the C asserts on malformed creates and updates.
@@ -670,7 +670,7 @@ func TestFlowAppEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := mustAccept(t, r, 1)
-		if _, ok := r.RespondAccept("n", Answer{N1Pid: 2, Direct: direct, AppEnd: wr}); !ok {
+		if _, ok := r.RespondAccept("n", Answer{N1Pid: 2, Direct: direct, AppEnd: []*os.File{wr}}); !ok {
 			t.Fatal("RespondAccept failed")
 		}
 		return r, id, wr
@@ -683,7 +683,7 @@ func TestFlowAppEnd(t *testing.T) {
 	t.Run("taken", func(t *testing.T) {
 		t.Parallel()
 		r, id, wr := setup(t, false)
-		if got := r.TakeAppEnd(id); got != wr {
+		if got := r.TakeAppEnd(id); len(got) != 1 || got[0] != wr {
 			t.Fatalf("TakeAppEnd = %v, want the stored file", got)
 		}
 		if r.TakeAppEnd(id) != nil {

@@ -1,0 +1,202 @@
+// Package shmring is a single-producer single-consumer ring of variable-length
+// records in memory shared by two processes. It holds no lock: the producer
+// only writes the head index and the record bytes, the consumer only writes
+// the tail index, and each publishes with an atomic store that the other reads
+// with an atomic load (Go's atomics are sequentially consistent).
+//
+// Layout of one ring in the shared mapping (all integers little-endian, as
+// the host; the mapping never leaves the host):
+//
+//	offset 0    head      uint64  bytes ever written (producer)
+//	offset 64   tail      uint64  bytes ever consumed (consumer)
+//	offset 128  rxSleep   uint32  consumer is (about to be) blocked: ring its doorbell
+//	offset 192  txWait    uint32  producer waits for space: ring its doorbell
+//	offset 256  data      [Size]byte
+//
+// head and tail are free-running byte counters; the data offset of a counter
+// c is c mod Size (Size is a power of two). Invariant: 0 <= head-tail <= Size.
+// A record is an 8-byte header (uint32 length of the payload, one byte kind,
+// three bytes padding) and the payload, padded to 8 bytes. A record never
+// wraps: when it does not fit before the end of the data area, the producer
+// writes a wrap header (length wrapMark) and continues at offset 0.
+//
+// The peer may be malicious or may die mid-write: every index and length read
+// from the mapping is checked, and a violation is reported as ErrCorrupt, never
+// a panic or an out-of-bounds access. A record becomes visible only when head
+// moves past it, so a producer that dies mid-record leaves nothing behind.
+package shmring
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Header offsets; each field on its own cache line.
+const (
+	offHead    = 0
+	offTail    = 64
+	offRxSleep = 128
+	offTxWait  = 192
+	HeaderSize = 256
+)
+
+const (
+	recHdr   = 8          // record header bytes
+	align    = 8          // record alignment
+	wrapMark = 0xFFFFFFFF // length of a wrap record
+)
+
+// Errors.
+var (
+	ErrFull    = errors.New("ring full")
+	ErrTooBig  = errors.New("record larger than the ring allows")
+	ErrCorrupt = errors.New("ring indices or record corrupt")
+)
+
+// Ring is one direction of a shared ring: mem is HeaderSize+size bytes of the
+// shared mapping, 8-byte aligned. A Ring value is used by one side only (the
+// producer or the consumer); it is not safe for concurrent use by several
+// producers or several consumers.
+type Ring struct {
+	mem  []byte
+	data []byte
+	size uint64 // power of two
+	mask uint64
+	next uint64 // consumer: tail after the record Peek returned
+}
+
+// New wraps mem (HeaderSize + a power of two bytes, at least 4096).
+func New(mem []byte) (*Ring, error) {
+	if len(mem) <= HeaderSize {
+		return nil, errors.New("ring memory too small")
+	}
+	size := uint64(len(mem) - HeaderSize)
+	if size < 4096 || size&(size-1) != 0 {
+		return nil, errors.New("ring data size must be a power of two >= 4096")
+	}
+	if uintptr(unsafe.Pointer(&mem[0]))%8 != 0 {
+		return nil, errors.New("ring memory not 8-byte aligned")
+	}
+	return &Ring{mem: mem, data: mem[HeaderSize:], size: size, mask: size - 1}, nil
+}
+
+// MaxRecord is the largest payload the ring accepts: a quarter of its size.
+func (r *Ring) MaxRecord() int { return int(r.size/4) - recHdr }
+
+func (r *Ring) u64(off int) *uint64 { return (*uint64)(unsafe.Pointer(&r.mem[off])) }
+func (r *Ring) u32(off int) *uint32 { return (*uint32)(unsafe.Pointer(&r.mem[off])) }
+
+func (r *Ring) loadHead() uint64 { return atomic.LoadUint64(r.u64(offHead)) }
+func (r *Ring) loadTail() uint64 { return atomic.LoadUint64(r.u64(offTail)) }
+
+// recLen is the ring space a payload of n bytes takes.
+func recLen(n int) uint64 { return uint64(recHdr+n+align-1) &^ (align - 1) }
+
+// Put appends one record (producer side). It returns ErrFull when there is no
+// room now; the caller may set TxWait and retry.
+func (r *Ring) Put(kind byte, payload []byte) error {
+	n := len(payload)
+	if n > r.MaxRecord() {
+		return ErrTooBig
+	}
+	need := recLen(n)
+	head, tail := r.loadHead(), r.loadTail()
+	used := head - tail
+	if used > r.size {
+		return ErrCorrupt
+	}
+	off := head & r.mask
+	if contig := r.size - off; contig < need {
+		// Wrap: the rest of the area is skipped, the record goes at 0.
+		if used+contig+need > r.size {
+			return ErrFull
+		}
+		binary.LittleEndian.PutUint32(r.data[off:], wrapMark)
+		head += contig
+		off = 0
+	} else if used+need > r.size {
+		return ErrFull
+	}
+	binary.LittleEndian.PutUint32(r.data[off:], uint32(n))
+	r.data[off+4] = kind
+	copy(r.data[off+recHdr:], payload)
+	atomic.StoreUint64(r.u64(offHead), head+need)
+	return nil
+}
+
+// Peek returns the next record (consumer side) without consuming it; ok is
+// false when the ring is empty. The payload aliases shared memory: copy it
+// before Advance.
+func (r *Ring) Peek() (kind byte, payload []byte, ok bool, err error) {
+	tail, head := r.loadTail(), r.loadHead()
+	for {
+		if head == tail {
+			return 0, nil, false, nil
+		}
+		if head-tail > r.size || tail&(align-1) != 0 {
+			return 0, nil, false, ErrCorrupt
+		}
+		off := tail & r.mask
+		if r.size-off < recHdr {
+			return 0, nil, false, ErrCorrupt
+		}
+		n := binary.LittleEndian.Uint32(r.data[off:])
+		if n == wrapMark {
+			skip := r.size - off
+			if head-tail < skip {
+				return 0, nil, false, ErrCorrupt
+			}
+			tail += skip
+			atomic.StoreUint64(r.u64(offTail), tail)
+			continue
+		}
+		need := recLen(int(n))
+		if int(n) > r.MaxRecord() || need > r.size-off || need > head-tail {
+			return 0, nil, false, ErrCorrupt
+		}
+		r.next = tail + need
+		return r.data[off+4], r.data[off+recHdr : off+recHdr+uint64(n)], true, nil
+	}
+}
+
+// Advance consumes the record Peek returned (its length as Peek checked it,
+// not as the shared memory says now).
+func (r *Ring) Advance() { atomic.StoreUint64(r.u64(offTail), r.next) }
+
+// Used returns the bytes in the ring (records and padding).
+func (r *Ring) Used() int {
+	u := r.loadHead() - r.loadTail()
+	if u > r.size {
+		return int(r.size)
+	}
+	return int(u)
+}
+
+// Empty reports whether the consumer has caught up with the producer.
+func (r *Ring) Empty() bool { return r.loadHead() == r.loadTail() }
+
+// SetRxSleep publishes whether the consumer is going to sleep. After setting
+// it, the consumer must check Empty again before blocking (the producer checks
+// the flag after publishing head; one of the two sees the other's store).
+func (r *Ring) SetRxSleep(on bool) { atomic.StoreUint32(r.u32(offRxSleep), b2u(on)) }
+
+// TakeRxSleep is called by the producer after Put: it reports whether the
+// consumer sleeps (and clears the flag so one doorbell suffices).
+func (r *Ring) TakeRxSleep() bool { return atomic.SwapUint32(r.u32(offRxSleep), 0) != 0 }
+
+// SetTxWait publishes that the producer waits for space; it must then retry
+// Put before blocking.
+func (r *Ring) SetTxWait(on bool) { atomic.StoreUint32(r.u32(offTxWait), b2u(on)) }
+
+// TakeTxWait is called by the consumer after consuming: it reports whether the
+// producer waits for space (and clears the flag).
+func (r *Ring) TakeTxWait() bool { return atomic.SwapUint32(r.u32(offTxWait), 0) != 0 }
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
