@@ -72,6 +72,12 @@ type shm struct {
 	space   chan struct{} // closed when a doorbell may mean free space
 
 	wdl atomic.Int64 // write deadline, unix ns; 0 = none
+
+	// sockMu is held by whoever reads the socket: the reading goroutine from
+	// its sleep announcement until its blocking read returns (so no doorbell
+	// meant for it can be taken in between), or a writer that polls for space
+	// and the peer's death while no goroutine reads.
+	sockMu sync.Mutex
 }
 
 func mapShm(f *os.File) (*shm, error) {
@@ -173,14 +179,22 @@ func (e *Endpoint) shmRead(buf []byte) (Kind, []byte, error) {
 			s.mu.RUnlock()
 			return 0, nil, io.EOF
 		}
+		s.mu.RUnlock()
 		// Announce sleep, then look again before blocking (see shmring).
-		s.rx.SetRxSleep(true)
-		empty := s.rx.Empty()
+		s.sockMu.Lock()
+		s.mu.RLock()
+		empty := true
+		if s.mapping != nil {
+			s.rx.SetRxSleep(true)
+			empty = s.rx.Empty()
+		}
 		s.mu.RUnlock()
 		if !empty {
+			s.sockMu.Unlock()
 			continue
 		}
 		n, err := e.c.Read(bells[:])
+		s.sockMu.Unlock()
 		if err != nil || n == 0 {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -218,7 +232,7 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 		if err := e.shmPut(kind, pkt[1:]); err == nil || !errors.Is(err, shmring.ErrFull) {
 			return err
 		}
-		if err := s.waitSpace(space); err != nil {
+		if err := e.waitSpace(space); err != nil {
 			return err
 		}
 	}
@@ -226,8 +240,21 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 
 // waitSpace blocks until space may be free, the peer goes, or the write
 // deadline (re-read on every wake-up: SetWriteDeadline wakes the writers)
-// passes.
-func (s *shm) waitSpace(space chan struct{}) error {
+// passes. The peer's "space" doorbell arrives on the socket, which the
+// reading goroutine reads; when no goroutine is reading, the writer drains the
+// socket itself (noticing the peer's death) and polls the ring every 100 µs,
+// so it never depends on a reader it lacks.
+func (e *Endpoint) waitSpace(space chan struct{}) error {
+	s := e.shm
+	var poll <-chan time.Time
+	if s.sockMu.TryLock() {
+		// Nobody reads the socket: look for the peer's end ourselves.
+		e.drainDoorbells()
+		s.sockMu.Unlock()
+		t := time.NewTimer(100 * time.Microsecond)
+		defer t.Stop()
+		poll = t.C
+	}
 	var timer <-chan time.Time
 	if dl := s.wdl.Load(); dl != 0 {
 		d := time.Until(time.Unix(0, dl))
@@ -240,6 +267,7 @@ func (s *shm) waitSpace(space chan struct{}) error {
 	}
 	select {
 	case <-space:
+	case <-poll:
 	case <-s.downCh:
 	case <-timer:
 		return &net.OpError{Op: "write", Net: "shm", Err: os.ErrDeadlineExceeded}
@@ -281,4 +309,29 @@ func (e *Endpoint) shmClose() {
 		s.mapping = nil
 	}
 	s.mu.Unlock()
+}
+
+// drainDoorbells reads the queued doorbells without blocking and notes the
+// peer's end (EOF). Called with sockMu held.
+func (e *Endpoint) drainDoorbells() {
+	rc, err := e.c.SyscallConn()
+	if err != nil {
+		e.shm.setDown()
+		return
+	}
+	var buf [64]byte
+	rc.Read(func(fd uintptr) bool {
+		for {
+			n, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_DONTWAIT)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return true
+			case err != nil || n == 0:
+				e.shm.setDown()
+				return true
+			}
+		}
+	})
 }
