@@ -29,6 +29,12 @@ fuzz:
 	  done; \
 	done
 
+# The benchmark harness: Ouroboros flows next to the kernel, results in
+# bench/results/ (see bench/run).
+.PHONY: bench
+bench:
+	GO=$(GO) ./bench/run
+
 install:
 	GOBIN=$(PREFIX)/bin $(GO) install ./cmd/...
 

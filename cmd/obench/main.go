@@ -1,0 +1,105 @@
+// Command obench is the benchmark harness: in one run on one machine it
+// measures the latency and throughput of Ouroboros flows (direct, and through
+// a local IPCP of a private irmd) next to the kernel doing the same job (a
+// Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), prints a Markdown table
+// of every figure with its ratio to the kernel's, and writes the results as
+// JSON and Markdown. `make bench` runs it through bench/run.
+//
+// It needs irmd and ipcpd-local next to its own executable or on $PATH, and
+// runs its own server processes (hidden subcommand "peer").
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/bench"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == bench.PeerCommand {
+		os.Exit(bench.PeerMain(os.Args[2:]))
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+func usage(fs *flag.FlagSet) func() {
+	return func() {
+		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
+Measures Ouroboros flows (direct, local IPCP) next to the kernel (Unix
+socketpair, UDP on loopback): latency, ping-pong, one-way and echo throughput,
+and CPU time per packet. Prints a Markdown table and writes JSON and Markdown
+results into the output directory.
+
+`)
+		fs.PrintDefaults()
+	}
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("obench", flag.ContinueOnError)
+	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
+	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
+	out := fs.String("out", "bench/results", "directory for the JSON and Markdown results")
+	fs.Usage = usage(fs)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "obench: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	cfg := bench.DefaultConfig(*smoke)
+	if *duration < 0 {
+		fmt.Fprintln(os.Stderr, "obench: --duration must be positive")
+		return 2
+	}
+	if *duration > 0 {
+		cfg.Duration = *duration
+		cfg.LatencyCount = max(10, int(*duration/cfg.LatencyInterval))
+	}
+	cfg.Log = os.Stderr
+
+	h, err := bench.New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "obench:", err)
+		return 1
+	}
+	defer h.Cleanup()
+	// Ctrl-C or SIGTERM: stop every process and remove every directory now,
+	// whatever the measurement is blocked on.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "obench: %v: cleaning up\n", s)
+		h.Cleanup()
+		os.Exit(130)
+	}()
+
+	rep := h.Run(context.Background())
+	h.Cleanup()
+	md := rep.Markdown()
+	fmt.Print(md)
+	jsonPath, mdPath, err := rep.WriteFiles(*out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "obench: writing results:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "obench: results in %s and %s (%v)\n", jsonPath, mdPath,
+		time.Duration(rep.ElapsedNs).Round(time.Second/10))
+	if rep.Failed() {
+		fmt.Fprintln(os.Stderr, "obench: some measurements failed (see the table)")
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/flow"
+)
+
+// The client (spec/tools.md §5.3) sends packets of -s bytes for -d seconds,
+// one every gap (sleeping, or busy-waiting with --spin) or back to back with
+// -f, then prints what it sent.
+//
+// A paced packet starts with its sequence number, an int64 in little-endian
+// byte order (the reference copies a C long in host order, little-endian on
+// x86 and arm64) in bytes 0..7; the rest, and flooded packets, are zeros (the
+// reference leaves stack garbage there). The server does not read them.
+//
+// Deliberate deviations from the reference:
+//
+//   - Before deallocating, the client waits (up to lingerMax) until the peer
+//     has taken every packet written: deallocation would drop packets still
+//     in flight, and the server would count fewer packets than were sent.
+//   - On a stop (signal) a write blocked by back-pressure is released at once.
+//   - A failed write ends the run as in the reference, silently; the JSON
+//     summary carries the error.
+const (
+	lingerMax  = 5 * time.Second  // longest wait for the peer to take what was written
+	lingerPoll = time.Millisecond // how often the linger looks at the queue
+)
+
+// conn is what the client needs of a flow. *flow.Flow implements it; the tests
+// use an in-memory fake.
+type conn interface {
+	Write(p []byte) (int, error)
+	SetWriteDeadline(time.Time) error
+	TxQueueLen() int
+}
+
+var _ conn = (*flow.Flow)(nil)
+
+// client is one run of the sending side.
+type client struct {
+	cfg  config
+	conn conn
+	out  *printer
+
+	clock  func() time.Time           // wall clock: pacing, duration, statistics
+	pause  func(d time.Duration) bool // sleeps d; false if the run stopped
+	linger time.Duration              // lingerMax
+
+	packets int64  // packets written
+	ms      int64  // run time, whole ms
+	failure string // the write error, for the JSON
+
+	stop     chan struct{} // closed by halt
+	stopOnce sync.Once
+}
+
+// runClient allocates a flow to the server, sends and prints the statistics.
+func runClient(ctx context.Context, cfg config, out *printer) int {
+	out.print(clientStartLine(cfg))
+	f, err := flow.Alloc(ctx, cfg.name, cfg.qos)
+	if err != nil {
+		out.print("Failed to allocate flow.\n")
+		if cfg.json {
+			s := newClient(cfg, nil, out).summary()
+			s.Error = "Failed to allocate flow."
+			out.printJSON(s)
+		}
+		return 255 // the reference's main returns -1
+	}
+	c := newClient(cfg, f, out)
+	c.run(ctx)
+	f.Close()
+	if cfg.json {
+		out.printJSON(c.summary())
+	}
+	return 0
+}
+
+func newClient(cfg config, c conn, out *printer) *client {
+	cl := &client{cfg: cfg, conn: c, out: out, clock: time.Now, linger: lingerMax, stop: make(chan struct{})}
+	cl.pause = cl.sleep
+	return cl
+}
+
+// run sends until the duration passed, a write failed or ctx is done, prints
+// the statistics and waits for the peer to take what was sent.
+func (c *client) run(ctx context.Context) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-ctx.Done():
+			c.halt()
+			c.conn.SetWriteDeadline(time.Unix(1, 0)) // release a blocked write
+		case <-done:
+		}
+	}()
+	defer func() {
+		close(done)
+		wg.Wait()
+	}()
+
+	start := c.clock()
+	c.send(start)
+	end := c.clock()
+	c.ms = diffMs(end, start)
+	c.out.print(sentLine(c.packets, c.cfg.size, c.ms))
+	c.drain()
+}
+
+// gap is the time between two packets at the configured rate, computed as the
+// reference does: size × 8 × (10^9 / rate) in floating point, truncated to
+// whole nanoseconds.
+func gap(size int, rate int64) time.Duration {
+	return time.Duration(float64(size*8) * (1e9 / float64(rate)))
+}
+
+// send is the sending loop. Paced, a packet is due gap after the start of the
+// previous one; by default the client sleeps gap after each write (the rate
+// undershoots by the time a write takes), with --spin it busy-waits until
+// the packet's due time. The run ends after the packet whose start (paced:
+// plus gap) is duration whole seconds after the start.
+func (c *client) send(start time.Time) {
+	buf := make([]byte, c.cfg.size)
+	var g time.Duration
+	if !c.cfg.flood {
+		g = gap(c.cfg.size, c.cfg.rate)
+	}
+	var seq [seqLen]byte
+	for !c.stopped() {
+		end := c.clock()
+		if !c.cfg.flood {
+			end = end.Add(g)
+			binary.LittleEndian.PutUint64(seq[:], uint64(c.packets))
+			copy(buf, seq[:]) // a packet shorter than 8 bytes carries part of it
+		}
+		if _, err := c.conn.Write(buf); err != nil {
+			if !c.stopped() {
+				c.failure = err.Error()
+			}
+			return
+		}
+		switch {
+		case c.cfg.flood:
+		case c.cfg.sleep:
+			c.pause(g)
+		default:
+			for c.clock().Before(end) && !c.stopped() {
+			}
+		}
+		c.packets++
+		if diffUs(end, start)/1000000 >= c.cfg.duration {
+			return
+		}
+	}
+}
+
+// drain waits until the peer has taken every packet written or c.linger passed.
+func (c *client) drain() {
+	for deadline := time.Now().Add(c.linger); time.Now().Before(deadline); {
+		if c.conn.TxQueueLen() == 0 {
+			return
+		}
+		time.Sleep(lingerPoll)
+	}
+}
+
+// halt stops the run.
+func (c *client) halt() { c.stopOnce.Do(func() { close(c.stop) }) }
+
+func (c *client) stopped() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits d and reports whether the run is still going.
+func (c *client) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return !c.stopped()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.stop:
+		return false
+	}
+}
+
+// summary is the JSON summary of the run.
+func (c *client) summary() clientSummary {
+	return clientSummary{Tool: "ocbr", Role: "client", Server: c.cfg.name, QoS: c.cfg.qosName,
+		Size: c.cfg.size, Rate: c.cfg.rate, Duration: c.cfg.duration, Flood: c.cfg.flood,
+		Spin: !c.cfg.sleep, Packets: c.packets, Bytes: c.packets * int64(c.cfg.size),
+		Elapsed: c.ms, Mbps: round3(sentMbps(c.packets, c.cfg.size, c.ms)), Error: c.failure}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/flow"
+)
+
+// scriptedFlow returns the scripted results of successive Reads, then
+// ETIMEDOUT forever.
+type scriptedFlow struct {
+	reads   []readResult
+	flags   flow.Flags
+	timeout time.Duration
+}
+
+type readResult struct {
+	n   int
+	err error
+}
+
+func (s *scriptedFlow) Read(p []byte) (int, error) {
+	if len(s.reads) == 0 {
+		return 0, opErr("read", flow.ETIMEDOUT)
+	}
+	r := s.reads[0]
+	s.reads = s.reads[1:]
+	if r.err != nil {
+		return 0, opErr("read", r.err)
+	}
+	return r.n, nil
+}
+
+func (s *scriptedFlow) SetFlags(f flow.Flags) error    { s.flags = f; return nil }
+func (s *scriptedFlow) SetReadTimeout(d time.Duration) { s.timeout = d }
+
+func opErr(op string, err error) error { return &net.OpError{Op: op, Net: "ouroboros", Err: err} }
+
+// stepClock returns t0, t0+step, t0+2·step, ... on successive calls.
+func stepClock(t0 time.Time, step time.Duration) func() time.Time {
+	n := 0
+	return func() time.Time {
+		t := t0.Add(time.Duration(n) * step)
+		n++
+		return t
+	}
+}
+
+var t0 = time.Unix(1700000000, 0)
+
+func TestWorker(t *testing.T) {
+	ok := func(n int) readResult { return readResult{n: n} }
+	timeout := readResult{err: flow.ETIMEDOUT}
+	tests := []struct {
+		name    string
+		reads   []readResult
+		stopped bool
+		out     string
+		sum     flowSummary
+	}{
+		{
+			// The clock advances 250 ms per reading; it is read before every
+			// Read and after every packet. Packets at 500 and 1000 ms; the
+			// first report when the clock passes the interval's end; silent
+			// for more than 1 s at 2250 ms.
+			"timed out", []readResult{ok(1000), ok(1000), timeout},
+			false,
+			"Flow   64:         2 packets (        2000 bytes) in      1250 ms =>    1.6000 pps,    0.0128 Mbps\n" +
+				"Test on flow 64 timed out\n" +
+				"Flow   64:         0 packets (           0 bytes) in      1250 ms =>    0.0000 pps,    0.0000 Mbps\n",
+			flowSummary{FD: 64, Packets: 2, Bytes: 2000, Duration: 500, Mbps: 0.032, End: "timed out"},
+		},
+		{
+			"client gone", []readResult{ok(500), {err: flow.EFLOWDOWN}},
+			false,
+			"Test on flow 64 ended\n" +
+				"Flow   64:         1 packets (         500 bytes) in       750 ms =>    1.3333 pps,    0.0053 Mbps\n",
+			flowSummary{FD: 64, Packets: 1, Bytes: 500, End: "ended"},
+		},
+		{
+			"closed", []readResult{{err: net.ErrClosed}},
+			false,
+			"Test on flow 64 ended\n" +
+				"Flow   64:         0 packets (           0 bytes) in       250 ms =>    0.0000 pps,    0.0000 Mbps\n",
+			flowSummary{FD: 64, End: "ended"},
+		},
+		{
+			"server stopped", []readResult{ok(100)},
+			true,
+			"Flow   64:         1 packets (         100 bytes) in       250 ms =>    4.0000 pps,    0.0032 Mbps\n",
+			flowSummary{FD: 64, Packets: 1, Bytes: 100, End: "stopped"},
+		},
+		{
+			// Reports every interval; each interval starts where the previous
+			// one ended (1000 ms), not when it was reported (1250 ms).
+			"intervals", []readResult{ok(10), ok(10), ok(10), ok(10), ok(10), ok(10), {err: flow.EFLOWDOWN}},
+			false,
+			"Flow   64:         3 packets (          30 bytes) in      1250 ms =>    2.4000 pps,    0.0002 Mbps\n" +
+				"Flow   64:         2 packets (          20 bytes) in      1250 ms =>    1.6000 pps,    0.0001 Mbps\n" +
+				"Test on flow 64 ended\n" +
+				"Flow   64:         1 packets (          10 bytes) in      1250 ms =>    0.8000 pps,    0.0001 Mbps\n",
+			flowSummary{FD: 64, Packets: 6, Bytes: 60, Duration: 2500, Mbps: 0, End: "ended"},
+		},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		stop := make(chan struct{})
+		if tt.stopped {
+			close(stop)
+		}
+		w := newWorker(config{interval: 1, timeout: 1}, &printer{w: &out}, stop)
+		w.clock = stepClock(t0, 250*time.Millisecond)
+		f := &scriptedFlow{reads: tt.reads}
+		sum := w.serve(f, 64)
+		if out.String() != tt.out {
+			t.Errorf("%s: printed\n%s\nwant\n%s", tt.name, out.String(), tt.out)
+		}
+		if sum != tt.sum {
+			t.Errorf("%s: summary %+v, want %+v", tt.name, sum, tt.sum)
+		}
+		if f.flags != flow.FlagRdWr|flow.FlagRNoPart || f.timeout != readTimeout {
+			t.Errorf("%s: flags %#o, timeout %v", tt.name, f.flags, f.timeout)
+		}
+	}
+}

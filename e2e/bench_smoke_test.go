@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/bench"
+	"github.com/ouroboros-go/ouroboros/internal/rig"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
+)
+
+// TestBenchSmoke runs the benchmark harness in smoke mode against real
+// processes (its own private irmds, a local IPCP, its peers) and checks that
+// it prints its table and writes its JSON and Markdown with every row. Speed
+// is never asserted.
+func TestBenchSmoke(t *testing.T) {
+	bin := rig.Bin(t)
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "obench"), "--smoke", "--out", out)
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, rundir.Env+"=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("obench --smoke: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if strings.Contains(stderr.String(), "WARNING: DATA RACE") {
+		t.Errorf("data race:\n%s", stderr.String())
+	}
+
+	jsonFiles, _ := filepath.Glob(filepath.Join(out, "obench-*.json"))
+	mdFiles, _ := filepath.Glob(filepath.Join(out, "obench-*.md"))
+	if len(jsonFiles) != 1 || len(mdFiles) != 1 {
+		t.Fatalf("results: %v %v, want one JSON and one Markdown file", jsonFiles, mdFiles)
+	}
+	js, err := os.ReadFile(jsonFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := bench.ParseReport(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(mdFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(md) != stdout.String() {
+		t.Errorf("stdout is not the Markdown file:\n%s", stdout.String())
+	}
+	if !rep.Smoke || rep.GoVersion == "" || rep.CPU == "" || rep.Cores == 0 || rep.Kernel == "" {
+		t.Errorf("report header: %+v", rep)
+	}
+
+	plan := bench.Plan()
+	paths := bench.DefaultPaths()
+	if len(rep.Results) != len(paths)*len(plan) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(paths)*len(plan))
+	}
+	for i, p := range paths {
+		rows := 0
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if strings.HasPrefix(line, "| "+p.Label+" | ") {
+				rows++
+			}
+		}
+		if rows != len(plan) {
+			t.Errorf("table has %d rows for %s, want %d", rows, p.Label, len(plan))
+		}
+		for j, m := range plan {
+			r := rep.Results[i*len(plan)+j]
+			if r.Path != p.ID || r.Test != m.Test || r.Size != m.Size {
+				t.Errorf("result %d is %s %s %d B, want %s %v", i*len(plan)+j, r.Path, r.Test, r.Size, p.ID, m)
+				continue
+			}
+			if r.Error != "" || r.Received == 0 || r.ElapsedNs <= 0 || len(r.PIDs) < 2 {
+				t.Errorf("%s %v: %+v", p.ID, m, r)
+			}
+			if !p.Kernel && len(r.Ratios) == 0 {
+				t.Errorf("%s %v: no ratios to the kernel", p.ID, m)
+			}
+		}
+	}
+}

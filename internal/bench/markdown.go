@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// section is one table of the Markdown report: one Test.
+type section struct {
+	test    Test
+	title   func(rep *Report) string
+	columns []string // figure columns, after path and size
+	keys    []string // figure key of each column; "lost" is the loss column
+}
+
+var sections = []section{
+	{Latency, func(rep *Report) string {
+		return fmt.Sprintf("Latency: oping-style, %d pings with a %v pause before each; RTT in µs",
+			rep.LatencyCount, time.Duration(rep.LatencyIntervalNs))
+	}, []string{"min µs", "p50 µs", "p99 µs", "max µs", "CPU µs/pkt"},
+		[]string{"rtt_min", "rtt_p50", "rtt_p99", "rtt_max", "cpu_per_packet"}},
+	{PingPong, func(rep *Report) string {
+		return fmt.Sprintf("Ping-pong: pings back to back for %v", time.Duration(rep.DurationNs))
+	}, []string{"round trips/s", "p50 RTT µs", "p99 RTT µs", "CPU µs/pkt"},
+		[]string{"round_trips_per_s", "rtt_p50", "rtt_p99", "cpu_per_packet"}},
+	{OneWay, func(rep *Report) string {
+		return fmt.Sprintf("One-way: the client floods for %v, the server counts", time.Duration(rep.DurationNs))
+	}, []string{"packets/s", "Mb/s", "lost", "CPU µs/pkt"},
+		[]string{"packets_per_s", "mbps", "lost", "cpu_per_packet"}},
+	{Echo, func(rep *Report) string {
+		return fmt.Sprintf("Echo: the client floods for %v, the server echoes, the client counts the echoes",
+			time.Duration(rep.DurationNs))
+	}, []string{"packets/s", "Mb/s", "lost", "CPU µs/pkt"},
+		[]string{"packets_per_s", "mbps", "lost", "cpu_per_packet"}},
+}
+
+// Markdown renders the report: a header with the machine, then one table per
+// test with every figure, its ratio to the path's kernel baseline, and the CPU
+// time per packet.
+func (rep *Report) Markdown() string {
+	var b strings.Builder
+	mode := "full"
+	if rep.Smoke {
+		mode = "smoke (short runs: figures are not meaningful)"
+	}
+	var tick time.Duration
+	if rep.ClockTick > 0 {
+		tick = time.Second / time.Duration(rep.ClockTick)
+	}
+	fmt.Fprintf(&b, "# obench: Ouroboros next to the kernel\n\n")
+	fmt.Fprintf(&b, "- date: %s\n", rep.Date.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "- machine: %s, %d cores, Linux %s, %s\n", rep.CPU, rep.Cores, rep.Kernel, rep.GoVersion)
+	fmt.Fprintf(&b, "- mode: %s; the run took %v\n\n", mode, time.Duration(rep.ElapsedNs).Round(time.Second/10))
+	fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. (×r) after a figure is that figure ÷ the "+
+		"same figure of the path's kernel baseline (%s); the JSON also has the ratios to %s. CPU µs/pkt is the "+
+		"user+system time of every process involved (client, server, and the irmd and IPCPs of an Ouroboros "+
+		"path) per packet delivered, a round trip counting two; the times are read in clock ticks of %v, so short "+
+		"measurements are coarse. Lost counts the packets that never arrived.\n",
+		baselineLabel(rep, UnixID), baselineLabel(rep, UDPID), tick)
+	for _, s := range sections {
+		fmt.Fprintf(&b, "\n## %s\n\n", s.title(rep))
+		b.WriteString("| path | size B | " + strings.Join(s.columns, " | ") + " |\n")
+		b.WriteString("|---|---:|" + strings.Repeat("---:|", len(s.columns)) + "\n")
+		for i := range rep.Results {
+			if r := &rep.Results[i]; r.Test == s.test {
+				b.WriteString(row(r, s.keys, tick))
+			}
+		}
+	}
+	return b.String()
+}
+
+// baselineLabel names a kernel path by its label if the report has it.
+func baselineLabel(rep *Report, id string) string {
+	for _, r := range rep.Results {
+		if r.Path == id {
+			return r.Label
+		}
+	}
+	return id
+}
+
+// row renders one result as a table row; tick is the resolution of the CPU
+// times, in ns.
+func row(r *Result, keys []string, tick time.Duration) string {
+	cells := []string{r.Label, fmt.Sprint(r.Size)}
+	if r.Error != "" {
+		cells = append(cells, "error: "+cellText(r.Error, 160))
+		for range keys[1:] {
+			cells = append(cells, "—")
+		}
+		return "| " + strings.Join(cells, " | ") + " |\n"
+	}
+	values := map[string]float64{}
+	for _, f := range r.Figures() {
+		values[f.Key] = f.Value
+	}
+	for _, k := range keys {
+		if k == "lost" {
+			cells = append(cells, FormatLoss(r.Sent, r.Received))
+			continue
+		}
+		v, ok := values[k]
+		if !ok {
+			cells = append(cells, "—")
+			continue
+		}
+		c := FormatFigure(k, v)
+		if k == "cpu_per_packet" && r.CPUNs == 0 && tick > 0 && r.Packets() > 0 {
+			// Less than one clock tick in all: give the bound.
+			c = "< " + FormatFigure(k, float64(tick)/float64(r.Packets())/1e3)
+		}
+		if q, ok := r.Ratios[r.Baseline][k]; ok {
+			c += " " + FormatRatio(q)
+		}
+		cells = append(cells, c)
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// cellText makes s fit in one table cell of at most n runes.
+func cellText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.ReplaceAll(s, "|", "\\|")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// FormatFigure formats the value of the figure key: rates as whole numbers
+// with thousands separators, Mb/s with one decimal, times (µs) with three
+// significant digits down to 0.01.
+func FormatFigure(key string, v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "—"
+	case strings.HasSuffix(key, "_per_s"):
+		return Thousands(v, 0)
+	case key == "mbps":
+		return Thousands(v, 1)
+	case v < 10:
+		return fmt.Sprintf("%.2f", v)
+	case v < 100:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return Thousands(v, 0)
+	}
+}
+
+// FormatRatio formats a ratio as "(×1.85)".
+func FormatRatio(q float64) string { return fmt.Sprintf("(×%.2f)", q) }
+
+// FormatLoss formats the packets lost out of sent: "0", or "12 (0.05%)".
+func FormatLoss(sent, received int64) string {
+	if sent <= 0 {
+		return "—"
+	}
+	lost := sent - received
+	if lost <= 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%s (%.2f%%)", Thousands(float64(lost), 0), 100*float64(lost)/float64(sent))
+}
+
+// Thousands formats v with decimals digits after the point and a comma
+// between groups of three digits before it.
+func Thousands(v float64, decimals int) string {
+	s := fmt.Sprintf("%.*f", decimals, v)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i:]
+	}
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return sign + b.String() + frac
+}

@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A Path is one way for the harness to reach a server process on this
+// machine: a row group of the results. Adding a path (udp4 on loopback, a
+// unicast layer) is adding a Path with its Open to DefaultPaths.
+type Path struct {
+	ID       string // short identifier, in the JSON
+	Label    string // name in the tables
+	Kernel   bool   // a kernel baseline rather than Ouroboros
+	Baseline string // ID of the kernel path its figures are compared to in the tables
+	// Open starts the server process (and whatever else the path needs) and
+	// returns a session connected to it.
+	Open func(ctx context.Context, h *Harness) (*Session, error)
+}
+
+// Session is an open path.
+type Session struct {
+	Conn  Conn
+	Lossy bool  // packets may be lost (UDP)
+	PIDs  []int // every process whose CPU time counts: this one, the server, daemons
+	close func()
+}
+
+// Close tears the path down: the connection, the processes, the directories.
+func (s *Session) Close() {
+	if s.close != nil {
+		s.close()
+		s.close = nil
+	}
+}
+
+// Kernel path identifiers.
+const (
+	UnixID = "unix-seqpacket"
+	UDPID  = "udp-loopback"
+)
+
+// DefaultPaths returns the paths of a run, in table order.
+func DefaultPaths() []Path {
+	return []Path{
+		{ID: "direct", Label: "direct flow", Baseline: UnixID, Open: openDirect},
+		{ID: "local-ipcp", Label: "local IPCP", Baseline: UnixID, Open: openLocalIPCP},
+		{ID: UnixID, Label: "kernel: unix seqpacket", Kernel: true, Open: openUnix},
+		{ID: UDPID, Label: "kernel: udp 127.0.0.1", Kernel: true, Open: openUDP},
+	}
+}
+
+// readyWait bounds the start of every process the harness runs.
+const readyWait = 10 * time.Second
+
+// openUnix connects this process and a peer process with a SOCK_SEQPACKET
+// socketpair: the peer gets its end as file descriptor 3.
+func openUnix(ctx context.Context, h *Harness) (*Session, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	for _, fd := range fds {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, sockBuf)
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, sockBuf)
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "socketpair"), os.NewFile(uintptr(fds[1]), "socketpair")
+	cmd := exec.Command(h.self, PeerCommand, "unix")
+	cmd.ExtraFiles = []*os.File{theirs}
+	peer, err := h.procs.start("unix peer", cmd, false)
+	theirs.Close()
+	if err != nil {
+		mine.Close()
+		return nil, err
+	}
+	c, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		h.procs.stop(peer)
+		return nil, err
+	}
+	s := &Session{Conn: c.(*net.UnixConn), PIDs: []int{os.Getpid(), peer.pid()},
+		close: func() { c.Close(); h.procs.stop(peer) }}
+	if _, err := peer.waitOutput("ready", readyWait); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openUDP starts a peer process on a UDP socket of 127.0.0.1 and connects a
+// UDP socket of this process to it.
+func openUDP(ctx context.Context, h *Harness) (*Session, error) {
+	peer, err := h.procs.start("udp peer", exec.Command(h.self, PeerCommand, "udp"), false)
+	if err != nil {
+		return nil, err
+	}
+	line, err := peer.waitOutput("ready ", readyWait)
+	if err != nil {
+		h.procs.stop(peer)
+		return nil, err
+	}
+	port, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "ready ")))
+	if err != nil {
+		h.procs.stop(peer)
+		return nil, fmt.Errorf("udp peer: bad port in %q", line)
+	}
+	c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		h.procs.stop(peer)
+		return nil, err
+	}
+	c.SetReadBuffer(sockBuf)
+	c.SetWriteBuffer(sockBuf)
+	return &Session{Conn: c, Lossy: true, PIDs: []int{os.Getpid(), peer.pid()},
+		close: func() { c.Close(); h.procs.stop(peer) }}, nil
+}

@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// child is a process the harness started: a peer or an irmd.
+type child struct {
+	name   string
+	cmd    *exec.Cmd
+	out    *syncBuffer    // its standard output and error
+	stdin  io.WriteCloser // closing it stops a peer; nil for daemons
+	done   chan struct{}  // closed when it has been reaped
+	daemon bool           // stopped with SIGTERM (an irmd stops its IPCPs and processes)
+	extra  []int          // pids it started (IPCPs), killed if still there after it
+
+	stopOnce sync.Once
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// waitOutput waits until the child printed a line containing s and returns
+// that line.
+func (c *child) waitOutput(s string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		// Once done is closed, the output is complete (Wait copied it all).
+		exited := false
+		select {
+		case <-c.done:
+			exited = true
+		default:
+		}
+		for _, line := range strings.Split(c.out.String(), "\n") {
+			if strings.Contains(line, s) {
+				return line, nil
+			}
+		}
+		if exited {
+			return "", fmt.Errorf("%s exited before printing %q:\n%s", c.name, s, c.out.String())
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("%s printed no %q in %v:\n%s", c.name, s, timeout, c.out.String())
+		}
+		select {
+		case <-c.done:
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// procs tracks every process and directory the harness created, so that they
+// go away on every exit path, Ctrl-C included.
+type procs struct {
+	mu       sync.Mutex
+	children []*child
+	dirs     []string
+	closed   bool
+	log      io.Writer // where the output of a child that misbehaved goes
+}
+
+// start starts cmd in its own process group (so that a Ctrl-C at the terminal
+// reaches only the harness, which then stops it). A peer gets a pipe as
+// standard input and exits when it closes; a daemon gets SIGTERM if the
+// harness dies.
+func (ps *procs) start(name string, cmd *exec.Cmd, daemon bool) (*child, error) {
+	c := &child{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{}), daemon: daemon}
+	cmd.Stdout, cmd.Stderr = c.out, c.out
+	sig := syscall.SIGKILL
+	if daemon {
+		sig = syscall.SIGTERM
+	} else {
+		w, err := cmd.StdinPipe()
+		if err != nil {
+			return nil, err
+		}
+		c.stdin = w
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: sig}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.closed {
+		return nil, fmt.Errorf("start %s: the harness is stopping", name)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() { cmd.Wait(); close(c.done) }()
+	ps.children = append(ps.children, c)
+	return c, nil
+}
+
+// tempDir creates a directory that cleanup removes.
+func (ps *procs) tempDir(pattern string) (string, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.closed {
+		return "", fmt.Errorf("the harness is stopping")
+	}
+	dir, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	ps.dirs = append(ps.dirs, dir)
+	return dir, nil
+}
+
+// stop ends c: a peer by closing its standard input, a daemon by SIGTERM;
+// after 10 s, SIGKILL to its process group. Then the processes it started are
+// killed if they are still there. It is safe to call more than once.
+func (ps *procs) stop(c *child) {
+	c.stopOnce.Do(func() { ps.stopNow(c) })
+}
+
+func (ps *procs) stopNow(c *child) {
+	if c.stdin != nil {
+		c.stdin.Close()
+	}
+	if c.daemon {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-c.pid(), syscall.SIGKILL)
+		<-c.done
+	}
+	// Anything left in its group (it was the group leader).
+	syscall.Kill(-c.pid(), syscall.SIGKILL)
+	for _, pid := range c.extra {
+		if isIPCP(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if out := c.out.String(); strings.Contains(out, "WARNING: DATA RACE") && ps.log != nil {
+		fmt.Fprintf(ps.log, "== output of %s (pid %d)\n%s", c.name, c.pid(), out)
+	}
+}
+
+// removeDir removes a directory made by tempDir.
+func (ps *procs) removeDir(dir string) {
+	os.RemoveAll(dir)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for i, d := range ps.dirs {
+		if d == dir {
+			ps.dirs = append(ps.dirs[:i], ps.dirs[i+1:]...)
+			break
+		}
+	}
+}
+
+// isIPCP reports whether pid is a live ipcpd-* process.
+func isIPCP(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return err == nil && bytes.HasPrefix(b, []byte("ipcpd"))
+}
+
+// cleanup stops every child, newest first, and removes every directory. No
+// process or directory can be added afterwards. It is safe to call more than
+// once and concurrently.
+func (ps *procs) cleanup() {
+	ps.mu.Lock()
+	ps.closed = true
+	children, dirs := ps.children, ps.dirs
+	ps.children, ps.dirs = nil, nil
+	ps.mu.Unlock()
+	for i := len(children) - 1; i >= 0; i-- {
+		ps.stop(children[i])
+	}
+	for _, d := range dirs {
+		os.RemoveAll(d)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,204 @@
+// Package bench is the benchmark harness behind obench: it measures latency
+// and throughput of Ouroboros flows (a direct local flow, a flow through the
+// local IPCP) next to the kernel doing the same job on the same machine (a
+// Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each between this process
+// and a server process, with the CPU time every process involved spent per
+// packet, and renders the results as JSON and Markdown.
+//
+// Every Ouroboros path runs in a private irmd in a temporary run directory;
+// nothing touches /var/run/ouroboros. Cleanup stops every process the harness
+// started and removes every directory it made.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config is what a run measures.
+type Config struct {
+	Smoke           bool          // short runs for CI: figures are not meaningful
+	Duration        time.Duration // of each pingpong, oneway and echo measurement
+	LatencyCount    int           // pings per latency measurement
+	LatencyInterval time.Duration // pause before each of those pings
+	Warmup          int           // round trips on each path before its measurements
+	Paths           []Path        // nil means DefaultPaths()
+	Log             io.Writer     // progress lines; nil discards them
+}
+
+// DefaultConfig returns the configuration of a full run (a few minutes
+// in all) or of a smoke run (a few seconds).
+func DefaultConfig(smoke bool) Config {
+	if smoke {
+		return Config{Smoke: true, Duration: 100 * time.Millisecond, LatencyCount: 20,
+			LatencyInterval: time.Millisecond, Warmup: 10}
+	}
+	return Config{Duration: 2 * time.Second, LatencyCount: 2000,
+		LatencyInterval: time.Millisecond, Warmup: 1000}
+}
+
+// Harness runs the measurements. Create it with New and call Cleanup when
+// done, on every exit path.
+type Harness struct {
+	cfg   Config
+	self  string // this executable, re-run as the peers
+	procs procs
+	test  uint32 // number of the last measurement started
+}
+
+// New returns a harness for cfg.
+func New(cfg Config) (*Harness, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find this executable: %w", err)
+	}
+	if cfg.Paths == nil {
+		cfg.Paths = DefaultPaths()
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	h := &Harness{cfg: cfg, self: self}
+	h.procs.log = cfg.Log
+	return h, nil
+}
+
+// Cleanup stops every process the harness started and removes every
+// directory it made. It is safe to call concurrently with Run (from a signal
+// handler) and more than once; a Run still going fails afterwards.
+func (h *Harness) Cleanup() { h.procs.cleanup() }
+
+func (h *Harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.cfg.Log, format+"\n", args...)
+}
+
+// Run measures every path and returns the report; failed measurements have
+// their Error set (see Report.Failed).
+func (h *Harness) Run(ctx context.Context) *Report {
+	start := time.Now()
+	rep := &Report{
+		Date:              start.UTC().Round(0),
+		GoVersion:         runtime.Version(),
+		CPU:               cpuModel(),
+		Cores:             runtime.NumCPU(),
+		Kernel:            kernelRelease(),
+		Smoke:             h.cfg.Smoke,
+		DurationNs:        int64(h.cfg.Duration),
+		LatencyCount:      h.cfg.LatencyCount,
+		LatencyIntervalNs: int64(h.cfg.LatencyInterval),
+		ClockTick:         int(ClockTick()),
+	}
+	for _, p := range h.cfg.Paths {
+		rep.Results = append(rep.Results, h.runPath(ctx, p)...)
+	}
+	ComputeRatios(rep.Results)
+	rep.ElapsedNs = int64(time.Since(start))
+	return rep
+}
+
+// runPath opens p and makes every measurement of the plan over it. A failure
+// ends the path: the rows not measured say why.
+func (h *Harness) runPath(ctx context.Context, p Path) []Result {
+	plan := Plan()
+	results := make([]Result, len(plan))
+	for i, m := range plan {
+		results[i] = Result{Path: p.ID, Label: p.Label, Kernel: p.Kernel, Baseline: p.Baseline,
+			Test: m.Test, Size: m.Size}
+	}
+	fail := func(from int, err error) {
+		for i := from; i < len(results); i++ {
+			results[i].Error = err.Error()
+		}
+		h.logf("%s: %v", p.Label, err)
+	}
+	h.logf("%s: starting", p.Label)
+	if err := ctx.Err(); err != nil {
+		fail(0, err)
+		return results
+	}
+	sess, err := p.Open(ctx, h)
+	if err != nil {
+		fail(0, fmt.Errorf("setup: %w", err))
+		return results
+	}
+	defer sess.Close()
+	cl := newClient(sess.Conn, sess.Lossy)
+	if err := h.warmup(cl); err != nil {
+		fail(0, fmt.Errorf("warm-up: %w", err))
+		return results
+	}
+	for i, m := range plan {
+		if err := ctx.Err(); err != nil {
+			fail(i, err)
+			break
+		}
+		if err := h.measure(cl, sess, &results[i]); err != nil {
+			fail(i, fmt.Errorf("%v: %w", m, err))
+			break
+		}
+		h.logf("%s: %v: %s", p.Label, m, summary(&results[i]))
+	}
+	return results
+}
+
+// warmup makes cfg.Warmup round trips of 64 bytes, not measured.
+func (h *Harness) warmup(cl *client) error {
+	h.test++
+	cl.test = h.test
+	defer cl.bound(time.Duration(h.cfg.Warmup) * time.Millisecond)()
+	msg := make([]byte, 64)
+	for i := range h.cfg.Warmup {
+		if _, _, err := cl.roundTrip(msg, uint64(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measure makes the measurement r describes and fills in its figures, with
+// the CPU time of every process of the session read before and after.
+func (h *Harness) measure(cl *client, sess *Session, r *Result) error {
+	h.test++
+	cl.test = h.test
+	before, err := CPUTicks(sess.PIDs)
+	if err != nil {
+		return err
+	}
+	var s sample
+	switch r.Test {
+	case Latency:
+		s, err = cl.latency(r.Size, h.cfg.LatencyCount, h.cfg.LatencyInterval)
+	case PingPong:
+		s, err = cl.pingPong(r.Size, h.cfg.Duration)
+	case OneWay:
+		s, err = cl.oneWay(r.Size, h.cfg.Duration)
+	case Echo:
+		s, err = cl.echo(r.Size, h.cfg.Duration)
+	default:
+		err = fmt.Errorf("unknown test %q", r.Test)
+	}
+	if err != nil {
+		return err
+	}
+	after, err := CPUTicks(sess.PIDs)
+	if err != nil {
+		return err
+	}
+	r.PIDs = sess.PIDs
+	r.fill(s, TicksToDuration(after-before, ClockTick()))
+	return nil
+}
+
+// summary is a progress line's account of a result.
+func summary(r *Result) string {
+	var parts []string
+	for _, f := range r.Figures() {
+		parts = append(parts, f.Key+"="+FormatFigure(f.Key, f.Value))
+	}
+	return strings.Join(parts, " ")
+}
