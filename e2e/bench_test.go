@@ -21,7 +21,7 @@ var benchPaths = []struct {
 // benchFlow starts an instance, a server process in role for name, and
 // returns a flow to it.
 func benchFlow(b *testing.B, noDirect, shm bool, role string) *flow.Flow {
-	e := setup(b, rig.Options{NoDirect: noDirect, Shm: shm})
+	e := setup(b, rig.Options{NoDirect: noDirect, Datapath: map[bool]string{true: "shm", false: "socket"}[shm]})
 	if noDirect {
 		pid := e.localLayer("local1", "local-layer")
 		e.register("bench", pid)

@@ -23,7 +23,7 @@ import (
 func pair(t *testing.T, qa, qb qos.Spec) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
-	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") == "shm")
+	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") != "socket")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,12 +354,7 @@ func TestKeepaliveDecision(t *testing.T) {
 
 func TestWriteDeadlineMovedWhileBlocked(t *testing.T) {
 	a, _ := pair(t, noKeepalive, noKeepalive)
-	a.SetFlags(FlagRdWr | FlagWNoBlock)
-	for {
-		if _, err := a.Write(make([]byte, 1000)); err != nil {
-			break
-		}
-	}
+	fill(a)
 	a.SetFlags(FlagRdWr)
 	done := make(chan error)
 	go func() { _, err := a.Write(make([]byte, 1000)); done <- err }()
@@ -372,5 +367,19 @@ func TestWriteDeadlineMovedWhileBlocked(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("moving the write deadline did not wake the writer")
+	}
+}
+
+// fill writes to f until the peer's queue and the channel are full: the
+// channel stays full for several retries in a row.
+func fill(f *Flow) {
+	f.SetFlags(FlagRdWr | FlagWNoBlock)
+	for full := 0; full < 5; {
+		if _, err := f.Write(make([]byte, 1000)); err != nil {
+			full++
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		full = 0
 	}
 }

@@ -28,7 +28,8 @@ Runs the Ouroboros IPC Resource Manager daemon.
   --stdout         Log to stdout instead of the system log
   --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
   --no-direct      Never connect two local processes directly (always use an IPCP)
-  --datapath <d>   How flows carry packets on this host: socket (default) or shm
+  --datapath <d>   How flows carry packets on this host: shm (shared-memory rings,
+                   the default) or socket (one socketpair per flow)
   --debug          Also log debug messages
   --version        Print the version and exit
   --help           Print this help and exit
@@ -60,7 +61,7 @@ func run(args []string) int {
 				return 1
 			}
 			i++
-			cfg.Shm = args[i] == "shm"
+			cfg.Sockets = args[i] == "socket"
 		case "--debug":
 			debug = true
 		case "--version":

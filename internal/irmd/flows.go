@@ -111,7 +111,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	if err != nil {
 		return result(oerr.EBADF)
 	}
-	appEnd, ipcpEnd, err := datapath.Pair(d.cfg.Shm)
+	appEnd, ipcpEnd, err := datapath.Pair(!d.cfg.Sockets)
 	if err != nil {
 		d.reg.DestroyFlow(id)
 		return result(oerr.ENOMEM)
@@ -163,7 +163,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 // flowAllocDirect connects the client to a local accepter of dst with no IPCP
 // (§2.6): both sides use the accepter's flow id.
 func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
-	cliEnd, srvEnd, err := datapath.Pair(d.cfg.Shm)
+	cliEnd, srvEnd, err := datapath.Pair(!d.cfg.Sockets)
 	if err != nil {
 		return reply{}, false
 	}
@@ -258,7 +258,7 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 	// wait again, up to one deadline.
 	deadline := time.Now().Add(busyWait)
 	for d.waitAccepter(ctx, name, deadline) {
-		appEnd, ipcpEnd, err := datapath.Pair(d.cfg.Shm)
+		appEnd, ipcpEnd, err := datapath.Pair(!d.cfg.Sockets)
 		if err != nil {
 			return result(oerr.ENOMEM)
 		}

@@ -66,7 +66,7 @@ type Config struct {
 	Log      *slog.Logger // nil: discard
 	Syslog   bool         // IPCPs are told to log to syslog
 	NoDirect bool         // never connect two local processes directly
-	Shm      bool         // flows carry packets through shared-memory rings
+	Sockets  bool         // flows carry packets through sockets, not shared-memory rings
 	IPCPPath []string     // directories searched first for ipcpd-* binaries
 }
 

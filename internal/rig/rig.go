@@ -93,8 +93,8 @@ type Instance struct {
 
 // Options for Start.
 type Options struct {
-	NoDirect bool // irmd --no-direct
-	Shm      bool // irmd --datapath shm
+	NoDirect bool   // irmd --no-direct
+	Datapath string // irmd --datapath: "shm" or "socket"; "" = $O7S_TEST_DATAPATH, else the irmd's default
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -111,8 +111,11 @@ func Start(t testing.TB, opt Options) *Instance {
 	if opt.NoDirect {
 		args = append(args, "--no-direct")
 	}
-	if opt.Shm || os.Getenv("O7S_TEST_DATAPATH") == "shm" {
-		args = append(args, "--datapath", "shm")
+	if opt.Datapath == "" {
+		opt.Datapath = os.Getenv("O7S_TEST_DATAPATH")
+	}
+	if opt.Datapath != "" {
+		args = append(args, "--datapath", opt.Datapath)
 	}
 	cmd := exec.Command(filepath.Join(bin, "irmd"), args...)
 	cmd.Env = in.Env()
