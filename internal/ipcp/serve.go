@@ -167,6 +167,7 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 	if err != nil {
 		return oerr.EFLOWDOWN
 	}
+	ep.SetPolling(false) // an IPCP forwards: it must not take the CPU from its ends
 	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
@@ -257,6 +258,7 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 	if err != nil {
 		return nil, oerr.EFLOWDOWN
 	}
+	ep.SetPolling(false)
 	fi := ctrl.FlowInfoFromPB(rep.GetFlowInfo())
 	f := &Flow{ID: fi.ID, PID: fi.NPid, EP: ep}
 	if prepare != nil {
