@@ -99,13 +99,13 @@ type syncOut struct{ b []byte }
 
 func (s *syncOut) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
 
-// packets is the flood size: a million over the rings (the socket path gets
+// packets is the flood size: millions over the rings (the socket path gets
 // a quarter, it is slower and not the subject).
 func packets() int {
 	if testing.Short() {
 		return 100_000
 	}
-	return 1_000_000
+	return 2_000_000
 }
 
 // TestStressTwoProcesses moves millions of packets between two processes and
