@@ -61,14 +61,14 @@ type client struct {
 
 // runClient allocates a flow to the server, sends and prints the statistics.
 func runClient(ctx context.Context, cfg config, out *printer) int {
-	out.print(clientStartLine(cfg))
+	out.Print(clientStartLine(cfg))
 	f, err := flow.Alloc(ctx, cfg.name, cfg.qos)
 	if err != nil {
-		out.print("Failed to allocate flow.\n")
+		out.Print("Failed to allocate flow.\n")
 		if cfg.json {
 			s := newClient(cfg, nil, out).summary()
 			s.Error = "Failed to allocate flow."
-			out.printJSON(s)
+			out.PrintJSON(s)
 		}
 		return 255 // the reference's main returns -1
 	}
@@ -76,7 +76,7 @@ func runClient(ctx context.Context, cfg config, out *printer) int {
 	c.run(ctx)
 	f.Close()
 	if cfg.json {
-		out.printJSON(c.summary())
+		out.PrintJSON(c.summary())
 	}
 	return 0
 }
@@ -111,7 +111,7 @@ func (c *client) run(ctx context.Context) {
 	c.send(start)
 	end := c.clock()
 	c.ms = diffMs(end, start)
-	c.out.print(sentLine(c.packets, c.cfg.size, c.ms))
+	c.out.Print(sentLine(c.packets, c.cfg.size, c.ms))
 	c.drain()
 }
 

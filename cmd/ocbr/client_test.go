@@ -77,7 +77,7 @@ func testClient(cfg config, conn *sinkConn, out *bytes.Buffer) *client {
 	if cfg.rate == 0 {
 		cfg.rate = defaultRate
 	}
-	c := newClient(cfg, conn, &printer{w: out})
+	c := newClient(cfg, conn, &printer{W: out})
 	c.clock = stepClock(t0, 100*time.Millisecond)
 	c.pause = func(time.Duration) bool { return !c.stopped() }
 	c.linger = 100 * time.Millisecond

@@ -30,13 +30,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/flow"
@@ -154,7 +152,7 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 
 // setValue applies an option that takes a value.
 func (cfg *config) setValue(opt, val string, w io.Writer) error {
-	n, rest := strtol(val)
+	n, rest := tool.Strtol(val)
 	switch opt {
 	case "-i", "--interval":
 		cfg.interval = n
@@ -213,49 +211,9 @@ func rateOf(n int64, suffix string) int64 {
 	return n * mul
 }
 
-// strtol parses a base-10 integer prefix of s as C's strtol does: leading white
-// space and one sign are accepted, the value saturates at the int64 limits, and
-// rest is what follows the digits (all of s if there are none).
-func strtol(s string) (n int64, rest string) {
-	t := strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	i := 0
-	var u uint64
-	over := false
-	for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
-		d := uint64(t[i] - '0')
-		if u > (1<<63-d)/10 {
-			over = true
-		}
-		if !over {
-			u = u*10 + d
-		}
-	}
-	if i == 0 {
-		return 0, s
-	}
-	switch {
-	case over && neg:
-		n = -1 << 63
-	case over:
-		n = 1<<63 - 1
-	case neg:
-		n = -int64(u)
-	case u == 1<<63:
-		n = 1<<63 - 1
-	default:
-		n = int64(u)
-	}
-	return n, t[i:]
-}
-
 // run is the whole program; it returns the exit code.
 func run(args []string, stdout io.Writer) int {
-	out := &printer{w: stdout}
+	out := &printer{W: stdout}
 	cfg, err := parseArgs(args, stdout)
 	if err != nil {
 		e := err.(*exitError)
@@ -285,29 +243,4 @@ func main() {
 	os.Exit(code)
 }
 
-// printer serialises the lines of concurrent goroutines on one writer.
-type printer struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (p *printer) printf(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, format, args...)
-}
-
-func (p *printer) print(s string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	io.WriteString(p.w, s)
-}
-
-// printJSON prints v as one line of JSON.
-func (p *printer) printJSON(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("ocbr: JSON summary: " + err.Error()) // plain structs: cannot happen
-	}
-	p.print(string(b) + "\n")
-}
+type printer = tool.Printer

@@ -51,10 +51,10 @@ type flowReader interface {
 // runServer serves until ctx ends or an accept fails.
 func runServer(ctx context.Context, cfg config, out *printer) int {
 	if err := flow.Init(); err != nil { // announce before the first line: binding needs it
-		out.print("Failed to accept flow.\n")
+		out.Print("Failed to accept flow.\n")
 		return 1
 	}
-	out.print(serverStartLine(cfg.interval, cfg.timeout))
+	out.Print(serverStartLine(cfg.interval, cfg.timeout))
 
 	var (
 		mu    sync.Mutex
@@ -91,7 +91,7 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 			sum.Packets += fs.Packets
 			sum.Bytes += fs.Bytes
 		}
-		out.printJSON(sum)
+		out.PrintJSON(sum)
 	}
 	return code
 }
@@ -104,7 +104,7 @@ func listen(ctx context.Context, out *printer, work chan<- *flow.Flow, slots cha
 		select {
 		case slots <- struct{}{}:
 		default:
-			out.print("Can't accept any more flows, waiting.\n")
+			out.Print("Can't accept any more flows, waiting.\n")
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -117,10 +117,10 @@ func listen(ctx context.Context, out *printer, work chan<- *flow.Flow, slots cha
 			if ctx.Err() != nil {
 				return 0
 			}
-			out.print("Failed to accept flow.\n")
+			out.Print("Failed to accept flow.\n")
 			return 1
 		}
-		out.print("New flow.\n")
+		out.Print("New flow.\n")
 		work <- f
 	}
 }
@@ -186,13 +186,13 @@ func (w *worker) serve(f flowReader, fd int) flowSummary {
 			end = endStopped
 		}
 		if diffUs(now, alive) > w.timeout.Microseconds() {
-			w.out.printf("Test on flow %d timed out\n", fd)
+			w.out.Printf("Test on flow %d timed out\n", fd)
 			end = endIdle
 		} else if end == endPeer {
-			w.out.printf("Test on flow %d ended\n", fd)
+			w.out.Printf("Test on flow %d ended\n", fd)
 		}
 		if end != "" || diffMs(now, ivEnd) > 0 {
-			w.out.print(reportLine(fd, pkts, bytes, diffUs(now, ivStart)))
+			w.out.Print(reportLine(fd, pkts, bytes, diffUs(now, ivStart)))
 			pkts, bytes = 0, 0
 			ivStart = ivEnd
 			ivEnd = ivEnd.Add(w.interval)

@@ -111,7 +111,7 @@ func TestWorker(t *testing.T) {
 		if tt.stopped {
 			close(stop)
 		}
-		w := newWorker(config{interval: 1, timeout: 1}, &printer{w: &out}, stop)
+		w := newWorker(config{interval: 1, timeout: 1}, &printer{W: &out}, stop)
 		w.clock = stepClock(t0, 250*time.Millisecond)
 		f := &scriptedFlow{reads: tt.reads}
 		sum := w.serve(f, 64)

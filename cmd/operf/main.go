@@ -36,10 +36,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -188,7 +188,7 @@ func (cfg *config) setValue(opt, val string, w io.Writer) error {
 		}
 		cfg.rate = r
 	case "-s", "--size":
-		n, _ := strtol(val)
+		n, _ := tool.Strtol(val)
 		cfg.size = clampInt(n)
 	case "-q", "--qos":
 		spec, err := qos.ByName(val)
@@ -201,25 +201,10 @@ func (cfg *config) setValue(opt, val string, w io.Writer) error {
 	return nil
 }
 
-// parseTime reads a number with an optional unit (ms, s, m, h, d; none = ms)
-// and returns milliseconds. Like strtol, leading garbage reads as 0 and becomes
-// part of the unit.
-func parseTime(s string) (int64, error) {
-	n, unit := strtol(s)
-	mul, ok := timeUnits[unit]
-	if !ok {
-		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
-	}
-	return n * mul, nil
-}
-
-// timeUnits maps a time suffix to its length in milliseconds.
-var timeUnits = map[string]int64{"": 1, "ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
-
 // parseRate reads a rate and returns bit/s. The unit is k (×1000), M (×10^6)
 // or G (×10^9); none is k as well: the reference's "-r 100" is 100 kb/s.
 func parseRate(s string) (int64, error) {
-	n, unit := strtol(s)
+	n, unit := tool.Strtol(s)
 	mul, ok := rateUnits[unit]
 	if !ok {
 		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown rate unit: %s.", unit)}
@@ -240,46 +225,6 @@ func clampInt(n int64) int {
 		return minInt
 	}
 	return int(n)
-}
-
-// strtol parses a base-10 integer prefix of s as C's strtol does: leading white
-// space and one sign are accepted, the value saturates at the int64 limits, and
-// rest is what follows the digits (all of s if there are none).
-func strtol(s string) (n int64, rest string) {
-	t := strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	i := 0
-	var u uint64
-	over := false
-	for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
-		d := uint64(t[i] - '0')
-		if u > (1<<63-d)/10 {
-			over = true
-		}
-		if !over {
-			u = u*10 + d
-		}
-	}
-	if i == 0 {
-		return 0, s
-	}
-	switch {
-	case over && neg:
-		n = -1 << 63
-	case over:
-		n = 1<<63 - 1
-	case neg:
-		n = -int64(u)
-	case u == 1<<63:
-		n = 1<<63 - 1
-	default:
-		n = int64(u)
-	}
-	return n, t[i:]
 }
 
 // run is the whole program; it returns the exit code.
@@ -371,4 +316,14 @@ func (p *printer) printJSON(v any) {
 		panic("operf: JSON summary: " + err.Error()) // plain structs: cannot happen
 	}
 	p.print(string(b) + "\n")
+}
+
+// parseTime reads a number with an optional unit (ms, s, m, h, d; none = ms)
+// and returns milliseconds.
+func parseTime(s string) (int64, error) {
+	ms, unit, ok := tool.ParseTime(s)
+	if !ok {
+		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
+	}
+	return ms, nil
 }

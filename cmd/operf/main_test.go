@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"strings"
 	"testing"
 
@@ -135,9 +136,9 @@ func TestStrtol(t *testing.T) {
 		{"-99999999999999999999x", -9223372036854775808, "x"},
 	}
 	for _, tt := range tests {
-		n, rest := strtol(tt.in)
+		n, rest := tool.Strtol(tt.in)
 		if n != tt.n || rest != tt.rest {
-			t.Errorf("strtol(%q) = %d, %q; want %d, %q", tt.in, n, rest, tt.n, tt.rest)
+			t.Errorf("tool.Strtol(%q) = %d, %q; want %d, %q", tt.in, n, rest, tt.n, tt.rest)
 		}
 	}
 }

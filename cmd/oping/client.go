@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"net"
 	"sync"
 	"time"
@@ -72,7 +73,7 @@ type client struct {
 func runClient(ctx context.Context, cfg config, out *printer) int {
 	f, err := flow.Alloc(ctx, cfg.name, cfg.qos)
 	if err != nil {
-		out.printf("Failed to allocate flow: %d.\n", -errnoOf(err))
+		out.Printf("Failed to allocate flow: %d.\n", -tool.Errno(err))
 		return 1
 	}
 	newClient(cfg, f, f.FD(), out).run(ctx)
@@ -121,7 +122,7 @@ func (c *client) run(ctx context.Context) {
 	toc := c.wall()
 	close(done)
 	wg.Wait()
-	c.out.print(c.st.summary(c.cfg.name, diffUs(toc, tic)))
+	c.out.Print(c.st.summary(c.cfg.name, diffUs(toc, tic)))
 }
 
 // watch turns ctx's end into a stop, and a stop into deadlines that release
@@ -191,7 +192,7 @@ func (c *client) threaded() {
 // compensation: the period is the interval plus the time to send).
 func (c *client) writer() {
 	if !c.cfg.quiet {
-		c.out.print(headerLine(c.cfg.name, c.cfg.size, c.cfg.count, false))
+		c.out.Print(headerLine(c.cfg.name, c.cfg.size, c.cfg.count, false))
 	}
 	req := make([]byte, c.cfg.size) // zero padding, written once
 	interval := time.Duration(c.cfg.interval) * time.Millisecond
@@ -204,7 +205,7 @@ func (c *client) writer() {
 		c.st.sent++ // counted even if the write fails, as the reference does
 		if _, err := c.conn.Write(req); err != nil {
 			if c.halt() {
-				c.out.print("Failed to send packet.\n")
+				c.out.Print("Failed to send packet.\n")
 			}
 			return
 		}
@@ -224,7 +225,7 @@ func (c *client) reader() {
 			}
 			if errors.Is(err, flow.ETIMEDOUT) || errors.Is(err, net.ErrClosed) {
 				if c.halt() {
-					c.out.print("Server timed out.\n")
+					c.out.Print("Server timed out.\n")
 				}
 				return
 			}
@@ -232,11 +233,11 @@ func (c *client) reader() {
 		}
 		h, ok := parseHeader(buf[:n])
 		if !ok || h.Type != typeReply {
-			c.out.printf("Invalid message on fd %d.\n", c.fd)
+			c.out.Printf("Invalid message on fd %d.\n", c.fd)
 			continue
 		}
 		if h.ID >= c.cfg.count {
-			c.out.print("Invalid id.\n")
+			c.out.Print("Invalid id.\n")
 			continue
 		}
 		nowSec, nowNsec := c.mono()
@@ -253,7 +254,7 @@ func (c *client) reader() {
 			if c.cfg.timeOfDay {
 				stamp = timeOfDay(c.wall())
 			}
-			c.out.print(replyLine(stamp, n, c.cfg.name, h.ID, rtt, ooo))
+			c.out.Print(replyLine(stamp, n, c.cfg.name, h.ID, rtt, ooo))
 		}
 	}
 }
@@ -263,7 +264,7 @@ func (c *client) reader() {
 // and carry no -D stamp; replies are not checked for order or id.
 func (c *client) flood(busy bool) {
 	if !c.cfg.quiet {
-		c.out.print(headerLine(c.cfg.name, c.cfg.size, c.cfg.count, busy))
+		c.out.Print(headerLine(c.cfg.name, c.cfg.size, c.cfg.count, busy))
 	}
 	req := make([]byte, c.cfg.size)
 	buf := make([]byte, maxSize)
@@ -272,7 +273,7 @@ func (c *client) flood(busy bool) {
 		header{Type: typeRequest, ID: uint32(c.st.sent), Sec: sec, Nsec: nsec}.put(req)
 		if _, err := c.conn.Write(req); err != nil {
 			if c.halt() {
-				c.out.print("Failed to send packet.\n")
+				c.out.Print("Failed to send packet.\n")
 			}
 			return
 		}
@@ -290,7 +291,7 @@ func (c *client) flood(busy bool) {
 				msg = "Server timed out.\n"
 			}
 			if c.halt() {
-				c.out.print(msg)
+				c.out.Print(msg)
 			}
 			return
 		}
@@ -302,7 +303,7 @@ func (c *client) flood(busy bool) {
 		rtt := rttMs(h.Sec, h.Nsec, nowSec, nowNsec)
 		c.st.add(rtt)
 		if !c.cfg.quiet {
-			c.out.print(replyLine("", c.cfg.size, c.cfg.name, h.ID, rtt, false))
+			c.out.Print(replyLine("", c.cfg.size, c.cfg.name, h.ID, rtt, false))
 		}
 	}
 }

@@ -170,7 +170,7 @@ func testClient(cfg config, conn *fakeConn, out *bytes.Buffer) *client {
 	if cfg.size == 0 {
 		cfg.size = minSize
 	}
-	c := newClient(cfg, conn, 64, &printer{w: out})
+	c := newClient(cfg, conn, 64, &printer{W: out})
 	c.timeout = 100 * time.Millisecond
 	c.grace = 50 * time.Millisecond
 	c.mono = func() (uint64, uint64) { return 100, 0 }

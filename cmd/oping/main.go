@@ -15,13 +15,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/flow"
@@ -124,7 +122,7 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 			// (usage, exit 1); every command of ours answers it with exit 0.
 			return cfg, &exitError{code: 0, usage: true}
 		case hasVal && (arg == "-c" || arg == "--count"):
-			n, _ := strtol(val)
+			n, _ := tool.Strtol(val)
 			cfg.count = uint32(n) // the reference stores it in a uint32_t
 			used = 2
 		case hasVal && (arg == "-d" || arg == "--duration"):
@@ -153,7 +151,7 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 			cfg.qos = spec
 			used = 2
 		case hasVal && (arg == "-s" || arg == "--size"):
-			n, _ := strtol(val)
+			n, _ := tool.Strtol(val)
 			cfg.size = int(n)
 			used = 2
 		default:
@@ -191,64 +189,9 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 	return cfg, nil
 }
 
-// parseTime reads a number with an optional unit (ms, s, m, h, d; none = ms)
-// and returns milliseconds. Like strtol, leading garbage reads as 0 and becomes
-// part of the unit.
-func parseTime(s string) (int64, error) {
-	n, unit := strtol(s)
-	mul, ok := timeUnits[unit]
-	if !ok {
-		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
-	}
-	return n * mul, nil
-}
-
-// timeUnits maps a time suffix to its length in milliseconds.
-var timeUnits = map[string]int64{"": 1, "ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
-
-// strtol parses a base-10 integer prefix of s as C's strtol does: leading white
-// space and one sign are accepted, the value saturates at the int64 limits, and
-// rest is what follows the digits (all of s if there are none).
-func strtol(s string) (n int64, rest string) {
-	t := strings.TrimLeft(s, " \t\n\v\f\r")
-	neg := false
-	if t != "" && (t[0] == '+' || t[0] == '-') {
-		neg = t[0] == '-'
-		t = t[1:]
-	}
-	i := 0
-	var u uint64
-	over := false
-	for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
-		d := uint64(t[i] - '0')
-		if u > (1<<63-d)/10 {
-			over = true
-		}
-		if !over {
-			u = u*10 + d
-		}
-	}
-	if i == 0 {
-		return 0, s
-	}
-	switch {
-	case over && neg:
-		n = -1 << 63
-	case over:
-		n = 1<<63 - 1
-	case neg:
-		n = -int64(u)
-	case u == 1<<63:
-		n = 1<<63 - 1
-	default:
-		n = int64(u)
-	}
-	return n, t[i:]
-}
-
 // run is the whole program; it returns the exit code.
 func run(args []string, stdout io.Writer) int {
-	out := &printer{w: stdout}
+	out := &printer{W: stdout}
 	cfg, err := parseArgs(args, stdout)
 	if err != nil {
 		e := err.(*exitError)
@@ -278,38 +221,14 @@ func main() {
 	os.Exit(code)
 }
 
-// printer serialises the lines of concurrent goroutines on one writer.
-type printer struct {
-	mu sync.Mutex
-	w  io.Writer
-}
+type printer = tool.Printer
 
-func (p *printer) printf(format string, args ...any) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, format, args...)
-}
-
-func (p *printer) print(s string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	io.WriteString(p.w, s)
-}
-
-// errnoOf returns the Ouroboros error number in err, for the lines that print
-// it negated as the reference does ("Failed to allocate flow: -1007.").
-// Errors without a number give 1.
-func errnoOf(err error) int {
-	var e flow.Errno
-	if errors.As(err, &e) {
-		return int(e)
+// parseTime reads a number with an optional unit (ms, s, m, h, d; none = ms)
+// and returns milliseconds.
+func parseTime(s string) (int64, error) {
+	ms, unit, ok := tool.ParseTime(s)
+	if !ok {
+		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
 	}
-	var se syscall.Errno
-	if errors.As(err, &se) {
-		return int(se)
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return int(flow.ETIMEDOUT)
-	}
-	return 1
+	return ms, nil
 }

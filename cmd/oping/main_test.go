@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"math"
 	"net"
 	"strings"
@@ -170,9 +171,9 @@ func TestStrtol(t *testing.T) {
 		{"-99999999999999999999", math.MinInt64, ""},
 	}
 	for _, tt := range tests {
-		n, rest := strtol(tt.in)
+		n, rest := tool.Strtol(tt.in)
 		if n != tt.n || rest != tt.rest {
-			t.Errorf("strtol(%q) = %d, %q; want %d, %q", tt.in, n, rest, tt.n, tt.rest)
+			t.Errorf("tool.Strtol(%q) = %d, %q; want %d, %q", tt.in, n, rest, tt.n, tt.rest)
 		}
 	}
 }
@@ -216,8 +217,8 @@ func TestErrnoOf(t *testing.T) {
 		{errors.New("something else"), 1},
 	}
 	for _, tt := range tests {
-		if got := errnoOf(tt.err); got != tt.want {
-			t.Errorf("errnoOf(%v) = %d, want %d", tt.err, got, tt.want)
+		if got := tool.Errno(tt.err); got != tt.want {
+			t.Errorf("tool.Errno(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
 }

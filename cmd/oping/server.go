@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"slices"
 	"sync"
 	"time"
@@ -52,7 +53,7 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 	}
 	set, err := flow.NewEventSet()
 	if err != nil {
-		out.printf("Failed to create event set: %d.\n", -errnoOf(err))
+		out.Printf("Failed to create event set: %d.\n", -tool.Errno(err))
 		return 1
 	}
 	s := &server{cfg: cfg, out: out, set: set}
@@ -77,14 +78,14 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 
 // acceptLoop accepts flows until ctx ends.
 func (s *server) acceptLoop(ctx context.Context) {
-	s.out.print("Ouroboros ping server started.\n")
+	s.out.Print("Ouroboros ping server started.\n")
 	for {
 		f, err := flow.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			s.out.printf("Failed to accept flow: %d \n", -errnoOf(err))
+			s.out.Printf("Failed to accept flow: %d \n", -tool.Errno(err))
 			select {
 			case <-ctx.Done():
 				return
@@ -92,7 +93,7 @@ func (s *server) acceptLoop(ctx context.Context) {
 			}
 			continue
 		}
-		s.out.printf("New flow %d.\n", f.FD())
+		s.out.Printf("New flow %d.\n", f.FD())
 		f.SetFlags(flow.FlagRNoBlock | flow.FlagRdWr | flow.FlagRNoPart)
 		s.idle.add(f, f.FD(), time.Now())
 		if err := s.set.Add(f); err != nil {
@@ -142,10 +143,10 @@ func readRequest(f rw, fd int, buf []byte, quiet bool, out *printer) (int, bool)
 		return 0, false // EAGAIN, EMSGSIZE (over maxSize), flow down or closed
 	}
 	if !quiet {
-		out.printf("Received %d bytes on fd %d.\n", n, fd)
+		out.Printf("Received %d bytes on fd %d.\n", n, fd)
 	}
 	if !markReply(buf[:n]) {
-		out.printf("Invalid message on fd %d.\n", fd)
+		out.Printf("Invalid message on fd %d.\n", fd)
 		return 0, false
 	}
 	return n, true
@@ -154,7 +155,7 @@ func readRequest(f rw, fd int, buf []byte, quiet bool, out *printer) (int, bool)
 // writeReply sends the reply back, whole and with the length it came with.
 func writeReply(f rw, fd int, reply []byte, out *printer) {
 	if _, err := f.Write(reply); err != nil {
-		out.printf("Error writing to flow (fd %d).\n", fd)
+		out.Printf("Error writing to flow (fd %d).\n", fd)
 	}
 }
 
@@ -168,7 +169,7 @@ func (s *server) cleaner(ctx context.Context) {
 			return
 		case now := <-t.C:
 			for _, f := range s.idle.expire(now, idleTimeout) {
-				s.out.printf("Flow %d timed out.\n", f.FD())
+				s.out.Printf("Flow %d timed out.\n", f.FD())
 				f.Close() // also removes it from the set
 			}
 		}
@@ -184,10 +185,10 @@ func runBusy(ctx context.Context, out *printer) int {
 		if ctx.Err() != nil {
 			return 0
 		}
-		out.print("Failed to accept flow.\n")
+		out.Print("Failed to accept flow.\n")
 		return 1
 	}
-	out.printf("New flow %d (busy-poll).\n", f.FD())
+	out.Printf("New flow %d (busy-poll).\n", f.FD())
 	f.SetFlags(flow.FlagRNoBlock | flow.FlagRdWr | flow.FlagRNoPart)
 	buf := make([]byte, maxSize)
 	for ctx.Err() == nil {

@@ -76,7 +76,7 @@ func TestServeRequest(t *testing.T) {
 			m.in = [][]byte{bytes.Clone(tt.in)}
 		}
 		var out bytes.Buffer
-		p := &printer{w: &out}
+		p := &printer{W: &out}
 		buf := make([]byte, maxSize)
 		n, ok := readRequest(m, 70, buf, tt.quiet, p)
 		if ok != tt.ok {
