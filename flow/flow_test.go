@@ -183,17 +183,22 @@ func TestBackPressureAndNonBlockingWrite(t *testing.T) {
 	a.SetFlags(FlagRdWr | FlagWNoBlock)
 	msg := bytes.Repeat([]byte{7}, 1000)
 	sent := 0
-	var err error
-	for ; sent < 1_000_000; sent++ {
-		if _, err = a.Write(msg); err != nil {
-			break
+	// Write until the flow stays full: the reader's queue (rxCap messages)
+	// and the channel have filled up.
+	for full := 0; full < 5; {
+		if _, err := a.Write(msg); err != nil {
+			if !errors.Is(err, oerr.EAGAIN) {
+				t.Fatalf("write to a full flow: %v, want EAGAIN", err)
+			}
+			full++
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
-	}
-	if !errors.Is(err, oerr.EAGAIN) {
-		t.Fatalf("write to a full flow: %v, want EAGAIN", err)
+		sent++
+		full = 0
 	}
 	if sent < rxCap {
-		t.Errorf("only %d messages fit before EAGAIN", sent)
+		t.Errorf("only %d messages fit before the flow stayed full", sent)
 	}
 	// Nothing was lost: the reader gets every message.
 	b.SetFlags(FlagRdWr | FlagRNoBlock)
