@@ -1,0 +1,196 @@
+package frct
+
+// Conn is the FRCT engine of one flow (library.md §5) as a sans-I/O state
+// machine (STYLE.md R5): it reads no clock, starts no goroutine and does no
+// I/O. Every entry point takes the current time; packets to transmit are
+// returned to the caller, and NextDeadline tells it when to call OnTimeout.
+//
+// Files:
+//
+//	conn.go    configuration, state, constructor, deadlines
+//	snd.go     Send: header construction, new runs, piggybacked ACK/FC
+//	rcv.go     Receive: header processing, runs, reorder queue, delivery
+//	window.go  flow control and rendezvous (RDVS)
+//	rtx.go     retransmission queue, back-off, delayed ACK, OnTimeout
+//	rtt.go     RTT/RTO estimator
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// Defaults (library.md §5.13).
+const (
+	DefaultMPL         = 100 * time.Millisecond
+	DefaultA           = 10 * time.Second  // DELTA_T_ACK
+	DefaultR           = 120 * time.Second // DELTA_T_RTX
+	DefaultStartWindow = 64                // FRCT_START_WINDOW
+	DefaultRQSize      = 256               // FRCT_REORDER_QUEUE_SIZE
+)
+
+// Timing constants (library.md §5.5–5.7, §5.13).
+const (
+	tickTime    = 5 * time.Millisecond
+	ackDelay    = 2 * tickTime // delayed ACK, ≈10 ms in the reference
+	rdvInterval = 100 * time.Millisecond
+	maxRDV      = time.Second
+	initialRTO  = time.Second
+	initialMdev = 10 * time.Millisecond
+	rtoMin      = 250 * time.Microsecond
+	// maxRTO caps the per-packet back-off. The reference declares the flow
+	// down once the rto exceeds its timer wheel (≈68.7 s); we cap instead
+	// and let the R timer end the flow.
+	maxRTO = 64 * time.Second
+)
+
+// Errors returned by Send.
+var (
+	// ErrWindowClosed means the send window is closed; the flow layer maps
+	// it to EAGAIN (non-blocking) or waits for the window (blocking).
+	ErrWindowClosed = errors.New("frct: send window closed")
+	// ErrFlowDown means a packet was not acknowledged within R.
+	ErrFlowDown = errors.New("frct: flow down")
+)
+
+// Config configures a Conn. Zero fields take the defaults above.
+type Config struct {
+	MPL time.Duration // maximum packet lifetime, from the IPCP
+	A   time.Duration // ack lifetime
+	R   time.Duration // retransmission give-up time
+
+	// RTX enables retransmission: reliable, in-order, exactly-once delivery
+	// (qos loss == 0). Without it delivery is in order with gaps skipped.
+	RTX bool
+
+	StartWindow uint32 // send window of a new run, in packets
+	RQSize      int    // reorder queue size = advertised receive window
+
+	// Rand returns the random initial sequence number of a new run.
+	// Nil means math/rand/v2.Uint32.
+	Rand func() uint32
+}
+
+func (cfg Config) withDefaults() Config {
+	if cfg.MPL <= 0 {
+		cfg.MPL = DefaultMPL
+	}
+	if cfg.A <= 0 {
+		cfg.A = DefaultA
+	}
+	if cfg.R <= 0 {
+		cfg.R = DefaultR
+	}
+	if cfg.StartWindow == 0 {
+		cfg.StartWindow = DefaultStartWindow
+	}
+	if cfg.RQSize <= 0 {
+		cfg.RQSize = DefaultRQSize
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Uint32
+	}
+	return cfg
+}
+
+// sndRec is the send connection record (library.md §5.2).
+type sndRec struct {
+	lwe   Seq // oldest unacknowledged
+	rwe   Seq // right window edge advertised by the peer
+	seqno Seq // next seqno to send
+	act   time.Time
+	inact time.Duration
+}
+
+// rcvRec is the receive connection record. rwe is always lwe + RQSize.
+type rcvRec struct {
+	lwe   Seq // next seqno the reader consumes
+	seqno Seq // last ackno sent
+	act   time.Time
+	inact time.Duration
+	// run is set when a DRF packet opened a run. The reference has no such
+	// flag (quirk F6): a control packet then activates the record without a
+	// run. We accept DRF whenever no run exists.
+	run bool
+}
+
+// Conn holds the FRCT state of one flow. It is not safe for concurrent use.
+type Conn struct {
+	cfg Config
+	snd sndRec
+	rcv rcvRec
+
+	rq     [][]byte // reorder queue; rq[(rqHead+i)%len] holds rcv.lwe+i
+	rqHead int
+
+	rtt rttState
+	rtx rtxQueue
+	win window
+
+	ackDue time.Time // pending delayed ACK, zero if none
+	down   bool
+}
+
+// New returns a Conn whose send and receive records are both inactive, so
+// the first packet sent starts a new run (library.md §5.2).
+func New(cfg Config, now time.Time) *Conn {
+	cfg = cfg.withDefaults()
+	c := &Conn{cfg: cfg, rq: make([][]byte, cfg.RQSize)}
+	c.snd.inact = (3*cfg.MPL + cfg.A + cfg.R).Truncate(time.Second) + time.Second
+	c.rcv.inact = (2*cfg.MPL + cfg.A + cfg.R).Truncate(time.Second) + time.Second
+	c.snd.act = now.Add(-c.snd.inact - time.Second)
+	c.rcv.act = now.Add(-c.rcv.inact - time.Second)
+	c.snd.rwe = Seq(cfg.StartWindow)
+	c.rtt.init()
+	return c
+}
+
+// Down reports whether the flow was declared down (R timer expired).
+func (c *Conn) Down() bool { return c.down }
+
+// Unacked returns the number of packets sent but not yet acknowledged.
+func (c *Conn) Unacked() int {
+	if !c.cfg.RTX {
+		return 0
+	}
+	return int(c.snd.seqno - c.snd.lwe)
+}
+
+// NextDeadline returns when OnTimeout must next be called, zero if never.
+func (c *Conn) NextDeadline() time.Time {
+	if c.down {
+		return time.Time{}
+	}
+	d := c.ackDue
+	d = earliest(d, c.rtx.due)
+	d = earliest(d, c.win.rdvDue)
+	return d
+}
+
+// OnTimeout runs the timers that are due at now: delayed ACK, retransmission
+// with back-off and rendezvous. It returns the packets to transmit.
+func (c *Conn) OnTimeout(now time.Time) (out [][]byte) {
+	if c.down {
+		return nil
+	}
+	if !c.ackDue.IsZero() && !now.Before(c.ackDue) {
+		c.ackDue = time.Time{}
+		if p := c.ackPkt(now); p != nil {
+			out = append(out, p)
+		}
+	}
+	out = c.retransmit(now, out)
+	out = c.rendezvous(now, out)
+	return out
+}
+
+// earliest returns the earlier of two deadlines, zero meaning none.
+func earliest(a, b time.Time) time.Time {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero() || a.Before(b):
+		return a
+	}
+	return b
+}

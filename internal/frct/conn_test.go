@@ -1,0 +1,152 @@
+package frct
+
+import (
+	"encoding/hex"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/wire"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func fixed(v uint32) func() uint32 { return func() uint32 { return v } }
+
+// TestFirstPacketHex checks the header shapes of library.md §5.15: request
+// DATA|DRF without FC/ACK, delayed ACK|FC, response DATA|DRF|ACK|FC.
+func TestFirstPacketHex(t *testing.T) {
+	a := New(Config{RTX: true, Rand: fixed(0xdeadbeef)}, t0)
+	b := New(Config{RTX: true, Rand: fixed(0x24d4471d)}, t0)
+	p, err := a.Send(t0, []byte("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(p), "03000000deadbeef00000000"+hex.EncodeToString([]byte("hi")); got != want {
+		t.Fatalf("first packet %s, want %s", got, want)
+	}
+	d, r, err := b.Receive(t0, p)
+	if err != nil || len(d) != 1 || string(d[0]) != "hi" || len(r) != 0 {
+		t.Fatalf("deliver %q reply %x err %v", d, r, err)
+	}
+	dl := b.NextDeadline()
+	if dl.Sub(t0) != ackDelay {
+		t.Fatalf("delayed ack at %v", dl.Sub(t0))
+	}
+	out := b.OnTimeout(dl)
+	// window = 0xdeadbef0 + 256, low 24 bits; ackno = next expected.
+	if len(out) != 1 || hex.EncodeToString(out[0]) != "0cadbff000000000deadbef0" {
+		t.Fatalf("delayed ack %x", out)
+	}
+	resp, err := b.Send(dl, []byte{})
+	if err != nil || hex.EncodeToString(resp) != "0fadbff024d4471ddeadbef0" {
+		t.Fatalf("response %x, %v", resp, err)
+	}
+	if !b.NextDeadline().IsZero() && b.NextDeadline().Before(dl.Add(time.Millisecond)) {
+		t.Fatalf("unexpected deadline %v", b.NextDeadline())
+	}
+}
+
+func TestDuplicateDiscarded(t *testing.T) {
+	for _, rtx := range []bool{true, false} {
+		a := New(Config{RTX: rtx, Rand: fixed(7)}, t0)
+		b := New(Config{RTX: rtx}, t0)
+		p1, _ := a.Send(t0, []byte("1"))
+		p2, _ := a.Send(t0, []byte("2"))
+		if d, _, _ := b.Receive(t0, append([]byte(nil), p1...)); len(d) != 1 {
+			t.Fatalf("rtx=%v: first not delivered", rtx)
+		}
+		d, r, _ := b.Receive(t0, append([]byte(nil), p1...))
+		if len(d) != 0 {
+			t.Fatalf("rtx=%v: duplicate delivered", rtx)
+		}
+		// A duplicate of consumed data forces an immediate ACK.
+		if len(r) != 1 || wire.FRCT(r[0]).Flags() != wire.FRCTACK|wire.FRCTFC || wire.FRCT(r[0]).Ackno() != 8 {
+			t.Fatalf("rtx=%v: reply %x", rtx, r)
+		}
+		if d, _, _ := b.Receive(t0, p2); len(d) != 1 || string(d[0]) != "2" {
+			t.Fatalf("rtx=%v: second %q", rtx, d)
+		}
+	}
+	// Short packets are dropped with an error (F4).
+	if _, _, err := New(Config{}, t0).Receive(t0, make([]byte, 11)); !errors.Is(err, wire.ErrTruncated) {
+		t.Fatalf("short packet: %v", err)
+	}
+}
+
+func TestRTOBackoff(t *testing.T) {
+	a := New(Config{RTX: true}, t0)
+	p, _ := a.Send(t0, []byte("x"))
+	last := t0
+	var gaps []time.Duration
+	for !a.Down() {
+		dl := a.NextDeadline()
+		if dl.IsZero() {
+			t.Fatal("no deadline")
+		}
+		out := a.OnTimeout(dl)
+		if a.Down() {
+			break
+		}
+		if len(out) != 1 || hex.EncodeToString(out[0]) != hex.EncodeToString(p) {
+			t.Fatalf("retransmission %x, want %x", out, p)
+		}
+		gaps = append(gaps, dl.Sub(last))
+		last = dl
+	}
+	want := []time.Duration{1, 2, 4, 8, 16, 32} // seconds: at 1, 3, ..., 63 s; the next (127 s) is past R
+	if len(gaps) != len(want) {
+		t.Fatalf("gaps %v", gaps)
+	}
+	for i := range gaps {
+		if gaps[i] != want[i]*time.Second {
+			t.Fatalf("gaps %v", gaps)
+		}
+	}
+	if _, err := a.Send(last, nil); !errors.Is(err, ErrFlowDown) {
+		t.Fatalf("send after R: %v", err)
+	}
+}
+
+func TestWindowClosesAndReopens(t *testing.T) {
+	a := New(Config{RTX: true, Rand: fixed(100)}, t0)
+	b := New(Config{RTX: true}, t0)
+	var pkts [][]byte
+	for i := range DefaultStartWindow {
+		p, err := a.Send(t0, []byte{byte(i)})
+		if err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		pkts = append(pkts, p)
+	}
+	if _, err := a.Send(t0, []byte{0}); !errors.Is(err, ErrWindowClosed) {
+		t.Fatalf("65th send: %v", err)
+	}
+	// Rendezvous is due at once (F3 fixed: no FC was ever received).
+	if dl := a.NextDeadline(); !dl.Equal(t0) {
+		t.Fatalf("rdv deadline %v", dl)
+	}
+	out := a.OnTimeout(t0)
+	if len(out) != 1 || hex.EncodeToString(out[0]) != "100000000000000000000000" {
+		t.Fatalf("rdvs %x", out)
+	}
+	if dl := a.NextDeadline(); dl.Sub(t0) != rdvInterval {
+		t.Fatalf("next rdv at %v", dl.Sub(t0))
+	}
+	now := t0.Add(time.Millisecond)
+	for _, p := range pkts {
+		if d, _, _ := b.Receive(now, p); len(d) != 1 {
+			t.Fatal("not delivered")
+		}
+	}
+	_, r, _ := b.Receive(now, out[0])
+	if len(r) != 1 || wire.FRCT(r[0]).Flags() != wire.FRCTFC || wire.FRCT(r[0]).RWE() != 100+64+256 {
+		t.Fatalf("rdv answer %x", r)
+	}
+	if _, _, err := a.Receive(now, r[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(now, []byte{1}); err != nil {
+		t.Fatalf("send after FC: %v", err)
+	}
+}

@@ -1,0 +1,154 @@
+package frct
+
+// Receive path (library.md §5.4), for every packet of the flow:
+//
+//  1. Drop packets shorter than the 12-byte header (fixes F4).
+//  2. Expire the receive run if idle > rcv.inact. Without a run, DATA+DRF
+//     opens one (lwe = seqno); other DATA is dropped (fixes F6: a control
+//     packet never opens a run, and a run is accepted whenever none exists).
+//  3. rcv.act = now.
+//  4. RDVS: answer FC with rcv.rwe; done.
+//  5. ACK: move snd.lwe forward (ignoring acks beyond snd.seqno, F6), end the
+//     RTT probe, forget acknowledged packets.
+//  6. FC: move snd.rwe (window.go).
+//  7. DATA: duplicates of consumed packets force an ACK; with RTX, packets in
+//     [lwe, lwe+RQSize) enter the reorder queue and schedule a delayed ACK;
+//     without RTX the packet is delivered if not older than the last one.
+//  8. Deliver the in-order prefix of the reorder queue: each delivered
+//     payload advances rcv.lwe and rcv.rwe (= lwe + RQSize).
+//  9. Dropped packets try to send an ACK|FC at once (§5.5).
+//
+// Delivery is consumption: the returned payloads are handed to the reader,
+// so acknowledgments report them as consumed.
+
+import (
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/wire"
+)
+
+// rcvRWE is the advertised receive right window edge.
+func (c *Conn) rcvRWE() Seq { return c.rcv.lwe.Add(uint32(c.cfg.RQSize)) }
+
+// expireRcv ends the receive run if the record has been idle too long.
+func (c *Conn) expireRcv(now time.Time) {
+	if c.rcv.run && now.Sub(c.rcv.act) > c.rcv.inact {
+		c.rcv.run = false
+		clear(c.rq)
+	}
+}
+
+// Receive processes one packet from the peer. It returns the payloads now
+// deliverable in order, and control packets to transmit at once. Payloads
+// alias pkt, whose ownership passes to the Conn. A packet shorter than the
+// header returns wire.ErrTruncated.
+func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err error) {
+	h, err := wire.ParseFRCT(pkt)
+	if err != nil {
+		return nil, nil, err
+	}
+	seq := Seq(h.Seqno)
+	data := h.Flags.Has(wire.FRCTData)
+
+	c.expireRcv(now)
+	if !c.rcv.run && data {
+		if !h.Flags.Has(wire.FRCTDRF) {
+			return nil, nil, nil // unknown run; no run, so no ACK either
+		}
+		c.rcv.run = true
+		c.rcv.lwe, c.rcv.seqno = seq, seq
+		c.rqHead = 0
+		clear(c.rq)
+	}
+	c.rcv.act = now
+
+	if h.Flags.Has(wire.FRCTRDVS) {
+		if p := c.rdvAnswer(); p != nil {
+			reply = append(reply, p)
+		}
+		return nil, reply, nil
+	}
+	if h.Flags.Has(wire.FRCTACK) {
+		c.onAck(now, Seq(h.Ackno))
+	}
+	if h.Flags.Has(wire.FRCTFC) {
+		c.onFC(h.RWE)
+	}
+	if !data {
+		return nil, c.dropPath(now), nil
+	}
+
+	payload := pkt[wire.FRCTLen:]
+	if seq.Before(c.rcv.lwe) {
+		c.rcv.seqno = seq // duplicate of consumed data: force an ACK
+		return nil, c.dropPath(now), nil
+	}
+	if !c.cfg.RTX {
+		// In order with gaps skipped. The reference stores the packet
+		// and lets the reader pick it up, leaking the older one if two
+		// arrive first; we deliver at once. We also schedule a delayed
+		// ACK|FC so one-way flows keep their window open (F2).
+		c.rcv.lwe = seq.Add(1)
+		c.scheduleAck(now)
+		return [][]byte{payload}, nil, nil
+	}
+	if !seq.InWindow(c.rcv.lwe, c.rcvRWE()) {
+		return nil, c.dropPath(now), nil
+	}
+	i := (c.rqHead + int(seq-c.rcv.lwe)) % len(c.rq)
+	if c.rq[i] != nil {
+		return nil, c.dropPath(now), nil // duplicate in the queue
+	}
+	c.rq[i] = payload
+	c.scheduleAck(now)
+	for c.rq[c.rqHead] != nil {
+		deliver = append(deliver, c.rq[c.rqHead])
+		c.rq[c.rqHead] = nil
+		c.rqHead = (c.rqHead + 1) % len(c.rq)
+		c.rcv.lwe = c.rcv.lwe.Add(1)
+	}
+	return deliver, nil, nil
+}
+
+// onAck processes a received ackno.
+func (c *Conn) onAck(now time.Time, ackno Seq) {
+	if !ackno.After(c.snd.lwe) || ackno.After(c.snd.seqno) {
+		return
+	}
+	c.snd.lwe = ackno
+	c.rtt.onNewAck()
+	c.rtt.onAck(ackno, now)
+	c.rtx.ack(ackno)
+}
+
+// dropPath returns the immediate ACK a dropped packet may trigger.
+func (c *Conn) dropPath(now time.Time) [][]byte {
+	if p := c.ackPkt(now); p != nil {
+		return [][]byte{p}
+	}
+	return nil
+}
+
+// scheduleAck arms the delayed ACK unless one is pending.
+func (c *Conn) scheduleAck(now time.Time) {
+	if c.ackDue.IsZero() {
+		c.ackDue = now.Add(ackDelay)
+	}
+}
+
+// ackPkt builds a standalone ACK|FC (send_frct_pkt, §5.5) if something was
+// consumed since the last ACK and the receive side was active within A.
+// The reference also suppresses it when this side sent anything in the last
+// 5 ms; that only makes sense with piggybacking and stalls non-RTX flows, so
+// we leave it out (a piggybacked ACK already sets rcv.seqno = rcv.lwe).
+func (c *Conn) ackPkt(now time.Time) []byte {
+	if !c.rcv.run || !c.rcv.lwe.After(c.rcv.seqno) || now.Sub(c.rcv.act) > c.cfg.A {
+		return nil
+	}
+	c.rcv.seqno = c.rcv.lwe
+	return wire.FRCTFields{
+		Flags: wire.FRCTACK | wire.FRCTFC,
+		RWE:   uint32(c.rcvRWE()),
+		Ackno: uint32(c.rcv.lwe),
+	}.Append(nil)
+}

@@ -1,0 +1,64 @@
+package frct
+
+import (
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/wire"
+)
+
+// Flow control and rendezvous (library.md §5.6).
+//
+//  1. The window is open while snd.seqno is before snd.rwe.
+//  2. A Send on a closed window is refused (ErrWindowClosed) and arms the
+//     rendezvous: an RDVS control packet is due at once, then every 100 ms
+//     while the window stays closed, until 1 s after the last refused Send.
+//     This fixes quirks F2/F3: the reference sends no RDVS before the first
+//     FC was received, so one-way flows could stall for good.
+//  3. An FC field (ACK|FC, RDV answer or piggybacked) moves snd.rwe and stops
+//     the rendezvous.
+
+type window struct {
+	rdvDue   time.Time // next RDVS, zero if none
+	rdvUntil time.Time // stop sending RDVS after this
+}
+
+func (c *Conn) windowOpen() bool { return c.snd.seqno.Before(c.snd.rwe) }
+
+// refuse records a Send refused because the window is closed.
+func (c *Conn) refuse(now time.Time) {
+	if c.win.rdvDue.IsZero() {
+		c.win.rdvDue = now
+	}
+	c.win.rdvUntil = now.Add(maxRDV)
+}
+
+// onFC applies a received window field (24 bits, §5.1). The edge may move
+// backwards, as in the reference (F7).
+func (c *Conn) onFC(low uint32) {
+	c.snd.rwe = c.snd.rwe.Reconstruct24(low)
+	if c.windowOpen() {
+		c.win.rdvDue = time.Time{}
+	}
+}
+
+// rendezvous sends an RDVS if one is due and the window is still closed.
+func (c *Conn) rendezvous(now time.Time, out [][]byte) [][]byte {
+	if c.win.rdvDue.IsZero() || now.Before(c.win.rdvDue) {
+		return out
+	}
+	if c.windowOpen() || now.After(c.win.rdvUntil) {
+		c.win.rdvDue = time.Time{}
+		return out
+	}
+	c.win.rdvDue = now.Add(rdvInterval)
+	return append(out, wire.FRCTFields{Flags: wire.FRCTRDVS}.Append(nil))
+}
+
+// rdvAnswer is the reply to an RDVS: flags FC, window = rcv.rwe. Without a
+// run our window edge is meaningless, so we stay silent (F6).
+func (c *Conn) rdvAnswer() []byte {
+	if !c.rcv.run {
+		return nil
+	}
+	return wire.FRCTFields{Flags: wire.FRCTFC, RWE: uint32(c.rcvRWE())}.Append(nil)
+}
