@@ -231,7 +231,6 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 		if s.down.Load() {
 			return &net.OpError{Op: "write", Net: "shm", Err: os.NewSyscallError("write", unix.EPIPE)}
 		}
-		space := s.spaceChan()
 		err := e.shmPut(kind, pkt[1:])
 		if err == nil || !errors.Is(err, shmring.ErrFull) {
 			return err
@@ -239,7 +238,10 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 		if nonblock {
 			return ErrWouldBlock
 		}
-		// Announce the wait, then try once more before blocking.
+		// Take the wake-up channel, announce the wait, then try once more
+		// before blocking: a doorbell that follows the announcement closes
+		// this channel. (Not on the fast path: only once the ring is full.)
+		space := s.spaceChan()
 		s.mu.RLock()
 		if s.mapping != nil {
 			s.tx.SetTxWait(true)
