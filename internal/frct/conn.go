@@ -106,6 +106,7 @@ type sndRec struct {
 type rcvRec struct {
 	lwe   Seq // next seqno the reader consumes
 	seqno Seq // last ackno sent
+	adv   Seq // last right window edge advertised in an FC field
 	act   time.Time
 	inact time.Duration
 	// run is set when a DRF packet opened a run. The reference has no such
@@ -120,8 +121,9 @@ type Conn struct {
 	snd sndRec
 	rcv rcvRec
 
-	rq     [][]byte // reorder queue; rq[(rqHead+i)%len] holds rcv.lwe+i
-	rqHead int
+	rq      [][]byte // reorder queue; rq[(rqHead+i)%len] holds rcv.lwe+i
+	rqHead  int
+	pending int // payloads returned by Receive and not yet Consumed
 
 	rtt rttState
 	rtx rtxQueue

@@ -29,6 +29,7 @@ func TestFirstPacketHex(t *testing.T) {
 	if err != nil || len(d) != 1 || string(d[0]) != "hi" || len(r) != 0 {
 		t.Fatalf("deliver %q reply %x err %v", d, r, err)
 	}
+	b.Consumed(t0)
 	dl := b.NextDeadline()
 	if dl.Sub(t0) != ackDelay {
 		t.Fatalf("delayed ack at %v", dl.Sub(t0))
@@ -138,6 +139,7 @@ func TestWindowClosesAndReopens(t *testing.T) {
 		if d, _, _ := b.Receive(now, p); len(d) != 1 {
 			t.Fatal("not delivered")
 		}
+		b.Consumed(now)
 	}
 	_, r, _ := b.Receive(now, out[0])
 	if len(r) != 1 || wire.FRCT(r[0]).Flags() != wire.FRCTFC || wire.FRCT(r[0]).RWE() != 100+64+256 {

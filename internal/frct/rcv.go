@@ -18,8 +18,17 @@ package frct
 //     payload advances rcv.lwe and rcv.rwe (= lwe + RQSize).
 //  9. Dropped packets try to send an ACK|FC at once (§5.5).
 //
-// Delivery is consumption: the returned payloads are handed to the reader,
-// so acknowledgments report them as consumed.
+// Acknowledgments report in-order arrival (rcv.lwe); the advertised window
+// reports consumption. Payloads that Receive returns are queued for the
+// reader until the flow calls Consumed, and the right edge is
+//
+//	rcv.rwe = rcv.lwe + RQSize - pending
+//
+// where pending counts payloads returned but not yet consumed. So a
+// receiver holds at most RQSize unread payloads from a conforming sender,
+// and the receive goroutine never has to stop reading its channel (which
+// would also stop ACK processing). The reference acks consumption; to a
+// sender the two are indistinguishable on the wire.
 
 import (
 	"time"
@@ -27,8 +36,32 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
-// rcvRWE is the advertised receive right window edge.
-func (c *Conn) rcvRWE() Seq { return c.rcv.lwe.Add(uint32(c.cfg.RQSize)) }
+// rcvRWE is the receive right window edge: RQSize past lwe, less what the
+// reader has not consumed yet.
+func (c *Conn) rcvRWE() Seq {
+	if c.pending >= c.cfg.RQSize {
+		return c.rcv.lwe
+	}
+	return c.rcv.lwe.Add(uint32(c.cfg.RQSize - c.pending))
+}
+
+// advertise returns the window edge to put in an FC field and records it.
+func (c *Conn) advertise() uint32 {
+	c.rcv.adv = c.rcvRWE()
+	return uint32(c.rcv.adv)
+}
+
+// Consumed tells the Conn the reader took one payload that Receive
+// returned; it reopens the receive window by one. A window update (ACK|FC)
+// follows with the next delayed ACK.
+func (c *Conn) Consumed(now time.Time) {
+	if c.pending > 0 {
+		c.pending--
+	}
+	if c.rcv.run {
+		c.scheduleAck(now)
+	}
+}
 
 // expireRcv ends the receive run if the record has been idle too long.
 func (c *Conn) expireRcv(now time.Time) {
@@ -56,7 +89,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 			return nil, nil, nil // unknown run; no run, so no ACK either
 		}
 		c.rcv.run = true
-		c.rcv.lwe, c.rcv.seqno = seq, seq
+		c.rcv.lwe, c.rcv.seqno, c.rcv.adv = seq, seq, seq
 		c.rqHead = 0
 		clear(c.rq)
 	}
@@ -88,7 +121,11 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		// and lets the reader pick it up, leaking the older one if two
 		// arrive first; we deliver at once. We also schedule a delayed
 		// ACK|FC so one-way flows keep their window open (F2).
+		if !seq.Before(c.rcvRWE()) {
+			return nil, c.dropPath(now), nil // beyond the window: reader too slow
+		}
 		c.rcv.lwe = seq.Add(1)
+		c.pending++
 		c.scheduleAck(now)
 		return [][]byte{payload}, nil, nil
 	}
@@ -106,6 +143,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.rq[c.rqHead] = nil
 		c.rqHead = (c.rqHead + 1) % len(c.rq)
 		c.rcv.lwe = c.rcv.lwe.Add(1)
+		c.pending++
 	}
 	return deliver, nil, nil
 }
@@ -136,19 +174,23 @@ func (c *Conn) scheduleAck(now time.Time) {
 	}
 }
 
-// ackPkt builds a standalone ACK|FC (send_frct_pkt, §5.5) if something was
-// consumed since the last ACK and the receive side was active within A.
+// ackPkt builds a standalone ACK|FC (send_frct_pkt, §5.5) if something
+// arrived in order since the last ACK, or the reader opened the window past
+// the last advertised edge, and the receive side was active within A.
 // The reference also suppresses it when this side sent anything in the last
 // 5 ms; that only makes sense with piggybacking and stalls non-RTX flows, so
 // we leave it out (a piggybacked ACK already sets rcv.seqno = rcv.lwe).
 func (c *Conn) ackPkt(now time.Time) []byte {
-	if !c.rcv.run || !c.rcv.lwe.After(c.rcv.seqno) || now.Sub(c.rcv.act) > c.cfg.A {
+	if !c.rcv.run || now.Sub(c.rcv.act) > c.cfg.A {
+		return nil
+	}
+	if !c.rcv.lwe.After(c.rcv.seqno) && !c.rcvRWE().After(c.rcv.adv) {
 		return nil
 	}
 	c.rcv.seqno = c.rcv.lwe
 	return wire.FRCTFields{
 		Flags: wire.FRCTACK | wire.FRCTFC,
-		RWE:   uint32(c.rcvRWE()),
+		RWE:   c.advertise(),
 		Ackno: uint32(c.rcv.lwe),
 	}.Append(nil)
 }

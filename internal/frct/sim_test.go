@@ -113,10 +113,11 @@ func (s *sim) step() bool {
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		if f.to == 1 {
-			for _, p := range d {
+		for _, p := range d {
+			if f.to == 1 {
 				s.onDeliver(p)
 			}
+			s.conns[f.to].Consumed(now) // the reader keeps up
 		}
 		for _, p := range r {
 			s.transmit(now, 1-f.to, p)

@@ -48,7 +48,7 @@ func (c *Conn) Send(now time.Time, payload []byte) ([]byte, error) {
 	c.expireRcv(now)
 	if c.rcv.run {
 		h.Flags |= wire.FRCTFC
-		h.RWE = uint32(c.rcvRWE())
+		h.RWE = c.advertise()
 	}
 	if !c.cfg.RTX {
 		c.snd.lwe = c.snd.lwe.Add(1)

@@ -60,5 +60,5 @@ func (c *Conn) rdvAnswer() []byte {
 	if !c.rcv.run {
 		return nil
 	}
-	return wire.FRCTFields{Flags: wire.FRCTFC, RWE: uint32(c.rcvRWE())}.Append(nil)
+	return wire.FRCTFields{Flags: wire.FRCTFC, RWE: c.advertise()}.Append(nil)
 }
