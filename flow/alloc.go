@@ -86,7 +86,7 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 	f := newFlowOn(p, ep, info, remote)
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
-		f.dealloc() // the IRMd allocated it: release it there too
+		f.dealloc(0) // the IRMd allocated it: release it there too
 		return nil, err
 	}
 	f.start()

@@ -52,6 +52,10 @@ type Flow struct {
 	ka      *time.Timer
 	lastRcv atomic.Int64 // unix ns of the last packet from the peer
 	lastSnd atomic.Int64 // unix ns of the last packet to the peer
+
+	fr          *frctFlow     // FRCT state if the QoS asks for in-order delivery; nil otherwise
+	lingerBound time.Duration // see SetLinger
+	malformed   int           // packets dropped as malformed
 }
 
 func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote string) *Flow {
@@ -59,6 +63,10 @@ func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote str
 		rxKick: make(chan struct{}, 1), done: make(chan struct{}), rxDone: make(chan struct{}),
 		rd: makeDeadline(), wr: makeDeadline()}
 	f.space = sync.NewCond(&f.mu)
+	f.lingerBound = DefaultLinger
+	if info.QoS.InOrder != 0 {
+		f.fr = newFRCT(f)
+	}
 	now := time.Now().UnixNano()
 	f.lastRcv.Store(now)
 	f.lastSnd.Store(now)
@@ -251,18 +259,24 @@ func (f *Flow) Close() error {
 	if set != nil {
 		set.Del(f)
 	}
+	var keep time.Duration
+	if f.fr != nil {
+		keep = f.linger()
+		f.fr.stop(f)
+	}
 	f.ep.Close()
 	<-f.rxDone
 	f.p.delFlow(f)
-	return f.dealloc()
+	return f.dealloc(keep)
 }
 
-// dealloc tells the IRMd this end is gone (linger 0: no FRCT on this flow).
-func (f *Flow) dealloc() error {
+// dealloc tells the IRMd this end is gone. keep is how long the layer must
+// still hold the flow id (FRCT delta-t, library.md §5.10; 0 without FRCT).
+func (f *Flow) dealloc(keep time.Duration) error {
 	req := &pb.IrmMsg{
 		Code:     pb.IrmMsgCode_IRM_FLOW_DEALLOC.Enum(),
 		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{ID: f.info.ID, NPid: f.p.pid}),
-		Timeo:    ctrl.Timespec(0),
+		Timeo:    ctrl.Timespec(keep),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -43,6 +43,10 @@ func (f *Flow) receive() {
 			if len(sdu) == 0 {
 				continue
 			}
+			if f.fr != nil {
+				f.frctReceive(sdu)
+				continue
+			}
 			msg := append([]byte(nil), sdu...)
 			f.mu.Lock()
 			for len(f.rxq) >= rxCap && !f.closed {
@@ -138,6 +142,11 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool) {
 		if f.reported > 0 {
 			f.reported--
 		}
+		if f.fr != nil {
+			now := time.Now()
+			f.fr.conn.Consumed(now)
+			f.fr.arm(now)
+		}
 		f.space.Signal()
 		if len(f.rxq) > 0 {
 			// More is queued: pass the wake-up on to another waiting reader.
@@ -178,10 +187,23 @@ func (f *Flow) Write(p []byte) (int, error) {
 		return 0, f.opErr("write", net.ErrClosed)
 	case flags&FlagAccMode == FlagRdOnly:
 		return 0, f.opErr("write", oerr.EPERM)
-	case len(p) > datapath.MaxSDU:
+	case len(p) > f.maxWrite():
 		return 0, f.opErr("write", oerr.EMSGSIZE)
 	case peerErr == oerr.EFLOWDOWN || down || flags&FlagDown != 0:
 		return 0, f.opErr("write", oerr.EFLOWDOWN)
+	}
+	dl := f.wr.get()
+	if timeo > 0 {
+		if t := time.Now().Add(timeo); dl.IsZero() || t.Before(dl) {
+			dl = t
+		}
+	}
+	if f.fr != nil && len(p) > 0 {
+		if err := f.frctWrite(p, dl, flags&FlagWNoBlock != 0); err != nil {
+			return 0, f.opErr("write", err)
+		}
+		f.lastSnd.Store(time.Now().UnixNano())
+		return len(p), nil
 	}
 	var pkt []byte
 	if len(p) < 2049 {
@@ -192,17 +214,20 @@ func (f *Flow) Write(p []byte) (int, error) {
 		pkt = make([]byte, len(p)+1)
 	}
 	copy(pkt[1:], p)
-	dl := f.wr.get()
-	if timeo > 0 {
-		if t := time.Now().Add(timeo); dl.IsZero() || t.Before(dl) {
-			dl = t
-		}
-	}
 	if err := f.writeBy(pkt, dl, flags&FlagWNoBlock != 0); err != nil {
 		return 0, f.opErr("write", err)
 	}
 	f.lastSnd.Store(time.Now().UnixNano())
 	return len(p), nil
+}
+
+// maxWrite is the largest message Write takes: MaxSDU less the FRCT header
+// on FRCT flows.
+func (f *Flow) maxWrite() int {
+	if f.fr != nil {
+		return datapath.MaxSDU - frctHeader
+	}
+	return datapath.MaxSDU
 }
 
 func (f *Flow) writeBy(pkt []byte, dl time.Time, nonblock bool) error {

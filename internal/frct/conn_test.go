@@ -18,7 +18,7 @@ func fixed(v uint32) func() uint32 { return func() uint32 { return v } }
 func TestFirstPacketHex(t *testing.T) {
 	a := New(Config{RTX: true, Rand: fixed(0xdeadbeef)}, t0)
 	b := New(Config{RTX: true, Rand: fixed(0x24d4471d)}, t0)
-	p, err := a.Send(t0, []byte("hi"))
+	p, err := a.Send(t0, nil, []byte("hi"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestFirstPacketHex(t *testing.T) {
 	if len(out) != 1 || hex.EncodeToString(out[0]) != "0cadbff000000000deadbef0" {
 		t.Fatalf("delayed ack %x", out)
 	}
-	resp, err := b.Send(dl, []byte{})
+	resp, err := b.Send(dl, nil, []byte{})
 	if err != nil || hex.EncodeToString(resp) != "0fadbff024d4471ddeadbef0" {
 		t.Fatalf("response %x, %v", resp, err)
 	}
@@ -52,8 +52,8 @@ func TestDuplicateDiscarded(t *testing.T) {
 	for _, rtx := range []bool{true, false} {
 		a := New(Config{RTX: rtx, Rand: fixed(7)}, t0)
 		b := New(Config{RTX: rtx}, t0)
-		p1, _ := a.Send(t0, []byte("1"))
-		p2, _ := a.Send(t0, []byte("2"))
+		p1, _ := a.Send(t0, nil, []byte("1"))
+		p2, _ := a.Send(t0, nil, []byte("2"))
 		if d, _, _ := b.Receive(t0, append([]byte(nil), p1...)); len(d) != 1 {
 			t.Fatalf("rtx=%v: first not delivered", rtx)
 		}
@@ -77,7 +77,7 @@ func TestDuplicateDiscarded(t *testing.T) {
 
 func TestRTOBackoff(t *testing.T) {
 	a := New(Config{RTX: true}, t0)
-	p, _ := a.Send(t0, []byte("x"))
+	p, _ := a.Send(t0, nil, []byte("x"))
 	last := t0
 	var gaps []time.Duration
 	for !a.Down() {
@@ -104,7 +104,7 @@ func TestRTOBackoff(t *testing.T) {
 			t.Fatalf("gaps %v", gaps)
 		}
 	}
-	if _, err := a.Send(last, nil); !errors.Is(err, ErrFlowDown) {
+	if _, err := a.Send(last, nil, nil); !errors.Is(err, ErrFlowDown) {
 		t.Fatalf("send after R: %v", err)
 	}
 }
@@ -114,13 +114,13 @@ func TestWindowClosesAndReopens(t *testing.T) {
 	b := New(Config{RTX: true}, t0)
 	var pkts [][]byte
 	for i := range DefaultStartWindow {
-		p, err := a.Send(t0, []byte{byte(i)})
+		p, err := a.Send(t0, nil, []byte{byte(i)})
 		if err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 		pkts = append(pkts, p)
 	}
-	if _, err := a.Send(t0, []byte{0}); !errors.Is(err, ErrWindowClosed) {
+	if _, err := a.Send(t0, nil, []byte{0}); !errors.Is(err, ErrWindowClosed) {
 		t.Fatalf("65th send: %v", err)
 	}
 	// Rendezvous is due at once (F3 fixed: no FC was ever received).
@@ -148,7 +148,7 @@ func TestWindowClosesAndReopens(t *testing.T) {
 	if _, _, err := a.Receive(now, r[0]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Send(now, []byte{1}); err != nil {
+	if _, err := a.Send(now, nil, []byte{1}); err != nil {
 		t.Fatalf("send after FC: %v", err)
 	}
 }

@@ -33,7 +33,7 @@ func FuzzReceive(f *testing.F) {
 				t.Fatalf("delivered %d bytes from %d bytes of packets", delivered, given)
 			}
 			if i%2 == 0 {
-				c.Send(now, []byte("payload"))
+				c.Send(now, nil, []byte("payload"))
 			}
 			now = now.Add(7 * time.Millisecond)
 			c.OnTimeout(now)

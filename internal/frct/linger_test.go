@@ -39,10 +39,10 @@ func TestSlowReaderWindow(t *testing.T) {
 	}
 	sent := 0
 	for {
-		p, err := a.Send(now, []byte{byte(sent)})
+		p, err := a.Send(now, nil, []byte{byte(sent)})
 		if errors.Is(err, ErrWindowClosed) {
 			ack() // the receiver acks what arrived; nothing is consumed
-			if p, err = a.Send(now, []byte{byte(sent)}); errors.Is(err, ErrWindowClosed) {
+			if p, err = a.Send(now, nil, []byte{byte(sent)}); errors.Is(err, ErrWindowClosed) {
 				break
 			}
 		}
@@ -70,11 +70,11 @@ func TestSlowReaderWindow(t *testing.T) {
 	}
 	a.Receive(now, out[0])
 	for i := range 2 {
-		if _, err := a.Send(now, []byte{byte(i)}); err != nil {
+		if _, err := a.Send(now, nil, []byte{byte(i)}); err != nil {
 			t.Fatalf("send %d after window update: %v", i, err)
 		}
 	}
-	if _, err := a.Send(now, nil); !errors.Is(err, ErrWindowClosed) {
+	if _, err := a.Send(now, nil, nil); !errors.Is(err, ErrWindowClosed) {
 		t.Fatalf("window should be closed again, got %v", err)
 	}
 }
@@ -84,7 +84,7 @@ func TestSlowReaderWindow(t *testing.T) {
 func TestLinger(t *testing.T) {
 	a := New(Config{RTX: true, Rand: fixed(0x10)}, t0)
 	b := New(Config{RTX: true, Rand: fixed(0x20)}, t0)
-	p, _ := a.Send(t0, []byte("x"))
+	p, _ := a.Send(t0, nil, []byte("x"))
 	_, keep, linger := a.Dealloc(t0)
 	if !linger {
 		t.Fatal("no linger with unacknowledged data")
@@ -113,7 +113,7 @@ func TestLinger(t *testing.T) {
 	}
 	// Without RTX there is nothing to linger for.
 	c := New(Config{}, t0)
-	c.Send(t0, []byte("y"))
+	c.Send(t0, nil, []byte("y"))
 	if _, _, linger := c.Dealloc(t0); linger {
 		t.Fatal("non-RTX flow lingers")
 	}
@@ -130,7 +130,7 @@ func TestRunExpiry(t *testing.T) {
 	seqs := []uint32{500, 9000}
 	a := New(Config{RTX: true, Rand: func() uint32 { s := seqs[0]; seqs = seqs[1:]; return s }}, t0)
 	b := New(Config{RTX: true}, t0)
-	p, _ := a.Send(t0, []byte("1"))
+	p, _ := a.Send(t0, nil, []byte("1"))
 	if d, _, _ := b.Receive(t0, p); len(d) != 1 {
 		t.Fatal("first run not accepted")
 	}
@@ -139,7 +139,7 @@ func TestRunExpiry(t *testing.T) {
 		a.Receive(t0.Add(ackDelay), x)
 	}
 	later := t0.Add(a.snd.inact + 2*time.Second)
-	p, _ = a.Send(later, []byte("2"))
+	p, _ = a.Send(later, nil, []byte("2"))
 	h := wire.FRCT(p)
 	if h.Seqno() != 9000 || !h.Flags().Has(wire.FRCTDRF) {
 		t.Fatalf("new run packet %x", p[:12])

@@ -136,7 +136,7 @@ func (s *sim) step() bool {
 	for s.sent < s.n {
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], uint64(s.sent))
-		p, err := s.conns[0].Send(now, b[:])
+		p, err := s.conns[0].Send(now, nil, b[:])
 		if errors.Is(err, ErrWindowClosed) {
 			break
 		}

@@ -21,12 +21,13 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
-// Send prepends the FRCT header to payload and returns the packet to
-// transmit. It returns ErrWindowClosed when the send window is closed (the
-// caller then waits for a packet carrying FC, or maps it to EAGAIN), and
-// ErrFlowDown once the flow was declared down. The returned packet is the
-// caller's to modify; payload is not retained.
-func (c *Conn) Send(now time.Time, payload []byte) ([]byte, error) {
+// Send appends the packet to transmit (the FRCT header, then payload) to dst
+// and returns the extended slice; dst lets the caller keep headroom in front.
+// It returns ErrWindowClosed when the send window is closed (the caller then
+// waits for a packet carrying FC, or maps it to EAGAIN), and ErrFlowDown once
+// the flow was declared down. The returned packet is the caller's to modify;
+// payload is not retained.
+func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 	if c.down {
 		return nil, ErrFlowDown
 	}
@@ -61,10 +62,10 @@ func (c *Conn) Send(now time.Time, payload []byte) ([]byte, error) {
 		}
 	}
 
-	pkt := make([]byte, 0, wire.FRCTLen+len(payload))
-	pkt = append(h.Append(pkt), payload...)
+	start := len(dst)
+	pkt := append(h.Append(dst), payload...)
 	if c.cfg.RTX {
-		c.rtx.push(c.snd.seqno, now, c.rtt.current(), append([]byte(nil), pkt...))
+		c.rtx.push(c.snd.seqno, now, c.rtt.current(), append([]byte(nil), pkt[start:]...))
 	}
 	c.snd.seqno = c.snd.seqno.Add(1)
 	c.snd.act = now

@@ -1,0 +1,292 @@
+package flow
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/frct"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+)
+
+// FRCT in the flow (library.md §5, §10.4). A flow whose QoS asks for
+// in-order delivery runs the sans-I/O engine of internal/frct; loss = 0 adds
+// retransmission and linger. The engine is driven from three places, all
+// under Flow.mu:
+//
+//   - the receive goroutine, the only consumer of the channel (fixes F8):
+//     every packet goes through Conn.Receive; in-order payloads join rxq,
+//     control replies (RDVS answers, immediate ACKs) are written at once;
+//   - one timer per flow, armed at Conn.NextDeadline: delayed ACKs,
+//     retransmissions and rendezvous;
+//   - the application: Write runs Conn.Send, Read reports consumption
+//     (Conn.Consumed), which reopens the advertised window.
+//
+// So ACKs and window updates flow while the application is busy, or blocked
+// in Write waiting for the window. Packets the engine emits on its own
+// (control, retransmissions) never block: if the channel is full they are
+// dropped, and the protocol recovers them as it recovers loss.
+type frctFlow struct {
+	conn    *frct.Conn
+	rtx     bool
+	timer   *time.Timer // runs Flow.frctTimeout
+	armed   time.Time   // when timer fires; zero if stopped
+	stopped bool        // the flow is gone: the timer must not re-arm
+
+	// winKick (capacity 1) is signalled whenever a packet from the peer was
+	// processed: the window may have opened or data been acknowledged.
+	winKick chan struct{}
+	// wsem (capacity 1) serialises writers from Send to the channel, so that
+	// sequence numbers enter the channel in order.
+	wsem chan struct{}
+}
+
+// DefaultLinger bounds how long Close waits for the peer to acknowledge
+// data on a reliable flow; see SetLinger.
+const DefaultLinger = 30 * time.Second
+
+// windowPoll is how often a writer waiting for the window retries Send,
+// which keeps the engine's rendezvous (RDVS every 100 ms) going while it
+// waits; the reference sends none while a writer waits without a deadline.
+const windowPoll = 500 * time.Millisecond
+
+func newFRCT(f *Flow) *frctFlow {
+	q := f.info.QoS
+	fr := &frctFlow{
+		rtx:     q.Loss == 0,
+		winKick: make(chan struct{}, 1),
+		wsem:    make(chan struct{}, 1),
+	}
+	fr.conn = frct.New(frct.Config{
+		MPL: time.Duration(f.info.MPL) * time.Millisecond,
+		RTX: fr.rtx,
+	}, time.Now())
+	fr.timer = time.AfterFunc(time.Hour, f.frctTimeout)
+	fr.timer.Stop()
+	return fr
+}
+
+// arm makes sure the timer fires no later than the engine's next deadline.
+// It only ever moves the timer earlier: a timer that fires too early finds
+// nothing due and re-arms. Called with f.mu held.
+func (fr *frctFlow) arm(now time.Time) {
+	dl := fr.conn.NextDeadline()
+	if fr.stopped || dl.IsZero() || (!fr.armed.IsZero() && !dl.Before(fr.armed)) {
+		return
+	}
+	fr.armed = dl
+	fr.timer.Reset(max(dl.Sub(now), 0))
+}
+
+func (fr *frctFlow) kickWriters() {
+	select {
+	case fr.winKick <- struct{}{}:
+	default:
+	}
+}
+
+// frctReceive handles one non-empty packet from the peer (receive goroutine).
+func (f *Flow) frctReceive(sdu []byte) {
+	fr := f.fr
+	pkt := append([]byte(nil), sdu...) // the engine keeps it in its reorder queue
+	now := time.Now()
+	f.mu.Lock()
+	deliver, reply, err := fr.conn.Receive(now, pkt)
+	if err != nil {
+		f.malformed++ // shorter than the FRCT header: dropped (F4)
+	}
+	if f.closed {
+		for range deliver { // lingering: nobody reads any more
+			fr.conn.Consumed(now)
+		}
+		deliver = nil
+	}
+	f.rxq = append(f.rxq, deliver...)
+	fr.arm(now)
+	s := f.set
+	f.mu.Unlock()
+	f.sendControl(reply)
+	fr.kickWriters()
+	if len(deliver) > 0 {
+		f.kick()
+		if s != nil {
+			s.ready(f)
+		}
+	}
+}
+
+// frctTimeout runs the engine's timers (timer goroutine).
+func (f *Flow) frctTimeout() {
+	fr := f.fr
+	now := time.Now()
+	f.mu.Lock()
+	if fr.stopped {
+		f.mu.Unlock()
+		return
+	}
+	fr.armed = time.Time{}
+	out := fr.conn.OnTimeout(now)
+	down := fr.conn.Down() && f.peerErr == nil
+	if down {
+		f.peerErr = oerr.EFLOWDOWN // R expired: the peer is unreachable
+	}
+	fr.arm(now)
+	closed := f.closed
+	f.mu.Unlock()
+	f.sendControl(out)
+	if down {
+		fr.kickWriters()
+		if !closed {
+			f.kick()
+			f.post(EventDown)
+		}
+	}
+}
+
+// sendControl writes engine-generated packets without blocking.
+func (f *Flow) sendControl(pkts [][]byte) {
+	for _, p := range pkts {
+		buf := make([]byte, 1+len(p))
+		copy(buf[1:], p)
+		if f.ep.TryWritePacket(datapath.KindData, buf) == nil {
+			f.lastSnd.Store(time.Now().UnixNano())
+		}
+	}
+}
+
+// frctWrite sends p through the engine: it waits for the send window (and
+// for other writers) up to dl, or fails with EAGAIN when nonblock is set.
+func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
+	fr := f.fr
+	var timer <-chan time.Time
+	if !dl.IsZero() {
+		t := time.NewTimer(time.Until(dl))
+		defer t.Stop()
+		timer = t.C
+	}
+	if nonblock {
+		select {
+		case fr.wsem <- struct{}{}:
+		default:
+			return oerr.EAGAIN
+		}
+	} else {
+		select {
+		case fr.wsem <- struct{}{}:
+		case <-timer:
+			return oerr.ETIMEDOUT
+		case <-f.done:
+			return net.ErrClosed
+		}
+	}
+	defer func() { <-fr.wsem }()
+
+	var pkt []byte
+	for {
+		now := time.Now()
+		f.mu.Lock()
+		switch {
+		case f.closed:
+			f.mu.Unlock()
+			return net.ErrClosed
+		case f.peerErr == oerr.EFLOWDOWN:
+			f.mu.Unlock()
+			return oerr.EFLOWDOWN
+		}
+		var err error
+		pkt, err = fr.conn.Send(now, make([]byte, 1, 1+frctHeader+len(p)), p)
+		fr.arm(now)
+		f.mu.Unlock()
+		if err == nil {
+			break
+		}
+		if errors.Is(err, frct.ErrFlowDown) {
+			return oerr.EFLOWDOWN
+		}
+		if nonblock {
+			return oerr.EAGAIN
+		}
+		// Window closed: the engine sends RDVS; wait for a packet from the
+		// peer, retrying now and then to keep the rendezvous going.
+		poll := time.NewTimer(windowPoll)
+		select {
+		case <-fr.winKick:
+		case <-poll.C:
+		case <-timer:
+			poll.Stop()
+			return oerr.ETIMEDOUT
+		case <-f.wr.wait():
+			poll.Stop()
+			return oerr.ETIMEDOUT
+		case <-f.done:
+			poll.Stop()
+			return net.ErrClosed
+		}
+		poll.Stop()
+	}
+	err := f.writeBy(pkt, dl, nonblock)
+	if err != nil && fr.rtx && !errors.Is(err, net.ErrClosed) && !errors.Is(err, oerr.EFLOWDOWN) {
+		// The engine holds the packet: retransmission delivers it, so the
+		// write succeeded even though the channel was full just now.
+		return nil
+	}
+	return err
+}
+
+// frctHeader is the FRCT header length in bytes.
+const frctHeader = 12
+
+// linger waits, after Close, until the peer acknowledged everything sent on
+// a reliable flow, the flow went down, or the linger bound passed. It sends
+// the final ACK, and returns how long the layer must keep the flow id.
+func (f *Flow) linger() time.Duration {
+	fr := f.fr
+	f.mu.Lock()
+	final, keep, wait := fr.conn.Dealloc(time.Now())
+	bound := f.lingerBound
+	f.mu.Unlock()
+	if final != nil {
+		f.sendControl([][]byte{final})
+	}
+	if !wait || bound <= 0 {
+		return keep
+	}
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	for {
+		select {
+		case <-fr.winKick:
+		case <-t.C:
+			return keep
+		case <-f.rxDone: // the peer is gone
+			return keep
+		}
+		f.mu.Lock()
+		final, keep, wait = fr.conn.Dealloc(time.Now())
+		f.mu.Unlock()
+		if final != nil {
+			f.sendControl([][]byte{final})
+		}
+		if !wait {
+			return keep
+		}
+	}
+}
+
+// stop ends the engine's timer for good.
+func (fr *frctFlow) stop(f *Flow) {
+	f.mu.Lock()
+	fr.stopped = true
+	fr.timer.Stop()
+	f.mu.Unlock()
+}
+
+// SetLinger bounds how long Close waits for the peer to acknowledge data
+// sent on a reliable (qos loss = 0) flow; 0 makes Close return at once,
+// dropping unacknowledged data. The default is DefaultLinger.
+func (f *Flow) SetLinger(d time.Duration) {
+	f.mu.Lock()
+	f.lingerBound = d
+	f.mu.Unlock()
+}
