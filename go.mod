@@ -7,3 +7,5 @@ require (
 	golang.org/x/term v0.48.0
 	google.golang.org/protobuf v1.36.12
 )
+
+require golang.org/x/net v0.47.0

@@ -6,8 +6,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -96,6 +98,26 @@ func runRole(role, name string) int {
 				}
 			}()
 		}
+	case "hash-sink":
+		// Accepts one stream, hashes everything until EOF, prints the
+		// count and the SHA-256: the far end of the bulk-transfer test.
+		l, err := flow.Listen(name)
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		fmt.Println("ready")
+		c, err := l.Accept()
+		if err != nil {
+			fmt.Println("accept:", err)
+			return 1
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, c)
+		fmt.Printf("received %d bytes sha256 %x err %v\n", n, h.Sum(nil), err)
+		c.Close()
+		l.Close()
+		return 0
 	case "client":
 		f, err := flow.Alloc(ctx, name, qos.Raw)
 		if err != nil {

@@ -90,6 +90,9 @@ func (f *Flow) Read(p []byte) (int, error) {
 		defer t.Stop()
 		timer = t.C
 	}
+	if f.rd.passed() {
+		return 0, f.opErr("read", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
+	}
 	for {
 		n, err, wait := f.tryRead(p)
 		if !wait {
@@ -193,6 +196,9 @@ func (f *Flow) Write(p []byte) (int, error) {
 		return 0, f.opErr("write", oerr.EFLOWDOWN)
 	}
 	dl := f.wr.get()
+	if !dl.IsZero() && !time.Now().Before(dl) {
+		return 0, f.opErr("write", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
+	}
 	if timeo > 0 {
 		if t := time.Now().Add(timeo); dl.IsZero() || t.Before(dl) {
 			dl = t
@@ -310,6 +316,13 @@ func (d deadline) get() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return *d.t
+}
+
+// passed reports whether the deadline is set and has passed.
+func (d deadline) passed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.t.IsZero() && !time.Now().Before(*d.t)
 }
 
 func (d deadline) wait() chan struct{} {

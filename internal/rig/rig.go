@@ -47,7 +47,7 @@ func Bin(t testing.TB) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "./cmd/...")
+		args = append(args, "./cmd/...", "./examples/...")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
@@ -348,3 +348,7 @@ func (in *Instance) StartCmd(cmd *exec.Cmd) *Proc {
 	in.mu.Unlock()
 	return p
 }
+
+// Race reports whether the tests and the binaries they run are built with
+// the race detector.
+func Race() bool { return raceEnabled }
