@@ -76,9 +76,9 @@ func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote str
 func (f *Flow) start() {
 	go f.receive()
 	if t := f.info.QoS.Timeout; t != 0 {
-		period := time.Duration(t) * time.Millisecond / 4
+		l := liveness{timeout: time.Duration(t) * time.Millisecond}
 		f.mu.Lock()
-		f.ka = time.AfterFunc(period, func() { f.keepalive(period) })
+		f.ka = time.AfterFunc(l.timeout/4, func() { f.keepalive(l) })
 		f.mu.Unlock()
 	}
 }
@@ -287,20 +287,23 @@ func (f *Flow) dealloc(keep time.Duration) error {
 	return nil
 }
 
-// keepalive runs every timeout/4: it declares the peer gone when nothing came
-// for the QoS timeout (EFLOWPEER, EventPeer) and otherwise sends an empty
-// packet when this end has been silent for a period.
-func (f *Flow) keepalive(period time.Duration) {
+// keepalive runs when liveness.check asks: it declares the peer gone when
+// nothing came for the QoS timeout (EFLOWPEER, EventPeer) and otherwise sends
+// an empty packet when this end has been silent for a quarter of it.
+func (f *Flow) keepalive(l liveness) {
 	now := time.Now()
-	timeout := 4 * period
 	f.mu.Lock()
 	if f.closed || f.peerErr != nil {
 		f.mu.Unlock()
 		return
 	}
-	// A full queue means we, not the peer, are the bottleneck: the peer is alive.
-	full := len(f.rxq) >= rxCap
-	if !full && now.Sub(time.Unix(0, f.lastRcv.Load())) > timeout {
+	lastRcv := time.Unix(0, f.lastRcv.Load())
+	if len(f.rxq) >= rxCap {
+		// A full queue means we, not the peer, are the bottleneck: the peer is alive.
+		lastRcv = now
+	}
+	send, gone, next := l.check(now, lastRcv, time.Unix(0, f.lastSnd.Load()))
+	if gone {
 		f.peerErr = oerr.EFLOWPEER
 		f.mu.Unlock()
 		f.kick()
@@ -309,14 +312,14 @@ func (f *Flow) keepalive(period time.Duration) {
 	}
 	ka := f.ka
 	f.mu.Unlock()
-	if now.Sub(time.Unix(0, f.lastSnd.Load())) >= period {
+	if send {
 		// Never block: a full channel means the peer has data to read anyway.
 		var pkt [1]byte
 		if f.ep.TryWritePacket(datapath.KindData, pkt[:]) == nil {
 			f.lastSnd.Store(now.UnixNano())
 		}
 	}
-	ka.Reset(period)
+	ka.Reset(next.Sub(now))
 }
 
 // kick wakes one waiting reader (and EventSet waits) without blocking.

@@ -349,9 +349,8 @@ func TestKeepaliveDecision(t *testing.T) {
 	a, _ := pair(t, noKeepalive, noKeepalive)
 	a.ka = time.AfterFunc(time.Hour, func() {})
 	defer a.ka.Stop()
-	period := 100 * time.Millisecond
 	a.lastRcv.Store(time.Now().Add(-time.Second).UnixNano())
-	a.keepalive(period)
+	a.keepalive(liveness{timeout: 400 * time.Millisecond})
 	if a.peerErr != oerr.EFLOWPEER {
 		t.Fatalf("peerErr = %v after 1 s of silence with a 400 ms timeout", a.peerErr)
 	}
