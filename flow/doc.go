@@ -37,6 +37,18 @@
 // (it deallocated, crashed, or its IPCP died), Read returns the queued messages
 // and then EFLOWDOWN, and Write returns EFLOWDOWN.
 //
+// # FRCT, reliable flows and streams
+//
+// A flow whose QoS asks for in-order delivery (qos.BestEffort, qos.Video,
+// qos.Voice, qos.Data) runs FRCT (internal/frct) at both ends: the receive
+// goroutine feeds every packet to the engine and queues payloads in order,
+// a per-flow timer runs delayed ACKs, retransmissions and rendezvous, Write
+// waits for the send window within its deadline, and Read reports
+// consumption, which reopens the window. With loss = 0 (qos.Data) lost
+// packets are retransmitted and Close lingers until everything written was
+// acknowledged (SetLinger). Conn turns a flow into a byte stream (net.Conn);
+// Dial and Listen give reliable streams and a net.Listener.
+//
 // Errors are Errno values with the reference's numbers; errors.Is(err,
 // os.ErrDeadlineExceeded) holds for timeouts and errors.Is(err, net.ErrClosed)
 // for flows that went down.

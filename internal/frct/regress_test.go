@@ -1,6 +1,7 @@
 package frct
 
 import (
+	"encoding/hex"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -79,4 +80,43 @@ func TestOneWayNoRTXNoStall(t *testing.T) {
 			t.Fatalf("no rendezvous from a writer that never saw an FC: %x", out)
 		}
 	})
+}
+
+// TestReplayReferencePackets plays the requester against the reference
+// server's packets captured in library.md §5.15: its delayed ACK|FC, then
+// its DATA|DRF|ACK|FC response. Our requester's first packet is byte-equal
+// to the reference client's, the ACK acknowledges it, the response is
+// delivered (the reference client drops it: F6), and our next packet
+// acknowledges the response.
+func TestReplayReferencePackets(t *testing.T) {
+	unhex := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	now := t0
+	a := New(Config{RTX: true, MPL: time.Millisecond, Rand: fixed(0x4a5c5639)}, now)
+	req, _ := a.Send(now, nil, nil)
+	if hex.EncodeToString(req) != "030000004a5c563900000000" {
+		t.Fatalf("request %x", req)
+	}
+	now = now.Add(10 * time.Millisecond)
+	if d, r, err := a.Receive(now, unhex("0c5c573a000000004a5c563a")); len(d)+len(r) != 0 || err != nil {
+		t.Fatalf("reference ack: %q %x %v", d, r, err)
+	}
+	if a.Unacked() != 0 {
+		t.Fatal("request not acknowledged by the reference's ACK")
+	}
+	now = now.Add(300 * time.Millisecond)
+	d, _, _ := a.Receive(now, append(unhex("0f5c573a24d4471d4a5c563a"), "resp"...))
+	if len(d) != 1 || string(d[0]) != "resp" {
+		t.Fatalf("reference response not delivered: %q", d)
+	}
+	a.Consumed(now)
+	next, _ := a.Send(now, nil, []byte("x"))
+	if got := hex.EncodeToString(next[:12]); got != "0fd4481e4a5c563a24d4471e" {
+		t.Fatalf("next packet %s, want DATA|DRF|ACK|FC (nothing unacknowledged) edge 24d4481e seq 4a5c563a ack 24d4471e", got)
+	}
 }
