@@ -17,8 +17,8 @@ import (
 
 // TestBenchSmoke runs the benchmark harness in smoke mode against real
 // processes (its own private irmds, a local IPCP, its peers) and checks that
-// it prints its table and writes its JSON and Markdown with every row. Speed
-// is never asserted.
+// it prints its table and writes its JSON and Markdown with every row,
+// reliable flows included. Speed is never asserted.
 func TestBenchSmoke(t *testing.T) {
 	bin := rig.Bin(t)
 	out := t.TempDir()
@@ -87,8 +87,15 @@ func TestBenchSmoke(t *testing.T) {
 			if r.Error != "" || r.Received == 0 || r.ElapsedNs <= 0 || len(r.PIDs) < 2 {
 				t.Errorf("%s %v: %+v", p.ID, m, r)
 			}
-			if !p.Kernel && len(r.Ratios) == 0 {
+			if !p.Kernel && len(r.Ratios[bench.UnixID]) == 0 {
 				t.Errorf("%s %v: no ratios to the kernel", p.ID, m)
+			}
+			// A reliable flow is compared to the raw flow of its path.
+			if !p.Kernel && p.Baseline != bench.UnixID && len(r.Ratios[p.Baseline]) == 0 {
+				t.Errorf("%s %v: no ratios to %s", p.ID, m, p.Baseline)
+			}
+			if !p.Kernel && r.QoS != p.QoS {
+				t.Errorf("%s %v: QoS %q, want %q", p.ID, m, r.QoS, p.QoS)
 			}
 		}
 	}

@@ -11,16 +11,23 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// benchPaths are the two ways a flow crosses one host.
+// benchPaths are the ways a flow crosses one host: direct or through a local
+// IPCP, over either data path, with QoS raw; and direct over either data path
+// with QoS data (reliable: FRCT with retransmission; the server adopts it).
 var benchPaths = []struct {
 	name     string
 	noDirect bool
 	shm      bool
-}{{"direct", false, false}, {"local-ipcp", true, false}, {"direct-shm", false, true}, {"local-ipcp-shm", true, true}}
+	qos      qos.Spec
+}{
+	{"direct", false, false, qos.Raw}, {"local-ipcp", true, false, qos.Raw},
+	{"direct-shm", false, true, qos.Raw}, {"local-ipcp-shm", true, true, qos.Raw},
+	{"direct-reliable", false, false, qos.Data}, {"direct-shm-reliable", false, true, qos.Data},
+}
 
 // benchFlow starts an instance, a server process in role for name, and
-// returns a flow to it.
-func benchFlow(b *testing.B, noDirect, shm bool, role string) *flow.Flow {
+// returns a flow with QoS q to it.
+func benchFlow(b *testing.B, noDirect, shm bool, q qos.Spec, role string) *flow.Flow {
 	e := setup(b, rig.Options{NoDirect: noDirect, Datapath: map[bool]string{true: "shm", false: "socket"}[shm]})
 	if noDirect {
 		pid := e.localLayer("local1", "local-layer")
@@ -28,7 +35,7 @@ func benchFlow(b *testing.B, noDirect, shm bool, role string) *flow.Flow {
 	}
 	srv := e.role(role, "bench")
 	srv.WaitOutput(b, "ready", 10*time.Second)
-	f := e.alloc("bench", qos.Raw)
+	f := e.alloc("bench", q)
 	// Datagram reads: a message that fills the buffer is not followed by a
 	// zero-length end-of-message read.
 	f.SetFlags(flow.FlagRdWr | flow.FlagRNoPart)
@@ -41,7 +48,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for _, p := range benchPaths {
 		for _, size := range []int{64, 1400} {
 			b.Run(fmt.Sprintf("%s/%dB", p.name, size), func(b *testing.B) {
-				f := benchFlow(b, p.noDirect, p.shm, "echo-server")
+				f := benchFlow(b, p.noDirect, p.shm, p.qos, "echo-server")
 				msg := make([]byte, size)
 				buf := make([]byte, size)
 				b.SetBytes(int64(size))
@@ -67,7 +74,7 @@ func BenchmarkOneWay(b *testing.B) {
 	for _, p := range benchPaths {
 		for _, size := range []int{64, 1000} {
 			b.Run(fmt.Sprintf("%s/%dB", p.name, size), func(b *testing.B) {
-				f := benchFlow(b, p.noDirect, p.shm, "counter")
+				f := benchFlow(b, p.noDirect, p.shm, p.qos, "counter")
 				msg := make([]byte, size)
 				b.SetBytes(int64(size))
 				b.ResetTimer()

@@ -1,9 +1,10 @@
 // Command obench is the benchmark harness: in one run on one machine it
 // measures the latency and throughput of Ouroboros flows (direct, and through
-// a local IPCP of a private irmd) next to the kernel doing the same job (a
-// Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), prints a Markdown table
-// of every figure with its ratio to the kernel's, and writes the results as
-// JSON and Markdown. `make bench` runs it through bench/run.
+// a local IPCP of a private irmd; each raw and reliable) next to the kernel
+// doing the same job (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1),
+// prints a Markdown table of every figure with its ratio to the kernel's (a
+// reliable flow's: to the raw flow of the same path), and writes the results
+// as JSON and Markdown. `make bench` runs it through bench/run.
 //
 // It needs irmd and ipcpd-local next to its own executable or on $PATH, and
 // runs its own server processes (hidden subcommand "peer").
@@ -31,10 +32,10 @@ func main() {
 func usage(fs *flag.FlagSet) func() {
 	return func() {
 		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
-Measures Ouroboros flows (direct, local IPCP) next to the kernel (Unix
-socketpair, UDP on loopback): latency, ping-pong, one-way and echo throughput,
-and CPU time per packet. Prints a Markdown table and writes JSON and Markdown
-results into the output directory.
+Measures Ouroboros flows (direct, local IPCP; each raw and reliable) next to
+the kernel (Unix socketpair, UDP on loopback): latency, ping-pong, one-way and
+echo throughput, and CPU time per packet. Prints a Markdown table and writes
+JSON and Markdown results into the output directory.
 
 `)
 		fs.PrintDefaults()

@@ -6,10 +6,13 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 func TestHeader(t *testing.T) {
@@ -157,15 +160,21 @@ func TestServeCountsPerTest(t *testing.T) {
 	}
 }
 
-// TestRun runs the harness over in-process paths (a server goroutine on each)
-// and a path that fails to open.
+// TestRun runs the harness over in-process paths (a server goroutine on each),
+// one of them with another QoS compared to the raw one, a path that fails to
+// open and a path with an unknown QoS.
 func TestRun(t *testing.T) {
-	inProcess := func(ctx context.Context, h *Harness) (*Session, error) {
+	var mu sync.Mutex
+	specs := map[qos.Spec]int{} // the specs Open was called with
+	inProcess := func(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error) {
+		mu.Lock()
+		specs[spec]++
+		mu.Unlock()
 		a, b := unixPair(t)
 		go serve(b, false)
 		return &Session{Conn: a, PIDs: []int{os.Getpid()}, close: func() { a.Close() }}, nil
 	}
-	broken := func(ctx context.Context, h *Harness) (*Session, error) { return nil, io.ErrUnexpectedEOF }
+	broken := func(ctx context.Context, h *Harness, _ qos.Spec) (*Session, error) { return nil, io.ErrUnexpectedEOF }
 	cfg := DefaultConfig(true)
 	cfg.Duration = 20 * time.Millisecond
 	cfg.LatencyCount = 3
@@ -173,8 +182,10 @@ func TestRun(t *testing.T) {
 	cfg.Log = &log
 	cfg.Paths = []Path{
 		{ID: "in-process", Label: "in process", Baseline: UnixID, Open: inProcess},
+		{ID: "in-process-data", Label: "in process, reliable", QoS: "data", Baseline: "in-process", Open: inProcess},
 		{ID: UnixID, Label: "kernel", Kernel: true, Open: inProcess},
 		{ID: "broken", Label: "broken", Open: broken},
+		{ID: "bad-qos", Label: "bad QoS", QoS: "nope", Open: inProcess},
 	}
 	h, err := New(cfg)
 	if err != nil {
@@ -183,25 +194,37 @@ func TestRun(t *testing.T) {
 	defer h.Cleanup()
 	rep := h.Run(context.Background())
 	plan := Plan()
-	if len(rep.Results) != 3*len(plan) {
-		t.Fatalf("%d results, want %d", len(rep.Results), 3*len(plan))
+	if len(rep.Results) != len(cfg.Paths)*len(plan) {
+		t.Fatalf("%d results, want %d", len(rep.Results), len(cfg.Paths)*len(plan))
+	}
+	if specs[qos.Raw] != 2 || specs[qos.Data] != 1 || len(specs) != 2 {
+		t.Errorf("Open called with %v, want raw twice and data once", specs)
 	}
 	for i, r := range rep.Results {
 		m := plan[i%len(plan)]
 		if r.Test != m.Test || r.Size != m.Size {
 			t.Errorf("result %d is %s %d B, want %v", i, r.Test, r.Size, m)
 		}
-		if r.Path == "broken" {
+		switch r.Path {
+		case "broken":
 			if !strings.Contains(r.Error, "unexpected EOF") {
 				t.Errorf("broken path: error %q", r.Error)
+			}
+			continue
+		case "bad-qos":
+			if !strings.Contains(r.Error, `unknown QoS cube "nope"`) {
+				t.Errorf("bad QoS path: error %q", r.Error)
 			}
 			continue
 		}
 		if r.Error != "" || r.Received == 0 || r.ElapsedNs <= 0 {
 			t.Errorf("%s %s %d B: %+v", r.Path, r.Test, r.Size, r)
 		}
-		if r.Path == "in-process" && len(r.Ratios[UnixID]) == 0 {
-			t.Errorf("%s %d B: no ratios", r.Test, r.Size)
+		if r.Path == "in-process" && (len(r.Ratios[UnixID]) == 0 || len(r.Ratios) != 1) {
+			t.Errorf("%s %d B: ratios %v", r.Test, r.Size, r.Ratios)
+		}
+		if r.Path == "in-process-data" && (len(r.Ratios[UnixID]) == 0 || len(r.Ratios["in-process"]) == 0 || r.QoS != "data") {
+			t.Errorf("reliable %s %d B: QoS %q, ratios %v", r.Test, r.Size, r.QoS, r.Ratios)
 		}
 	}
 	if !rep.Failed() {

@@ -53,12 +53,14 @@ func (rep *Report) Markdown() string {
 	fmt.Fprintf(&b, "- date: %s\n", rep.Date.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "- machine: %s, %d cores, Linux %s, %s\n", rep.CPU, rep.Cores, rep.Kernel, rep.GoVersion)
 	fmt.Fprintf(&b, "- mode: %s; the run took %v\n\n", mode, time.Duration(rep.ElapsedNs).Round(time.Second/10))
-	fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. (×r) after a figure is that figure ÷ the "+
-		"same figure of the path's kernel baseline (%s); the JSON also has the ratios to %s. CPU µs/pkt is the "+
-		"user+system time of every process involved (client, server, and the irmd and IPCPs of an Ouroboros "+
-		"path) per packet delivered, a round trip counting two; the times are read in clock ticks of %v, so short "+
-		"measurements are coarse. Lost counts the packets that never arrived.\n",
-		baselineLabel(rep, UnixID), baselineLabel(rep, UDPID), tick)
+	fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. Ouroboros flows are raw (QoS raw: no "+
+		"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
+		"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
+		"ratios to %s and %s. CPU µs/pkt is the user+system time of every process involved (client, server, "+
+		"and the irmd and IPCPs of an Ouroboros path) per packet delivered, a round trip counting two; the "+
+		"times are read in clock ticks of %v, so short measurements are coarse. Lost counts the packets that "+
+		"never arrived.\n", baselineLabel(rep, UnixID), otherBaselines(rep), baselineLabel(rep, UnixID),
+		baselineLabel(rep, UDPID), tick)
 	for _, s := range sections {
 		fmt.Fprintf(&b, "\n## %s\n\n", s.title(rep))
 		b.WriteString("| path | size B | " + strings.Join(s.columns, " | ") + " |\n")
@@ -80,6 +82,22 @@ func baselineLabel(rep *Report, id string) string {
 		}
 	}
 	return id
+}
+
+// otherBaselines describes the baselines of the report that are not kernel
+// paths: ", and for a row with another QoS than raw the raw flow of the same
+// path", or "".
+func otherBaselines(rep *Report) string {
+	kernel := map[string]bool{}
+	for _, r := range rep.Results {
+		kernel[r.Path] = r.Kernel
+	}
+	for _, r := range rep.Results {
+		if k, found := kernel[r.Baseline]; found && !k {
+			return ", and for a row with another QoS than raw the raw flow of the same path"
+		}
+	}
+	return ""
 }
 
 // row renders one result as a table row; tick is the resolution of the CPU

@@ -13,6 +13,7 @@ import (
 type Conn interface {
 	Read(p []byte) (int, error)
 	Write(p []byte) (int, error)
+	SetDeadline(t time.Time) error // reads and writes
 	SetReadDeadline(t time.Time) error
 }
 
@@ -54,13 +55,15 @@ func newClient(c Conn, lossy bool) *client {
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
-// bound sets, on a lossless path, a read deadline planned+stallWait from now
-// (on a lossy path every read sets its own); the returned func clears it.
+// bound sets, on a lossless path, a read and write deadline planned+stallWait
+// from now (on a lossy path every read sets its own, and writes never wait
+// long); the returned func clears it. The write deadline bounds a writer
+// that waits for a flow's window, which only the peer reopens.
 func (cl *client) bound(planned time.Duration) func() {
 	if !cl.lossy {
-		cl.c.SetReadDeadline(time.Now().Add(planned + stallWait))
+		cl.c.SetDeadline(time.Now().Add(planned + stallWait))
 	}
-	return func() { cl.c.SetReadDeadline(time.Time{}) }
+	return func() { cl.c.SetDeadline(time.Time{}) }
 }
 
 // roundTrip sends msg as ping seq and waits for its echo. ok is false when a
@@ -230,8 +233,8 @@ func (cl *client) echo(size int, d time.Duration) (sample, error) {
 	if cl.lossy {
 		wait = drainWait
 	}
-	cl.c.SetReadDeadline(end.Add(wait))
-	defer cl.c.SetReadDeadline(time.Time{})
+	cl.c.SetDeadline(end.Add(wait))
+	defer cl.c.SetDeadline(time.Time{})
 	var s sample
 	last := start
 	for {

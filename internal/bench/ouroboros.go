@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
@@ -46,16 +47,22 @@ type instance struct {
 	layer func(ctx context.Context, c irm.Client) ([]int, error)
 }
 
-// openDirect is a flow that the irmd connects directly between this process
-// and the server process.
-func openDirect(ctx context.Context, h *Harness) (*Session, error) {
-	return openOuroboros(ctx, h, instance{})
+// closeLinger bounds how long closing a reliable flow at the end of a path
+// waits for the server to acknowledge what is still unacknowledged: the
+// measurements are over, and a server that is gone must not hold the
+// teardown for flow.DefaultLinger.
+const closeLinger = 2 * time.Second
+
+// openDirect is a flow with QoS spec that the irmd connects directly between
+// this process and the server process.
+func openDirect(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error) {
+	return openOuroboros(ctx, h, instance{}, spec)
 }
 
-// openLocalIPCP is a flow through a local IPCP: the irmd runs with
-// --no-direct, and the server's name is registered in the IPCP's layer.
-func openLocalIPCP(ctx context.Context, h *Harness) (*Session, error) {
-	return openOuroboros(ctx, h, instance{noDirect: true, ipcps: []string{"ipcpd-local"}, layer: bootstrapLocal})
+// openLocalIPCP is a flow with QoS spec through a local IPCP: the irmd runs
+// with --no-direct, and the server's name is registered in the IPCP's layer.
+func openLocalIPCP(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error) {
+	return openOuroboros(ctx, h, instance{noDirect: true, ipcps: []string{"ipcpd-local"}, layer: bootstrapLocal}, spec)
 }
 
 // instanceEnv is the environment of the processes of the instance in dir.
@@ -70,9 +77,9 @@ func instanceEnv(dir, binDir string) []string {
 }
 
 // openOuroboros starts a private irmd in a new run directory, the layer of
-// inst, a server process bound to serverName, and allocates a flow from this
-// process to it.
-func openOuroboros(ctx context.Context, h *Harness, inst instance) (s *Session, err error) {
+// inst, a server process bound to serverName, and allocates a flow with QoS
+// spec from this process to it (the server adopts that QoS when it accepts).
+func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec) (s *Session, err error) {
 	irmdPath, err := findCommand(h.self, "irmd")
 	if err != nil {
 		return nil, err
@@ -154,11 +161,17 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance) (s *Session, 
 			os.Unsetenv(rundir.Env)
 		}
 	})
-	f, err := flow.Alloc(ctx, serverName, qos.Raw)
+	f, err := flow.Alloc(ctx, serverName, spec)
 	if err != nil {
 		return nil, fmt.Errorf("alloc %s: %w\nirmd log:\n%s", serverName, err, irmd.out.String())
 	}
-	push(func() { f.Close() })
+	push(func() {
+		f.SetLinger(closeLinger)
+		f.Close()
+	})
+	if got := f.QoS(); got.InOrder != spec.InOrder || got.Loss != spec.Loss {
+		return nil, fmt.Errorf("the flow has QoS %+v, not the %+v asked for", got, spec)
+	}
 	if !inst.noDirect && f.PeerPID() != peer.pid() {
 		return nil, fmt.Errorf("the flow did not go direct: its peer is pid %d, not the server %d",
 			f.PeerPID(), peer.pid())

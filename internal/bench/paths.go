@@ -11,19 +11,31 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 // A Path is one way for the harness to reach a server process on this
 // machine: a row group of the results. Adding a path (udp4 on loopback, a
-// unicast layer) is adding a Path with its Open to DefaultPaths.
+// unicast layer) is adding a Path with its Open to DefaultPaths; measuring an
+// Ouroboros path with another QoS is adding a Path with the same Open and
+// another QoS.
 type Path struct {
-	ID       string // short identifier, in the JSON
-	Label    string // name in the tables
-	Kernel   bool   // a kernel baseline rather than Ouroboros
-	Baseline string // ID of the kernel path its figures are compared to in the tables
+	ID     string // short identifier, in the JSON
+	Label  string // name in the tables
+	Kernel bool   // a kernel baseline rather than Ouroboros
+	// QoS is the QoS cube of an Ouroboros path's flow, by its tool name
+	// (qos.ByName: "raw", "data", ...); "" means raw, and kernel paths
+	// ignore it. The server adopts the QoS the client allocates with.
+	QoS string
+	// Baseline is the ID of the path its figures are compared to in the
+	// tables: a kernel path, or for a flow with another QoS the raw flow of
+	// the same path. The JSON has the ratios to every kernel path as well.
+	Baseline string
 	// Open starts the server process (and whatever else the path needs) and
-	// returns a session connected to it.
-	Open func(ctx context.Context, h *Harness) (*Session, error)
+	// returns a session connected to it; an Ouroboros path allocates its
+	// flow with spec (the Path's QoS).
+	Open func(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error)
 }
 
 // Session is an open path.
@@ -42,17 +54,25 @@ func (s *Session) Close() {
 	}
 }
 
-// Kernel path identifiers.
+// Path identifiers.
 const (
-	UnixID = "unix-seqpacket"
-	UDPID  = "udp-loopback"
+	DirectID    = "direct"
+	LocalIPCPID = "local-ipcp"
+	UnixID      = "unix-seqpacket"
+	UDPID       = "udp-loopback"
 )
 
-// DefaultPaths returns the paths of a run, in table order.
+// DefaultPaths returns the paths of a run, in table order. The reliable flows
+// (QoS data: FRCT with retransmission) are compared to the raw flow of the
+// same path.
 func DefaultPaths() []Path {
 	return []Path{
-		{ID: "direct", Label: "direct flow", Baseline: UnixID, Open: openDirect},
-		{ID: "local-ipcp", Label: "local IPCP", Baseline: UnixID, Open: openLocalIPCP},
+		{ID: DirectID, Label: "direct flow", QoS: "raw", Baseline: UnixID, Open: openDirect},
+		{ID: DirectID + "-reliable", Label: "direct flow, reliable", QoS: "data", Baseline: DirectID,
+			Open: openDirect},
+		{ID: LocalIPCPID, Label: "local IPCP", QoS: "raw", Baseline: UnixID, Open: openLocalIPCP},
+		{ID: LocalIPCPID + "-reliable", Label: "local IPCP, reliable", QoS: "data", Baseline: LocalIPCPID,
+			Open: openLocalIPCP},
 		{ID: UnixID, Label: "kernel: unix seqpacket", Kernel: true, Open: openUnix},
 		{ID: UDPID, Label: "kernel: udp 127.0.0.1", Kernel: true, Open: openUDP},
 	}
@@ -63,7 +83,7 @@ const readyWait = 10 * time.Second
 
 // openUnix connects this process and a peer process with a SOCK_SEQPACKET
 // socketpair: the peer gets its end as file descriptor 3.
-func openUnix(ctx context.Context, h *Harness) (*Session, error) {
+func openUnix(ctx context.Context, h *Harness, _ qos.Spec) (*Session, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
@@ -98,7 +118,7 @@ func openUnix(ctx context.Context, h *Harness) (*Session, error) {
 
 // openUDP starts a peer process on a UDP socket of 127.0.0.1 and connects a
 // UDP socket of this process to it.
-func openUDP(ctx context.Context, h *Harness) (*Session, error) {
+func openUDP(ctx context.Context, h *Harness, _ qos.Spec) (*Session, error) {
 	peer, err := h.procs.start("udp peer", exec.Command(h.self, PeerCommand, "udp"), false)
 	if err != nil {
 		return nil, err

@@ -160,7 +160,9 @@ func peerUDP() error {
 }
 
 // peerFlow announces itself to the IRMd of $OUROBOROS_RUN_DIR, binds itself to
-// name and serves every flow it accepts.
+// name and serves every flow it accepts. An accepted flow has the QoS the
+// client allocated it with (raw, or reliable with FRCT), so one peer serves
+// every QoS.
 func peerFlow(name string) error {
 	exitOnStdinEOF(flow.Fini)
 	if err := flow.Init(); err != nil {

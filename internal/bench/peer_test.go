@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 // TestMain lets this test binary run as a peer, as obench does.
@@ -31,7 +33,7 @@ func TestKernelPaths(t *testing.T) {
 		if !p.Kernel {
 			continue
 		}
-		s, err := p.Open(context.Background(), h)
+		s, err := p.Open(context.Background(), h, qos.Raw)
 		if err != nil {
 			t.Fatalf("%s: %v", p.ID, err)
 		}

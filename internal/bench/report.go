@@ -48,6 +48,7 @@ type Result struct {
 	Label    string `json:"label"`
 	Kernel   bool   `json:"kernel"`
 	Baseline string `json:"baseline,omitempty"` // Path.Baseline
+	QoS      string `json:"qos,omitempty"`      // Path.QoS of an Ouroboros path
 	Test     Test   `json:"test"`
 	Size     int    `json:"size_bytes"`
 
@@ -66,7 +67,9 @@ type Result struct {
 	CPUPerPacketNs float64 `json:"cpu_per_packet_ns"`
 	PIDs           []int   `json:"pids,omitempty"` // the processes counted
 
-	// Ratios[kernel path ID][figure key] is this figure ÷ the kernel path's.
+	// Ratios[path ID][figure key] is this figure ÷ the same figure of that
+	// path at the same test and size: every kernel path, and the Baseline
+	// when it is not a kernel path (a reliable flow ÷ the raw flow).
 	Ratios map[string]map[string]float64 `json:"ratios,omitempty"`
 
 	Error string `json:"error,omitempty"`
@@ -133,16 +136,22 @@ func (r *Result) Packets() int64 {
 }
 
 // ComputeRatios sets the Ratios of every Ouroboros result to the kernel
-// results of the same test and size.
+// results of the same test and size, and to the result of its Baseline path
+// of the same test and size when that is not a kernel path.
 func ComputeRatios(results []Result) {
 	type key struct {
+		path string
 		test Test
 		size int
 	}
-	kernel := map[key][]*Result{}
+	ok := map[key]*Result{}       // results that did not fail
+	kernel := map[key][]*Result{} // by test and size; path is ""
 	for i := range results {
-		if r := &results[i]; r.Kernel && r.Error == "" {
-			kernel[key{r.Test, r.Size}] = append(kernel[key{r.Test, r.Size}], r)
+		if r := &results[i]; r.Error == "" {
+			ok[key{r.Path, r.Test, r.Size}] = r
+			if r.Kernel {
+				kernel[key{"", r.Test, r.Size}] = append(kernel[key{"", r.Test, r.Size}], r)
+			}
 		}
 	}
 	for i := range results {
@@ -151,27 +160,37 @@ func ComputeRatios(results []Result) {
 		if r.Kernel || r.Error != "" {
 			continue
 		}
-		for _, k := range kernel[key{r.Test, r.Size}] {
-			kv := map[string]float64{}
-			for _, f := range k.Figures() {
-				kv[f.Key] = f.Value
-			}
-			base := map[string]float64{}
-			for _, f := range r.Figures() {
-				if v, ok := kv[f.Key]; ok {
-					if q := Ratio(f.Value, v); !math.IsNaN(q) {
-						base[f.Key] = q
-					}
-				}
-			}
-			if len(base) > 0 {
+		refs := kernel[key{"", r.Test, r.Size}]
+		if b, found := ok[key{r.Baseline, r.Test, r.Size}]; found && !b.Kernel && b != r {
+			refs = append(refs[:len(refs):len(refs)], b)
+		}
+		for _, k := range refs {
+			if q := ratios(r, k); len(q) > 0 {
 				if r.Ratios == nil {
 					r.Ratios = map[string]map[string]float64{}
 				}
-				r.Ratios[k.Path] = base
+				r.Ratios[k.Path] = q
 			}
 		}
 	}
+}
+
+// ratios returns every figure of r ÷ the same figure of ref, leaving out
+// those that are not a number (a figure of 0 in ref).
+func ratios(r, ref *Result) map[string]float64 {
+	kv := map[string]float64{}
+	for _, f := range ref.Figures() {
+		kv[f.Key] = f.Value
+	}
+	q := map[string]float64{}
+	for _, f := range r.Figures() {
+		if v, found := kv[f.Key]; found {
+			if x := Ratio(f.Value, v); !math.IsNaN(x) {
+				q[f.Key] = x
+			}
+		}
+	}
+	return q
 }
 
 // Report is the outcome of a run.

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// sampleReport is a report of two paths and two tests.
+// sampleReport is a report of two kernel paths and an Ouroboros path, raw and
+// reliable, and two tests.
 func sampleReport() *Report {
 	rep := &Report{
 		Date: time.Date(2026, 11, 26, 10, 0, 0, 123, time.UTC), GoVersion: "go1.26.8",
@@ -20,8 +21,11 @@ func sampleReport() *Report {
 	}
 	add := func(path, label string, kernel bool, test Test, size int, s sample, cpu time.Duration) {
 		r := Result{Path: path, Label: label, Kernel: kernel, Test: test, Size: size}
-		if !kernel {
-			r.Baseline = UnixID
+		switch {
+		case path == "direct-reliable":
+			r.Baseline, r.QoS = "direct", "data"
+		case !kernel:
+			r.Baseline, r.QoS = UnixID, "raw"
 		}
 		r.fill(s, cpu)
 		rep.Results = append(rep.Results, r)
@@ -43,6 +47,10 @@ func sampleReport() *Report {
 		sample{sent: 2000, received: 2000, elapsed: time.Millisecond}, 10*time.Millisecond)
 	add(UDPID, "kernel: udp", true, OneWay, 1000,
 		sample{sent: 1000, received: 500, elapsed: time.Millisecond}, 10*time.Millisecond)
+	add("direct-reliable", "direct flow, reliable", false, PingPong, 64,
+		sample{sent: 2, received: 2, elapsed: 50 * time.Microsecond, rtts: rtts(25, 25)}, 160*time.Microsecond)
+	add("direct-reliable", "direct flow, reliable", false, OneWay, 1000,
+		sample{sent: 800, received: 800, elapsed: time.Millisecond}, 0)
 	ComputeRatios(rep.Results)
 	return rep
 }
@@ -72,7 +80,22 @@ func TestFillAndRatios(t *testing.T) {
 	if got := ow.Ratios[UDPID]["packets_per_s"]; math.Abs(got-2) > 1e-9 {
 		t.Errorf("one-way ratio to udp = %v, want 2", got)
 	}
-	for _, r := range rep.Results[2:] {
+	if len(pp.Ratios) != 1 || len(ow.Ratios) != 2 {
+		t.Errorf("raw rows have ratios to %v and %v, want the kernel paths only", pp.Ratios, ow.Ratios)
+	}
+	// A reliable row: ÷ the raw flow of its path, and ÷ the kernel paths.
+	rel := rep.Results[5]
+	want = map[string]float64{"round_trips_per_s": 0.8, "rtt_p50": 1.25, "rtt_p99": 1.25, "cpu_per_packet": 2}
+	if got := rel.Ratios["direct"]; !approx(got, want) {
+		t.Errorf("reliable ping-pong ratios to raw = %v, want %v", got, want)
+	}
+	if got := rel.Ratios[UnixID]["round_trips_per_s"]; math.Abs(got-0.4) > 1e-9 || len(rel.Ratios) != 2 {
+		t.Errorf("reliable ping-pong ratios = %v", rel.Ratios)
+	}
+	if got := rep.Results[6].Ratios["direct"]["packets_per_s"]; math.Abs(got-0.8) > 1e-9 {
+		t.Errorf("reliable one-way ratio to raw = %v, want 0.8", got)
+	}
+	for _, r := range rep.Results[2:5] {
 		if r.Ratios != nil {
 			t.Errorf("kernel row %s has ratios %v", r.Path, r.Ratios)
 		}
@@ -146,6 +169,9 @@ func TestMarkdown(t *testing.T) {
 		"| direct flow | 1000 | 1,000,000 (×0.50) | 8,000.0 (×0.50) | 0 | < 10.0 |",
 		"| kernel: unix | 64 | 100,000 | 10.0 | 10.0 | 5.00 |",
 		"| kernel: udp | 1000 | error: udp \\| broke badly | — | — | — |",
+		"| direct flow, reliable | 64 | 40,000 (×0.80) | 25.0 (×1.25) | 25.0 (×1.25) | 40.0 (×2.00) |",
+		"| direct flow, reliable | 1000 | 800,000 (×0.80) | 6,400.0 (×0.80) | 0 | < 12.5 |",
+		"kernel: unix, and for a row with another QoS than raw the raw flow of the same path;",
 		"## Ping-pong: pings back to back for 2s",
 		"## Latency: oping-style, 2000 pings with a 1ms pause before each",
 	} {

@@ -1,9 +1,9 @@
 // Package bench is the benchmark harness behind obench: it measures latency
 // and throughput of Ouroboros flows (a direct local flow, a flow through the
-// local IPCP) next to the kernel doing the same job on the same machine (a
-// Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each between this process
-// and a server process, with the CPU time every process involved spent per
-// packet, and renders the results as JSON and Markdown.
+// local IPCP, each raw and reliable) next to the kernel doing the same job on
+// the same machine (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each
+// between this process and a server process, with the CPU time every process
+// involved spent per packet, and renders the results as JSON and Markdown.
 //
 // Every Ouroboros path runs in a private irmd in a temporary run directory;
 // nothing touches /var/run/ouroboros. Cleanup stops every process the harness
@@ -18,6 +18,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 // Config is what a run measures.
@@ -109,6 +111,9 @@ func (h *Harness) runPath(ctx context.Context, p Path) []Result {
 	for i, m := range plan {
 		results[i] = Result{Path: p.ID, Label: p.Label, Kernel: p.Kernel, Baseline: p.Baseline,
 			Test: m.Test, Size: m.Size}
+		if !p.Kernel {
+			results[i].QoS = p.QoS
+		}
 	}
 	fail := func(from int, err error) {
 		for i := from; i < len(results); i++ {
@@ -117,11 +122,19 @@ func (h *Harness) runPath(ctx context.Context, p Path) []Result {
 		h.logf("%s: %v", p.Label, err)
 	}
 	h.logf("%s: starting", p.Label)
-	if err := ctx.Err(); err != nil {
+	err := ctx.Err()
+	if err != nil {
 		fail(0, err)
 		return results
 	}
-	sess, err := p.Open(ctx, h)
+	spec := qos.Raw
+	if p.QoS != "" && !p.Kernel {
+		if spec, err = qos.ByName(p.QoS); err != nil {
+			fail(0, fmt.Errorf("setup: %w", err))
+			return results
+		}
+	}
+	sess, err := p.Open(ctx, h, spec)
 	if err != nil {
 		fail(0, fmt.Errorf("setup: %w", err))
 		return results
