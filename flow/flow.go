@@ -55,7 +55,8 @@ type Flow struct {
 
 	fr          *frctFlow     // FRCT state if the QoS asks for in-order delivery; nil otherwise
 	lingerBound time.Duration // see SetLinger
-	malformed   int           // packets dropped as malformed
+	crc         bool          // QoS ber = 0: packets carry a CRC-32 (crc.go)
+	malformed   atomic.Int64  // packets dropped as malformed (short, or a bad CRC)
 }
 
 func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote string) *Flow {
@@ -64,6 +65,7 @@ func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote str
 		rd: makeDeadline(), wr: makeDeadline()}
 	f.space = sync.NewCond(&f.mu)
 	f.lingerBound = DefaultLinger
+	f.crc = info.QoS.BER == 0
 	if info.QoS.InOrder != 0 {
 		f.fr = newFRCT(f)
 	}

@@ -94,7 +94,7 @@ func (f *Flow) frctReceive(sdu []byte) {
 	f.mu.Lock()
 	deliver, reply, err := fr.conn.Receive(now, pkt)
 	if err != nil {
-		f.malformed++ // shorter than the FRCT header: dropped (F4)
+		f.malformed.Add(1) // shorter than the FRCT header: dropped (F4)
 	}
 	if f.closed {
 		for range deliver { // lingering: nobody reads any more
@@ -147,8 +147,11 @@ func (f *Flow) frctTimeout() {
 // sendControl writes engine-generated packets without blocking.
 func (f *Flow) sendControl(pkts [][]byte) {
 	for _, p := range pkts {
-		buf := make([]byte, 1+len(p))
+		buf := make([]byte, 1+len(p), 1+len(p)+crcLen)
 		copy(buf[1:], p)
+		if f.crc {
+			buf = appendCRC(buf)
+		}
 		if f.ep.TryWritePacket(datapath.KindData, buf) == nil {
 			f.lastSnd.Store(time.Now().UnixNano())
 		}
@@ -157,24 +160,20 @@ func (f *Flow) sendControl(pkts [][]byte) {
 
 // frctWrite sends p through the engine: it waits for the send window (and
 // for other writers) up to dl, or fails with EAGAIN when nonblock is set.
+// The fast path (window open, no other writer) starts no timer.
 func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 	fr := f.fr
-	var timer <-chan time.Time
-	if !dl.IsZero() {
-		t := time.NewTimer(time.Until(dl))
-		defer t.Stop()
-		timer = t.C
-	}
-	if nonblock {
-		select {
-		case fr.wsem <- struct{}{}:
-		default:
+	var w waiter
+	defer w.stop()
+	select {
+	case fr.wsem <- struct{}{}:
+	default:
+		if nonblock {
 			return oerr.EAGAIN
 		}
-	} else {
 		select {
 		case fr.wsem <- struct{}{}:
-		case <-timer:
+		case <-w.until(dl):
 			return oerr.ETIMEDOUT
 		case <-f.done:
 			return net.ErrClosed
@@ -195,7 +194,7 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 			return oerr.EFLOWDOWN
 		}
 		var err error
-		pkt, err = fr.conn.Send(now, make([]byte, 1, 1+frctHeader+len(p)), p)
+		pkt, err = fr.conn.Send(now, make([]byte, 1, 1+frctHeader+len(p)+crcLen), p)
 		fr.arm(now)
 		f.mu.Unlock()
 		if err == nil {
@@ -209,21 +208,19 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		}
 		// Window closed: the engine sends RDVS; wait for a packet from the
 		// peer, retrying now and then to keep the rendezvous going.
-		poll := time.NewTimer(windowPoll)
 		select {
 		case <-fr.winKick:
-		case <-poll.C:
-		case <-timer:
-			poll.Stop()
+		case <-w.poll():
+		case <-w.until(dl):
 			return oerr.ETIMEDOUT
 		case <-f.wr.wait():
-			poll.Stop()
 			return oerr.ETIMEDOUT
 		case <-f.done:
-			poll.Stop()
 			return net.ErrClosed
 		}
-		poll.Stop()
+	}
+	if f.crc {
+		pkt = appendCRC(pkt)
 	}
 	err := f.writeBy(pkt, dl, nonblock)
 	if err != nil && fr.rtx && !errors.Is(err, net.ErrClosed) && !errors.Is(err, oerr.EFLOWDOWN) {
@@ -232,6 +229,41 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		return nil
 	}
 	return err
+}
+
+// waiter holds the timers of a writer that has to wait, made on first use.
+type waiter struct {
+	dl, pl *time.Timer
+}
+
+// until returns a channel that fires at dl (never if dl is zero).
+func (w *waiter) until(dl time.Time) <-chan time.Time {
+	if dl.IsZero() {
+		return nil
+	}
+	if w.dl == nil {
+		w.dl = time.NewTimer(time.Until(dl))
+	}
+	return w.dl.C
+}
+
+// poll returns a channel that fires windowPoll from now.
+func (w *waiter) poll() <-chan time.Time {
+	if w.pl == nil {
+		w.pl = time.NewTimer(windowPoll)
+	} else {
+		w.pl.Reset(windowPoll)
+	}
+	return w.pl.C
+}
+
+func (w *waiter) stop() {
+	if w.dl != nil {
+		w.dl.Stop()
+	}
+	if w.pl != nil {
+		w.pl.Stop()
+	}
 }
 
 // frctHeader is the FRCT header length in bytes.

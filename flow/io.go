@@ -43,6 +43,13 @@ func (f *Flow) receive() {
 			if len(sdu) == 0 {
 				continue
 			}
+			if f.crc {
+				var ok bool
+				if sdu, ok = checkCRC(sdu); !ok {
+					f.malformed.Add(1)
+					continue
+				}
+			}
 			if f.fr != nil {
 				f.frctReceive(sdu)
 				continue
@@ -94,7 +101,10 @@ func (f *Flow) Read(p []byte) (int, error) {
 		return 0, f.opErr("read", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
 	}
 	for {
-		n, err, wait := f.tryRead(p)
+		n, err, wait, ctl := f.tryRead(p)
+		if ctl != nil {
+			f.sendControl([][]byte{ctl})
+		}
 		if !wait {
 			if err != nil {
 				return n, f.opErr("read", err)
@@ -113,28 +123,29 @@ func (f *Flow) Read(p []byte) (int, error) {
 }
 
 // tryRead takes what is available; wait reports that the caller must block.
-func (f *Flow) tryRead(p []byte) (n int, err error, wait bool) {
+// ctl is an FRCT window update to send once the lock is released.
+func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
-		return 0, net.ErrClosed, false
+		return 0, net.ErrClosed, false, nil
 	}
 	if f.donePart {
 		f.donePart = false
-		return 0, nil, false
+		return 0, nil, false, nil
 	}
 	msg := f.partial
 	if msg == nil {
 		if len(f.rxq) == 0 {
 			switch {
 			case f.peerErr != nil:
-				return 0, f.peerErr, false
+				return 0, f.peerErr, false, nil
 			case f.downFlag || f.flags&FlagDown != 0:
-				return 0, oerr.EFLOWDOWN, false
+				return 0, oerr.EFLOWDOWN, false, nil
 			case f.flags&FlagRNoBlock != 0:
-				return 0, oerr.EAGAIN, false
+				return 0, oerr.EAGAIN, false, nil
 			}
-			return 0, nil, true
+			return 0, nil, true, nil
 		}
 		msg = f.rxq[0]
 		f.rxq[0] = nil
@@ -147,7 +158,7 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool) {
 		}
 		if f.fr != nil {
 			now := time.Now()
-			f.fr.conn.Consumed(now)
+			ctl = f.fr.conn.Consumed(now)
 			f.fr.arm(now)
 		}
 		f.space.Signal()
@@ -163,14 +174,14 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool) {
 	n = copy(p, msg)
 	switch {
 	case n < len(msg) && f.flags&FlagRNoPart != 0:
-		return 0, oerr.EMSGSIZE, false
+		return 0, oerr.EMSGSIZE, false, ctl
 	case n < len(msg):
 		f.partial = msg[n:]
 		f.donePart = false
 	case n == len(p) && f.flags&FlagRNoPart == 0:
 		f.donePart = true
 	}
-	return n, nil, false
+	return n, nil, false, ctl
 }
 
 // smallBufs recycles write buffers for messages up to 2 KiB.
@@ -212,14 +223,17 @@ func (f *Flow) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	var pkt []byte
-	if len(p) < 2049 {
+	if len(p)+crcLen < 2049 {
 		bp := smallBufs.Get().(*[]byte)
 		defer smallBufs.Put(bp)
 		pkt = (*bp)[:len(p)+1]
 	} else {
-		pkt = make([]byte, len(p)+1)
+		pkt = make([]byte, len(p)+1, len(p)+1+crcLen)
 	}
 	copy(pkt[1:], p)
+	if f.crc && len(p) > 0 {
+		pkt = appendCRC(pkt)
+	}
 	if err := f.writeBy(pkt, dl, flags&FlagWNoBlock != 0); err != nil {
 		return 0, f.opErr("write", err)
 	}
@@ -228,12 +242,16 @@ func (f *Flow) Write(p []byte) (int, error) {
 }
 
 // maxWrite is the largest message Write takes: MaxSDU less the FRCT header
-// on FRCT flows.
+// on FRCT flows and the CRC on CRC flows.
 func (f *Flow) maxWrite() int {
+	n := datapath.MaxSDU
 	if f.fr != nil {
-		return datapath.MaxSDU - frctHeader
+		n -= frctHeader
 	}
-	return datapath.MaxSDU
+	if f.crc {
+		n -= crcLen
+	}
+	return n
 }
 
 func (f *Flow) writeBy(pkt []byte, dl time.Time, nonblock bool) error {

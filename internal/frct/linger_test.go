@@ -57,16 +57,18 @@ func TestSlowReaderWindow(t *testing.T) {
 	if sent != rq {
 		t.Fatalf("sent %d before the window closed, want %d (the unread queue)", sent, rq)
 	}
-	// The reader takes two; the next delayed ACK|FC moves the edge by two.
-	b.Consumed(now)
-	b.Consumed(now)
+	// The reader takes one: the update waits for the delayed ACK. It takes
+	// a second, a quarter window: the sender, out of window, is told at once.
+	if p := b.Consumed(now); p != nil {
+		t.Fatalf("window update for one packet sent at once: %x", p)
+	}
 	if dl := b.NextDeadline(); dl.IsZero() || dl.Sub(now) != ackDelay {
 		t.Fatalf("no window update scheduled after consumption (deadline %v)", dl)
 	}
-	now = now.Add(ackDelay)
-	out := b.OnTimeout(now)
-	if len(out) != 1 || wire.FRCT(out[0]).Flags() != wire.FRCTACK|wire.FRCTFC || wire.FRCT(out[0]).RWE() != 1000+rq+2 {
-		t.Fatalf("window update %x", out)
+	p := b.Consumed(now)
+	out := [][]byte{p}
+	if p == nil || wire.FRCT(p).Flags() != wire.FRCTACK|wire.FRCTFC || wire.FRCT(p).RWE() != 1000+rq+2 {
+		t.Fatalf("window update %x", p)
 	}
 	a.Receive(now, out[0])
 	for i := range 2 {
@@ -153,5 +155,63 @@ func TestRunExpiry(t *testing.T) {
 	wire.FRCT(q).SetFlags(wire.FRCTData)
 	if d, _, _ := c.Receive(t0, q); len(d) != 0 {
 		t.Fatal("data of an unknown run delivered")
+	}
+}
+
+// TestBlockedWriterKeepsRun: a writer that waits on a closed window for
+// longer than the run lifetime (snd.inact, 131 s) keeps its run alive with
+// RDVS; when the reader finally reads, the writer continues in the same
+// run. (Restarting the run would put its packets outside the receiver's
+// window and stall the flow for good.)
+func TestBlockedWriterKeepsRun(t *testing.T) {
+	a := New(Config{RTX: true, Rand: fixed(5000)}, t0)
+	b := New(Config{RTX: true}, t0)
+	now := t0
+	pump := func(from, to *Conn, pkts [][]byte) {
+		for _, p := range pkts {
+			_, r, _ := to.Receive(now, p)
+			for _, x := range r {
+				from.Receive(now, x)
+			}
+		}
+	}
+	unread := 0
+	for {
+		p, err := a.Send(now, nil, []byte{1})
+		if errors.Is(err, ErrWindowClosed) {
+			if unread >= DefaultRQSize {
+				break
+			}
+			now = now.Add(ackDelay)
+			pump(b, a, b.OnTimeout(now))
+			continue
+		}
+		pump(a, b, [][]byte{p})
+		unread++
+	}
+	// 200 s of a writer retrying every 500 ms; RDVS goes out, b answers.
+	for end := now.Add(200 * time.Second); now.Before(end); now = now.Add(100 * time.Millisecond) {
+		if int(now.Sub(t0)/(100*time.Millisecond))%5 == 0 {
+			if _, err := a.Send(now, nil, []byte{1}); !errors.Is(err, ErrWindowClosed) {
+				t.Fatalf("window opened without a read: %v", err)
+			}
+		}
+		pump(a, b, a.OnTimeout(now))
+		pump(b, a, b.OnTimeout(now))
+	}
+	for range 100 {
+		if p := b.Consumed(now); p != nil {
+			pump(b, a, [][]byte{p})
+		}
+	}
+	p, err := a.Send(now, nil, []byte{2})
+	if err != nil {
+		t.Fatalf("send after the reader read: %v", err)
+	}
+	if h := wire.FRCT(p); h.Seqno() != 5000+uint32(unread) { // a new run would restart at 5000
+		t.Fatalf("packet %x: want seqno %d in the same run", p[:12], 5000+unread)
+	}
+	if d, _, _ := b.Receive(now, p); len(d) != 1 {
+		t.Fatal("receiver dropped the writer's next packet")
 	}
 }

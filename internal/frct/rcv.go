@@ -53,14 +53,38 @@ func (c *Conn) advertise() uint32 {
 
 // Consumed tells the Conn the reader took one payload that Receive
 // returned; it reopens the receive window by one. A window update (ACK|FC)
-// follows with the next delayed ACK.
-func (c *Conn) Consumed(now time.Time) {
+// follows with the next delayed ACK, or at once (returned) when the reader
+// has opened a quarter of the window since the last update: a fast sender
+// must not sit on a closed window for the 10 ms of the delayed ACK.
+func (c *Conn) Consumed(now time.Time) []byte {
 	if c.pending > 0 {
 		c.pending--
 	}
-	if c.rcv.run {
-		c.scheduleAck(now)
+	if !c.rcv.run {
+		return nil
 	}
+	if c.urgentAck() {
+		if p := c.ackPkt(now); p != nil {
+			return p
+		}
+	}
+	c.scheduleAck(now)
+	return nil
+}
+
+// urgentAck reports that an ACK|FC should go now rather than after the
+// delayed-ACK time: a quarter window arrived unacknowledged (as TCP acks
+// every other segment), or the sender is about to run out of window and an
+// update gives it a quarter window more. Never for the first packets of a
+// run, so that a responder's first answer carries the first ACK: a pure ACK
+// arriving first would break a reference requester (F6).
+func (c *Conn) urgentAck() bool {
+	q := c.cfg.RQSize / 4
+	if int(int32(c.rcv.lwe-c.rcv.seqno)) >= q {
+		return true
+	}
+	left := int(int32(c.rcv.adv - c.rcv.lwe))
+	return left < c.cfg.RQSize/8 && int(int32(c.rcvRWE()-c.rcv.adv)) >= q
 }
 
 // expireRcv ends the receive run if the record has been idle too long.
@@ -89,7 +113,8 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 			return nil, nil, nil // unknown run; no run, so no ACK either
 		}
 		c.rcv.run = true
-		c.rcv.lwe, c.rcv.seqno, c.rcv.adv = seq, seq, seq
+		// The sender starts a run with its start window.
+		c.rcv.lwe, c.rcv.seqno, c.rcv.adv = seq, seq, seq.Add(c.cfg.StartWindow)
 		c.rqHead = 0
 		clear(c.rq)
 	}
@@ -137,7 +162,6 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		return nil, c.dropPath(now), nil // duplicate in the queue
 	}
 	c.rq[i] = payload
-	c.scheduleAck(now)
 	for c.rq[c.rqHead] != nil {
 		deliver = append(deliver, c.rq[c.rqHead])
 		c.rq[c.rqHead] = nil
@@ -145,6 +169,12 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.rcv.lwe = c.rcv.lwe.Add(1)
 		c.pending++
 	}
+	if c.urgentAck() {
+		if p := c.ackPkt(now); p != nil {
+			return deliver, [][]byte{p}, nil
+		}
+	}
+	c.scheduleAck(now)
 	return deliver, nil, nil
 }
 

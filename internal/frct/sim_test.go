@@ -117,7 +117,9 @@ func (s *sim) step() bool {
 			if f.to == 1 {
 				s.onDeliver(p)
 			}
-			s.conns[f.to].Consumed(now) // the reader keeps up
+			if p := s.conns[f.to].Consumed(now); p != nil { // the reader keeps up
+				s.transmit(now, 1-f.to, p)
+			}
 		}
 		for _, p := range r {
 			s.transmit(now, 1-f.to, p)

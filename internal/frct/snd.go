@@ -31,7 +31,7 @@ func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 	if c.down {
 		return nil, ErrFlowDown
 	}
-	if now.Sub(c.snd.act) > c.snd.inact {
+	if now.Sub(c.snd.act) > c.snd.inact && len(c.rtx.q) == 0 {
 		s := Seq(c.cfg.Rand())
 		c.snd.lwe, c.snd.seqno, c.snd.rwe = s, s, s.Add(c.cfg.StartWindow)
 		c.rtx.reset()

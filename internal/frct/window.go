@@ -51,6 +51,10 @@ func (c *Conn) rendezvous(now time.Time, out [][]byte) [][]byte {
 		return out
 	}
 	c.win.rdvDue = now.Add(rdvInterval)
+	// An RDVS belongs to the run: a writer waiting for the window is not
+	// idle, so the run must not expire and restart under it (a new run
+	// would fall outside the receiver's window and the flow would stall).
+	c.snd.act = now
 	return append(out, wire.FRCTFields{Flags: wire.FRCTRDVS}.Append(nil))
 }
 
