@@ -34,6 +34,7 @@ type Flow struct {
 	mu       sync.Mutex
 	space    *sync.Cond // signalled when rxq has room or the flow closes
 	rxq      [][]byte   // queued messages, oldest first
+	rxFree   [][]byte   // recycled receive buffers (io.go)
 	partial  []byte     // unread rest of a message read in pieces
 	donePart bool       // the next Read returns 0: end of a message read in pieces
 	peerErr  error      // EFLOWDOWN or EFLOWPEER once the peer is gone or silent

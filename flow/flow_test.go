@@ -20,7 +20,7 @@ import (
 
 // pair returns two connected flows over a real channel, without an IRMd
 // (Close reports that the IRMd is unreachable; the tests ignore that).
-func pair(t *testing.T, qa, qb qos.Spec) (*Flow, *Flow) {
+func pair(t testing.TB, qa, qb qos.Spec) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
 	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") != "socket")

@@ -40,6 +40,9 @@ type frctFlow struct {
 	// wsem (capacity 1) serialises writers from Send to the channel, so that
 	// sequence numbers enter the channel in order.
 	wsem chan struct{}
+	// wbuf is the packet being written; the holder of wsem owns it (the
+	// channel copies the packet, so it is reused by the next write).
+	wbuf []byte
 }
 
 // DefaultLinger bounds how long Close waits for the peer to acknowledge
@@ -87,11 +90,10 @@ func (fr *frctFlow) kickWriters() {
 }
 
 // frctReceive handles one non-empty packet from the peer (receive goroutine).
-func (f *Flow) frctReceive(sdu []byte) {
+func (f *Flow) frctReceive(now time.Time, sdu []byte) {
 	fr := f.fr
-	pkt := append([]byte(nil), sdu...) // the engine keeps it in its reorder queue
-	now := time.Now()
 	f.mu.Lock()
+	pkt := append(f.rxBuf(len(sdu)), sdu...) // the engine keeps it in its reorder queue
 	deliver, reply, err := fr.conn.Receive(now, pkt)
 	if err != nil {
 		f.malformed.Add(1) // shorter than the FRCT header: dropped (F4)
@@ -182,6 +184,7 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 	defer func() { <-fr.wsem }()
 
 	var pkt []byte
+	var sent time.Time
 	for {
 		now := time.Now()
 		f.mu.Lock()
@@ -194,7 +197,10 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 			return oerr.EFLOWDOWN
 		}
 		var err error
-		pkt, err = fr.conn.Send(now, make([]byte, 1, 1+frctHeader+len(p)+crcLen), p)
+		if cap(fr.wbuf) < 1+frctHeader+len(p)+crcLen {
+			fr.wbuf = make([]byte, 1, max(2048, 1+frctHeader+len(p)+crcLen))
+		}
+		pkt, err = fr.conn.Send(now, fr.wbuf[:1], p)
 		fr.arm(now)
 		f.mu.Unlock()
 		if err == nil {
@@ -223,9 +229,13 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		pkt = appendCRC(pkt)
 	}
 	err := f.writeBy(pkt, dl, nonblock)
+	if err == nil {
+		f.lastSnd.Store(sent.UnixNano())
+	}
 	if err != nil && fr.rtx && !errors.Is(err, net.ErrClosed) && !errors.Is(err, oerr.EFLOWDOWN) {
 		// The engine holds the packet: retransmission delivers it, so the
 		// write succeeded even though the channel was full just now.
+		f.lastSnd.Store(sent.UnixNano())
 		return nil
 	}
 	return err

@@ -37,7 +37,8 @@ func (f *Flow) receive() {
 			}
 			return
 		}
-		f.lastRcv.Store(time.Now().UnixNano())
+		now := time.Now()
+		f.lastRcv.Store(now.UnixNano())
 		switch kind {
 		case datapath.KindData:
 			if len(sdu) == 0 {
@@ -51,11 +52,11 @@ func (f *Flow) receive() {
 				}
 			}
 			if f.fr != nil {
-				f.frctReceive(sdu)
+				f.frctReceive(now, sdu)
 				continue
 			}
-			msg := append([]byte(nil), sdu...)
 			f.mu.Lock()
+			msg := append(f.rxBuf(len(sdu)), sdu...)
 			for len(f.rxq) >= rxCap && !f.closed {
 				f.space.Wait()
 			}
@@ -174,14 +175,46 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 	n = copy(p, msg)
 	switch {
 	case n < len(msg) && f.flags&FlagRNoPart != 0:
+		f.recycle(msg)
 		return 0, oerr.EMSGSIZE, false, ctl
 	case n < len(msg):
 		f.partial = msg[n:]
 		f.donePart = false
+		return n, nil, false, ctl
 	case n == len(p) && f.flags&FlagRNoPart == 0:
 		f.donePart = true
 	}
+	f.recycle(msg)
 	return n, nil, false, ctl
+}
+
+// Receive buffers are recycled: the receive goroutine copies each packet
+// out of the channel into one, Read copies it to the caller and gives it
+// back. Both hold f.mu. Only buffers from rxBufSize/2 to rxBufMax bytes are
+// kept, at most rxFreeMax of them (so at most 320 KiB per flow).
+const (
+	rxBufSize = 4096
+	rxBufMax  = 20 << 10
+	rxFreeMax = 16
+)
+
+// rxBuf returns an empty buffer with room for n bytes.
+func (f *Flow) rxBuf(n int) []byte {
+	if k := len(f.rxFree); k > 0 && cap(f.rxFree[k-1]) >= n {
+		b := f.rxFree[k-1]
+		f.rxFree = f.rxFree[:k-1]
+		return b[:0]
+	}
+	return make([]byte, 0, max(n, rxBufSize))
+}
+
+// recycle takes back a buffer whose bytes were all read.
+func (f *Flow) recycle(b []byte) {
+	// An FRCT payload starts 12 bytes into its buffer, so a buffer shrinks
+	// by 12 bytes per use; it is kept while it has half its size left.
+	if c := cap(b); c >= rxBufSize/2 && c <= rxBufMax && len(f.rxFree) < rxFreeMax {
+		f.rxFree = append(f.rxFree, b[:0])
+	}
 }
 
 // smallBufs recycles write buffers for messages up to 2 KiB.
@@ -219,7 +252,6 @@ func (f *Flow) Write(p []byte) (int, error) {
 		if err := f.frctWrite(p, dl, flags&FlagWNoBlock != 0); err != nil {
 			return 0, f.opErr("write", err)
 		}
-		f.lastSnd.Store(time.Now().UnixNano())
 		return len(p), nil
 	}
 	var pkt []byte

@@ -31,14 +31,27 @@ type rtxEntry struct {
 
 // rtxQueue holds unacknowledged packets in sequence order.
 type rtxQueue struct {
-	q   []rtxEntry
-	due time.Time // earliest deadline, zero if empty
+	q    []rtxEntry
+	due  time.Time // earliest deadline, zero if empty
+	free [][]byte  // copies of acknowledged packets, for reuse
 }
+
+// Reuse of acknowledged copies: at most maxFree buffers of at most
+// maxFreeCap bytes (1.25 MiB), a fraction of what a full window holds.
+const (
+	maxFree    = 64
+	maxFreeCap = 20 << 10
+)
 
 func (r *rtxQueue) reset() { r.q, r.due = nil, time.Time{} }
 
+// push keeps a private copy of pkt until an ACK passes seqno s.
 func (r *rtxQueue) push(s Seq, now time.Time, rto time.Duration, pkt []byte) {
-	e := rtxEntry{seq: s, first: now, due: now.Add(rto), pkt: pkt}
+	var buf []byte
+	if n := len(r.free); n > 0 && cap(r.free[n-1]) >= len(pkt) {
+		buf, r.free = r.free[n-1], r.free[:n-1]
+	}
+	e := rtxEntry{seq: s, first: now, due: now.Add(rto), pkt: append(buf[:0], pkt...)}
 	r.q = append(r.q, e)
 	r.due = earliest(r.due, e.due)
 }
@@ -47,16 +60,19 @@ func (r *rtxQueue) push(s Seq, now time.Time, rto time.Duration, pkt []byte) {
 func (r *rtxQueue) ack(ackno Seq) {
 	n := 0
 	for n < len(r.q) && r.q[n].seq.Before(ackno) {
+		if len(r.free) < maxFree && cap(r.q[n].pkt) <= maxFreeCap {
+			r.free = append(r.free, r.q[n].pkt)
+		}
 		r.q[n].pkt = nil
 		n++
 	}
 	if n == 0 {
 		return
 	}
-	r.q = r.q[n:]
-	if len(r.q) == 0 {
-		r.q = nil // release the backing array
-	}
+	// Keep the backing array (at most a window of entries): shift down.
+	m := copy(r.q, r.q[n:])
+	clear(r.q[m:])
+	r.q = r.q[:m]
 	r.recompute()
 }
 

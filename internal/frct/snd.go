@@ -65,7 +65,7 @@ func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 	start := len(dst)
 	pkt := append(h.Append(dst), payload...)
 	if c.cfg.RTX {
-		c.rtx.push(c.snd.seqno, now, c.rtt.current(), append([]byte(nil), pkt[start:]...))
+		c.rtx.push(c.snd.seqno, now, c.rtt.current(), pkt[start:])
 	}
 	c.snd.seqno = c.snd.seqno.Add(1)
 	c.snd.act = now

@@ -1,0 +1,41 @@
+package flow
+
+import (
+	"testing"
+
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// benchOneWay measures one-way messages/s between two flows of this
+// process over a real channel: the per-packet cost of the flow layer
+// (and of FRCT on in-order flows) on both ends.
+func benchOneWay(b *testing.B, q qos.Spec, size int) {
+	q.Timeout = 0
+	q.BER = 1
+	fa, fb := pair(b, q, q)
+	msg := make([]byte, size)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for range b.N {
+			if _, err := fb.Read(buf); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}()
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := fa.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+}
+
+func BenchmarkOneWayRaw64(b *testing.B)        { benchOneWay(b, qos.Raw, 64) }
+func BenchmarkOneWayReliable64(b *testing.B)   { benchOneWay(b, qos.Data, 64) }
+func BenchmarkOneWayRaw1000(b *testing.B)      { benchOneWay(b, qos.Raw, 1000) }
+func BenchmarkOneWayReliable1000(b *testing.B) { benchOneWay(b, qos.Data, 1000) }
