@@ -9,6 +9,10 @@
 // the specification and from real captures, a loop over every truncated
 // prefix, and a round-trip fuzz target.
 //
+// udp.go and eth.go hold the shim IPCPs' formats as field structs with
+// Append and Parse: the UDP EID and management datagram, and the eth-dix and
+// eth-llc frame headers and management messages.
+//
 // Short input is always reported as ErrTruncated.
 package wire
 
