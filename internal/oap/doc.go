@@ -1,0 +1,65 @@
+// Package oap implements the wire format of OAP, the Ouroboros flow-allocation
+// authentication protocol (spec irmd.md §4), and its unsecured handshake.
+//
+// # Role
+//
+// OAP runs end to end between two IRMds: the IRMd of the allocating process
+// (the client) and the IRMd of the accepting process (the server). There are
+// exactly two messages. The request travels in IPCP_FLOW_ALLOC.pk, crosses the
+// layer as opaque bytes and arrives in IPCP_FLOW_REQ_ARR.pk; the response
+// travels in IPCP_FLOW_ALLOC_RESP.pk and arrives in IPCP_FLOW_ALLOC_REPLY.pk.
+// For direct local flows the two headers pass through the registry instead
+// (reg.Flow ReqData/RspData). A request is always sent, even with no security
+// configured, and the response always carries a digest of the request, so an
+// IRMd must implement at least this package to interoperate.
+//
+// # Header layout
+//
+// All integers are big-endian (network byte order):
+//
+//	offset size      field
+//	     0   16      id          random flow-allocation id; the response copies it
+//	    16    8      timestamp   sender's wall clock, nanoseconds since the Unix epoch (UTC)
+//	    24    2      cipher_nid  symmetric cipher NID, 0 = none
+//	    26    2      kdf_nid     KDF digest NID, 0 = none/default
+//	    28    2      md_nid      signature digest NID of this message, 0 = default
+//	    30    2      crt_len     certificate length in bytes, 0 = unauthenticated
+//	    32    2      kex_len     bit 15 F (raw format), bit 14 R (client encapsulates),
+//	                             bits 0-13 kex data length in bytes
+//	    34    2      data_len    piggybacked data length in bytes
+//	    36   crt_len certificate (X.509 DER)
+//	     …   kex_len kex data (public key or KEM ciphertext)
+//	     …   data_len data
+//	     …   hash_len req_hash   response only: digest of the whole request as received
+//	     …   rest    signature   over all preceding bytes; present only if crt_len > 0
+//
+// hash_len is not on the wire: both sides derive it from the request's md_nid
+// (ReqMD). The signature has no length field: it is the remainder.
+//
+// # What is implemented
+//
+//   - Header with Encode/AppendEncode, DecodeRequest and DecodeResponse, which
+//     apply every decoding rule of §4.2. Decoded slices alias the input.
+//   - The NID table of §4.3 and the request digests (SHA-2, SHA-3; the BLAKE2
+//     NIDs are known, so they decode, but Sum reports ErrDigestUnavailable
+//     because the standard library has no BLAKE2).
+//   - The unsecured exchange of §4.10/§4.11: NewRequest and ClientState.Complete
+//     on the client, Process on the server, with the freshness and replay
+//     checks of §4.9 (ReplayCache).
+//
+// Not implemented (a later step): certificates and signatures, key exchange,
+// enc.conf and negotiation. Process refuses a request that carries a
+// certificate or kex data, and Complete refuses a response that carries a
+// certificate, with errors wrapping ErrUnsupported. Piggybacked data is
+// decoded but ignored: the reference IRMd never sends any.
+//
+// # Errors
+//
+// All errors wrap one of the sentinels in errors.go, so callers can use
+// errors.Is. For the errno sent back in IPCP_FLOW_ALLOC_RESP, irmd.md §4.10
+// has the server use -EAUTH for freshness, replay and certificate failures
+// (ErrFuture, ErrOutdated, ErrReplay, ErrAuthUnsupported) and -ECRYPT for
+// key-exchange failures (ErrKexUnsupported); it names no errno for a request
+// that fails to decode (-EAUTH is a reasonable choice). Every client-side
+// failure reaches the application as -ECRYPT.
+package oap
