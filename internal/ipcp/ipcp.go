@@ -138,6 +138,12 @@ func New(cfg Config, ops Ops) (*IPCP, error) {
 // PID returns the IPCP's pid.
 func (p *IPCP) PID() int { return p.pid }
 
+// Log returns the IPCP's logger (reference log-line format).
+func (p *IPCP) Log() *slog.Logger { return p.log }
+
+// Type returns the IPCP type (ipcp_type, as irm.IPCPType).
+func (p *IPCP) Type() uint32 { return p.cfg.Type }
+
 // Layer returns the layer name and hash algorithm (after bootstrap/enroll).
 func (p *IPCP) Layer() (string, hash.Algo) {
 	p.mu.Lock()

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -264,6 +265,12 @@ func (d *Daemon) childEnv() []string {
 	}
 	if h := os.Getenv("HOME"); h != "" {
 		env = append(env, "HOME="+h)
+	}
+	// Settings for the IPCPs, such as OUROBOROS_HOSTS (udp name resolution).
+	for _, e := range os.Environ() {
+		if strings.HasPrefix(e, "OUROBOROS_") && !strings.HasPrefix(e, rundir.Env+"=") {
+			env = append(env, e)
+		}
 	}
 	return env
 }

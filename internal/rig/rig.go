@@ -85,6 +85,8 @@ type Instance struct {
 	log  *syncBuffer
 	done chan struct{}
 
+	env []string // Options.Env
+
 	mu       sync.Mutex
 	procs    []*exec.Cmd
 	started  []*Proc
@@ -95,6 +97,10 @@ type Instance struct {
 type Options struct {
 	NoDirect bool   // irmd --no-direct
 	Datapath string // irmd --datapath: "shm" or "socket"; "" = $O7S_TEST_DATAPATH, else the irmd's default
+	// Env is added to the environment of the irmd (which passes the
+	// OUROBOROS_* variables on to its IPCPs) and of the instance's processes,
+	// e.g. OUROBOROS_HOSTS for the UDP IPCPs' name resolution.
+	Env []string
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -106,7 +112,7 @@ func Start(t testing.TB, opt Options) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &Instance{t: t, Dir: dir, Bin: bin, log: &syncBuffer{}, done: make(chan struct{})}
+	in := &Instance{t: t, Dir: dir, Bin: bin, log: &syncBuffer{}, done: make(chan struct{}), env: opt.Env}
 	args := []string{"--stdout", "--run-dir", dir}
 	if opt.NoDirect {
 		args = append(args, "--no-direct")
@@ -139,6 +145,7 @@ func (in *Instance) Env() []string {
 			env = append(env, e)
 		}
 	}
+	env = append(env, in.env...)
 	return append(env, rundir.Env+"="+in.Dir, "PATH="+in.Bin+":"+os.Getenv("PATH"))
 }
 

@@ -1,0 +1,327 @@
+// Package udp is the udp4 and udp6 IPCPs (spec/ipcp-other.md §8): a layer
+// over UDP, wire-compatible with the reference.
+//
+// One socket, bound to the configured ip and port (3435 by default; every
+// member of a layer uses the same port), carries everything. A datagram is a
+// 4-byte big-endian endpoint id (EID) and a payload: EID 0 is a management
+// message (FLOW_REQ, FLOW_REPLY; internal/wire), any other EID is data for the
+// receiver's flow with that local EID.
+//
+// Allocation, client flow A on host 1, server flow B on host 2:
+//
+//	IRMd1 -> IPCP_FLOW_ALLOC(A)     FlowAlloc: resolve the name hash to an IP,
+//	                                FLOW_REQ{s_eid = eid(A)} to ip:port
+//	host 2: FLOW_REQ                IPCP_FLOW_REQ_ARR to IRMd2 -> flow B, whose
+//	                                peer is the request's source address
+//	IRMd2 -> IPCP_FLOW_ALLOC_RESP(B) FLOW_REPLY{s_eid = eid(A), d_eid = eid(B)}
+//	host 1: FLOW_REPLY              check the source, IPCP_FLOW_ALLOC_REPLY(A)
+//
+// Each live flow has a writer goroutine that reads the application's channel
+// and sends datagrams; one reader goroutine receives for all flows and hands
+// each payload to its flow's channel without blocking: when an application
+// does not keep up, packets are dropped and counted (UDP is lossy anyway),
+// so one slow flow never stalls the others or the management traffic.
+// Management messages wait in a bounded queue for a pool of workers (a full
+// queue drops and counts them), so a flood of requests cannot stop the IPCP
+// from allocating flows afterwards.
+//
+// Deviations from the reference (local only): data and replies are accepted
+// only from the peer address recorded for the flow; a failed FLOW_REQ is
+// answered with a FLOW_REPLY carrying the error, so the requester fails at
+// once instead of timing out; the hosts file can be given per instance
+// (HostsEnv). Dynamic DNS is not implemented (a configured dns address is
+// logged and ignored, as in a reference built without it). Deallocation is
+// local, as in the reference: the peer notices through its keepalive timeout.
+package udp
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/hash"
+	"github.com/ouroboros-go/ouroboros/internal/ipcp"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/internal/wire"
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// MPL is the maximum packet lifetime reported to the IRMd, in ms.
+const MPL = uint32(wire.UDPMPL / time.Millisecond)
+
+const (
+	mgmtWorkers = 32              // management messages handled at once
+	mgmtQueue   = 4096            // management messages waiting; more are dropped
+	reqArrTTL   = 5 * time.Second // wait for a local accept (ipcp_wait_flow_req_arr)
+	firstEID    = 64              // local EIDs start here, like the reference's fds
+)
+
+// flow is the state of one N+1 flow. Fields after eid are guarded by UDP.mu.
+type flow struct {
+	id  int
+	eid uint32 // ours: the EID of datagrams to us
+
+	f    *ipcp.Flow
+	peer netip.AddrPort // where the peer's IPCP is
+	reid uint32         // the peer's EID; valid once up
+	up   bool
+}
+
+// UDP is the behaviour of a udp4 or udp6 IPCP.
+type UDP struct {
+	ipcp.Unsupported
+	p   *ipcp.IPCP
+	v6  bool
+	log *slog.Logger
+
+	conn    *net.UDPConn
+	port    uint16
+	maxData int // largest payload per datagram, bytes
+
+	mu      sync.Mutex
+	byEID   map[uint32]*flow
+	byID    map[int]*flow
+	nextEID uint32
+	names   map[string]struct{}   // registered hashes
+	dir     map[string]netip.Addr // resolved hashes (never expire, as in the reference)
+
+	mgmtQ chan mgmtMsg // to the management workers; closed by the reader
+	wg    sync.WaitGroup
+	stats counters
+}
+
+// counters are drops, reported in the log at most once a second.
+type counters struct {
+	rxNoFlow, rxWrongPeer, rxFull, rxRunt, mgmtBusy, mgmtBad, txTooBig atomic.Uint64
+	lastLog                                                            atomic.Int64
+}
+
+// New4 returns the operations of a udp4 IPCP.
+func New4(p *ipcp.IPCP) ipcp.Ops { return newUDP(p, false) }
+
+// New6 returns the operations of a udp6 IPCP.
+func New6(p *ipcp.IPCP) ipcp.Ops { return newUDP(p, true) }
+
+func newUDP(p *ipcp.IPCP, v6 bool) *UDP {
+	u := &UDP{p: p, v6: v6, log: p.Log(), byEID: map[uint32]*flow{}, byID: map[int]*flow{},
+		nextEID: firstEID, names: map[string]struct{}{}, dir: map[string]netip.Addr{},
+		mgmtQ: make(chan mgmtMsg, mgmtQueue), maxData: wire.UDP4MaxPayload}
+	if v6 {
+		u.maxData = wire.UDP6MaxPayload
+	}
+	return u
+}
+
+// Bootstrap binds the socket and starts the reader. The hash is always MD5.
+func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash.Algo, error) {
+	layer := conf.GetLayerInfo().GetName()
+	if layer == "" {
+		return "", 0, fmt.Errorf("no layer name: %w", oerr.EINVAL)
+	}
+	var ip netip.Addr
+	var port, dns uint32
+	if u.v6 {
+		c := conf.GetUdp6()
+		if c == nil || len(c.GetIpAddr()) != 16 {
+			return "", 0, fmt.Errorf("udp6 bootstrap without an IPv6 address: %w", oerr.EINVAL)
+		}
+		ip = netip.AddrFrom16([16]byte(c.GetIpAddr()))
+		port = c.GetPort()
+		if d := c.GetDnsAddr(); len(d) == 16 && !netip.AddrFrom16([16]byte(d)).IsUnspecified() {
+			dns = 1
+		}
+	} else {
+		c := conf.GetUdp4()
+		if c == nil {
+			return "", 0, fmt.Errorf("udp4 bootstrap without an address: %w", oerr.EINVAL)
+		}
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], c.GetIpAddr()) // s_addr, read as a little-endian uint32
+		ip, port, dns = netip.AddrFrom4(b), c.GetPort(), c.GetDnsAddr()
+	}
+	if ip.IsUnspecified() || !ip.IsValid() {
+		return "", 0, fmt.Errorf("the IPCP needs a specific address, not %v: %w", ip, oerr.EINVAL)
+	}
+	if port == 0 || port > 65535 {
+		return "", 0, fmt.Errorf("port %d: %w", port, oerr.EINVAL)
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+	if err != nil {
+		return "", 0, fmt.Errorf("bind %v port %d: %w", ip, port, err)
+	}
+	u.conn, u.port = conn, uint16(port)
+	if dns != 0 {
+		u.log.Warn("Dynamic DNS is not supported; names are resolved through the hosts file.")
+	}
+	u.wg.Add(1 + mgmtWorkers)
+	go u.reader()
+	for range mgmtWorkers {
+		go u.mgmtWorker()
+	}
+	fam := "IPv4"
+	if u.v6 {
+		fam = "IPv6"
+	}
+	u.log.Info(fmt.Sprintf("Bound to %v port %d (UDP/%s).", ip, port, fam))
+	return layer, hash.MD5, nil
+}
+
+// Reg adds a hash to the names this host answers for.
+func (u *UDP) Reg(h []byte) error {
+	u.mu.Lock()
+	u.names[string(h)] = struct{}{}
+	u.mu.Unlock()
+	u.log.Info(fmt.Sprintf("Registered %s.", DNSName(h)))
+	return nil
+}
+
+// Unreg removes a hash.
+func (u *UDP) Unreg(h []byte) error {
+	u.mu.Lock()
+	delete(u.names, string(h))
+	u.mu.Unlock()
+	return nil
+}
+
+// Query resolves a hash to the IP of the host that has it (§8.4) and
+// caches the answer.
+func (u *UDP) Query(ctx context.Context, h []byte) error {
+	_, err := u.lookup(ctx, h)
+	return err
+}
+
+func (u *UDP) lookup(ctx context.Context, h []byte) (netip.Addr, error) {
+	u.mu.Lock()
+	a, ok := u.dir[string(h)]
+	u.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	a, err := resolve(ctx, h, u.v6)
+	if err != nil {
+		u.log.Debug(fmt.Sprintf("Failed to resolve %s: %v.", DNSName(h), err))
+		return netip.Addr{}, oerr.ENAME
+	}
+	u.mu.Lock()
+	u.dir[string(h)] = a
+	u.mu.Unlock()
+	return a, nil
+}
+
+// FlowAlloc sends a FLOW_REQ to the host of hash h.
+func (u *UDP) FlowAlloc(ctx context.Context, f *ipcp.Flow, h []byte, q qos.Spec, pk []byte) error {
+	if len(h) != wire.UDPHashLen {
+		return oerr.EINVAL
+	}
+	ip, err := u.lookup(ctx, h)
+	if err != nil {
+		return err
+	}
+	fl := &flow{id: f.ID, f: f, peer: netip.AddrPortFrom(ip, u.port)}
+	if err := u.add(fl); err != nil {
+		return err
+	}
+	m := mgmtQoS(q)
+	m.Code, m.SEID, m.Hash, m.Data = wire.UDPFlowReq, fl.eid, [16]byte(h), pk
+	if err := u.send(fl.peer, m.Append(nil)); err != nil {
+		u.remove(fl)
+		return err
+	}
+	return nil
+}
+
+// FlowAllocResp answers a FLOW_REQ once the local application accepted
+// (response 0) or refused it.
+func (u *UDP) FlowAllocResp(_ context.Context, f *ipcp.Flow, response int32, pk []byte) error {
+	u.mu.Lock()
+	fl := u.byID[f.ID]
+	u.mu.Unlock()
+	if fl == nil {
+		return oerr.ENOTALLOC
+	}
+	if response == 0 {
+		// Up before the reply leaves: the requester may send at once.
+		u.start(fl)
+	}
+	m := wire.UDPMgmt{Code: wire.UDPFlowReply, SEID: fl.reid, DEID: fl.eid, Response: response, Data: pk}
+	err := u.send(fl.peer, m.Append(nil))
+	if response != 0 || err != nil {
+		u.remove(fl)
+		return err
+	}
+	return nil
+}
+
+// FlowDealloc forgets the flow (nothing goes on the wire, as in the
+// reference); its writer ends when the skeleton closes the channel.
+func (u *UDP) FlowDealloc(f *ipcp.Flow) {
+	u.mu.Lock()
+	fl := u.byID[f.ID]
+	u.mu.Unlock()
+	if fl != nil {
+		u.remove(fl)
+	}
+}
+
+// Close stops the reader and waits for every goroutine.
+func (u *UDP) Close() {
+	if u.conn != nil {
+		u.conn.Close()
+	}
+	u.wg.Wait()
+	u.logDrops(true)
+}
+
+// add gives fl a free local EID and enters it in the tables.
+func (u *UDP) add(fl *flow) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for range 1 << 20 {
+		e := u.nextEID
+		u.nextEID++
+		if u.nextEID == 0 || u.nextEID > 1<<31 {
+			u.nextEID = firstEID
+		}
+		if _, used := u.byEID[e]; !used {
+			fl.eid = e
+			u.byEID[e] = fl
+			u.byID[fl.id] = fl
+			return nil
+		}
+	}
+	return oerr.ENOMEM
+}
+
+func (u *UDP) remove(fl *flow) {
+	u.mu.Lock()
+	if u.byEID[fl.eid] == fl {
+		delete(u.byEID, fl.eid)
+	}
+	if u.byID[fl.id] == fl {
+		delete(u.byID, fl.id)
+	}
+	fl.up = false
+	u.mu.Unlock()
+}
+
+// send writes one datagram.
+func (u *UDP) send(to netip.AddrPort, b []byte) error {
+	_, err := u.conn.WriteToUDPAddrPort(b, to)
+	return err
+}
+
+func mgmtQoS(q qos.Spec) wire.UDPMgmt {
+	return wire.UDPMgmt{Bandwidth: q.Bandwidth, Delay: q.Delay, Loss: q.Loss, BER: q.BER,
+		MaxGap: q.MaxGap, Timeout: q.Timeout, Availability: q.Availability, InOrder: q.InOrder}
+}
+
+// errClosed reports a closed socket (the IPCP is shutting down).
+func errClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
