@@ -106,7 +106,17 @@ func (p *IPCP) handle(m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
 		if err != nil {
 			return err
 		}
-		return p.ops.FlowAllocResp(ctx, f, m.GetResponse(), m.GetPk())
+		err = p.ops.FlowAllocResp(ctx, f, m.GetResponse(), m.GetPk())
+		if m.GetResponse() != 0 {
+			// Refused: the flow is over here (the IRMd may reuse its id).
+			p.mu.Lock()
+			if p.flows[f.ID] == f {
+				delete(p.flows, f.ID)
+			}
+			p.mu.Unlock()
+			f.EP.Close()
+		}
+		return err
 	case pb.IpcpMsgCode_IPCP_FLOW_DEALLOC:
 		if !p.stateIs(StateOperational) {
 			return oerr.EIPCPSTATE

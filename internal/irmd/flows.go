@@ -13,6 +13,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/hash"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
+	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 )
@@ -116,10 +117,19 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		d.reg.DestroyFlow(id)
 		return result(oerr.ENOMEM)
 	}
+	// OAP (irmd.md §4): every remote allocation carries a request header;
+	// the peer IRMd answers with a response that must match it.
+	oapReq, oapState, err := oap.NewRequest(time.Now(), nil)
+	if err != nil {
+		appEnd.Close()
+		ipcpEnd.Close()
+		d.reg.DestroyFlow(id)
+		return result(oerr.ECRYPT)
+	}
 	d.reg.PrepareAlloc(id, ipcp.PID, nil)
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC.Enum(), FlowId: proto.Int32(int32(id)),
 		Pid: proto.Int32(int32(fi.NPid)), Uid: proto.Uint32(0), Qosspec: ctrl.QoSToPB(fi.QoS),
-		Hash: h, Pk: []byte{}}
+		Hash: h, Pk: oapReq}
 	_, err = d.ipcpCall(ctx, ipcp.PID, req, flowAllocTimeout, fdsOf(ipcpEnd)...)
 	ipcpEnd.Close()
 	if err != nil {
@@ -156,6 +166,15 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 			return result(oerr.EPERM)
 		}
 	}
+	if err := oapState.Complete(f.RspData); err != nil {
+		appEnd.Close()
+		d.reg.Fail(id)
+		d.notifyDealloc(ipcp.PID, id, 0)
+		d.reg.DestroyFlow(id)
+		d.log.Error(fmt.Sprintf("Flow allocation for %d to %s: bad OAP response: %v.", fi.NPid, dst, err))
+		return result(oerr.ECRYPT)
+	}
+	f.RspData = nil // OAP's, not the application's
 	d.log.Info(fmt.Sprintf("Flow %d allocated for %d to %s.", id, fi.NPid, dst))
 	return flowReply(f, fi.NPid, ipcp.PID, appEnd)
 }
@@ -180,21 +199,38 @@ func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
 
 // flowAccept serves IRM_FLOW_ACCEPT: a pending flow that waits, without a
 // deadline unless the application gave a timeout, for a request.
+//
+// A remote request whose OAP header fails the checks is refused towards the
+// requester, and the accept keeps waiting for the next request: a bad or
+// replayed request from the network never reaches the application (the
+// reference fails the accept instead).
 func (d *Daemon) flowAccept(ctx context.Context, m *pb.IrmMsg) reply {
 	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
 	pid := fi.NPid
 	if !d.reg.HasProc(pid) {
 		return result(oerr.EINVAL)
 	}
+	deadline := requestDeadline(m, 0)
+	for {
+		rep, again := d.acceptOnce(ctx, fi, deadline)
+		if !again {
+			return rep
+		}
+	}
+}
+
+// acceptOnce waits for one request; again reports that it was refused and
+// the accept must wait for another.
+func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time.Time) (rep reply, again bool) {
+	pid := fi.NPid
 	id, err := d.reg.CreateFlow(pid, fi.QoS)
 	if err != nil {
-		return result(oerr.EBADF)
+		return result(oerr.EBADF), false
 	}
 	if err := d.reg.PrepareAccept(id); err != nil {
 		d.reg.DestroyFlow(id)
-		return result(oerr.EINVAL)
+		return result(oerr.EINVAL), false
 	}
-	deadline := requestDeadline(m, 0)
 	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
 		func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAcceptPending })
 	if err != nil {
@@ -204,36 +240,52 @@ func (d *Daemon) flowAccept(ctx context.Context, m *pb.IrmMsg) reply {
 		if !taken {
 			d.reg.DestroyFlow(id)
 			if ctx.Err() != nil {
-				return reply{none: true}
+				return reply{none: true}, false
 			}
-			return result(oerr.ETIMEDOUT)
+			return result(oerr.ETIMEDOUT), false
 		}
 	}
 	f, ok := d.reg.GetFlow(id)
 	if !ok || f.State != reg.FlowAllocated {
 		d.reg.DestroyFlow(id)
-		return reply{none: true} // aborted (the process or its request went away)
+		return reply{none: true}, false // aborted (the process or its request went away)
 	}
 	end := datapath.End(d.reg.TakeAppEnd(id))
 	if end == nil {
 		d.reg.DestroyFlow(id)
-		return reply{none: true}
+		return reply{none: true}, false
 	}
 	if f.Direct {
 		d.log.Info(fmt.Sprintf("Flow %d accepted (direct) by %d for %s.", id, pid, f.Name))
-		return flowReply(f, pid, f.N1Pid, end)
+		return flowReply(f, pid, f.N1Pid, end), false
+	}
+	// OAP: check the request (freshness, replay) and answer it.
+	oapResp, oapErr := oap.Process(f.ReqData, time.Now(), d.replay)
+	if oapErr != nil {
+		e := oerr.EAUTH
+		if errors.Is(oapErr, oap.ErrKexUnsupported) {
+			e = oerr.ECRYPT
+		}
+		d.log.Error(fmt.Sprintf("Flow %d for %s refused: OAP: %v.", id, f.Name, oapErr))
+		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP.Enum(), FlowId: proto.Int32(int32(id)),
+			Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(-int32(e)), Pk: []byte{}}
+		d.ipcpCall(d.ctx, f.N1Pid, req, respTimeout)
+		end.Close()
+		d.reg.DestroyFlow(id)
+		return reply{}, true
 	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP.Enum(), FlowId: proto.Int32(int32(id)),
-		Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(0), Pk: []byte{}}
+		Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(0), Pk: oapResp}
+	f.ReqData = nil // OAP's, not the application's
 	if _, err := d.ipcpCall(d.ctx, f.N1Pid, req, respTimeout); err != nil {
 		end.Close()
 		d.reg.DestroyFlow(id)
 		d.log.Error(fmt.Sprintf("IPCP %d failed to respond for flow %d: %v.", f.N1Pid, id, err))
-		return result(oerr.EIPCP)
+		return result(oerr.EIPCP), false
 	}
 	p, _ := d.reg.GetProc(pid)
 	d.log.Info(fmt.Sprintf("Flow %d accepted by %d for %s (uid %d).", id, pid, f.Name, p.UID))
-	return flowReply(f, pid, f.N1Pid, end)
+	return flowReply(f, pid, f.N1Pid, end), false
 }
 
 // flowReqArr serves IPCP_FLOW_REQ_ARR: a layer delivers a request for a hash.

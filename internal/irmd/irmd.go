@@ -35,6 +35,7 @@ import (
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
+	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
 )
@@ -89,6 +90,8 @@ type Daemon struct {
 	destroying map[int]bool          // spawned IPCPs being destroyed on request
 	watched    map[int]func()        // pids with a death watch, and its stop
 	conns      map[*net.UnixConn]struct{}
+
+	replay *oap.ReplayCache // OAP requests accepted in the last 20 s (irmd.md §4.9)
 }
 
 // New takes the single-instance lock and opens irm.sock in the run directory.
@@ -115,7 +118,7 @@ func New(cfg Config) (*Daemon, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{cfg: cfg, log: cfg.Log, reg: reg.New(), ln: ln, lk: lk, ctx: ctx, cancel: cancel,
 		spawned: map[int]*exec.Cmd{}, exited: map[int]chan struct{}{}, destroying: map[int]bool{},
-		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}}
+		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}, replay: oap.NewReplayCache(0)}
 	return d, nil
 }
 

@@ -62,6 +62,7 @@ const (
 	mgmtQueue   = 4096            // management messages waiting; more are dropped
 	reqArrTTL   = 5 * time.Second // wait for a local accept (ipcp_wait_flow_req_arr)
 	firstEID    = 64              // local EIDs start here, like the reference's fds
+	sockBuf     = 4 << 20         // socket buffer sizes asked for, bytes
 )
 
 // flow is the state of one N+1 flow. Fields after eid are guarded by UDP.mu.
@@ -157,6 +158,9 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 	if err != nil {
 		return "", 0, fmt.Errorf("bind %v port %d: %w", ip, port, err)
 	}
+	// Room for bursts (the kernel caps it at net.core.rmem_max/wmem_max).
+	conn.SetReadBuffer(sockBuf)
+	conn.SetWriteBuffer(sockBuf)
 	u.conn, u.port = conn, uint16(port)
 	if dns != 0 {
 		u.log.Warn("Dynamic DNS is not supported; names are resolved through the hosts file.")
@@ -266,7 +270,7 @@ func (u *UDP) FlowDealloc(f *ipcp.Flow) {
 	u.mu.Lock()
 	fl := u.byID[f.ID]
 	u.mu.Unlock()
-	if fl != nil {
+	if fl != nil && fl.f == f { // not a newer flow that reuses the id
 		u.remove(fl)
 	}
 }
