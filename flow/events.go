@@ -108,7 +108,7 @@ func (s *EventSet) Add(f *Flow) error {
 	f.set = s
 	f.reported = 0
 	s.flows[f] = struct{}{}
-	if len(f.rxq) > 0 || f.partial != nil {
+	if f.queued() > 0 || f.partial != nil {
 		s.readyLocked(f)
 	}
 	return nil
@@ -281,7 +281,7 @@ func (s *EventSet) collect(q *EventQueue) bool {
 	s.mu.Unlock()
 	for _, f := range ready {
 		f.mu.Lock()
-		n := len(f.rxq)
+		n := f.queued()
 		if f.partial != nil {
 			n++
 		}

@@ -33,12 +33,13 @@ type Flow struct {
 
 	mu       sync.Mutex
 	space    *sync.Cond // signalled when rxq has room or the flow closes
-	rxq      [][]byte   // queued messages, oldest first
-	rxFree   [][]byte   // recycled receive buffers (io.go)
-	partial  []byte     // unread rest of a message read in pieces
-	donePart bool       // the next Read returns 0: end of a message read in pieces
-	peerErr  error      // EFLOWDOWN or EFLOWPEER once the peer is gone or silent
-	downFlag bool       // the peer marked the flow down (KindDown)
+	rxq      [][]byte   // queued messages, oldest first, from rxq[rxHead]
+	rxHead   int
+	rxFree   [][]byte // recycled receive buffers (io.go)
+	partial  []byte   // unread rest of a message read in pieces
+	donePart bool     // the next Read returns 0: end of a message read in pieces
+	peerErr  error    // EFLOWDOWN or EFLOWPEER once the peer is gone or silent
+	downFlag bool     // the peer marked the flow down (KindDown)
 	closed   bool
 	flags    Flags
 	rcvTimeo time.Duration // fccntl FLOWSRCVTIMEO; 0 = none
@@ -204,7 +205,7 @@ func (f *Flow) SetWriteDeadline(t time.Time) error {
 func (f *Flow) RxQueueLen() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := len(f.rxq)
+	n := f.queued()
 	if f.partial != nil {
 		n++
 	}
@@ -248,7 +249,7 @@ func (f *Flow) Close() error {
 		return f.opErr("close", net.ErrClosed)
 	}
 	f.closed = true
-	f.rxq = nil
+	f.rxq, f.rxHead = nil, 0
 	f.partial = nil
 	set := f.set
 	f.space.Broadcast()
@@ -301,7 +302,7 @@ func (f *Flow) keepalive(l liveness) {
 		return
 	}
 	lastRcv := time.Unix(0, f.lastRcv.Load())
-	if len(f.rxq) >= rxCap {
+	if f.queued() >= rxCap {
 		// A full queue means we, not the peer, are the bottleneck: the peer is alive.
 		lastRcv = now
 	}

@@ -73,10 +73,14 @@ func newFRCT(f *Flow) *frctFlow {
 // arm makes sure the timer fires no later than the engine's next deadline.
 // It only ever moves the timer earlier: a timer that fires too early finds
 // nothing due and re-arms. Called with f.mu held.
+// A zero now means "read the clock if needed".
 func (fr *frctFlow) arm(now time.Time) {
 	dl := fr.conn.NextDeadline()
 	if fr.stopped || dl.IsZero() || (!fr.armed.IsZero() && !dl.Before(fr.armed)) {
 		return
+	}
+	if now.IsZero() {
+		now = time.Now()
 	}
 	fr.armed = dl
 	fr.timer.Reset(max(dl.Sub(now), 0))

@@ -55,9 +55,9 @@ func (f *Flow) receive() {
 				f.frctReceive(now, sdu)
 				continue
 			}
+			msg := append([]byte(nil), sdu...)
 			f.mu.Lock()
-			msg := append(f.rxBuf(len(sdu)), sdu...)
-			for len(f.rxq) >= rxCap && !f.closed {
+			for f.queued() >= rxCap && !f.closed {
 				f.space.Wait()
 			}
 			if f.closed {
@@ -137,7 +137,7 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 	}
 	msg := f.partial
 	if msg == nil {
-		if len(f.rxq) == 0 {
+		if f.queued() == 0 {
 			switch {
 			case f.peerErr != nil:
 				return 0, f.peerErr, false, nil
@@ -148,22 +148,30 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 			}
 			return 0, nil, true, nil
 		}
-		msg = f.rxq[0]
-		f.rxq[0] = nil
-		f.rxq = f.rxq[1:]
-		if len(f.rxq) == 0 {
-			f.rxq = nil
+		msg = f.rxq[f.rxHead]
+		f.rxq[f.rxHead] = nil
+		f.rxHead++
+		switch {
+		case f.rxHead == len(f.rxq):
+			f.rxq, f.rxHead = f.rxq[:0], 0 // keep the array
+		case f.rxHead >= 256 && 2*f.rxHead >= len(f.rxq):
+			// Never empty for long: move the rest down, or the array grows.
+			n := copy(f.rxq, f.rxq[f.rxHead:])
+			clear(f.rxq[n:])
+			f.rxq, f.rxHead = f.rxq[:n], 0
 		}
 		if f.reported > 0 {
 			f.reported--
 		}
 		if f.fr != nil {
-			now := time.Now()
+			// The time of the last packet from the peer is recent enough
+			// to schedule an ACK 10 ms on, and saves a clock read.
+			now := time.Unix(0, f.lastRcv.Load())
 			ctl = f.fr.conn.Consumed(now)
-			f.fr.arm(now)
+			f.fr.arm(time.Time{})
 		}
 		f.space.Signal()
-		if len(f.rxq) > 0 {
+		if f.queued() > 0 {
 			// More is queued: pass the wake-up on to another waiting reader.
 			select {
 			case f.rxKick <- struct{}{}:
@@ -188,12 +196,20 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 	return n, nil, false, ctl
 }
 
-// Receive buffers are recycled: the receive goroutine copies each packet
-// out of the channel into one, Read copies it to the caller and gives it
-// back. Both hold f.mu. Only buffers from rxBufSize/2 to rxBufMax bytes are
-// kept, at most rxFreeMax of them (so at most 320 KiB per flow).
+// queued returns the number of messages in rxq. Called with f.mu held.
+func (f *Flow) queued() int { return len(f.rxq) - f.rxHead }
+
+// Receive buffers of FRCT flows are recycled: the receive goroutine copies
+// each packet out of the channel into one, Read copies the payload to the
+// caller and gives it back. Both hold f.mu. A payload starts 12 bytes into
+// its buffer (after the FRCT header), so a buffer loses 12 bytes of room per
+// use; it is allocated with rxSlack spare bytes and kept while it has at
+// least rxBufMin, at most rxFreeMax of them up to rxBufMax bytes each (so at
+// most 320 KiB per flow). Raw flows allocate exactly (a flood whose reader
+// lags empties the free list, and exact sizes then cost least).
 const (
-	rxBufSize = 4096
+	rxSlack   = 256
+	rxBufMin  = 64
 	rxBufMax  = 20 << 10
 	rxFreeMax = 16
 )
@@ -205,14 +221,15 @@ func (f *Flow) rxBuf(n int) []byte {
 		f.rxFree = f.rxFree[:k-1]
 		return b[:0]
 	}
-	return make([]byte, 0, max(n, rxBufSize))
+	return make([]byte, 0, n+rxSlack)
 }
 
 // recycle takes back a buffer whose bytes were all read.
 func (f *Flow) recycle(b []byte) {
-	// An FRCT payload starts 12 bytes into its buffer, so a buffer shrinks
-	// by 12 bytes per use; it is kept while it has half its size left.
-	if c := cap(b); c >= rxBufSize/2 && c <= rxBufMax && len(f.rxFree) < rxFreeMax {
+	if f.fr == nil {
+		return
+	}
+	if c := cap(b); c >= rxBufMin && c <= rxBufMax && len(f.rxFree) < rxFreeMax {
 		f.rxFree = append(f.rxFree, b[:0])
 	}
 }
