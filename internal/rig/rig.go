@@ -85,7 +85,8 @@ type Instance struct {
 	log  *syncBuffer
 	done chan struct{}
 
-	env []string // Options.Env
+	env   []string // Options.Env
+	netns string   // Options.NetNS
 
 	mu       sync.Mutex
 	procs    []*exec.Cmd
@@ -101,6 +102,9 @@ type Options struct {
 	// OUROBOROS_* variables on to its IPCPs) and of the instance's processes,
 	// e.g. OUROBOROS_HOSTS for the UDP IPCPs' name resolution.
 	Env []string
+	// NetNS runs the irmd and every process of the instance inside this
+	// network namespace (see Net), as one host of a multi-host test.
+	NetNS string
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -112,7 +116,8 @@ func Start(t testing.TB, opt Options) *Instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &Instance{t: t, Dir: dir, Bin: bin, log: &syncBuffer{}, done: make(chan struct{}), env: opt.Env}
+	in := &Instance{t: t, Dir: dir, Bin: bin, log: &syncBuffer{}, done: make(chan struct{}), env: opt.Env,
+		netns: opt.NetNS}
 	args := []string{"--stdout", "--run-dir", dir}
 	if opt.NoDirect {
 		args = append(args, "--no-direct")
@@ -123,7 +128,7 @@ func Start(t testing.TB, opt Options) *Instance {
 	if opt.Datapath != "" {
 		args = append(args, "--datapath", opt.Datapath)
 	}
-	cmd := exec.Command(filepath.Join(bin, "irmd"), args...)
+	cmd := in.inNS(exec.Command(filepath.Join(bin, "irmd"), args...))
 	cmd.Env = in.Env()
 	cmd.Stdout, cmd.Stderr = in.log, in.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -177,7 +182,7 @@ func (in *Instance) Run(name string, args ...string) (stdout, stderr string, cod
 	in.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(in.Bin, name), args...)
+	cmd := in.inNS(exec.CommandContext(ctx, filepath.Join(in.Bin, name), args...))
 	cmd.Env = in.Env()
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -341,6 +346,7 @@ var _ io.Writer = (*syncBuffer)(nil)
 // output captured); it is killed at the end of the test.
 func (in *Instance) StartCmd(cmd *exec.Cmd) *Proc {
 	in.t.Helper()
+	cmd = in.inNS(cmd)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -359,3 +365,19 @@ func (in *Instance) StartCmd(cmd *exec.Cmd) *Proc {
 // Race reports whether the tests and the binaries they run are built with
 // the race detector.
 func Race() bool { return raceEnabled }
+
+// inNS makes cmd run inside the instance's network namespace, if it has
+// one: ip netns exec enters it and then executes the command in place, so
+// the process keeps the pid the test sees.
+func (in *Instance) inNS(cmd *exec.Cmd) *exec.Cmd {
+	if in.netns == "" || (len(cmd.Args) > 2 && cmd.Args[1] == "netns") {
+		return cmd
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		in.t.Fatalf("network namespace %s: %v", in.netns, err)
+	}
+	cmd.Args = append([]string{"ip", "netns", "exec", in.netns, cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = ip
+	return cmd
+}
