@@ -45,6 +45,13 @@ type frctFlow struct {
 	wbuf []byte
 }
 
+// rcvWindow is the receive window this end advertises, in packets. The
+// reference advertises its reorder queue, 256; a larger window is the
+// receiver's choice (the edge on the wire is absolute), and lets a fast
+// sender keep going through an IPCP whose round trip is long. Senders of
+// either kind honour what is advertised.
+const rcvWindow = 1024
+
 // DefaultLinger bounds how long Close waits for the peer to acknowledge
 // data on a reliable flow; see SetLinger.
 const DefaultLinger = 30 * time.Second
@@ -62,8 +69,9 @@ func newFRCT(f *Flow) *frctFlow {
 		wsem:    make(chan struct{}, 1),
 	}
 	fr.conn = frct.New(frct.Config{
-		MPL: time.Duration(f.info.MPL) * time.Millisecond,
-		RTX: fr.rtx,
+		MPL:    time.Duration(f.info.MPL) * time.Millisecond,
+		RTX:    fr.rtx,
+		RQSize: rcvWindow,
 	}, time.Now())
 	fr.timer = time.AfterFunc(time.Hour, f.frctTimeout)
 	fr.timer.Stop()

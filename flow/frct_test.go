@@ -134,8 +134,8 @@ func TestWindowBlocksWriter(t *testing.T) {
 	if !errors.Is(err, oerr.ETIMEDOUT) {
 		t.Fatalf("after %d writes: %v, want ETIMEDOUT", sent, err)
 	}
-	if sent < 64 || sent > 256 {
-		t.Fatalf("window closed after %d messages, want 64..256", sent)
+	if sent < 64 || sent > rcvWindow {
+		t.Fatalf("window closed after %d messages, want 64..%d", sent, rcvWindow)
 	}
 	a.SetFlags(FlagDefault | FlagWNoBlock)
 	if _, err := a.Write([]byte("x")); !errors.Is(err, oerr.EAGAIN) {
