@@ -40,6 +40,8 @@ type frctFlow struct {
 	// wsem (capacity 1) serialises writers from Send to the channel, so that
 	// sequence numbers enter the channel in order.
 	wsem chan struct{}
+	// noLinger is FRCTFLINGER cleared (SetFRCTFlags); guarded by Flow.mu.
+	noLinger bool
 	// wbuf is the packet being written; the holder of wsem owns it (the
 	// channel copies the packet, so it is reused by the next write).
 	wbuf []byte
@@ -299,6 +301,9 @@ func (f *Flow) linger() time.Duration {
 	f.mu.Lock()
 	final, keep, wait := fr.conn.Dealloc(time.Now())
 	bound := f.lingerBound
+	if fr.noLinger {
+		bound = 0
+	}
 	f.mu.Unlock()
 	if final != nil {
 		f.sendControl([][]byte{final})
@@ -343,4 +348,49 @@ func (f *Flow) SetLinger(d time.Duration) {
 	f.mu.Lock()
 	f.lingerBound = d
 	f.mu.Unlock()
+}
+
+// FRCTFlags are the FRCT flags of a flow (fccntl FRCTGFLAGS/FRCTSFLAGS),
+// with the reference's values.
+type FRCTFlags uint16
+
+const (
+	FRCTRTX     FRCTFlags = 1 // retransmission (read-only: qos loss = 0)
+	FRCTResCntl FRCTFlags = 2 // obey the receiver's window (default on)
+	FRCTLinger  FRCTFlags = 4 // Close waits for unacknowledged data (default on with RTX)
+)
+
+// FRCTFlags returns the flow's FRCT flags; EPERM if the flow has no FRCT.
+func (f *Flow) FRCTFlags() (FRCTFlags, error) {
+	if f.fr == nil {
+		return 0, f.opErr("fccntl", oerr.EPERM)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var fl FRCTFlags
+	if f.fr.rtx {
+		fl |= FRCTRTX
+		if !f.fr.noLinger {
+			fl |= FRCTLinger
+		}
+	}
+	if f.fr.conn.ResCntl() {
+		fl |= FRCTResCntl
+	}
+	return fl, nil
+}
+
+// SetFRCTFlags sets FRCTResCntl and FRCTLinger from fl; FRCTRTX cannot
+// change. (The reference's FRCTSFLAGS clears both whatever the argument,
+// quirk F5; this does what it means to.) EPERM if the flow has no FRCT.
+func (f *Flow) SetFRCTFlags(fl FRCTFlags) error {
+	if f.fr == nil {
+		return f.opErr("fccntl", oerr.EPERM)
+	}
+	f.mu.Lock()
+	f.fr.conn.SetResCntl(fl&FRCTResCntl != 0)
+	f.fr.noLinger = fl&FRCTLinger == 0
+	f.mu.Unlock()
+	f.fr.kickWriters() // a writer waiting for the window may go now
+	return nil
 }

@@ -306,3 +306,33 @@ func TestReliableFlowOverLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFRCTFlags: FRCTGFLAGS/FRCTSFLAGS with the intended semantics (F5):
+// RTX is read-only, ResCntl and Linger follow the argument; without
+// ResCntl a writer ignores a closed window.
+func TestFRCTFlags(t *testing.T) {
+	a, _ := pair(t, reliable, reliable)
+	if fl, err := a.FRCTFlags(); err != nil || fl != FRCTRTX|FRCTResCntl|FRCTLinger {
+		t.Fatalf("default flags %b, %v", fl, err)
+	}
+	if err := a.SetFRCTFlags(FRCTResCntl); err != nil {
+		t.Fatal(err)
+	}
+	if fl, _ := a.FRCTFlags(); fl != FRCTRTX|FRCTResCntl {
+		t.Fatalf("after setting ResCntl only: %b", fl)
+	}
+	a.SetFRCTFlags(0) // RTX stays
+	if fl, _ := a.FRCTFlags(); fl != FRCTRTX {
+		t.Fatalf("after clearing: %b", fl)
+	}
+	a.SetWriteTimeout(time.Second)
+	for i := range rcvWindow + 100 { // past any window: nobody reads
+		if _, err := a.Write([]byte{byte(i)}); err != nil {
+			t.Fatalf("write %d without resource control: %v", i, err)
+		}
+	}
+	raw, _ := pair(t, noKeepalive, noKeepalive)
+	if _, err := raw.FRCTFlags(); !errors.Is(err, oerr.EPERM) {
+		t.Fatalf("FRCT flags of a raw flow: %v", err)
+	}
+}

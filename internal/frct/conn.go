@@ -129,8 +129,9 @@ type Conn struct {
 	rtx rtxQueue
 	win window
 
-	ackDue time.Time // pending delayed ACK, zero if none
-	down   bool
+	ackDue    time.Time // pending delayed ACK, zero if none
+	down      bool
+	noResCntl bool // FRCTFRESCNTL cleared: ignore the peer's window
 }
 
 // New returns a Conn whose send and receive records are both inactive, so

@@ -22,7 +22,14 @@ type window struct {
 	rdvUntil time.Time // stop sending RDVS after this
 }
 
-func (c *Conn) windowOpen() bool { return c.snd.seqno.Before(c.snd.rwe) }
+func (c *Conn) windowOpen() bool { return c.noResCntl || c.snd.seqno.Before(c.snd.rwe) }
+
+// SetResCntl turns resource control on or off (FRCTFRESCNTL, on by
+// default): off, Send ignores the peer's window.
+func (c *Conn) SetResCntl(on bool) { c.noResCntl = !on }
+
+// ResCntl reports whether Send obeys the peer's window.
+func (c *Conn) ResCntl() bool { return !c.noResCntl }
 
 // refuse records a Send refused because the window is closed.
 func (c *Conn) refuse(now time.Time) {
