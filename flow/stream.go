@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -11,9 +12,13 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
-// StreamChunk is the largest message a Conn writes: larger writes are split.
-// 16 KiB keeps a full FRCT window (256 messages) at 4 MiB per direction.
-const StreamChunk = 16 << 10
+// StreamChunk is the default largest message a Conn writes: larger writes
+// are split. Layers do not fragment (neither does the reference) and an
+// application does not learn the layer's packet size, so the default fits
+// every shim layer: an Ethernet frame of 1500 bytes carries it with the
+// FRCT header, a CRC and the shim's own header. SetChunk raises it for
+// layers that carry more (the local IPCP and direct flows carry 64 KiB).
+const StreamChunk = 1400
 
 // Conn is a flow used as a byte stream, with the semantics of a TCP
 // connection in Go (net.Conn):
@@ -33,13 +38,26 @@ type Conn struct {
 	rbuf []byte     // one message
 	rest []byte     // unread part of rbuf
 
-	wmu sync.Mutex // keeps the chunks of one Write together
+	wmu   sync.Mutex // keeps the chunks of one Write together; guards chunk
+	chunk int        // largest message written, bytes
 }
 
 // NewConn wraps f as a byte stream. The Conn owns f: closing one closes both.
 func NewConn(f *Flow) *Conn {
 	f.SetFlags(f.Flags() &^ FlagRNoPart)
-	return &Conn{f: f}
+	return &Conn{f: f, chunk: StreamChunk}
+}
+
+// SetChunk sets the largest message Write sends (default StreamChunk),
+// between 1 byte and the largest message the flow takes.
+func (c *Conn) SetChunk(n int) error {
+	if n < 1 || n > c.f.maxWrite() {
+		return fmt.Errorf("chunk of %d bytes: want 1..%d: %w", n, c.f.maxWrite(), oerr.EINVAL)
+	}
+	c.wmu.Lock()
+	c.chunk = n
+	c.wmu.Unlock()
+	return nil
 }
 
 // Flow returns the underlying flow.
@@ -113,7 +131,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	defer c.wmu.Unlock()
 	n := 0
 	for n < len(p) {
-		k := min(len(p)-n, StreamChunk)
+		k := min(len(p)-n, c.chunk)
 		if _, err := c.f.Write(p[n : n+k]); err != nil {
 			if errors.Is(err, oerr.EFLOWDOWN) {
 				var oe *net.OpError

@@ -34,6 +34,9 @@ func TestStreamMergesAndSplits(t *testing.T) {
 	if string(got) != "abcdef" {
 		t.Fatalf("stream %q", got)
 	}
+	if err := a.SetChunk(MaxSDU); err == nil {
+		t.Fatal("a chunk larger than the flow takes was accepted")
+	}
 	big := make([]byte, 3*StreamChunk+5)
 	for i := range big {
 		big[i] = byte(i * 7)
