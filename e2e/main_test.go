@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -112,11 +113,62 @@ func runRole(role, name string) int {
 			fmt.Println("accept:", err)
 			return 1
 		}
+		// With O7S_E2E_BYTES it reads that many bytes: across a shim layer
+		// (UDP, Ethernet) the peer's close is not signalled, as in the
+		// reference, so EOF would only come with the keepalive timeout.
 		h := sha256.New()
-		n, err := io.Copy(h, c)
+		var n int64
+		if want, _ := strconv.ParseInt(os.Getenv("O7S_E2E_BYTES"), 10, 64); want > 0 {
+			n, err = io.CopyN(h, c, want)
+		} else {
+			n, err = io.Copy(h, c)
+		}
 		fmt.Printf("received %d bytes sha256 %x err %v\n", n, h.Sum(nil), err)
 		c.Close()
 		l.Close()
+		return 0
+	case "stream-source":
+		// Dials name and writes O7S_E2E_BYTES bytes of a fixed pseudo-random
+		// sequence, then prints their count and SHA-256: the near end of a
+		// bulk transfer between hosts.
+		n, _ := strconv.Atoi(os.Getenv("O7S_E2E_BYTES"))
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		c, err := flow.Dial(ctx, name)
+		if err != nil {
+			fmt.Println("dial:", err)
+			return 1
+		}
+		// Optionally wait for a go-ahead file (the test degrades the
+		// link between allocation and transfer).
+		fmt.Println("connected")
+		if f := os.Getenv("O7S_E2E_GO"); f != "" {
+			for {
+				if _, err := os.Stat(f); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		h := sha256.New()
+		rng := rand.New(rand.NewPCG(11, 12))
+		buf := make([]byte, 64<<10)
+		for sent := 0; sent < n; sent += len(buf) {
+			b := buf[:min(len(buf), n-sent)]
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			h.Write(b)
+			if _, err := c.Write(b); err != nil {
+				fmt.Println("write:", err)
+				return 2
+			}
+		}
+		if err := c.Close(); err != nil {
+			fmt.Println("close:", err)
+			return 2
+		}
+		fmt.Printf("sent %d bytes sha256 %x\n", n, h.Sum(nil))
 		return 0
 	case "client":
 		f, err := flow.Alloc(ctx, name, qos.Raw)

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,4 +73,64 @@ func TestUDP6Namespaces(t *testing.T) {
 func lastLine(s string) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return l[len(l)-1]
+}
+
+// roleIn starts this test binary in a role as an application of in, with
+// extra environment.
+func roleIn(t *testing.T, in *rig.Instance, role, name string, env ...string) *rig.Proc {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(append(in.Env(), roleEnv+"="+role, "O7S_E2E_NAME="+name), env...)
+	return in.StartCmd(cmd)
+}
+
+// bulkAcross sends size bytes over a reliable stream from host src to a
+// hash-sink on host dst bound to name, and checks the SHA-256 at both ends.
+// degrade runs between the allocation and the transfer: allocation
+// requests are single datagrams that a lossy link may drop, as in the
+// reference; the test is about the flow.
+func bulkAcross(t *testing.T, src, dst *rig.Instance, name string, size int, degrade func()) {
+	t.Helper()
+	sink := roleIn(t, dst, "hash-sink", name, "O7S_E2E_BYTES="+strconv.Itoa(size))
+	sink.WaitOutput(t, "ready", 10*time.Second)
+	goFile := filepath.Join(t.TempDir(), "go")
+	source := roleIn(t, src, "stream-source", name, "O7S_E2E_BYTES="+strconv.Itoa(size), "O7S_E2E_GO="+goFile)
+	source.WaitOutput(t, "connected", 30*time.Second)
+	degrade()
+	start := time.Now()
+	if err := os.WriteFile(goFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !source.Wait(120*time.Second) || !sink.Wait(30*time.Second) {
+		t.Fatalf("transfer did not finish:\nsource (%v): %s\nsink: %s", source.Cmd.ProcessState, source.Out.String(), sink.Out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(source.Out.String()), "\n")
+	sent := lines[len(lines)-1]
+	if !strings.HasPrefix(sent, "sent ") {
+		t.Fatalf("source: %s", sent)
+	}
+	want := "received " + strings.TrimPrefix(sent, "sent ") + " err <nil>"
+	if !strings.Contains(sink.Out.String(), want) {
+		t.Fatalf("sink says:\n%s\nwant %s", sink.Out.String(), want)
+	}
+	t.Logf("%d MB in %v", size>>20, time.Since(start).Round(time.Millisecond))
+}
+
+// TestUDP4BulkOverLoss: 10 MB over a reliable stream between namespaces
+// over udp4 with 10 % loss each way, checked by SHA-256.
+func TestUDP4BulkOverLoss(t *testing.T) {
+	net, in := nsHosts(t, 2, false, map[string]int{"bulk.2": 2})
+	for i, h := range in {
+		h.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp4", "layer", "udp4-layer", "ip", net.IP4(i+1))
+	}
+	in[1].Irm("name", "register", "bulk.2", "layer", "udp4-layer")
+	bulkAcross(t, in[0], in[1], "bulk.2", 10<<20, func() {
+		for i := 1; i <= 2; i++ {
+			net.Impair(i, rig.Impairment{Loss: 0.10})
+		}
+	})
 }
