@@ -16,9 +16,10 @@ import (
 )
 
 // TestBenchSmoke runs the benchmark harness in smoke mode against real
-// processes (its own private irmds, a local IPCP, its peers) and checks that
-// it prints its table and writes its JSON and Markdown with every row,
-// reliable flows included. Speed is never asserted.
+// processes (its own private irmds, a local IPCP, two hosts over a udp4
+// layer, its peers) and checks that it prints its table and writes its JSON
+// and Markdown with every row, reliable flows included. Speed is never
+// asserted, nor that a raw flow over UDP loses nothing.
 func TestBenchSmoke(t *testing.T) {
 	bin := rig.Bin(t)
 	out := t.TempDir()
@@ -84,14 +85,23 @@ func TestBenchSmoke(t *testing.T) {
 				t.Errorf("result %d is %s %s %d B, want %s %v", i*len(plan)+j, r.Path, r.Test, r.Size, p.ID, m)
 				continue
 			}
-			if r.Error != "" || r.Received == 0 || r.ElapsedNs <= 0 || len(r.PIDs) < 2 {
+			if r.Error != "" || r.Received == 0 || r.Received > r.Sent || r.ElapsedNs <= 0 || len(r.PIDs) < 2 {
 				t.Errorf("%s %v: %+v", p.ID, m, r)
+			}
+			// A reliable flow loses nothing, over UDP too.
+			if p.QoS == "data" && r.Received != r.Sent {
+				t.Errorf("%s %v: %d of %d packets arrived", p.ID, m, r.Received, r.Sent)
+			}
+			// Two hosts: this process, two irmds, two IPCPs, the server.
+			if strings.HasPrefix(p.ID, bench.UDP4LayerID) && len(r.PIDs) != 6 {
+				t.Errorf("%s %v: CPU time of %v, want 6 processes", p.ID, m, r.PIDs)
 			}
 			if !p.Kernel && len(r.Ratios[bench.UnixID]) == 0 {
 				t.Errorf("%s %v: no ratios to the kernel", p.ID, m)
 			}
-			// A reliable flow is compared to the raw flow of its path.
-			if !p.Kernel && p.Baseline != bench.UnixID && len(r.Ratios[p.Baseline]) == 0 {
+			// Every row has ratios to its baseline: a kernel path, or for a
+			// reliable flow the raw flow of its path.
+			if !p.Kernel && len(r.Ratios[p.Baseline]) == 0 {
 				t.Errorf("%s %v: no ratios to %s", p.ID, m, p.Baseline)
 			}
 			if !p.Kernel && r.QoS != p.QoS {

@@ -1,13 +1,14 @@
 // Command obench is the benchmark harness: in one run on one machine it
-// measures the latency and throughput of Ouroboros flows (direct, and through
-// a local IPCP of a private irmd; each raw and reliable) next to the kernel
+// measures the latency and throughput of Ouroboros flows (direct, through a
+// local IPCP of a private irmd, and between two private hosts over a udp4
+// layer on 127.0.0.1 and 127.0.0.2; each raw and reliable) next to the kernel
 // doing the same job (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1),
 // prints a Markdown table of every figure with its ratio to the kernel's (a
 // reliable flow's: to the raw flow of the same path), and writes the results
 // as JSON and Markdown. `make bench` runs it through bench/run.
 //
-// It needs irmd and ipcpd-local next to its own executable or on $PATH, and
-// runs its own server processes (hidden subcommand "peer").
+// It needs irmd, ipcpd-local and ipcpd-udp4 next to its own executable or on
+// $PATH, and runs its own server processes (hidden subcommand "peer").
 package main
 
 import (
@@ -32,10 +33,12 @@ func main() {
 func usage(fs *flag.FlagSet) func() {
 	return func() {
 		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
-Measures Ouroboros flows (direct, local IPCP; each raw and reliable) next to
-the kernel (Unix socketpair, UDP on loopback): latency, ping-pong, one-way and
-echo throughput, and CPU time per packet. Prints a Markdown table and writes
-JSON and Markdown results into the output directory.
+Measures Ouroboros flows (direct, local IPCP, two hosts over a udp4 layer on
+loopback; each raw and reliable) next to the kernel (Unix socketpair, UDP on
+loopback): latency, ping-pong, one-way and echo throughput, and CPU time per
+packet. Prints a Markdown table and writes JSON and Markdown results into the
+output directory. Needs irmd, ipcpd-local and ipcpd-udp4 next to obench or on
+$PATH.
 
 `)
 		fs.PrintDefaults()

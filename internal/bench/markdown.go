@@ -56,11 +56,11 @@ func (rep *Report) Markdown() string {
 	fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. Ouroboros flows are raw (QoS raw: no "+
 		"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
 		"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
-		"ratios to %s and %s. CPU µs/pkt is the user+system time of every process involved (client, server, "+
-		"and the irmd and IPCPs of an Ouroboros path) per packet delivered, a round trip counting two; the "+
-		"times are read in clock ticks of %v, so short measurements are coarse. Lost counts the packets that "+
-		"never arrived.\n", baselineLabel(rep, UnixID), otherBaselines(rep), baselineLabel(rep, UnixID),
-		baselineLabel(rep, UDPID), tick)
+		"ratios to %s. CPU µs/pkt is the user+system time of every process involved (client, server, and "+
+		"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 layer) per packet delivered, a round "+
+		"trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. Lost "+
+		"counts the packets that never arrived; only UDP (the kernel's, or under a raw flow) may lose any, a "+
+		"loss on another path fails its row.\n", kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick)
 	for _, s := range sections {
 		fmt.Fprintf(&b, "\n## %s\n\n", s.title(rep))
 		b.WriteString("| path | size B | " + strings.Join(s.columns, " | ") + " |\n")
@@ -98,6 +98,62 @@ func otherBaselines(rep *Report) string {
 		}
 	}
 	return ""
+}
+
+// kernelBaselines names the kernel baselines of the report's raw rows: one
+// label, or each followed by the paths compared to it, "kernel: unix
+// seqpacket (for direct flow, local IPCP), kernel: udp 127.0.0.1 (for udp4
+// layer)".
+func kernelBaselines(rep *Report) string {
+	kernel := map[string]bool{}
+	for _, r := range rep.Results {
+		kernel[r.Path] = r.Kernel
+	}
+	var order []string             // kernel baselines, in table order
+	paths := map[string][]string{} // labels of the paths compared to each
+	seen := map[string]bool{}      // paths listed
+	for _, r := range rep.Results {
+		if k, found := kernel[r.Baseline]; r.Kernel || r.Baseline == "" || (found && !k) || seen[r.Path] {
+			continue
+		}
+		seen[r.Path] = true
+		if paths[r.Baseline] == nil {
+			order = append(order, r.Baseline)
+		}
+		paths[r.Baseline] = append(paths[r.Baseline], r.Label)
+	}
+	if len(order) == 0 {
+		return baselineLabel(rep, UnixID)
+	}
+	var parts []string
+	for _, id := range order {
+		if len(order) == 1 {
+			parts = append(parts, baselineLabel(rep, id))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s (for %s)", baselineLabel(rep, id), strings.Join(paths[id], ", ")))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// kernelPaths names the kernel paths of the report: "kernel: unix seqpacket
+// and kernel: udp 127.0.0.1".
+func kernelPaths(rep *Report) string {
+	var labels []string
+	seen := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.Kernel && !seen[r.Path] {
+			seen[r.Path] = true
+			labels = append(labels, r.Label)
+		}
+	}
+	switch len(labels) {
+	case 0:
+		return "every kernel path"
+	case 1:
+		return labels[0]
+	}
+	return strings.Join(labels[:len(labels)-1], ", ") + " and " + labels[len(labels)-1]
 }
 
 // row renders one result as a table row; tick is the resolution of the CPU

@@ -2,8 +2,8 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/udp"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
 	"github.com/ouroboros-go/ouroboros/irm"
 	"github.com/ouroboros-go/ouroboros/qos"
@@ -37,14 +38,37 @@ func findCommand(self, name string) (string, error) {
 	return filepath.Abs(p)
 }
 
-// instance describes the private Ouroboros instance of a path. A path over
-// another layer (udp4 on loopback, a unicast layer) is another instance.
+// instance describes the private Ouroboros instances of a path: one host,
+// whose irmd serves this process and the server process, or two hosts, A for
+// this process and B for the server, each with its own irmd and run
+// directory, joined by a layer.
 type instance struct {
 	noDirect bool     // irmd --no-direct: flows always go through an IPCP
 	ipcps    []string // the IPCP programs it needs (checked before starting)
-	// layer creates and bootstraps the IPCPs and registers serverName in
-	// their layer; it returns their pids, even on failure. nil for none.
-	layer func(ctx context.Context, c irm.Client) ([]int, error)
+	twoHosts bool     // the server runs on a second host, B
+	// lossy says that the layer may lose packets (UDP): a flow whose QoS
+	// tolerates loss sees the losses, a reliable flow retransmits.
+	lossy bool
+	// hosts maps names to the address of the host that has them, in a
+	// hosts file that every irmd passes to its IPCPs (udp.HostsEnv); nil
+	// for none.
+	hosts map[string]netip.Addr
+	// layer creates and bootstraps the IPCPs of host a (this process's)
+	// and host b (the server's; b == a on one host), and registers
+	// serverName in b's layer. It records every IPCP it creates with
+	// host.createIPCP, so that they count and are stopped even on failure.
+	// nil for none.
+	layer func(ctx context.Context, a, b *host) error
+}
+
+// host is one private Ouroboros instance: an irmd with its own run
+// directory, and the IPCPs it started.
+type host struct {
+	name string   // of its irmd, in error messages: "irmd", "irmd A", "irmd B"
+	dir  string   // its run directory
+	env  []string // the environment of its processes
+	irmd *child
+	pids []int // its irmd and IPCPs, whose CPU time counts
 }
 
 // closeLinger bounds how long closing a reliable flow at the end of a path
@@ -69,39 +93,69 @@ func openLocalIPCP(ctx context.Context, h *Harness, spec qos.Spec) (*Session, er
 func instanceEnv(dir, binDir string) []string {
 	env := []string{}
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, rundir.Env+"=") && !strings.HasPrefix(e, "PATH=") {
+		if !strings.HasPrefix(e, rundir.Env+"=") && !strings.HasPrefix(e, "PATH=") &&
+			!strings.HasPrefix(e, udp.HostsEnv+"=") {
 			env = append(env, e)
 		}
 	}
 	return append(env, rundir.Env+"="+dir, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
-// openOuroboros starts a private irmd in a new run directory, the layer of
-// inst, a server process bound to serverName, and allocates a flow with QoS
-// spec from this process to it (the server adopts that QoS when it accepts).
+// startHost starts an irmd called name for inst in a new run directory.
+// push registers each teardown step (stop the irmd, remove the directory) as
+// soon as there is something to undo.
+func (h *Harness) startHost(name, irmdPath string, inst instance, push func(func())) (*host, error) {
+	dir, err := h.procs.tempDir("obench-run-")
+	if err != nil {
+		return nil, err
+	}
+	push(func() { h.procs.removeDir(dir) })
+	o := &host{name: name, dir: dir, env: instanceEnv(dir, filepath.Dir(irmdPath))}
+	if inst.hosts != nil {
+		path := filepath.Join(dir, "hosts")
+		if err := writeHosts(path, inst.hosts); err != nil {
+			return nil, err
+		}
+		o.env = append(o.env, udp.HostsEnv+"="+path)
+	}
+	args := []string{"--stdout", "--run-dir", dir}
+	if inst.noDirect {
+		args = append(args, "--no-direct")
+	}
+	cmd := exec.Command(irmdPath, args...)
+	cmd.Env = o.env
+	if o.irmd, err = h.procs.start(name, cmd, true); err != nil {
+		return nil, err
+	}
+	push(func() { h.procs.stop(o.irmd) })
+	if _, err := o.irmd.waitOutput("daemon started", readyWait); err != nil {
+		return nil, err
+	}
+	o.pids = []int{o.irmd.pid()}
+	return o, nil
+}
+
+// openOuroboros starts the hosts of inst (each a private irmd in a new run
+// directory), their layer, a server process bound to serverName on the
+// server's host, and allocates a flow with QoS spec from this process, an
+// application of the client's host, to it (the server adopts that QoS when
+// it accepts).
 func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec) (s *Session, err error) {
 	irmdPath, err := findCommand(h.self, "irmd")
 	if err != nil {
 		return nil, err
 	}
-	binDir := filepath.Dir(irmdPath)
 	for _, prog := range inst.ipcps {
 		if _, err := findCommand(irmdPath, prog); err != nil {
 			return nil, err
 		}
 	}
-	dir, err := h.procs.tempDir("obench-run-")
-	if err != nil {
-		return nil, err
-	}
-	env := instanceEnv(dir, binDir)
 	var stops []func() // teardown, newest first
 	push := func(f func()) { stops = append([]func(){f}, stops...) }
 	teardown := func() {
 		for _, f := range stops {
 			f()
 		}
-		h.procs.removeDir(dir)
 	}
 	defer func() {
 		if err != nil {
@@ -109,35 +163,37 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 		}
 	}()
 
-	args := []string{"--stdout", "--run-dir", dir}
-	if inst.noDirect {
-		args = append(args, "--no-direct")
+	var hosts []*host // the client's first
+	names := []string{"irmd"}
+	if inst.twoHosts {
+		names = []string{"irmd A", "irmd B"}
 	}
-	cmd := exec.Command(irmdPath, args...)
-	cmd.Env = env
-	irmd, err := h.procs.start("irmd", cmd, true)
-	if err != nil {
-		return nil, err
+	for _, name := range names {
+		o, err := h.startHost(name, irmdPath, inst, push)
+		if err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, o)
 	}
-	push(func() { h.procs.stop(irmd) })
-	if _, err := irmd.waitOutput("daemon started", readyWait); err != nil {
-		return nil, err
+	client, server := hosts[0], hosts[len(hosts)-1]
+	logs := func() string {
+		var b strings.Builder
+		for _, o := range hosts {
+			fmt.Fprintf(&b, "\n%s log:\n%s", o.name, o.irmd.out.String())
+		}
+		return b.String()
 	}
-	pids := []int{os.Getpid(), irmd.pid()}
 
 	ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
 	defer cancel()
 	if inst.layer != nil {
-		ipcps, err := inst.layer(ctx, irm.Client{Dir: dir})
-		irmd.extra = append(irmd.extra, ipcps...)
-		if err != nil {
-			return nil, fmt.Errorf("%w\nirmd log:\n%s", err, irmd.out.String())
+		if err := inst.layer(ctx, client, server); err != nil {
+			return nil, fmt.Errorf("%w%s", err, logs())
 		}
-		pids = append(pids, ipcps...)
 	}
 
-	cmd = exec.Command(h.self, PeerCommand, "flow", serverName)
-	cmd.Env = env
+	cmd := exec.Command(h.self, PeerCommand, "flow", serverName)
+	cmd.Env = server.env
 	peer, err := h.procs.start("flow peer", cmd, false)
 	if err != nil {
 		return nil, err
@@ -146,13 +202,17 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	if _, err := peer.waitOutput("ready", readyWait); err != nil {
 		return nil, err
 	}
+	pids := []int{os.Getpid()}
+	for _, o := range hosts {
+		pids = append(pids, o.pids...)
+	}
 	pids = append(pids, peer.pid())
 
-	// This process is a client of the same instance: the flow package reads
-	// the run directory when it announces the process.
+	// This process is an application of the client's host: the flow
+	// package reads the run directory when it announces the process.
 	flow.Fini()
 	orig, had := os.LookupEnv(rundir.Env)
-	os.Setenv(rundir.Env, dir)
+	os.Setenv(rundir.Env, client.dir)
 	push(func() {
 		flow.Fini()
 		if had {
@@ -163,7 +223,7 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	})
 	f, err := flow.Alloc(ctx, serverName, spec)
 	if err != nil {
-		return nil, fmt.Errorf("alloc %s: %w\nirmd log:\n%s", serverName, err, irmd.out.String())
+		return nil, fmt.Errorf("alloc %s: %w%s", serverName, err, logs())
 	}
 	push(func() {
 		f.SetLinger(closeLinger)
@@ -181,37 +241,57 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	if err := f.SetFlags(flow.FlagRdWr | flow.FlagRNoPart); err != nil {
 		return nil, err
 	}
-	return &Session{Conn: f, PIDs: pids, close: teardown}, nil
+	return &Session{Conn: f, Lossy: inst.lossy && !spec.Reliable(), PIDs: pids, close: teardown}, nil
 }
 
-// bootstrapLocal creates and bootstraps a local IPCP, and creates and
-// registers serverName in its layer. It returns the pid of the IPCP.
-func bootstrapLocal(ctx context.Context, c irm.Client) ([]int, error) {
-	if err := c.CreateIPCP(ctx, ipcpName, irm.Local); err != nil {
-		return nil, err
+// client is a client of o's irmd.
+func (o *host) client() *irm.Client { return &irm.Client{Dir: o.dir} }
+
+// createIPCP creates an IPCP of type t called name in o and returns its pid,
+// which it records in o.
+func (o *host) createIPCP(ctx context.Context, name string, t irm.IPCPType) (int, error) {
+	c := o.client()
+	if err := c.CreateIPCP(ctx, name, t); err != nil {
+		return 0, err
 	}
 	list, err := c.ListIPCPs(ctx)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	pid := 0
 	for _, i := range list {
-		if i.Name == ipcpName {
-			pid = i.PID
+		if i.Name == name {
+			o.irmd.extra = append(o.irmd.extra, i.PID) // killed after the irmd if still there
+			o.pids = append(o.pids, i.PID)
+			return i.PID, nil
 		}
 	}
-	if pid == 0 {
-		return nil, errors.New("the new IPCP is not listed")
-	}
-	pids := []int{pid}
-	if err := c.BootstrapIPCP(ctx, pid, irm.DefaultConfig(irm.Local, layerName)); err != nil {
-		return pids, err
-	}
+	return 0, fmt.Errorf("%s: the new IPCP %s is not listed", o.name, name)
+}
+
+// bootstrap bootstraps the IPCP pid of o with conf.
+func (o *host) bootstrap(ctx context.Context, pid int, conf irm.Config) error {
+	return o.client().BootstrapIPCP(ctx, pid, conf)
+}
+
+// registerServer creates serverName in o and registers it in the layer of
+// its IPCP pid.
+func (o *host) registerServer(ctx context.Context, pid int) error {
+	c := o.client()
 	if err := c.CreateName(ctx, irm.NameInfo{Name: serverName}); err != nil {
-		return pids, err
+		return err
 	}
-	if err := c.RegName(ctx, serverName, pid); err != nil {
-		return pids, err
+	return c.RegName(ctx, serverName, pid)
+}
+
+// bootstrapLocal creates and bootstraps a local IPCP on the server's host b
+// (this process's too), and registers serverName in its layer.
+func bootstrapLocal(ctx context.Context, _, b *host) error {
+	pid, err := b.createIPCP(ctx, ipcpName, irm.Local)
+	if err != nil {
+		return err
 	}
-	return pids, nil
+	if err := b.bootstrap(ctx, pid, irm.DefaultConfig(irm.Local, layerName)); err != nil {
+		return err
+	}
+	return b.registerServer(ctx, pid)
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // A Path is one way for the harness to reach a server process on this
-// machine: a row group of the results. Adding a path (udp4 on loopback, a
-// unicast layer) is adding a Path with its Open to DefaultPaths; measuring an
+// machine: a row group of the results. Adding a path (a unicast layer) is
+// adding a Path with its Open to DefaultPaths; measuring an
 // Ouroboros path with another QoS is adding a Path with the same Open and
 // another QoS.
 type Path struct {
@@ -29,8 +29,9 @@ type Path struct {
 	// ignore it. The server adopts the QoS the client allocates with.
 	QoS string
 	// Baseline is the ID of the path its figures are compared to in the
-	// tables: a kernel path, or for a flow with another QoS the raw flow of
-	// the same path. The JSON has the ratios to every kernel path as well.
+	// tables: a kernel path (the one closest to what the path rides on), or
+	// for a flow with another QoS the raw flow of the same path. The JSON
+	// has the ratios to every kernel path as well.
 	Baseline string
 	// Open starts the server process (and whatever else the path needs) and
 	// returns a session connected to it; an Ouroboros path allocates its
@@ -40,9 +41,12 @@ type Path struct {
 
 // Session is an open path.
 type Session struct {
-	Conn  Conn
-	Lossy bool  // packets may be lost (UDP)
-	PIDs  []int // every process whose CPU time counts: this one, the server, daemons
+	Conn Conn
+	// Lossy says that packets may be lost (kernel UDP, a raw flow over a
+	// udp4 layer): the measurements count losses rather than fail on them.
+	// On a path that is not lossy, a lost packet is an error.
+	Lossy bool
+	PIDs  []int // every process whose CPU time counts: this one, the server, irmds, IPCPs
 	close func()
 }
 
@@ -58,13 +62,15 @@ func (s *Session) Close() {
 const (
 	DirectID    = "direct"
 	LocalIPCPID = "local-ipcp"
+	UDP4LayerID = "udp4-layer"
 	UnixID      = "unix-seqpacket"
 	UDPID       = "udp-loopback"
 )
 
 // DefaultPaths returns the paths of a run, in table order. The reliable flows
 // (QoS data: FRCT with retransmission) are compared to the raw flow of the
-// same path.
+// same path; the raw flow over the udp4 layer is compared to kernel UDP, which
+// it rides on.
 func DefaultPaths() []Path {
 	return []Path{
 		{ID: DirectID, Label: "direct flow", QoS: "raw", Baseline: UnixID, Open: openDirect},
@@ -73,6 +79,9 @@ func DefaultPaths() []Path {
 		{ID: LocalIPCPID, Label: "local IPCP", QoS: "raw", Baseline: UnixID, Open: openLocalIPCP},
 		{ID: LocalIPCPID + "-reliable", Label: "local IPCP, reliable", QoS: "data", Baseline: LocalIPCPID,
 			Open: openLocalIPCP},
+		{ID: UDP4LayerID, Label: "udp4 layer", QoS: "raw", Baseline: UDPID, Open: openUDP4Layer},
+		{ID: UDP4LayerID + "-reliable", Label: "udp4 layer, reliable", QoS: "data", Baseline: UDP4LayerID,
+			Open: openUDP4Layer},
 		{ID: UnixID, Label: "kernel: unix seqpacket", Kernel: true, Open: openUnix},
 		{ID: UDPID, Label: "kernel: udp 127.0.0.1", Kernel: true, Open: openUDP},
 	}

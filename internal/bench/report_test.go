@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// sampleReport is a report of two kernel paths and an Ouroboros path, raw and
-// reliable, and two tests.
+// sampleReport is a report of two kernel paths, an Ouroboros path raw and
+// reliable, and a raw Ouroboros path over UDP, and two tests.
 func sampleReport() *Report {
 	rep := &Report{
 		Date: time.Date(2026, 11, 26, 10, 0, 0, 123, time.UTC), GoVersion: "go1.26.8",
@@ -24,6 +24,8 @@ func sampleReport() *Report {
 		switch {
 		case path == "direct-reliable":
 			r.Baseline, r.QoS = "direct", "data"
+		case path == UDP4LayerID:
+			r.Baseline, r.QoS = UDPID, "raw"
 		case !kernel:
 			r.Baseline, r.QoS = UnixID, "raw"
 		}
@@ -51,6 +53,8 @@ func sampleReport() *Report {
 		sample{sent: 2, received: 2, elapsed: 50 * time.Microsecond, rtts: rtts(25, 25)}, 160*time.Microsecond)
 	add("direct-reliable", "direct flow, reliable", false, OneWay, 1000,
 		sample{sent: 800, received: 800, elapsed: time.Millisecond}, 0)
+	add(UDP4LayerID, "udp4 layer", false, OneWay, 1000,
+		sample{sent: 1000, received: 900, elapsed: time.Millisecond}, 0)
 	ComputeRatios(rep.Results)
 	return rep
 }
@@ -94,6 +98,15 @@ func TestFillAndRatios(t *testing.T) {
 	}
 	if got := rep.Results[6].Ratios["direct"]["packets_per_s"]; math.Abs(got-0.8) > 1e-9 {
 		t.Errorf("reliable one-way ratio to raw = %v, want 0.8", got)
+	}
+	// A raw row over UDP: ÷ kernel UDP, its baseline, and ÷ the other kernel
+	// path.
+	udp4 := rep.Results[7]
+	if got := udp4.Ratios[UDPID]["packets_per_s"]; math.Abs(got-1.8) > 1e-9 || len(udp4.Ratios) != 2 {
+		t.Errorf("udp4 layer one-way ratios = %v, want 1.8 to kernel udp", udp4.Ratios)
+	}
+	if got := udp4.Ratios[UnixID]["packets_per_s"]; math.Abs(got-0.45) > 1e-9 {
+		t.Errorf("udp4 layer one-way ratio to unix = %v, want 0.45", got)
 	}
 	for _, r := range rep.Results[2:5] {
 		if r.Ratios != nil {
@@ -171,7 +184,11 @@ func TestMarkdown(t *testing.T) {
 		"| kernel: udp | 1000 | error: udp \\| broke badly | — | — | — |",
 		"| direct flow, reliable | 64 | 40,000 (×0.80) | 25.0 (×1.25) | 25.0 (×1.25) | 40.0 (×2.00) |",
 		"| direct flow, reliable | 1000 | 800,000 (×0.80) | 6,400.0 (×0.80) | 0 | < 12.5 |",
-		"kernel: unix, and for a row with another QoS than raw the raw flow of the same path;",
+		// A lossy row: its losses, its ratios to kernel UDP.
+		"| udp4 layer | 1000 | 900,000 (×1.80) | 7,200.0 (×1.80) | 100 (10.00%) | < 11.1 |",
+		"row's baseline: kernel: unix (for direct flow), kernel: udp (for udp4 layer), and for a row with " +
+			"another QoS than raw the raw flow of the same path; the JSON also has every Ouroboros row's " +
+			"ratios to kernel: unix and kernel: udp.",
 		"## Ping-pong: pings back to back for 2s",
 		"## Latency: oping-style, 2000 pings with a 1ms pause before each",
 	} {
@@ -191,6 +208,15 @@ func TestMarkdown(t *testing.T) {
 		} else if n != cols {
 			t.Errorf("row has %d separators, header %d: %s", n, cols, line)
 		}
+	}
+}
+
+func TestMarkdownBaselines(t *testing.T) {
+	// One kernel baseline is named alone.
+	rep := sampleReport()
+	rep.Results = rep.Results[:7]
+	if md := rep.Markdown(); !strings.Contains(md, "row's baseline: kernel: unix, and for a row with another QoS") {
+		t.Errorf("Markdown header:\n%s", md)
 	}
 }
 

@@ -1,13 +1,15 @@
 // Package bench is the benchmark harness behind obench: it measures latency
 // and throughput of Ouroboros flows (a direct local flow, a flow through the
-// local IPCP, each raw and reliable) next to the kernel doing the same job on
-// the same machine (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each
-// between this process and a server process, with the CPU time every process
-// involved spent per packet, and renders the results as JSON and Markdown.
+// local IPCP, a flow between two hosts over a udp4 layer on loopback; each
+// raw and reliable) next to the kernel doing the same job on the same machine
+// (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each between this
+// process and a server process, with the CPU time every process involved
+// spent per packet, and renders the results as JSON and Markdown.
 //
-// Every Ouroboros path runs in a private irmd in a temporary run directory;
-// nothing touches /var/run/ouroboros. Cleanup stops every process the harness
-// started and removes every directory it made.
+// Every Ouroboros path runs in private irmds (one per host), each in a
+// temporary run directory; nothing touches /var/run/ouroboros or /etc/hosts.
+// Cleanup stops every process the harness started and removes every
+// directory it made.
 package bench
 
 import (
@@ -204,6 +206,10 @@ func (h *Harness) measure(cl *client, sess *Session, r *Result) error {
 	}
 	r.PIDs = sess.PIDs
 	r.fill(s, TicksToDuration(after-before, ClockTick()))
+	if !sess.Lossy && s.received != s.sent {
+		// A reliable flow, or a path that never drops (it blocks instead).
+		return fmt.Errorf("%d of %d packets lost on a path that must lose none", s.sent-s.received, s.sent)
+	}
 	return nil
 }
 
