@@ -394,3 +394,16 @@ func (f *Flow) SetFRCTFlags(fl FRCTFlags) error {
 	f.fr.kickWriters() // a writer waiting for the window may go now
 	return nil
 }
+
+// FRCTStats are the FRCT counters of a flow, in packets.
+type FRCTStats = frct.Stats
+
+// FRCTStats returns the flow's FRCT counters; EPERM if it has no FRCT.
+func (f *Flow) FRCTStats() (FRCTStats, error) {
+	if f.fr == nil {
+		return FRCTStats{}, f.opErr("fccntl", oerr.EPERM)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.fr.conn.Stats(), nil
+}

@@ -129,6 +129,8 @@ type Conn struct {
 	rtx rtxQueue
 	win window
 
+	stats Stats
+
 	ackDue    time.Time // pending delayed ACK, zero if none
 	down      bool
 	noResCntl bool // FRCTFRESCNTL cleared: ignore the peer's window
@@ -147,6 +149,20 @@ func New(cfg Config, now time.Time) *Conn {
 	c.rtt.init()
 	return c
 }
+
+// Stats counts what the engine did, in packets.
+type Stats struct {
+	Sent          uint64 // data packets sent for the first time
+	Retransmitted uint64 // data packets sent again
+	Delivered     uint64 // payloads returned in order
+	Duplicates    uint64 // data packets dropped as already received
+	OutOfWindow   uint64 // data packets dropped outside the receive window
+	Refused       uint64 // Sends refused because the window was closed
+	Control       uint64 // ACK/FC/RDVS packets produced
+}
+
+// Stats returns the counters.
+func (c *Conn) Stats() Stats { return c.stats }
 
 // Down reports whether the flow was declared down (R timer expired).
 func (c *Conn) Down() bool { return c.down }

@@ -138,6 +138,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 
 	payload := pkt[wire.FRCTLen:]
 	if seq.Before(c.rcv.lwe) {
+		c.stats.Duplicates++
 		c.rcv.seqno = seq // duplicate of consumed data: force an ACK
 		return nil, c.dropPath(now), nil
 	}
@@ -147,18 +148,22 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		// arrive first; we deliver at once. We also schedule a delayed
 		// ACK|FC so one-way flows keep their window open (F2).
 		if !seq.Before(c.rcvRWE()) {
+			c.stats.OutOfWindow++
 			return nil, c.dropPath(now), nil // beyond the window: reader too slow
 		}
 		c.rcv.lwe = seq.Add(1)
 		c.pending++
+		c.stats.Delivered++
 		c.scheduleAck(now)
 		return [][]byte{payload}, nil, nil
 	}
 	if !seq.InWindow(c.rcv.lwe, c.rcvRWE()) {
+		c.stats.OutOfWindow++
 		return nil, c.dropPath(now), nil
 	}
 	i := (c.rqHead + int(seq-c.rcv.lwe)) % len(c.rq)
 	if c.rq[i] != nil {
+		c.stats.Duplicates++
 		return nil, c.dropPath(now), nil // duplicate in the queue
 	}
 	c.rq[i] = payload
@@ -168,6 +173,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.rqHead = (c.rqHead + 1) % len(c.rq)
 		c.rcv.lwe = c.rcv.lwe.Add(1)
 		c.pending++
+		c.stats.Delivered++
 	}
 	if c.urgentAck() {
 		if p := c.ackPkt(now); p != nil {
@@ -218,6 +224,7 @@ func (c *Conn) ackPkt(now time.Time) []byte {
 		return nil
 	}
 	c.rcv.seqno = c.rcv.lwe
+	c.stats.Control++
 	return wire.FRCTFields{
 		Flags: wire.FRCTACK | wire.FRCTFC,
 		RWE:   c.advertise(),

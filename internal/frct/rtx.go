@@ -104,6 +104,7 @@ func (c *Conn) retransmit(now time.Time, out [][]byte) [][]byte {
 			h.SetAckno(uint32(c.rcv.lwe))
 		}
 		out = append(out, p)
+		c.stats.Retransmitted++
 		e.due = now.Add(c.rtt.current())
 	}
 	c.rtx.recompute()

@@ -38,6 +38,7 @@ func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 		c.rtt.probing = false
 	}
 	if !c.windowOpen() {
+		c.stats.Refused++
 		c.refuse(now)
 		return nil, ErrWindowClosed
 	}
@@ -69,5 +70,6 @@ func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 	}
 	c.snd.seqno = c.snd.seqno.Add(1)
 	c.snd.act = now
+	c.stats.Sent++
 	return pkt, nil
 }

@@ -62,6 +62,7 @@ func (c *Conn) rendezvous(now time.Time, out [][]byte) [][]byte {
 	// idle, so the run must not expire and restart under it (a new run
 	// would fall outside the receiver's window and the flow would stall).
 	c.snd.act = now
+	c.stats.Control++
 	return append(out, wire.FRCTFields{Flags: wire.FRCTRDVS}.Append(nil))
 }
 
