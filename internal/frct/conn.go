@@ -134,6 +134,7 @@ type Conn struct {
 	ackDue    time.Time // pending delayed ACK, zero if none
 	down      bool
 	noResCntl bool // FRCTFRESCNTL cleared: ignore the peer's window
+	dupAcks   int  // duplicate ACKs since the left edge last moved
 }
 
 // New returns a Conn whose send and receive records are both inactive, so

@@ -95,7 +95,9 @@ func TestRTOBackoff(t *testing.T) {
 		gaps = append(gaps, dl.Sub(last))
 		last = dl
 	}
-	want := []time.Duration{1, 2, 4, 8, 16, 32} // seconds: at 1, 3, ..., 63 s; the next (127 s) is past R
+	// Seconds: doubling up to 8 × rto, then every 8 s: at 1, 3, 7, 15, …,
+	// 119 s; the next (127 s) is past R.
+	want := []time.Duration{1, 2, 4, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}
 	if len(gaps) != len(want) {
 		t.Fatalf("gaps %v", gaps)
 	}

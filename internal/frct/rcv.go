@@ -127,7 +127,11 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		return nil, reply, nil
 	}
 	if h.Flags.Has(wire.FRCTACK) {
-		c.onAck(now, Seq(h.Ackno))
+		// A duplicate ACK: no progress and the same window edge, on a
+		// pure control packet (the receiver saw data beyond a hole).
+		dup := !data && h.Flags.Has(wire.FRCTFC) && Seq(h.Ackno) == c.snd.lwe &&
+			h.RWE == uint32(c.snd.rwe)&0xffffff
+		c.onAck(now, Seq(h.Ackno), dup)
 	}
 	if h.Flags.Has(wire.FRCTFC) {
 		c.onFC(h.RWE)
@@ -167,6 +171,15 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		return nil, c.dropPath(now), nil // duplicate in the queue
 	}
 	c.rq[i] = payload
+	if seq != c.rcv.lwe {
+		// Out of order: a hole before it. ACK at once (a duplicate ACK)
+		// so the sender resends the hole without waiting for its timer.
+		c.rcv.seqno = c.rcv.lwe.Add(^uint32(0))
+		if p := c.ackPkt(now); p != nil {
+			return nil, [][]byte{p}, nil
+		}
+		return nil, nil, nil
+	}
 	for c.rq[c.rqHead] != nil {
 		deliver = append(deliver, c.rq[c.rqHead])
 		c.rq[c.rqHead] = nil
@@ -175,7 +188,9 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.pending++
 		c.stats.Delivered++
 	}
-	if c.urgentAck() {
+	// A packet that filled a hole (more than itself delivered) is acked at
+	// once: the sender waits for that ACK to resend the next hole.
+	if len(deliver) > 1 || c.urgentAck() {
 		if p := c.ackPkt(now); p != nil {
 			return deliver, [][]byte{p}, nil
 		}
@@ -185,14 +200,26 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 }
 
 // onAck processes a received ackno.
-func (c *Conn) onAck(now time.Time, ackno Seq) {
+func (c *Conn) onAck(now time.Time, ackno Seq, dup bool) {
+	if dup {
+		c.dupAck(now)
+		return
+	}
 	if !ackno.After(c.snd.lwe) || ackno.After(c.snd.seqno) {
 		return
 	}
+	c.dupAcks = 0
 	c.snd.lwe = ackno
 	c.rtt.onNewAck()
 	c.rtt.onAck(ackno, now)
-	c.rtx.ack(ackno)
+	if sent := c.rtx.ack(ackno); !sent.IsZero() {
+		// Besides the reference's one probe at a time, every ACK of a
+		// packet sent only once is a sample (Karn): after losses the
+		// probe may wait behind a hole for long, and an rto without
+		// samples stays at its initial 1 s.
+		c.rtt.sample(now.Sub(sent))
+	}
+	c.partialAck(now)
 }
 
 // dropPath returns the immediate ACK a dropped packet may trigger.

@@ -43,20 +43,36 @@ func (r *rttState) onAck(ackno Seq, now time.Time) {
 // retransmitted probe is cancelled (no sample from it) and doubles the rto;
 // so does a retransmission of the oldest unacknowledged packet (head).
 func (r *rttState) onRetransmit(s Seq, head bool) {
-	probe := r.probing && s == r.probe
+	// The probe's ACK also covers every packet before it (cumulative
+	// ACKs), so resending any of them spoils the sample (Karn).
+	probe := r.probing && !s.After(r.probe)
 	if probe {
 		r.probing = false
 	}
-	if (probe || head) && r.current() < maxRTO {
+	if (probe || head) && r.backoff < maxBackoff && r.current() < maxRTO {
 		r.backoff++
 	}
 }
+
+// maxBackoff caps the doublings at 8 × rto. Only the head of the queue
+// is resent (rtx.go), so a lost packet must get many tries within R, and a
+// back-off without bound (1, 2, 4, … 64 s) gives it only six: at 20 % loss
+// each way one flow in a few thousand lost packets would go down.
+const maxBackoff = 3
 
 // onNewAck undoes the back-off when an ACK acknowledges new data. The
 // reference keeps a doubled rto until the next sample; with cumulative
 // acks every packet behind a loss is retransmitted, so samples become rare
 // and the rto would only grow (as Linux TCP, we reset on progress).
 func (r *rttState) onNewAck() { r.backoff = 0 }
+
+// estimate returns the smoothed RTT, 0 before the first sample.
+func (r *rttState) estimate() time.Duration {
+	if !r.sampled {
+		return 0
+	}
+	return r.srtt
+}
 
 // current returns the rto including back-off.
 func (r *rttState) current() time.Duration {

@@ -4,7 +4,9 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -55,6 +57,14 @@ type sim struct {
 	lost    int
 	gaps    int // messages skipped (non-RTX only)
 	ordered bool
+	trace   []string // the last events, printed when a test fails
+}
+
+func (s *sim) tracef(format string, args ...any) {
+	if len(s.trace) >= 40 {
+		s.trace = s.trace[1:]
+	}
+	s.trace = append(s.trace, fmt.Sprintf(format, args...))
 }
 
 func (s *sim) transmit(now time.Time, to int, pkt []byte) {
@@ -109,6 +119,7 @@ func (s *sim) step() bool {
 	now := time.Now()
 	for s.q.Len() > 0 && !s.q[0].at.After(now) {
 		f := heap.Pop(&s.q).(flight)
+		s.tracef("%v ->%d %x", now.Format("05.000000"), f.to, f.pkt[:min(12, len(f.pkt))])
 		d, r, err := s.conns[f.to].Receive(now, f.pkt)
 		if err != nil {
 			s.t.Fatal(err)
@@ -128,11 +139,13 @@ func (s *sim) step() bool {
 	for i, c := range s.conns {
 		if dl := c.NextDeadline(); !dl.IsZero() && !dl.After(now) {
 			for _, p := range c.OnTimeout(now) {
+				s.tracef("%v timer %d sends %x", now.Format("05.000000"), i, p[:12])
 				s.transmit(now, 1-i, p)
 			}
 		}
 		if c.Down() {
-			s.t.Fatalf("conn %d down: sent %d got %d snd %+v rcv %+v rtx %d", i, s.sent, s.got, c.snd, c.rcv, len(c.rtx.q))
+			s.t.Log(strings.Join(s.trace, "\n"))
+			s.t.Fatalf("conn %d down (sent %d): sent %d got %d snd %+v rtx %d stats %+v rtt %+v; peer rcv %+v stats %+v", i, s.sent, s.sent, s.got, c.snd, len(c.rtx.q), c.stats, c.rtt, s.conns[1-i].rcv, s.conns[1-i].stats)
 		}
 	}
 	for s.sent < s.n {
@@ -185,7 +198,12 @@ func TestReliableLossyReordering(t *testing.T) {
 		if s.got != n {
 			t.Fatalf("delivered %d of %d", s.got, n)
 		}
-		t.Logf("%d messages exactly once in order, %d packets lost, virtual time %v, rto %v", n, s.lost, d, s.conns[0].rtt.rto)
+		st := s.conns[0].Stats()
+		t.Logf("%d messages exactly once in order, %d packets lost, virtual time %v, rto %v; sender %+v", n, s.lost, d, s.conns[0].rtt.rto, st)
+		// Only holes are resent: at most a few resends per message lost.
+		if st.Retransmitted > 3*uint64(s.lost) {
+			t.Errorf("%d retransmissions for %d packets lost", st.Retransmitted, s.lost)
+		}
 	})
 }
 
