@@ -9,13 +9,14 @@ package frct
 //     is sent again with its ackno rewritten to the current rcv.lwe (only if
 //     it carries ACK: unused fields stay zero), and its deadline moves by the
 //     rto.
-//  3. Later packets whose deadline passed are not sent again at that point;
-//     their deadlines move by the rto. ACKs are cumulative, so the sender
+//  3. Of the packets whose deadline passed, only the oldest rtxBurst (8)
+//     are sent again; the deadlines of the others move by the rto, and
+//     only the head's R counts. ACKs are cumulative, so the sender
 //     cannot tell a lost packet from one held in the receiver's reorder
 //     queue behind the loss: the reference resends every packet whose timer
 //     expires, which after one loss is the whole window, every rto (one
 //     measured run over 10 % loss sent 27,000 frames for 200 messages).
-//     Here only the hole at the head is resent, and
+//     Here the holes are resent from the head on, a few at a time, and
 //  4. an ACK that moves the left edge but leaves packets unacknowledged (a
 //     partial ACK) makes the new head due at once if it was last sent more
 //     than an RTT ago: it is the next hole, or it would have been
@@ -31,7 +32,8 @@ package frct
 //     unlike the reference, also when the oldest unacknowledged packet is,
 //     up to 8 × rto, until an ACK of new data undoes the back-off.
 //
-// None of this is visible on the wire beyond which packets are resent.
+// On the wire this changes only which packets are resent and when, and how
+// often the receiver sends its ACK|FC packets.
 
 import (
 	"time"
