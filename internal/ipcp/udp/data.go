@@ -183,10 +183,14 @@ func (u *UDP) start(fl *flow) {
 		return
 	}
 	fl.up = true
-	ep, peer, reid := fl.f.EP, fl.peer, fl.reid
+	fl.done = make(chan struct{})
+	ep, peer, reid, done := fl.f.EP, fl.peer, fl.reid, fl.done
 	u.mu.Unlock()
 	u.wg.Add(1)
-	go u.writer(ep, peer, reid)
+	go func() {
+		defer close(done)
+		u.writer(ep, peer, reid)
+	}()
 }
 
 // writer sends the application's packets as datagrams to the peer until

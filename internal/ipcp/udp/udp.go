@@ -74,6 +74,7 @@ type flow struct {
 	peer netip.AddrPort // where the peer's IPCP is
 	reid uint32         // the peer's EID; valid once up
 	up   bool
+	done chan struct{} // closed when the writer has sent all it read; nil before up
 }
 
 // UDP is the behaviour of a udp4 or udp6 IPCP.
@@ -266,14 +267,32 @@ func (u *UDP) FlowAllocResp(_ context.Context, f *ipcp.Flow, response int32, pk 
 
 // FlowDealloc forgets the flow (nothing goes on the wire, as in the
 // reference); its writer ends when the skeleton closes the channel.
+//
+// The skeleton closes the channel after this returns, so this first lets
+// the writer send what the application wrote before it closed its end
+// (the writer ends at the end of the channel), for at most drainWait.
 func (u *UDP) FlowDealloc(f *ipcp.Flow) {
 	u.mu.Lock()
 	fl := u.byID[f.ID]
 	u.mu.Unlock()
-	if fl != nil && fl.f == f { // not a newer flow that reuses the id
-		u.remove(fl)
+	if fl == nil || fl.f != f { // gone, or a newer flow that reuses the id
+		return
 	}
+	u.mu.Lock()
+	done := fl.done
+	u.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(drainWait):
+		}
+	}
+	u.remove(fl)
 }
+
+// drainWait bounds how long a deallocation waits for the writer to send
+// what is queued.
+const drainWait = time.Second
 
 // Close stops the reader and waits for every goroutine.
 func (u *UDP) Close() {
