@@ -69,11 +69,23 @@ func (u *UDP) deliver(eid uint32, src netip.AddrPort, pkt []byte, n int) {
 		u.logDrops(false)
 		return
 	}
-	if err := ep.TryWritePacket(datapath.KindData, pkt[:1+n]); err != nil && !datapath.IsDown(err) {
+	err := ep.TryWritePacket(datapath.KindData, pkt[:1+n])
+	if errors.Is(err, datapath.ErrWouldBlock) {
+		// The application's channel is full: wait a moment (the socket
+		// buffer holds what arrives meanwhile), then drop. Only this
+		// goroutine writes to the channel, so its deadline is ours.
+		ep.SetWriteDeadline(time.Now().Add(fullWait))
+		err = ep.WritePacket(datapath.KindData, pkt[:1+n])
+	}
+	if err != nil && !datapath.IsDown(err) {
 		u.stats.rxFull.Add(1) // the application does not keep up
 		u.logDrops(false)
 	}
 }
+
+// fullWait bounds how long the reader waits for room in a full channel
+// before it drops the packet; every flow waits meanwhile, so it is short.
+const fullWait = 5 * time.Millisecond
 
 // mgmt queues a management datagram for the workers; when the queue is
 // full (a flood), it is dropped and counted.

@@ -46,6 +46,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ouroboros-go/ouroboros/internal/hash"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
@@ -159,9 +161,7 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 	if err != nil {
 		return "", 0, fmt.Errorf("bind %v port %d: %w", ip, port, err)
 	}
-	// Room for bursts (the kernel caps it at net.core.rmem_max/wmem_max).
-	conn.SetReadBuffer(sockBuf)
-	conn.SetWriteBuffer(sockBuf)
+	setBuffers(conn)
 	u.conn, u.port = conn, uint16(port)
 	if dns != 0 {
 		u.log.Warn("Dynamic DNS is not supported; names are resolved through the hosts file.")
@@ -348,3 +348,21 @@ func mgmtQoS(q qos.Spec) wire.UDPMgmt {
 
 // errClosed reports a closed socket (the IPCP is shutting down).
 func errClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// setBuffers gives the socket room for a window's worth of packets (a
+// reliable flow may have 1024 in flight). SO_RCVBUF/SO_SNDBUF are capped at
+// net.core.rmem_max/wmem_max (about 200 KiB by default, 150 packets of
+// 1000 bytes); an IPCP running as root (CAP_NET_ADMIN) forces the size.
+func setBuffers(conn *net.UDPConn) {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		for _, o := range [][2]int{{unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}, {unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}} {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], sockBuf) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[1], sockBuf)
+			}
+		}
+	})
+}
