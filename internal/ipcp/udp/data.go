@@ -70,12 +70,17 @@ func (u *UDP) deliver(eid uint32, src netip.AddrPort, pkt []byte, n int) {
 		return
 	}
 	err := ep.TryWritePacket(datapath.KindData, pkt[:1+n])
-	if errors.Is(err, datapath.ErrWouldBlock) {
+	if errors.Is(err, datapath.ErrWouldBlock) && time.Now().After(fl.stalled) {
 		// The application's channel is full: wait a moment (the socket
 		// buffer holds what arrives meanwhile), then drop. Only this
-		// goroutine writes to the channel, so its deadline is ours.
+		// goroutine writes to the channel, so its deadline is ours. A
+		// flow that stays full is not waited for again for a while, so
+		// one stuck application cannot hold up every other flow.
 		ep.SetWriteDeadline(time.Now().Add(fullWait))
 		err = ep.WritePacket(datapath.KindData, pkt[:1+n])
+		if err != nil {
+			fl.stalled = time.Now().Add(stallHold)
+		}
 	}
 	if err != nil && !datapath.IsDown(err) {
 		u.stats.rxFull.Add(1) // the application does not keep up
@@ -85,7 +90,12 @@ func (u *UDP) deliver(eid uint32, src netip.AddrPort, pkt []byte, n int) {
 
 // fullWait bounds how long the reader waits for room in a full channel
 // before it drops the packet; every flow waits meanwhile, so it is short.
-const fullWait = 5 * time.Millisecond
+// After a wait in vain, the flow's packets are dropped at once for
+// stallHold.
+const (
+	fullWait  = 5 * time.Millisecond
+	stallHold = 100 * time.Millisecond
+)
 
 // mgmt queues a management datagram for the workers; when the queue is
 // full (a flood), it is dropped and counted.
