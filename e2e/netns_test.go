@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,4 +145,59 @@ func TestUDP4BulkOverLoss(t *testing.T) {
 			net.Impair(i, rig.Impairment{Loss: 0.10})
 		}
 	})
+}
+
+// udp6Hosts is two namespaces joined by a udp6 layer on fd77::1 and
+// fd77::2, with names resolved through a hosts file.
+func udp6Hosts(t *testing.T, names map[string]int) (*rig.Net, []*rig.Instance) {
+	t.Helper()
+	net, in := nsHosts(t, 2, true, names)
+	for i, h := range in {
+		h.Irm("ipcp", "bootstrap", "type", "udp6", "name", "udp6", "layer", "udp6-layer", "ip", net.IP6(i+1))
+	}
+	for name, i := range names {
+		in[i-1].Irm("name", "register", name, "layer", "udp6-layer")
+	}
+	return net, in
+}
+
+// TestUDP6ManyFlows: over udp6 between namespaces, 100 concurrent flows
+// from A to an echo server on B, then 1,000 allocations in a row, each
+// with an echo (the ethclient helper runs inside A's namespace).
+func TestUDP6ManyFlows(t *testing.T) {
+	_, in := udp6Hosts(t, map[string]int{"echo.2": 2})
+	srv := ethClient(t, in[1], "serve", "echo.2")
+	srv.WaitOutput(t, "ready", 10*time.Second)
+	out := ethRun(t, in[0], 2*time.Minute, "flows", "echo.2", "100")
+	if !strings.Contains(out, "flows ok 100") {
+		t.Fatalf("100 concurrent flows over udp6:\n%s\nA:\n%s\nB:\n%s", out, in[0].Log(), in[1].Log())
+	}
+	loops := "1000"
+	if testing.Short() {
+		loops = "200"
+	}
+	out = ethRun(t, in[0], 4*time.Minute, "loop", "echo.2", loops)
+	if !strings.Contains(out, "loop ok "+loops) {
+		t.Fatalf("allocation loop over udp6:\n%s\nA:\n%s\nB:\n%s", out, in[0].Log(), in[1].Log())
+	}
+	t.Logf("udp6: %s", strings.TrimSpace(out))
+}
+
+// TestUDP6PeerKilled: B's udp6 IPCP is killed mid-flow; B's irmd notices,
+// and the client on A sees its flow fail through the peer timeout.
+func TestUDP6PeerKilled(t *testing.T) {
+	_, in := udp6Hosts(t, map[string]int{"echo.2": 2})
+	srv := ethClient(t, in[1], "serve", "echo.2")
+	srv.WaitOutput(t, "ready", 10*time.Second)
+	cli := ethClient(t, in[0], "hold", "echo.2")
+	cli.WaitOutput(t, "echoing", 20*time.Second)
+	pid := ipcpPIDOf(t, in[1], "udp6")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	in[1].WaitLog(fmt.Sprintf("IPCP %d died.", pid), 5*time.Second)
+	cli.WaitOutput(t, "hold: ", 15*time.Second)
+	if out := cli.Out.String(); !strings.Contains(out, "flow peer timed out") {
+		t.Fatalf("client on A after B's IPCP died:\n%s", out)
+	}
 }

@@ -18,9 +18,9 @@ package frct
 //     measured run over 10 % loss sent 27,000 frames for 200 messages).
 //     Here the holes are resent from the head on, a few at a time, and
 //  4. an ACK that moves the left edge but leaves packets unacknowledged (a
-//     partial ACK) makes the new head due at once if it was last sent more
-//     than an RTT ago: it is the next hole, or it would have been
-//     acknowledged with the rest; and
+//     partial ACK) makes the oldest (up to rtxBurst) due at once if they
+//     were last sent more than an RTT ago: the first is the next hole, or
+//     it would have been acknowledged with the rest; and
 //  5. duplicate ACKs, which our receiver sends at once for data beyond a
 //     hole, resend the head at the second (fast retransmit), and again
 //     every 32 after that if the hole stays: a hole is repaired in about a
@@ -154,16 +154,21 @@ func (c *Conn) retransmit(now time.Time, out [][]byte) [][]byte {
 	return out
 }
 
-// partialAck makes the new head due at once after an ACK that left packets
-// unacknowledged, if the head went out more than an RTT ago (4 above).
+// partialAck makes the oldest packets (up to rtxBurst) due at once after
+// an ACK that left them unacknowledged, if they went out more than an RTT
+// ago (4 above): the first is the next hole, and after a burst of losses
+// (or a run whose first packet was lost, so the receiver dropped the rest)
+// the next ones likely are too.
 func (c *Conn) partialAck(now time.Time) {
-	if len(c.rtx.q) == 0 {
-		return
-	}
-	e := &c.rtx.q[0]
-	if now.Sub(e.last) > c.rtt.estimate() && now.Before(e.due) {
-		e.due = now
-		c.rtx.due = now
+	for i := 0; i < len(c.rtx.q) && i < rtxBurst; i++ {
+		e := &c.rtx.q[i]
+		if now.Sub(e.last) <= c.rtt.estimate() {
+			break
+		}
+		if now.Before(e.due) {
+			e.due = now
+			c.rtx.due = now
+		}
 	}
 }
 
