@@ -12,7 +12,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -312,13 +311,7 @@ func (e *env) register(name string, pid int) {
 // role starts this test binary as a child process in a role.
 func (e *env) role(role, name string) *rig.Proc {
 	e.t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(e.Env(), roleEnv+"="+role, "O7S_E2E_NAME="+name)
-	return e.StartCmd(cmd)
+	return roleIn(e.t, e.Instance, role, name)
 }
 
 // alloc allocates a flow to name and closes it at the end of the test.

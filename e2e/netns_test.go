@@ -89,7 +89,7 @@ func lastLine(s string) string {
 
 // roleIn starts this test binary in a role as an application of in, with
 // extra environment.
-func roleIn(t *testing.T, in *rig.Instance, role, name string, env ...string) *rig.Proc {
+func roleIn(t testing.TB, in *rig.Instance, role, name string, env ...string) *rig.Proc {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {

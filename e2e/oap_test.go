@@ -99,7 +99,7 @@ func TestOAPAsPeer(t *testing.T) {
 // and its server keeps accepting: a normal allocation from A succeeds after.
 func TestOAPRefusals(t *testing.T) {
 	u := newUDPHosts(t, map[string]string{"echo.b": "b"})
-	srv := roleOn(t, u.b, "echo-server", "echo.b")
+	srv := roleIn(t, u.b, "echo-server", "echo.b")
 	srv.WaitOutput(t, "ready", 10*time.Second)
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.4")})
 	if err != nil {

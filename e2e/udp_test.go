@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -108,18 +107,6 @@ func newUDPHosts(t *testing.T, names map[string]string) *udpHosts {
 	return u
 }
 
-// roleOn starts this test binary in a role as an application of in.
-func roleOn(t *testing.T, in *rig.Instance, role, name string) *rig.Proc {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(in.Env(), roleEnv+"="+role, "O7S_E2E_NAME="+name)
-	return in.StartCmd(cmd)
-}
-
 // TestUDPOping: oping from A to a server on B and from B to a server on A.
 func TestUDPOping(t *testing.T) {
 	u := newUDPHosts(t, map[string]string{"oping.b": "b", "oping.a": "a"})
@@ -149,7 +136,7 @@ func TestUDPOping(t *testing.T) {
 // then 1,000 allocations and deallocations in a row, then one more flow.
 func TestUDPManyFlows(t *testing.T) {
 	u := newUDPHosts(t, map[string]string{"echo.b": "b"})
-	srv := roleOn(t, u.b, "echo-server", "echo.b")
+	srv := roleIn(t, u.b, "echo-server", "echo.b")
 	srv.WaitOutput(t, "ready", 10*time.Second)
 	// A short peer timeout: flows this side drops without telling (UDP
 	// deallocation is local) end on B within a few seconds.
@@ -210,7 +197,7 @@ func TestUDPManyFlows(t *testing.T) {
 // read; B keeps allocating flows afterwards.
 func TestUDPFlood(t *testing.T) {
 	u := newUDPHosts(t, map[string]string{"echo.b": "b", "sink.b": "b"})
-	srv := roleOn(t, u.b, "echo-server", "echo.b")
+	srv := roleIn(t, u.b, "echo-server", "echo.b")
 	srv.WaitOutput(t, "ready", 10*time.Second)
 
 	c, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.ParseIP(u.ipB), Port: u.port})
@@ -261,7 +248,7 @@ func TestUDPFlood(t *testing.T) {
 // its peer timeout, and A's irmd releases it when the client closes.
 func TestUDPPeerKilled(t *testing.T) {
 	u := newUDPHosts(t, map[string]string{"echo.b": "b"})
-	srv := roleOn(t, u.b, "echo-server", "echo.b")
+	srv := roleIn(t, u.b, "echo-server", "echo.b")
 	srv.WaitOutput(t, "ready", 10*time.Second)
 	q := qos.Raw
 	q.Timeout = 1000
