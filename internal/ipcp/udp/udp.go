@@ -29,9 +29,17 @@
 // only from the peer address recorded for the flow; a failed FLOW_REQ is
 // answered with a FLOW_REPLY carrying the error, so the requester fails at
 // once instead of timing out; the hosts file can be given per instance
-// (HostsEnv). Dynamic DNS is not implemented (a configured dns address is
-// logged and ignored, as in a reference built without it). Deallocation is
-// local, as in the reference: the peer notices through its keepalive timeout.
+// (HostsEnv). Deallocation is local, as in the reference: the peer notices
+// through its keepalive timeout.
+//
+// Dynamic DNS (ddns.go): bootstrapped with a dns address, the IPCP publishes
+// the names registered with it by running nsupdate and resolves names with
+// nslookup before trying the hosts file. The executables are looked for in
+// PATH, or named by the environment variables OUROBOROS_NSUPDATE and
+// OUROBOROS_NSLOOKUP (NsupdateEnv, NslookupEnv); without them the dns address
+// is ignored with a warning, as in a reference built without DDNS. Unlike
+// the reference, udp6 publishes AAAA records (not A) and the address
+// nslookup gives is the one cached (not 0.0.0.0).
 package udp
 
 import (
@@ -99,6 +107,8 @@ type UDP struct {
 	names   map[string]struct{}   // registered hashes
 	dir     map[string]netip.Addr // resolved hashes (never expire, as in the reference)
 
+	ddns *ddns // nil without a dns address or the tools; set by Bootstrap
+
 	mgmtQ chan mgmtMsg // to the management workers; closed by the reader
 	wg    sync.WaitGroup
 	stats counters
@@ -111,13 +121,15 @@ type counters struct {
 }
 
 // New4 returns the operations of a udp4 IPCP.
-func New4(p *ipcp.IPCP) ipcp.Ops { return newUDP(p, false) }
+func New4(p *ipcp.IPCP) ipcp.Ops { return newUDP(p, p.Log(), false) }
 
 // New6 returns the operations of a udp6 IPCP.
-func New6(p *ipcp.IPCP) ipcp.Ops { return newUDP(p, true) }
+func New6(p *ipcp.IPCP) ipcp.Ops { return newUDP(p, p.Log(), true) }
 
-func newUDP(p *ipcp.IPCP, v6 bool) *UDP {
-	u := &UDP{p: p, v6: v6, log: p.Log(), byEID: map[uint32]*flow{}, byID: map[int]*flow{},
+// newUDP returns the operations of an IPCP p; p is used only for the calls
+// to the IRMd that an incoming flow request makes (tests pass nil).
+func newUDP(p *ipcp.IPCP, log *slog.Logger, v6 bool) *UDP {
+	u := &UDP{p: p, v6: v6, log: log, byEID: map[uint32]*flow{}, byID: map[int]*flow{},
 		nextEID: firstEID, names: map[string]struct{}{}, dir: map[string]netip.Addr{},
 		mgmtQ: make(chan mgmtMsg, mgmtQueue), maxData: wire.UDP4MaxPayload}
 	if v6 {
@@ -132,8 +144,8 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 	if layer == "" {
 		return "", 0, fmt.Errorf("no layer name: %w", oerr.EINVAL)
 	}
-	var ip netip.Addr
-	var port, dns uint32
+	var ip, dns netip.Addr
+	var port uint32
 	if u.v6 {
 		c := conf.GetUdp6()
 		if c == nil || len(c.GetIpAddr()) != 16 {
@@ -141,8 +153,8 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 		}
 		ip = netip.AddrFrom16([16]byte(c.GetIpAddr()))
 		port = c.GetPort()
-		if d := c.GetDnsAddr(); len(d) == 16 && !netip.AddrFrom16([16]byte(d)).IsUnspecified() {
-			dns = 1
+		if d := c.GetDnsAddr(); len(d) == 16 {
+			dns = netip.AddrFrom16([16]byte(d)) // all zero: unused
 		}
 	} else {
 		c := conf.GetUdp4()
@@ -151,7 +163,9 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 		}
 		var b [4]byte
 		binary.LittleEndian.PutUint32(b[:], c.GetIpAddr()) // s_addr, read as a little-endian uint32
-		ip, port, dns = netip.AddrFrom4(b), c.GetPort(), c.GetDnsAddr()
+		ip, port = netip.AddrFrom4(b), c.GetPort()
+		binary.LittleEndian.PutUint32(b[:], c.GetDnsAddr()) // the same; 0: unused
+		dns = netip.AddrFrom4(b)
 	}
 	if ip.IsUnspecified() || !ip.IsValid() {
 		return "", 0, fmt.Errorf("the IPCP needs a specific address, not %v: %w", ip, oerr.EINVAL)
@@ -165,9 +179,7 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 	}
 	setBuffers(conn)
 	u.conn, u.port = conn, uint16(port)
-	if dns != 0 {
-		u.log.Warn("Dynamic DNS is not supported; names are resolved through the hosts file.")
-	}
+	u.ddns = newDDNS(dns, ip, u.v6, u.log)
 	u.wg.Add(1 + mgmtWorkers)
 	go u.reader()
 	for range mgmtWorkers {
@@ -181,17 +193,24 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 	return layer, hash.MD5, nil
 }
 
-// Reg adds a hash to the names this host answers for.
+// Reg adds a hash to the names this host answers for and, with dynamic
+// DNS, publishes it; a failed update is only logged, as in the reference.
 func (u *UDP) Reg(h []byte) error {
 	u.mu.Lock()
 	u.names[string(h)] = struct{}{}
 	u.mu.Unlock()
+	if u.ddns != nil {
+		u.ddns.reg(h)
+	}
 	u.log.Info(fmt.Sprintf("Registered %s.", DNSName(h)))
 	return nil
 }
 
-// Unreg removes a hash.
+// Unreg removes a hash and, with dynamic DNS, queues its removal from DNS.
 func (u *UDP) Unreg(h []byte) error {
+	if u.ddns != nil {
+		u.ddns.unreg(h)
+	}
 	u.mu.Lock()
 	delete(u.names, string(h))
 	u.mu.Unlock()
@@ -212,15 +231,28 @@ func (u *UDP) lookup(ctx context.Context, h []byte) (netip.Addr, error) {
 	if ok {
 		return a, nil
 	}
-	a, err := resolve(ctx, h, u.v6)
+	var err error
+	if u.ddns != nil {
+		if a, err = u.ddns.lookup(ctx, h); err == nil {
+			u.cache(h, a)
+			return a, nil
+		}
+		u.log.Debug(fmt.Sprintf("DDNS lookup of %s: %v; trying the hosts file.", DNSName(h), err))
+	}
+	a, err = resolve(ctx, h, u.v6)
 	if err != nil {
 		u.log.Debug(fmt.Sprintf("Failed to resolve %s: %v.", DNSName(h), err))
 		return netip.Addr{}, oerr.ENAME
 	}
+	u.cache(h, a)
+	return a, nil
+}
+
+// cache enters a resolved hash in the directory.
+func (u *UDP) cache(h []byte, a netip.Addr) {
 	u.mu.Lock()
 	u.dir[string(h)] = a
 	u.mu.Unlock()
-	return a, nil
 }
 
 // FlowAlloc sends a FLOW_REQ to the host of hash h.
@@ -300,6 +332,9 @@ const drainWait = time.Second
 func (u *UDP) Close() {
 	if u.conn != nil {
 		u.conn.Close()
+	}
+	if u.ddns != nil {
+		u.ddns.close()
 	}
 	u.wg.Wait()
 	u.logDrops(true)
