@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +19,12 @@ import (
 
 // TestBenchSmoke runs the benchmark harness in smoke mode against real
 // processes (its own private irmds, a local IPCP, two hosts over a udp4
-// layer, its peers) and checks that it prints its table and writes its JSON
-// and Markdown with every row, reliable flows included. Speed is never
-// asserted, nor that a raw flow over UDP loses nothing.
+// layer, two hosts over an eth-dix layer on a veth pair, its peers) and
+// checks that it prints its table and writes its JSON and Markdown with every
+// row, reliable flows included, and that it leaves no veth pair or network
+// namespace behind. Speed is never asserted, nor that a raw flow over UDP or
+// Ethernet loses nothing. Without root the eth-dix rows must say why they
+// were skipped.
 func TestBenchSmoke(t *testing.T) {
 	bin := rig.Bin(t)
 	out := t.TempDir()
@@ -33,7 +38,11 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	if cmd.Process != nil {
+		checkNoBenchNets(t, cmd.Process.Pid)
+	}
+	if err != nil {
 		t.Fatalf("obench --smoke: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	if strings.Contains(stderr.String(), "WARNING: DATA RACE") {
@@ -70,6 +79,18 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatalf("%d results, want %d", len(rep.Results), len(paths)*len(plan))
 	}
 	for i, p := range paths {
+		skip := ""
+		if p.Skip != nil {
+			skip = p.Skip()
+		}
+		if strings.HasPrefix(p.ID, bench.EthDIXID) {
+			switch {
+			case os.Geteuid() != 0 && skip != "needs root for a veth pair and raw sockets":
+				t.Errorf("%s: not root, but Skip says %q", p.ID, skip)
+			case skip != "":
+				t.Logf("%s skipped: %s", p.ID, skip)
+			}
+		}
 		rows := 0
 		for _, line := range strings.Split(stdout.String(), "\n") {
 			if strings.HasPrefix(line, "| "+p.Label+" | ") {
@@ -85,15 +106,23 @@ func TestBenchSmoke(t *testing.T) {
 				t.Errorf("result %d is %s %s %d B, want %s %v", i*len(plan)+j, r.Path, r.Test, r.Size, p.ID, m)
 				continue
 			}
-			if r.Error != "" || r.Received == 0 || r.Received > r.Sent || r.ElapsedNs <= 0 || len(r.PIDs) < 2 {
+			if skip != "" {
+				// Skipped: the reason, no figures, not a failure.
+				if r.Skipped != skip || r.Error != "" || r.Sent != 0 || r.Ratios != nil {
+					t.Errorf("%s %v: skipped for %q: %+v", p.ID, m, skip, r)
+				}
+				continue
+			}
+			if r.Error != "" || r.Skipped != "" || r.Received == 0 || r.Received > r.Sent || r.ElapsedNs <= 0 || len(r.PIDs) < 2 {
 				t.Errorf("%s %v: %+v", p.ID, m, r)
 			}
-			// A reliable flow loses nothing, over UDP too.
+			// A reliable flow loses nothing, over UDP and Ethernet too.
 			if p.QoS == "data" && r.Received != r.Sent {
 				t.Errorf("%s %v: %d of %d packets arrived", p.ID, m, r.Received, r.Sent)
 			}
 			// Two hosts: this process, two irmds, two IPCPs, the server.
-			if strings.HasPrefix(p.ID, bench.UDP4LayerID) && len(r.PIDs) != 6 {
+			if (strings.HasPrefix(p.ID, bench.UDP4LayerID) || strings.HasPrefix(p.ID, bench.EthDIXID)) &&
+				len(r.PIDs) != 6 {
 				t.Errorf("%s %v: CPU time of %v, want 6 processes", p.ID, m, r.PIDs)
 			}
 			if !p.Kernel && len(r.Ratios[bench.UnixID]) == 0 {
@@ -107,6 +136,24 @@ func TestBenchSmoke(t *testing.T) {
 			if !p.Kernel && r.QoS != p.QoS {
 				t.Errorf("%s %v: QoS %q, want %q", p.ID, m, r.QoS, p.QoS)
 			}
+		}
+	}
+}
+
+// checkNoBenchNets fails the test if the obench process pid left a network
+// namespace or an interface behind: the eth-dix layer's are named o7sb, the
+// pid, and a, b (the ends of the veth pair) or n (the namespace), and a
+// sequence number.
+func checkNoBenchNets(t *testing.T, pid int) {
+	t.Helper()
+	if _, err := exec.LookPath("ip"); err != nil || os.Geteuid() != 0 {
+		return
+	}
+	left := regexp.MustCompile(`(?m)^(?:[0-9]+: )?(o7sb` + strconv.Itoa(pid) + `[abn][0-9]+)\b`)
+	for _, args := range [][]string{{"netns", "list"}, {"-o", "link", "show"}} {
+		out, _ := exec.Command("ip", args...).Output()
+		for _, m := range left.FindAllStringSubmatch(string(out), -1) {
+			t.Errorf("obench left %s behind (ip %s)", m[1], strings.Join(args, " "))
 		}
 	}
 }

@@ -1,14 +1,19 @@
 // Command obench is the benchmark harness: in one run on one machine it
 // measures the latency and throughput of Ouroboros flows (direct, through a
-// local IPCP of a private irmd, and between two private hosts over a udp4
-// layer on 127.0.0.1 and 127.0.0.2; each raw and reliable) next to the kernel
-// doing the same job (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1),
-// prints a Markdown table of every figure with its ratio to the kernel's (a
-// reliable flow's: to the raw flow of the same path), and writes the results
-// as JSON and Markdown. `make bench` runs it through bench/run.
+// local IPCP of a private irmd, between two private hosts over a udp4 layer
+// on 127.0.0.1 and 127.0.0.2, and between two private hosts over an eth-dix
+// layer on a veth pair, one host in obench's network namespace and the other
+// in a namespace of its own; each raw and reliable) next to the kernel doing
+// the same job (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), prints a
+// Markdown table of every figure with its ratio to the kernel's (a reliable
+// flow's: to the raw flow of the same path), and writes the results as JSON
+// and Markdown. `make bench` runs it through bench/run.
 //
-// It needs irmd, ipcpd-local and ipcpd-udp4 next to its own executable or on
-// $PATH, and runs its own server processes (hidden subcommand "peer").
+// It needs irmd, ipcpd-local, ipcpd-udp4 and ipcpd-eth-dix next to its own
+// executable or on $PATH, and runs its own server processes (hidden
+// subcommand "peer"). The eth-dix layer needs root and the ip tool (it
+// creates the veth pair and the namespace, and deletes them on every exit,
+// Ctrl-C included); without them its rows say "skipped" and why.
 package main
 
 import (
@@ -34,11 +39,12 @@ func usage(fs *flag.FlagSet) func() {
 	return func() {
 		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
 Measures Ouroboros flows (direct, local IPCP, two hosts over a udp4 layer on
-loopback; each raw and reliable) next to the kernel (Unix socketpair, UDP on
-loopback): latency, ping-pong, one-way and echo throughput, and CPU time per
-packet. Prints a Markdown table and writes JSON and Markdown results into the
-output directory. Needs irmd, ipcpd-local and ipcpd-udp4 next to obench or on
-$PATH.
+loopback, two hosts over an eth-dix layer on a veth pair; each raw and
+reliable) next to the kernel (Unix socketpair, UDP on loopback): latency,
+ping-pong, one-way and echo throughput, and CPU time per packet. Prints a
+Markdown table and writes JSON and Markdown results into the output directory.
+Needs irmd, ipcpd-local, ipcpd-udp4 and ipcpd-eth-dix next to obench or on
+$PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)
 		fs.PrintDefaults()
@@ -101,6 +107,13 @@ func run(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "obench: results in %s and %s (%v)\n", jsonPath, mdPath,
 		time.Duration(rep.ElapsedNs).Round(time.Second/10))
+	skipped := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.Skipped != "" && !skipped[r.Label] {
+			skipped[r.Label] = true
+			fmt.Fprintf(os.Stderr, "obench: skipped %s: %s\n", r.Label, r.Skipped)
+		}
+	}
 	if rep.Failed() {
 		fmt.Fprintln(os.Stderr, "obench: some measurements failed (see the table)")
 		return 1

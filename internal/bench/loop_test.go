@@ -186,6 +186,8 @@ func TestRun(t *testing.T) {
 		{ID: UnixID, Label: "kernel", Kernel: true, Open: inProcess},
 		{ID: "broken", Label: "broken", Open: broken},
 		{ID: "bad-qos", Label: "bad QoS", QoS: "nope", Open: inProcess},
+		{ID: "skipped", Label: "skipped", Open: broken, Skip: func() string { return "needs a unicorn" }},
+		{ID: "not-skipped", Label: "not skipped", Baseline: UnixID, Open: inProcess, Skip: func() string { return "" }},
 	}
 	h, err := New(cfg)
 	if err != nil {
@@ -197,8 +199,8 @@ func TestRun(t *testing.T) {
 	if len(rep.Results) != len(cfg.Paths)*len(plan) {
 		t.Fatalf("%d results, want %d", len(rep.Results), len(cfg.Paths)*len(plan))
 	}
-	if specs[qos.Raw] != 2 || specs[qos.Data] != 1 || len(specs) != 2 {
-		t.Errorf("Open called with %v, want raw twice and data once", specs)
+	if specs[qos.Raw] != 3 || specs[qos.Data] != 1 || len(specs) != 2 {
+		t.Errorf("Open called with %v, want raw three times and data once", specs)
 	}
 	for i, r := range rep.Results {
 		m := plan[i%len(plan)]
@@ -216,8 +218,14 @@ func TestRun(t *testing.T) {
 				t.Errorf("bad QoS path: error %q", r.Error)
 			}
 			continue
+		case "skipped":
+			// Not opened (its Open fails), no figures, no ratios.
+			if r.Skipped != "needs a unicorn" || r.Error != "" || r.Sent != 0 || r.Ratios != nil {
+				t.Errorf("skipped path: %+v", r)
+			}
+			continue
 		}
-		if r.Error != "" || r.Received == 0 || r.ElapsedNs <= 0 {
+		if r.Error != "" || r.Skipped != "" || r.Received == 0 || r.ElapsedNs <= 0 {
 			t.Errorf("%s %s %d B: %+v", r.Path, r.Test, r.Size, r)
 		}
 		if r.Path == "in-process" && (len(r.Ratios[UnixID]) == 0 || len(r.Ratios) != 1) {
@@ -230,7 +238,18 @@ func TestRun(t *testing.T) {
 	if !rep.Failed() {
 		t.Error("a failed path does not fail the report")
 	}
-	if !strings.Contains(log.String(), "in process: pingpong 64 B: round_trips_per_s=") {
+	// Skipped rows alone do not fail a report.
+	var kept []Result
+	for _, r := range rep.Results {
+		if r.Path != "broken" && r.Path != "bad-qos" {
+			kept = append(kept, r)
+		}
+	}
+	if (&Report{Results: kept}).Failed() {
+		t.Error("a skipped path fails the report")
+	}
+	if !strings.Contains(log.String(), "in process: pingpong 64 B: round_trips_per_s=") ||
+		!strings.Contains(log.String(), "skipped: skipped: needs a unicorn") {
 		t.Errorf("progress log:\n%s", log.String())
 	}
 	// Nothing starts after Cleanup.

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
 // section is one table of the Markdown report: one Test.
@@ -57,10 +59,11 @@ func (rep *Report) Markdown() string {
 		"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
 		"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
 		"ratios to %s. CPU µs/pkt is the user+system time of every process involved (client, server, and "+
-		"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 layer) per packet delivered, a round "+
-		"trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. Lost "+
-		"counts the packets that never arrived; only UDP (the kernel's, or under a raw flow) may lose any, a "+
-		"loss on another path fails its row.\n", kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick)
+		"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 or eth-dix layer) per packet delivered, "+
+		"a round trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. "+
+		"Lost counts the packets that never arrived; only UDP and Ethernet (kernel UDP, or under a raw flow "+
+		"over a udp4 or eth-dix layer) may lose any, a loss on another path fails its row.%s%s\n",
+		kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick, ethNote(rep), skipNote(rep))
 	for _, s := range sections {
 		fmt.Fprintf(&b, "\n## %s\n\n", s.title(rep))
 		b.WriteString("| path | size B | " + strings.Join(s.columns, " | ") + " |\n")
@@ -72,6 +75,29 @@ func (rep *Report) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// ethNote describes the eth-dix layer if the report has it: " The eth-dix
+// layer runs ...", or "".
+func ethNote(rep *Report) string {
+	for _, r := range rep.Results {
+		if strings.HasPrefix(r.Path, EthDIXID) && r.Skipped == "" {
+			return fmt.Sprintf(" The eth-dix layer runs on a veth pair of its own with an MTU of %d bytes "+
+				"(eth-dix SDUs of up to %d bytes): host A (obench's irmd and IPCP) in obench's network "+
+				"namespace, host B (irmd, IPCP, server) in a new one.", ethMTU(Plan()), ethMTU(Plan())-wire.EthDIXOverhead)
+		}
+	}
+	return ""
+}
+
+// skipNote explains skipped rows if the report has any, or returns "".
+func skipNote(rep *Report) string {
+	for _, r := range rep.Results {
+		if r.Skipped != "" {
+			return " A skipped row is a path that cannot run on this machine; it says why."
+		}
+	}
+	return ""
 }
 
 // baselineLabel names a kernel path by its label if the report has it.
@@ -113,7 +139,8 @@ func kernelBaselines(rep *Report) string {
 	paths := map[string][]string{} // labels of the paths compared to each
 	seen := map[string]bool{}      // paths listed
 	for _, r := range rep.Results {
-		if k, found := kernel[r.Baseline]; r.Kernel || r.Baseline == "" || (found && !k) || seen[r.Path] {
+		if k, found := kernel[r.Baseline]; r.Kernel || r.Baseline == "" || (found && !k) || seen[r.Path] ||
+			r.Skipped != "" {
 			continue
 		}
 		seen[r.Path] = true
@@ -160,8 +187,12 @@ func kernelPaths(rep *Report) string {
 // times, in ns.
 func row(r *Result, keys []string, tick time.Duration) string {
 	cells := []string{r.Label, fmt.Sprint(r.Size)}
-	if r.Error != "" {
-		cells = append(cells, "error: "+cellText(r.Error, 160))
+	if r.Error != "" || r.Skipped != "" {
+		if r.Error != "" {
+			cells = append(cells, "error: "+cellText(r.Error, 160))
+		} else {
+			cells = append(cells, "skipped: "+cellText(r.Skipped, 160))
+		}
 		for range keys[1:] {
 			cells = append(cells, "—")
 		}

@@ -46,8 +46,13 @@ type instance struct {
 	noDirect bool     // irmd --no-direct: flows always go through an IPCP
 	ipcps    []string // the IPCP programs it needs (checked before starting)
 	twoHosts bool     // the server runs on a second host, B
-	// lossy says that the layer may lose packets (UDP): a flow whose QoS
-	// tolerates loss sees the losses, a reliable flow retransmits.
+	// serverNS is the network namespace that host B's processes (its irmd,
+	// the IPCPs that irmd starts, the server) run in; "" for this
+	// process's. Only with twoHosts.
+	serverNS string
+	// lossy says that the layer may lose packets (UDP, Ethernet): a flow
+	// whose QoS tolerates loss sees the losses, a reliable flow
+	// retransmits.
 	lossy bool
 	// hosts maps names to the address of the host that has them, in a
 	// hosts file that every irmd passes to its IPCPs (udp.HostsEnv); nil
@@ -64,11 +69,12 @@ type instance struct {
 // host is one private Ouroboros instance: an irmd with its own run
 // directory, and the IPCPs it started.
 type host struct {
-	name string   // of its irmd, in error messages: "irmd", "irmd A", "irmd B"
-	dir  string   // its run directory
-	env  []string // the environment of its processes
-	irmd *child
-	pids []int // its irmd and IPCPs, whose CPU time counts
+	name  string   // of its irmd, in error messages: "irmd", "irmd A", "irmd B"
+	dir   string   // its run directory
+	env   []string // the environment of its processes
+	netns string   // the network namespace its processes run in; "" for this process's
+	irmd  *child
+	pids  []int // its irmd and IPCPs, whose CPU time counts
 }
 
 // closeLinger bounds how long closing a reliable flow at the end of a path
@@ -101,16 +107,32 @@ func instanceEnv(dir, binDir string) []string {
 	return append(env, rundir.Env+"="+dir, "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
-// startHost starts an irmd called name for inst in a new run directory.
-// push registers each teardown step (stop the irmd, remove the directory) as
-// soon as there is something to undo.
-func (h *Harness) startHost(name, irmdPath string, inst instance, push func(func())) (*host, error) {
+// nsCommand returns a command that runs path with args inside the network
+// namespace ns, or in this process's for "": ip netns exec enters the
+// namespace and then executes the command in place, so the process keeps the
+// pid the harness sees.
+func nsCommand(ns, path string, args ...string) (*exec.Cmd, error) {
+	if ns == "" {
+		return exec.Command(path, args...), nil
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		return nil, fmt.Errorf("network namespace %s: %w", ns, err)
+	}
+	return exec.Command(ip, append([]string{"netns", "exec", ns, path}, args...)...), nil
+}
+
+// startHost starts an irmd called name for inst in a new run directory,
+// inside the network namespace netns ("" for this process's). push registers
+// each teardown step (stop the irmd, remove the directory) as soon as there
+// is something to undo.
+func (h *Harness) startHost(name, irmdPath, netns string, inst instance, push func(func())) (*host, error) {
 	dir, err := h.procs.tempDir("obench-run-")
 	if err != nil {
 		return nil, err
 	}
 	push(func() { h.procs.removeDir(dir) })
-	o := &host{name: name, dir: dir, env: instanceEnv(dir, filepath.Dir(irmdPath))}
+	o := &host{name: name, dir: dir, env: instanceEnv(dir, filepath.Dir(irmdPath)), netns: netns}
 	if inst.hosts != nil {
 		path := filepath.Join(dir, "hosts")
 		if err := writeHosts(path, inst.hosts); err != nil {
@@ -122,7 +144,10 @@ func (h *Harness) startHost(name, irmdPath string, inst instance, push func(func
 	if inst.noDirect {
 		args = append(args, "--no-direct")
 	}
-	cmd := exec.Command(irmdPath, args...)
+	cmd, err := nsCommand(netns, irmdPath, args...)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Env = o.env
 	if o.irmd, err = h.procs.start(name, cmd, true); err != nil {
 		return nil, err
@@ -136,8 +161,8 @@ func (h *Harness) startHost(name, irmdPath string, inst instance, push func(func
 }
 
 // openOuroboros starts the hosts of inst (each a private irmd in a new run
-// directory), their layer, a server process bound to serverName on the
-// server's host, and allocates a flow with QoS spec from this process, an
+// directory; host B's inside inst.serverNS if set), their layer, a server
+// process bound to serverName on the server's host (in its namespace), and allocates a flow with QoS spec from this process, an
 // application of the client's host, to it (the server adopts that QoS when
 // it accepts).
 func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec) (s *Session, err error) {
@@ -168,8 +193,12 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	if inst.twoHosts {
 		names = []string{"irmd A", "irmd B"}
 	}
-	for _, name := range names {
-		o, err := h.startHost(name, irmdPath, inst, push)
+	for i, name := range names {
+		netns := ""
+		if inst.twoHosts && i == 1 {
+			netns = inst.serverNS
+		}
+		o, err := h.startHost(name, irmdPath, netns, inst, push)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +221,10 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 		}
 	}
 
-	cmd := exec.Command(h.self, PeerCommand, "flow", serverName)
+	cmd, err := nsCommand(server.netns, h.self, PeerCommand, "flow", serverName)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Env = server.env
 	peer, err := h.procs.start("flow peer", cmd, false)
 	if err != nil {

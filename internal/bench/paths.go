@@ -37,13 +37,18 @@ type Path struct {
 	// returns a session connected to it; an Ouroboros path allocates its
 	// flow with spec (the Path's QoS).
 	Open func(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error)
+	// Skip, if set, says why the path cannot run on this machine ("needs
+	// root ..."), or "" when it can. A path skipped is not opened: its rows
+	// carry the reason rather than figures, and do not fail the run.
+	Skip func() string
 }
 
 // Session is an open path.
 type Session struct {
 	Conn Conn
 	// Lossy says that packets may be lost (kernel UDP, a raw flow over a
-	// udp4 layer): the measurements count losses rather than fail on them.
+	// udp4 or eth-dix layer): the measurements count losses rather than
+	// fail on them.
 	// On a path that is not lossy, a lost packet is an error.
 	Lossy bool
 	PIDs  []int // every process whose CPU time counts: this one, the server, irmds, IPCPs
@@ -63,6 +68,7 @@ const (
 	DirectID    = "direct"
 	LocalIPCPID = "local-ipcp"
 	UDP4LayerID = "udp4-layer"
+	EthDIXID    = "eth-dix-layer"
 	UnixID      = "unix-seqpacket"
 	UDPID       = "udp-loopback"
 )
@@ -70,7 +76,10 @@ const (
 // DefaultPaths returns the paths of a run, in table order. The reliable flows
 // (QoS data: FRCT with retransmission) are compared to the raw flow of the
 // same path; the raw flow over the udp4 layer is compared to kernel UDP, which
-// it rides on.
+// it rides on, and so is the raw flow over the eth-dix layer: datagrams
+// through the kernel's network stack between two processes, which may be
+// lost, the closest kernel path the harness has (there is no kernel path
+// over the veth pair). The eth-dix layer is skipped without root.
 func DefaultPaths() []Path {
 	return []Path{
 		{ID: DirectID, Label: "direct flow", QoS: "raw", Baseline: UnixID, Open: openDirect},
@@ -82,6 +91,9 @@ func DefaultPaths() []Path {
 		{ID: UDP4LayerID, Label: "udp4 layer", QoS: "raw", Baseline: UDPID, Open: openUDP4Layer},
 		{ID: UDP4LayerID + "-reliable", Label: "udp4 layer, reliable", QoS: "data", Baseline: UDP4LayerID,
 			Open: openUDP4Layer},
+		{ID: EthDIXID, Label: "eth-dix layer", QoS: "raw", Baseline: UDPID, Open: openEthDIXLayer, Skip: ethSkip},
+		{ID: EthDIXID + "-reliable", Label: "eth-dix layer, reliable", QoS: "data", Baseline: EthDIXID,
+			Open: openEthDIXLayer, Skip: ethSkip},
 		{ID: UnixID, Label: "kernel: unix seqpacket", Kernel: true, Open: openUnix},
 		{ID: UDPID, Label: "kernel: udp 127.0.0.1", Kernel: true, Open: openUDP},
 	}

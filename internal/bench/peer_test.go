@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"reflect"
 	"syscall"
 	"testing"
 	"time"
@@ -87,3 +88,51 @@ func TestWaitOutputExit(t *testing.T) {
 }
 
 func newCmd(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
+// TestOnCleanup checks the teardown steps of things other than processes and
+// directories: one run by its caller is not run again by cleanup, the others
+// run at cleanup, newest first, after every child stopped, and nothing can
+// be registered afterwards.
+func TestOnCleanup(t *testing.T) {
+	var ps procs
+	defer ps.cleanup()
+	c, err := ps.start("sleep", newCmd("/bin/sh", "-c", "echo up; exec sleep 60"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.waitOutput("up", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	step := func(name string) func() {
+		return func() {
+			select {
+			case <-c.done:
+			default:
+				t.Errorf("%s ran before the child stopped", name)
+			}
+			order = append(order, name)
+		}
+	}
+	first, err := ps.onCleanup(step("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := ps.onCleanup(func() { order = append(order, "early") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.onCleanup(step("last")); err != nil {
+		t.Fatal(err)
+	}
+	early()
+	early()
+	ps.cleanup()
+	first() // already run by cleanup
+	if want := []string{"early", "last", "first"}; !reflect.DeepEqual(order, want) {
+		t.Errorf("steps ran in order %v, want %v", order, want)
+	}
+	if _, err := ps.onCleanup(func() {}); err == nil {
+		t.Error("onCleanup after cleanup succeeded")
+	}
+}

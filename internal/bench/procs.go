@@ -57,14 +57,22 @@ func (c *child) waitOutput(s string, timeout time.Duration) (string, error) {
 	}
 }
 
-// procs tracks every process and directory the harness created, so that they
-// go away on every exit path, Ctrl-C included.
+// procs tracks every process, directory and other system object (a network
+// namespace, a veth pair) the harness created, so that they go away on every
+// exit path, Ctrl-C included.
 type procs struct {
 	mu       sync.Mutex
 	children []*child
 	dirs     []string
+	undos    []*undo // newest last
 	closed   bool
 	log      io.Writer // where the output of a child that misbehaved goes
+}
+
+// undo is a teardown step that cleanup runs after every child stopped.
+type undo struct {
+	once sync.Once
+	f    func()
 }
 
 // start starts cmd in its own process group (so that a Ctrl-C at the terminal
@@ -145,6 +153,33 @@ func (ps *procs) stopNow(c *child) {
 	}
 }
 
+// onCleanup registers f, which undoes something the harness just created
+// outside its processes and directories (a veth pair, a network namespace),
+// and returns the function that runs it: at most once, whether it is called
+// first or cleanup is. cleanup runs the steps still registered after it
+// stopped every child, newest first. It fails, without registering f, once
+// the harness is stopping; the caller then undoes what it created itself.
+func (ps *procs) onCleanup(f func()) (func(), error) {
+	u := &undo{f: f}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.closed {
+		return nil, fmt.Errorf("the harness is stopping")
+	}
+	ps.undos = append(ps.undos, u)
+	return func() {
+		u.once.Do(u.f)
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		for i, v := range ps.undos {
+			if v == u {
+				ps.undos = append(ps.undos[:i], ps.undos[i+1:]...)
+				break
+			}
+		}
+	}, nil
+}
+
 // removeDir removes a directory made by tempDir.
 func (ps *procs) removeDir(dir string) {
 	os.RemoveAll(dir)
@@ -164,17 +199,21 @@ func isIPCP(pid int) bool {
 	return err == nil && bytes.HasPrefix(b, []byte("ipcpd"))
 }
 
-// cleanup stops every child, newest first, and removes every directory. No
-// process or directory can be added afterwards. It is safe to call more than
-// once and concurrently.
+// cleanup stops every child, newest first, runs every teardown step still
+// registered with onCleanup, newest first, and removes every directory.
+// Nothing can be added afterwards. It is safe to call more than once and
+// concurrently.
 func (ps *procs) cleanup() {
 	ps.mu.Lock()
 	ps.closed = true
-	children, dirs := ps.children, ps.dirs
-	ps.children, ps.dirs = nil, nil
+	children, dirs, undos := ps.children, ps.dirs, ps.undos
+	ps.children, ps.dirs, ps.undos = nil, nil, nil
 	ps.mu.Unlock()
 	for i := len(children) - 1; i >= 0; i-- {
 		ps.stop(children[i])
+	}
+	for i := len(undos) - 1; i >= 0; i-- {
+		undos[i].once.Do(undos[i].f)
 	}
 	for _, d := range dirs {
 		os.RemoveAll(d)

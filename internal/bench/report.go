@@ -73,6 +73,9 @@ type Result struct {
 	Ratios map[string]map[string]float64 `json:"ratios,omitempty"`
 
 	Error string `json:"error,omitempty"`
+	// Skipped says why the path could not run on this machine (Path.Skip):
+	// the row has no figures, and is not a failure.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Figure is one number of a result.
@@ -147,7 +150,7 @@ func ComputeRatios(results []Result) {
 	ok := map[key]*Result{}       // results that did not fail
 	kernel := map[key][]*Result{} // by test and size; path is ""
 	for i := range results {
-		if r := &results[i]; r.Error == "" {
+		if r := &results[i]; r.Error == "" && r.Skipped == "" {
 			ok[key{r.Path, r.Test, r.Size}] = r
 			if r.Kernel {
 				kernel[key{"", r.Test, r.Size}] = append(kernel[key{"", r.Test, r.Size}], r)
@@ -157,7 +160,7 @@ func ComputeRatios(results []Result) {
 	for i := range results {
 		r := &results[i]
 		r.Ratios = nil
-		if r.Kernel || r.Error != "" {
+		if r.Kernel || r.Error != "" || r.Skipped != "" {
 			continue
 		}
 		refs := kernel[key{"", r.Test, r.Size}]
@@ -211,7 +214,7 @@ type Report struct {
 	Results []Result `json:"results"`
 }
 
-// Failed reports whether any measurement failed.
+// Failed reports whether any measurement failed. A skipped one did not.
 func (rep *Report) Failed() bool {
 	for _, r := range rep.Results {
 		if r.Error != "" {

@@ -211,6 +211,52 @@ func TestMarkdown(t *testing.T) {
 	}
 }
 
+// TestMarkdownSkipped checks a skipped path: its rows say why, in Markdown and
+// JSON, it has no ratios, it is not named among the rows compared to a
+// baseline, and it does not fail the report.
+func TestMarkdownSkipped(t *testing.T) {
+	rep := sampleReport()
+	for _, test := range []Test{PingPong, Latency} {
+		rep.Results = append(rep.Results, Result{Path: EthDIXID, Label: "eth-dix layer", Baseline: UDPID,
+			QoS: "raw", Test: test, Size: 64, Skipped: "needs root for a veth pair and raw sockets"})
+	}
+	ComputeRatios(rep.Results)
+	md := rep.Markdown()
+	for _, want := range []string{
+		"| eth-dix layer | 64 | skipped: needs root for a veth pair and raw sockets | — | — | — |\n",
+		"| eth-dix layer | 64 | skipped: needs root for a veth pair and raw sockets | — | — | — | — |\n",
+		"A skipped row is a path that cannot run on this machine; it says why.",
+		"kernel: udp (for udp4 layer), and",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "The eth-dix layer runs on a veth pair") {
+		t.Errorf("Markdown describes a skipped eth-dix layer:\n%s", md)
+	}
+	if rep.Failed() {
+		t.Error("skipped rows fail the report")
+	}
+	js, err := rep.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), `"skipped": "needs root for a veth pair and raw sockets"`) {
+		t.Errorf("JSON:\n%s", js)
+	}
+	back, err := ParseReport(js)
+	if err != nil || back.Results[len(back.Results)-1].Skipped == "" || back.Results[len(back.Results)-1].Ratios != nil {
+		t.Errorf("JSON round trip: %v", err)
+	}
+	// Measured, the layer is described.
+	rep.Results[len(rep.Results)-1].Skipped = ""
+	if md := rep.Markdown(); !strings.Contains(md, "The eth-dix layer runs on a veth pair of its own with an MTU "+
+		"of 1500 bytes (eth-dix SDUs of up to 1496 bytes)") {
+		t.Errorf("Markdown lacks the eth-dix layer:\n%s", md)
+	}
+}
+
 func TestMarkdownBaselines(t *testing.T) {
 	// One kernel baseline is named alone.
 	rep := sampleReport()

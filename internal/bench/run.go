@@ -1,15 +1,18 @@
 // Package bench is the benchmark harness behind obench: it measures latency
 // and throughput of Ouroboros flows (a direct local flow, a flow through the
-// local IPCP, a flow between two hosts over a udp4 layer on loopback; each
-// raw and reliable) next to the kernel doing the same job on the same machine
-// (a Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each between this
+// local IPCP, a flow between two hosts over a udp4 layer on loopback, a flow
+// between two hosts over an eth-dix layer on a veth pair; each raw and
+// reliable) next to the kernel doing the same job on the same machine (a
+// Unix SOCK_SEQPACKET socketpair, UDP on 127.0.0.1), each between this
 // process and a server process, with the CPU time every process involved
 // spent per packet, and renders the results as JSON and Markdown.
 //
 // Every Ouroboros path runs in private irmds (one per host), each in a
 // temporary run directory; nothing touches /var/run/ouroboros or /etc/hosts.
-// Cleanup stops every process the harness started and removes every
-// directory it made.
+// The eth-dix layer runs on a veth pair and a network namespace of its own
+// (root only; skipped otherwise). Cleanup stops every process the harness
+// started, removes every directory it made and deletes every veth pair and
+// namespace it created.
 package bench
 
 import (
@@ -19,6 +22,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/qos"
@@ -53,6 +57,8 @@ type Harness struct {
 	self  string // this executable, re-run as the peers
 	procs procs
 	test  uint32 // number of the last measurement started
+	// netSeq numbers the veth pairs and namespaces of the harness.
+	netSeq atomic.Uint32
 }
 
 // New returns a harness for cfg.
@@ -72,8 +78,8 @@ func New(cfg Config) (*Harness, error) {
 	return h, nil
 }
 
-// Cleanup stops every process the harness started and removes every
-// directory it made. It is safe to call concurrently with Run (from a signal
+// Cleanup stops every process the harness started, removes every directory
+// it made and deletes every veth pair and network namespace it created. It is safe to call concurrently with Run (from a signal
 // handler) and more than once; a Run still going fails afterwards.
 func (h *Harness) Cleanup() { h.procs.cleanup() }
 
@@ -82,7 +88,8 @@ func (h *Harness) logf(format string, args ...any) {
 }
 
 // Run measures every path and returns the report; failed measurements have
-// their Error set (see Report.Failed).
+// their Error set (see Report.Failed), those of a path that cannot run on
+// this machine their Skipped.
 func (h *Harness) Run(ctx context.Context) *Report {
 	start := time.Now()
 	rep := &Report{
@@ -122,6 +129,15 @@ func (h *Harness) runPath(ctx context.Context, p Path) []Result {
 			results[i].Error = err.Error()
 		}
 		h.logf("%s: %v", p.Label, err)
+	}
+	if p.Skip != nil {
+		if why := p.Skip(); why != "" {
+			for i := range results {
+				results[i].Skipped = why
+			}
+			h.logf("%s: skipped: %s", p.Label, why)
+			return results
+		}
 	}
 	h.logf("%s: starting", p.Label)
 	err := ctx.Err()
