@@ -52,6 +52,8 @@ type Flow struct {
 	ID  int                // flow id, from the IRMd
 	PID int                // the application at the other end
 	EP  *datapath.Endpoint // the channel to the application
+
+	stalled time.Time // Deliver: until then a full channel drops at once (reader only)
 }
 
 // Ops is what a type of IPCP does. Embed Unsupported to get ENOTSUP for the

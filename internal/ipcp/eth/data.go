@@ -93,10 +93,8 @@ func (e *Eth) receive(frame []byte) {
 func (e *Eth) deliver(leid uint16, src wire.EthAddr, rid uint16, pkt []byte) {
 	e.mu.Lock()
 	fl := e.tab.get(int(leid)) // bounds-checked
-	var ep *datapath.Endpoint
 	ok := fl != nil && fl.up
 	if ok {
-		ep = fl.f.EP
 		ok = fl.peer == src && (e.Format == wire.EthDIX || fl.reid == rid)
 		if !ok {
 			e.stats.rxWrongPeer.Add(1)
@@ -109,32 +107,10 @@ func (e *Eth) deliver(leid uint16, src wire.EthAddr, rid uint16, pkt []byte) {
 		e.logDrops(false)
 		return
 	}
-	err := ep.TryWritePacket(datapath.KindData, pkt)
-	if errors.Is(err, datapath.ErrWouldBlock) && time.Now().After(fl.stalled) {
-		// The application's channel is full: wait a moment (the socket
-		// buffer holds what arrives meanwhile), then drop. Only the
-		// reader writes to the channel, so its deadline is ours. A flow
-		// that stays full is not waited for again for a while, so one
-		// stuck application cannot hold up every other flow.
-		ep.SetWriteDeadline(time.Now().Add(fullWait))
-		err = ep.WritePacket(datapath.KindData, pkt)
-		if err != nil {
-			fl.stalled = time.Now().Add(stallHold)
-		}
-	}
-	if err != nil && !datapath.IsDown(err) {
+	if err := fl.f.Deliver(pkt); err != nil && !datapath.IsDown(err) {
 		e.drop(&e.stats.rxFull) // the application does not keep up
 	}
 }
-
-// fullWait bounds how long the reader waits for room in a full channel
-// before it drops the frame; every flow waits meanwhile, so it is short.
-// After a wait in vain, the flow's frames are dropped at once for
-// stallHold.
-const (
-	fullWait  = 5 * time.Millisecond
-	stallHold = 100 * time.Millisecond
-)
 
 type mgmtMsg struct {
 	m   wire.EthMgmt

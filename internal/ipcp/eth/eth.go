@@ -117,7 +117,6 @@ type flow struct {
 	replied bool         // a FLOW_REPLY was accepted (client)
 	up      bool
 	done    chan struct{} // closed when the writer ends; nil before up
-	stalled time.Time     // until then a full channel drops at once; reader goroutine only
 }
 
 // Eth is the behaviour of an eth-dix or eth-llc IPCP.

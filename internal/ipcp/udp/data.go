@@ -53,10 +53,8 @@ func (u *UDP) reader() {
 func (u *UDP) deliver(eid uint32, src netip.AddrPort, pkt []byte, n int) {
 	u.mu.Lock()
 	fl := u.byEID[eid]
-	var ep *datapath.Endpoint
 	ok := fl != nil && fl.up
 	if ok {
-		ep = fl.f.EP
 		ok = fl.peer == src
 		if !ok {
 			u.stats.rxWrongPeer.Add(1)
@@ -69,33 +67,11 @@ func (u *UDP) deliver(eid uint32, src netip.AddrPort, pkt []byte, n int) {
 		u.logDrops(false)
 		return
 	}
-	err := ep.TryWritePacket(datapath.KindData, pkt[:1+n])
-	if errors.Is(err, datapath.ErrWouldBlock) && time.Now().After(fl.stalled) {
-		// The application's channel is full: wait a moment (the socket
-		// buffer holds what arrives meanwhile), then drop. Only this
-		// goroutine writes to the channel, so its deadline is ours. A
-		// flow that stays full is not waited for again for a while, so
-		// one stuck application cannot hold up every other flow.
-		ep.SetWriteDeadline(time.Now().Add(fullWait))
-		err = ep.WritePacket(datapath.KindData, pkt[:1+n])
-		if err != nil {
-			fl.stalled = time.Now().Add(stallHold)
-		}
-	}
-	if err != nil && !datapath.IsDown(err) {
+	if err := fl.f.Deliver(pkt[:1+n]); err != nil && !datapath.IsDown(err) {
 		u.stats.rxFull.Add(1) // the application does not keep up
 		u.logDrops(false)
 	}
 }
-
-// fullWait bounds how long the reader waits for room in a full channel
-// before it drops the packet; every flow waits meanwhile, so it is short.
-// After a wait in vain, the flow's packets are dropped at once for
-// stallHold.
-const (
-	fullWait  = 5 * time.Millisecond
-	stallHold = 100 * time.Millisecond
-)
 
 // mgmt queues a management datagram for the workers; when the queue is
 // full (a flood), it is dropped and counted.

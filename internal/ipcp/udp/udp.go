@@ -85,8 +85,6 @@ type flow struct {
 	reid uint32         // the peer's EID; valid once up
 	up   bool
 	done chan struct{} // closed when the writer has sent all it read; nil before up
-
-	stalled time.Time // until then a full channel drops at once; reader goroutine only
 }
 
 // UDP is the behaviour of a udp4 or udp6 IPCP.
