@@ -29,13 +29,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/flow"
 	"github.com/ouroboros-go/ouroboros/qos"
@@ -69,15 +66,8 @@ type config struct {
 	json     bool // print a JSON summary as the last line
 }
 
-// exitError ends the program: msg (if any) and then the usage text (if usage)
-// are printed to standard output and the process exits with code.
-type exitError struct {
-	code  int
-	msg   string
-	usage bool
-}
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.msg) }
+// exitError ends the program (see tool.ExitError).
+type exitError = tool.ExitError
 
 // usageText starts with the reference's header, which names the tool "cbr".
 const usageText = `Usage: cbr [OPTION]...
@@ -129,23 +119,23 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 		case "--json":
 			cfg.json = true
 		case "-h", "--help":
-			return cfg, &exitError{code: 0, usage: true}
+			return cfg, &exitError{Code: 0, Usage: true}
 		case "-i", "--interval", "-t", "--timeout", "-n", "--server_apn", "-d", "--duration",
 			"-s", "--size", "-r", "--rate", "-q", "--qos":
 			if !hasVal {
-				return cfg, &exitError{code: 1, usage: true}
+				return cfg, &exitError{Code: 1, Usage: true}
 			}
 			used = 2
 			if err := cfg.setValue(arg, val, w); err != nil {
 				return cfg, err
 			}
 		default:
-			return cfg, &exitError{code: 0, usage: true}
+			return cfg, &exitError{Code: 0, Usage: true}
 		}
 		args = args[used:]
 	}
 	if !cfg.listen && !cfg.nameSet {
-		return cfg, &exitError{code: 1, msg: "No server specified.", usage: true}
+		return cfg, &exitError{Code: 1, Msg: "No server specified.", Usage: true}
 	}
 	return cfg, nil
 }
@@ -165,15 +155,15 @@ func (cfg *config) setValue(opt, val string, w io.Writer) error {
 	case "-s", "--size":
 		switch {
 		case n > maxSize:
-			return &exitError{code: 1, msg: fmt.Sprintf("Maximum size: %d.", maxSize)}
+			return &exitError{Code: 1, Msg: fmt.Sprintf("Maximum size: %d.", maxSize)}
 		case n < 0:
-			return &exitError{code: 1, msg: "Size overflow."}
+			return &exitError{Code: 1, Msg: "Size overflow."}
 		}
 		cfg.size = int(n)
 	case "-r", "--rate":
 		r := rateOf(n, rest)
 		if r <= 0 {
-			return &exitError{code: 1, msg: "Invalid rate."}
+			return &exitError{Code: 1, Msg: "Invalid rate."}
 		}
 		cfg.rate = r
 	case "-q", "--qos":
@@ -216,20 +206,10 @@ func run(args []string, stdout io.Writer) int {
 	out := &printer{W: stdout}
 	cfg, err := parseArgs(args, stdout)
 	if err != nil {
-		e := err.(*exitError)
-		if e.msg != "" {
-			fmt.Fprintln(stdout, e.msg)
-		}
-		if e.usage {
-			fmt.Fprint(stdout, usageText)
-		}
-		return e.code
+		return tool.Report(stdout, err, usageText)
 	}
 
-	// SIGINT, SIGTERM and SIGHUP stop the run cleanly (statistics, dealloc);
-	// SIGPIPE is ignored.
-	signal.Ignore(syscall.SIGPIPE)
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := tool.StopContext()
 	defer cancel()
 	if cfg.listen {
 		return runServer(ctx, cfg, out)

@@ -33,15 +33,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/flow"
 	"github.com/ouroboros-go/ouroboros/qos"
@@ -70,15 +67,8 @@ type config struct {
 	json     bool // print a JSON summary as the last line
 }
 
-// exitError ends the program: msg (if any) and then the usage text (if usage)
-// are printed to standard output and the process exits with code.
-type exitError struct {
-	code  int
-	msg   string
-	usage bool
-}
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.msg) }
+// exitError ends the program (see tool.ExitError).
+type exitError = tool.ExitError
 
 const usageText = `Usage: operf [OPTION]...
 Measures bandwidth between a client and a server
@@ -127,18 +117,18 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 		case "--json":
 			cfg.json = true
 		case "-h", "--help":
-			return cfg, &exitError{code: 0, usage: true}
+			return cfg, &exitError{Code: 0, Usage: true}
 		case "-t", "--test", "-n", "--server-name", "-d", "--duration", "-r", "--rate",
 			"-s", "--size", "-q", "--qos":
 			if !hasVal {
-				return cfg, &exitError{code: 1, usage: true}
+				return cfg, &exitError{Code: 1, Usage: true}
 			}
 			used = 2
 			if err := cfg.setValue(arg, val, w); err != nil {
 				return cfg, err
 			}
 		default:
-			return cfg, &exitError{code: 0, usage: true}
+			return cfg, &exitError{Code: 0, Usage: true}
 		}
 		args = args[used:]
 	}
@@ -151,12 +141,12 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 		cfg.size = minSize
 	}
 	if !cfg.listen && !cfg.nameSet {
-		return cfg, &exitError{code: 1, msg: "No server specified."}
+		return cfg, &exitError{Code: 1, Msg: "No server specified."}
 	}
 	// Deliberate deviation: the reference divides by the rate unchecked (a
 	// rate of 0 makes the gap infinite); ours refuses, with ocbr's message.
 	if !cfg.listen && !cfg.flood && cfg.rate <= 0 {
-		return cfg, &exitError{code: 1, msg: "Invalid rate."}
+		return cfg, &exitError{Code: 1, Msg: "Invalid rate."}
 	}
 	return cfg, nil
 }
@@ -171,7 +161,7 @@ func (cfg *config) setValue(opt, val string, w io.Writer) error {
 		case "bi":
 			cfg.test = testBi
 		default:
-			return &exitError{code: 1, msg: "Invalid test type."}
+			return &exitError{Code: 1, Msg: "Invalid test type."}
 		}
 	case "-n", "--server-name":
 		cfg.name, cfg.nameSet = val, true
@@ -207,7 +197,7 @@ func parseRate(s string) (int64, error) {
 	n, unit := tool.Strtol(s)
 	mul, ok := rateUnits[unit]
 	if !ok {
-		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown rate unit: %s.", unit)}
+		return 0, &exitError{Code: 1, Msg: fmt.Sprintf("Unknown rate unit: %s.", unit)}
 	}
 	return n * mul, nil
 }
@@ -232,20 +222,10 @@ func run(args []string, stdout io.Writer) int {
 	out := newPrinter(stdout)
 	cfg, err := parseArgs(args, stdout)
 	if err != nil {
-		e := err.(*exitError)
-		if e.msg != "" {
-			fmt.Fprintln(stdout, e.msg)
-		}
-		if e.usage {
-			fmt.Fprint(stdout, usageText)
-		}
-		return e.code
+		return tool.Report(stdout, err, usageText)
 	}
 
-	// SIGINT, SIGTERM and SIGHUP stop the run cleanly (statistics, dealloc);
-	// SIGPIPE is ignored.
-	signal.Ignore(syscall.SIGPIPE)
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := tool.StopContext()
 	defer cancel()
 	if cfg.listen {
 		return runServer(ctx, cfg, out)
@@ -323,7 +303,7 @@ func (p *printer) printJSON(v any) {
 func parseTime(s string) (int64, error) {
 	ms, unit, ok := tool.ParseTime(s)
 	if !ok {
-		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
+		return 0, &exitError{Code: 1, Msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
 	}
 	return ms, nil
 }

@@ -14,13 +14,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/flow"
 	"github.com/ouroboros-go/ouroboros/qos"
@@ -51,15 +48,8 @@ type config struct {
 	timeOfDay bool
 }
 
-// exitError ends the program: msg (if any) and then the usage text (if usage)
-// are printed to standard output and the process exits with code.
-type exitError struct {
-	code  int
-	msg   string
-	usage bool
-}
-
-func (e *exitError) Error() string { return fmt.Sprintf("exit %d: %s", e.code, e.msg) }
+// exitError ends the program (see tool.ExitError).
+type exitError = tool.ExitError
 
 const usageText = `Usage: oping [OPTION]...
 
@@ -120,7 +110,7 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 		case arg == "-h" || arg == "--help":
 			// Deliberate deviation: the reference treats --help as unknown
 			// (usage, exit 1); every command of ours answers it with exit 0.
-			return cfg, &exitError{code: 0, usage: true}
+			return cfg, &exitError{Code: 0, Usage: true}
 		case hasVal && (arg == "-c" || arg == "--count"):
 			n, _ := tool.Strtol(val)
 			cfg.count = uint32(n) // the reference stores it in a uint32_t
@@ -155,7 +145,7 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 			cfg.size = int(n)
 			used = 2
 		default:
-			return cfg, &exitError{code: 1, usage: true}
+			return cfg, &exitError{Code: 1, Usage: true}
 		}
 		args = args[used:]
 	}
@@ -184,7 +174,7 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 		}
 	}
 	if !cfg.listen && !cfg.nameSet {
-		return cfg, &exitError{code: 1, msg: "No server specified.", usage: true}
+		return cfg, &exitError{Code: 1, Msg: "No server specified.", Usage: true}
 	}
 	return cfg, nil
 }
@@ -194,20 +184,10 @@ func run(args []string, stdout io.Writer) int {
 	out := &printer{W: stdout}
 	cfg, err := parseArgs(args, stdout)
 	if err != nil {
-		e := err.(*exitError)
-		if e.msg != "" {
-			fmt.Fprintln(stdout, e.msg)
-		}
-		if e.usage {
-			fmt.Fprint(stdout, usageText)
-		}
-		return e.code
+		return tool.Report(stdout, err, usageText)
 	}
 
-	// SIGINT, SIGTERM and SIGHUP stop the run cleanly (statistics, dealloc);
-	// SIGPIPE is ignored, as in the reference.
-	signal.Ignore(syscall.SIGPIPE)
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := tool.StopContext()
 	defer cancel()
 	if cfg.listen {
 		return runServer(ctx, cfg, out)
@@ -228,7 +208,7 @@ type printer = tool.Printer
 func parseTime(s string) (int64, error) {
 	ms, unit, ok := tool.ParseTime(s)
 	if !ok {
-		return 0, &exitError{code: 1, msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
+		return 0, &exitError{Code: 1, Msg: fmt.Sprintf("Unknown time unit: %s.", unit)}
 	}
 	return ms, nil
 }

@@ -114,26 +114,26 @@ func TestParseArgsErrors(t *testing.T) {
 		args string
 		want exitError
 	}{
-		{"", exitError{code: 1, msg: "No server specified.", usage: true}},
-		{"-c 5", exitError{code: 1, msg: "No server specified.", usage: true}},
-		{"-x", exitError{code: 1, usage: true}},
-		{"-n srv extra", exitError{code: 1, usage: true}},
-		{"-l -n", exitError{code: 1, usage: true}}, // a value option without a value is unknown
-		{"-n srv -c", exitError{code: 1, usage: true}},
-		{"-n srv --count", exitError{code: 1, usage: true}},
-		{"-n srv -i", exitError{code: 1, usage: true}},
-		{"-n srv -s", exitError{code: 1, usage: true}},
-		{"-n srv -q", exitError{code: 1, usage: true}},
-		{"-n srv -d", exitError{code: 1, usage: true}},
-		{"-n srv -i 5x", exitError{code: 1, msg: "Unknown time unit: x."}},
-		{"-n srv -i 5 s", exitError{code: 1, usage: true}},
-		{"-n srv -i abc", exitError{code: 1, msg: "Unknown time unit: abc."}},
-		{"-n srv -d 1sec", exitError{code: 1, msg: "Unknown time unit: sec."}},
-		{"-n srv -d 1S", exitError{code: 1, msg: "Unknown time unit: S."}},
-		{"--help", exitError{code: 0, usage: true}},
-		{"-h", exitError{code: 0, usage: true}},
-		{"-n srv -x --help", exitError{code: 1, usage: true}}, // left to right
-		{"-n srv --help -x", exitError{code: 0, usage: true}},
+		{"", exitError{Code: 1, Msg: "No server specified.", Usage: true}},
+		{"-c 5", exitError{Code: 1, Msg: "No server specified.", Usage: true}},
+		{"-x", exitError{Code: 1, Usage: true}},
+		{"-n srv extra", exitError{Code: 1, Usage: true}},
+		{"-l -n", exitError{Code: 1, Usage: true}}, // a value option without a value is unknown
+		{"-n srv -c", exitError{Code: 1, Usage: true}},
+		{"-n srv --count", exitError{Code: 1, Usage: true}},
+		{"-n srv -i", exitError{Code: 1, Usage: true}},
+		{"-n srv -s", exitError{Code: 1, Usage: true}},
+		{"-n srv -q", exitError{Code: 1, Usage: true}},
+		{"-n srv -d", exitError{Code: 1, Usage: true}},
+		{"-n srv -i 5x", exitError{Code: 1, Msg: "Unknown time unit: x."}},
+		{"-n srv -i 5 s", exitError{Code: 1, Usage: true}},
+		{"-n srv -i abc", exitError{Code: 1, Msg: "Unknown time unit: abc."}},
+		{"-n srv -d 1sec", exitError{Code: 1, Msg: "Unknown time unit: sec."}},
+		{"-n srv -d 1S", exitError{Code: 1, Msg: "Unknown time unit: S."}},
+		{"--help", exitError{Code: 0, Usage: true}},
+		{"-h", exitError{Code: 0, Usage: true}},
+		{"-n srv -x --help", exitError{Code: 1, Usage: true}}, // left to right
+		{"-n srv --help -x", exitError{Code: 0, Usage: true}},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(strings.Fields(tt.args), new(bytes.Buffer))

@@ -1,5 +1,6 @@
 // Package tool holds what the command-line tools (oping, operf, ocbr) share:
-// C-compatible number parsing for their hand-rolled argument parsers, a
+// C-compatible number parsing for their hand-rolled argument parsers, the
+// exit error they return and its report, the signal context they stop on, a
 // line printer safe for concurrent goroutines, and the errno they print.
 package tool
 
