@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 )
 
 func hop(t *testing.T, tab *Table, dst uint64, want int) {
@@ -153,6 +155,7 @@ func TestNoAllocs(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	for _, p := range []Policy{Simple, Alternate, Multipath} {
 		t.Run(p.String(), func(t *testing.T) {
+			leakcheck.Check(t)
 			tab := New(p)
 			// Destination d always forwards to flows 100+d or 200+d.
 			routes := func(swap bool) map[uint64][]int {
