@@ -1,7 +1,24 @@
 // Package routing holds the link-state routing of the unicast layer. For
-// now it is the part without I/O: the graph the link-state database builds
-// and the algorithms that turn it into routing tables. The database, LSU
-// flooding and the recomputation loop will sit on top of it.
+// now it is the part without I/O: the link-state database, the graph it
+// builds and the algorithms that turn the graph into routing tables and
+// forwarding routes. The component that sends and receives LSUs on the
+// Management flows and recomputes on a timer will sit on top of it.
+//
+// # The database
+//
+// Every member announces each of its adjacencies (a Data Transfer
+// connection to a neighbour) in a link-state update: source, destination,
+// sequence number, 24 bytes on a Management flow. LSDB keeps one entry per
+// directed adjacency. A new adjacency is accepted whatever its sequence
+// number and changes the topology; a known one only with a higher number,
+// which just refreshes it. An accepted update is flooded on to the other
+// Management neighbours; a new Management neighbour gets the whole
+// database. Periodically (Tick) a member bumps the sequence number of its
+// own adjacencies and floods them, and drops other entries not refreshed
+// within the timeout; dropping one changes the topology, so routes are
+// recomputed (the reference forgets that). A removed local adjacency is not
+// announced: the others age it out. A member that restarts begins again at
+// sequence number 0, which the others ignore until their old copy ages out.
 //
 // # The graph
 //
