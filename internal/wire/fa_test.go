@@ -121,10 +121,12 @@ func bytesHex(b []byte) string {
 func FuzzParseFA(f *testing.F) {
 	req := faReqExample
 	req.Hash, req.Data = make([]byte, 32), []byte("oap")
-	f.Add(req.Append(nil), 32)
-	f.Add(FAMsg{Code: FAFlowUpdate, ECE: 7}.Append(nil), 28)
-	f.Add(FAMsg{Code: FAFlowReply, Response: -1}.Append(nil), 64)
-	f.Fuzz(func(t *testing.T, b []byte, hashLen int) {
+	f.Add(req.Append(nil), uint8(1))
+	f.Add(FAMsg{Code: FAFlowUpdate, ECE: 7}.Append(nil), uint8(0))
+	f.Add(FAMsg{Code: FAFlowReply, Response: -1}.Append(nil), uint8(3))
+	f.Fuzz(func(t *testing.T, b []byte, algo uint8) {
+		// The hash lengths of the layer's algorithms (SHA3-224 to -512).
+		hashLen := [4]int{28, 32, 48, 64}[algo%4]
 		m, err := ParseFA(b, hashLen)
 		if err != nil {
 			return
