@@ -73,7 +73,7 @@ func TestProcAddName(t *testing.T) {
 func TestProgCreate(t *testing.T) {
 	t.Parallel()
 	r := New()
-	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil); err != nil {
+	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"testprog", "/usr/bin/testprog", "/elsewhere/testprog"} {
@@ -92,7 +92,7 @@ func TestProgAddName(t *testing.T) {
 	t.Parallel()
 	r := New()
 	for _, n := range []string{"n1", "n2"} {
-		if err := r.BindProgram("/usr/bin/testprog", n, false, nil); err != nil {
+		if err := r.BindProgram("/usr/bin/testprog", n, false, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestListProgs(t *testing.T) {
 	t.Parallel()
 	r := New()
 	for _, p := range []string{"/b/zz", "/a/Zz", "/c/a_b", "/d/a"} {
-		if err := r.BindProgram(p, "n", false, nil); err != nil {
+		if err := r.BindProgram(p, "n", false, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -329,7 +329,7 @@ func TestBindProg(t *testing.T) {
 		t.Run(unbindBy, func(t *testing.T) {
 			t.Parallel()
 			r := New()
-			if err := r.BindProgram(path, "testname", true, []string{"-l"}); err != nil {
+			if err := r.BindProgram(path, "testname", true, []string{"-l"}, Cred{}); err != nil {
 				t.Fatal(err)
 			}
 			n, ok := r.GetName("testname")
@@ -345,7 +345,7 @@ func TestBindProg(t *testing.T) {
 			if !r.HasBindings("testname") {
 				t.Error("HasBindings false with an auto-start program")
 			}
-			if err := r.BindProgram(path, "testname", true, nil); !errors.Is(err, ErrExists) {
+			if err := r.BindProgram(path, "testname", true, nil, Cred{}); !errors.Is(err, ErrExists) {
 				t.Errorf("second BindProgram = %v, want ErrExists", err)
 			}
 
@@ -362,7 +362,7 @@ func TestBindProg(t *testing.T) {
 				t.Errorf("second UnbindProgram = %v, want ErrNotFound", err)
 			}
 
-			if err := r.BindProgram(path, "testname", false, nil); err != nil {
+			if err := r.BindProgram(path, "testname", false, nil, Cred{}); err != nil {
 				t.Fatal(err)
 			}
 			if n, _ := r.GetName("testname"); len(n.Progs) != 0 {
@@ -381,7 +381,7 @@ func TestUnbindProgramErrors(t *testing.T) {
 	if err := r.UnbindProgram("nope", "n"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UnbindProgram(unknown program) = %v, want ErrNotFound", err)
 	}
-	if err := r.BindProgram("/bin/p", "n", true, nil); err != nil {
+	if err := r.BindProgram("/bin/p", "n", true, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.UnbindProgram("p", "other"); !errors.Is(err, ErrNotFound) {
@@ -401,7 +401,7 @@ func TestUnbindProgramAll(t *testing.T) {
 	for _, b := range []struct{ path, name string }{
 		{"/bin/a", "n1"}, {"/bin/a", "n2"}, {"/bin/b", "n1"},
 	} {
-		if err := r.BindProgram(b.path, b.name, true, nil); err != nil {
+		if err := r.BindProgram(b.path, b.name, true, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -436,10 +436,10 @@ func TestInheritProg(t *testing.T) {
 	t.Parallel()
 	r := New()
 	mustProc(t, r, 1, "testprog") // running before the bind
-	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil); err != nil {
+	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.BindProgram("/usr/bin/testprog", "second", false, nil); err != nil {
+	if err := r.BindProgram("/usr/bin/testprog", "second", false, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	mustProc(t, r, 2, "testprog")
