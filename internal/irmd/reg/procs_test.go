@@ -481,3 +481,48 @@ func TestRemoveProcExisted(t *testing.T) {
 		}
 	}
 }
+
+// A binding remembers who made it (auto-started programs run as that user),
+// and a name's owners are the users of its bound processes and programs.
+func TestBinderAndOwners(t *testing.T) {
+	t.Parallel()
+	r := New()
+	by := Cred{UID: 1000, GID: 1000, Groups: []uint32{27, 100}}
+	if err := r.BindProgram("/home/u/srv", "n", true, nil, by); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.BindProgram("/usr/bin/srv2", "n", false, nil, Cred{}); err != nil {
+		t.Fatal(err)
+	}
+	by.Groups[0] = 0 // the registry keeps its own copy
+	if c, ok := r.Binder("srv", "n"); !ok || c.UID != 1000 || c.GID != 1000 || !slices.Equal(c.Groups, []uint32{27, 100}) {
+		t.Errorf("Binder = %+v, %v", c, ok)
+	}
+	if _, ok := r.Binder("/home/u/srv", "other"); ok {
+		t.Error("Binder of a name the program is not bound to")
+	}
+	if err := r.CreateProc(Proc{PID: 7, Prog: "app", UID: 1001, Own: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.BindProcess(7, "n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.NameOwners("n"); !slices.Equal(got, []uint32{0, 1000, 1001}) {
+		t.Errorf("NameOwners = %v, want [0 1000 1001]", got)
+	}
+	if got := r.NameOwners("nobody"); len(got) != 0 {
+		t.Errorf("owners of an unknown name: %v", got)
+	}
+	if err := r.UnbindProgram("srv", "n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Binder("srv", "n"); ok {
+		t.Error("Binder after unbind")
+	}
+	if got := r.NameOwners("n"); !slices.Equal(got, []uint32{0, 1001}) {
+		t.Errorf("NameOwners after unbind = %v, want [0 1001]", got)
+	}
+	if p, _ := r.GetProc(7); !p.Own {
+		t.Error("Own lost")
+	}
+}
