@@ -48,7 +48,7 @@ func (d *Daemon) serveConn(c *net.UnixConn, cred ctrl.Cred) {
 			d.connLog.logf(d.log, "Closed a connection from process %d (uid %d): no request within %v.",
 				cred.PID, cred.UID, requestTimeout)
 		case !ctrl.IsClosed(err):
-			d.log.Warn(fmt.Sprintf("Dropped malformed request: %v.", err))
+			d.connLog.logf(d.log, "Dropped malformed request: %v.", err)
 		}
 		return
 	}
