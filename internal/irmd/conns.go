@@ -10,8 +10,8 @@ package irmd
 //     blocked requests included; the irmd's own uid and root are not counted.
 //     A connection over the limit gets an EAGAIN reply and is closed;
 //   - the lines these refusals log are rate limited, as are the warnings of a
-//     failing accept (for example when descriptors run out), so that a
-//     misbehaving client cannot flood the log.
+//     failing accept (for example when descriptors run out) and of malformed
+//     requests, so that a misbehaving client cannot flood the log.
 //
 // The soft RLIMIT_NOFILE of the irmd is the hard limit: the Go runtime raises
 // it at start (and restores the original for the processes it spawns).

@@ -10,6 +10,12 @@
 // goroutine parked in the netpoller per process) backed by a one-second sweep
 // with kill(pid, 0), and spawned IPCPs through Wait on the child.
 //
+// Permissions (perm.go): every request is judged by the credentials the
+// kernel gives for its connection, never by what it claims; management is for
+// root, the irmd's user and Config.Group, a request naming a pid must come
+// from that pid, and the IPCPs' messages only from the IPCPs we spawned.
+// Connections (conns.go): a deadline on the request, a limit per uid.
+//
 // Data path: for every flow the daemon creates the channel (internal/datapath)
 // and passes one end to each side with the reply that completes the
 // allocation: to the IPCP with IPCP_FLOW_ALLOC or the IPCP_FLOW_REQ_ARR reply,
