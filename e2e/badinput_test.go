@@ -92,6 +92,7 @@ func TestMalformedControlMessages(t *testing.T) {
 		{Code: pb.IrmMsgCode_IRM_CREATE_IPCP.Enum(), IpcpInfo: &pb.IpcpInfoMsg{Type: proto.Uint32(99),
 			Name: proto.String("x"), Pid: proto.Uint32(0), State: proto.Uint32(0)}},
 		{Code: pb.IrmMsgCode_IRM_REPLY.Enum()},
+		{Code: pb.IrmMsgCode_IRM_CREATE_IPCP.Enum()}, // no ipcp_info: would spawn a nameless IPCP
 	}
 	for _, m := range bad {
 		if rep := irmReq(t, e, m); rep.GetResult() >= 0 {

@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 // runRole is the body of a child process: an echo server bound to name, or a
 // client that echoes through a flow to name until it fails.
 func runRole(role, name string) int {
+	if r, ok := moreRoles[role]; ok {
+		return r(name)
+	}
 	ctx := context.Background()
 	defer flow.Fini()
 	switch role {
@@ -194,6 +197,9 @@ func runRole(role, name string) int {
 	}
 	return 3
 }
+
+// moreRoles are roles defined next to the tests that use them.
+var moreRoles = map[string]func(name string) int{}
 
 // echo writes back every message until the flow fails.
 func echo(f *flow.Flow) {

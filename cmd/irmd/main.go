@@ -1,7 +1,7 @@
 // Command irmd is the IPC Resource Manager daemon: one per host, or one per
 // run directory for private instances (spec/irmd.md §1).
 //
-//	irmd [--stdout] [--run-dir <dir>] [--no-direct] [--datapath socket|shm] [--debug] [--version] [--help]
+//	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--no-direct] [--datapath socket|shm] [--debug] [--version] [--help]
 package main
 
 import (
@@ -27,6 +27,8 @@ Runs the Ouroboros IPC Resource Manager daemon.
 
   --stdout         Log to stdout instead of the system log
   --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
+  --group <group>  Members of this group may manage the stack, as root may;
+                   the socket is then open to this group only (mode 0660)
   --no-direct      Never connect two local processes directly (always use an IPCP)
   --datapath <d>   How flows carry packets on this host: shm (shared-memory rings,
                    the default) or socket (one socketpair per flow)
@@ -53,6 +55,13 @@ func run(args []string) int {
 			}
 			i++
 			cfg.Dir = args[i]
+		case "--group":
+			if i+1 >= len(args) || args[i+1] == "" {
+				usage(os.Stderr)
+				return 1
+			}
+			i++
+			cfg.Group = args[i]
 		case "--no-direct":
 			cfg.NoDirect = true
 		case "--datapath":

@@ -176,21 +176,33 @@ func Call(ctx context.Context, path string, timeout time.Duration, req, rep prot
 	return files, nil
 }
 
-// PeerCred returns the uid and gid of the process at the other end of c.
-func PeerCred(c *net.UnixConn) (uid, gid uint32, err error) {
+// Cred is what the kernel says about the process at the other end of a
+// connection (SO_PEERCRED): its pid, effective uid and effective gid at the
+// moment it connected. Unlike anything in a message, it cannot be forged.
+type Cred struct {
+	PID int
+	UID uint32
+	GID uint32
+}
+
+// PeerCred returns the credentials of the process at the other end of c.
+func PeerCred(c *net.UnixConn) (Cred, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return 0, 0, err
+		return Cred{}, err
 	}
 	var cred *unix.Ucred
 	var cerr error
-	rc.Control(func(fd uintptr) {
+	err = rc.Control(func(fd uintptr) {
 		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	})
-	if cerr != nil {
-		return 0, 0, cerr
+	if err == nil {
+		err = cerr
 	}
-	return cred.Uid, cred.Gid, nil
+	if err != nil {
+		return Cred{}, err
+	}
+	return Cred{PID: int(cred.Pid), UID: cred.Uid, GID: cred.Gid}, nil
 }
 
 // IsClosed reports whether err means the peer closed the connection.

@@ -395,8 +395,8 @@ func TestListenCall(t *testing.T) {
 	}
 
 	type cred struct {
-		uid, gid uint32
-		err      error
+		ctrl.Cred
+		err error
 	}
 	creds := make(chan cred, 1)
 	done := make(chan struct{})
@@ -408,8 +408,8 @@ func TestListenCall(t *testing.T) {
 			return
 		}
 		defer c.Close()
-		uid, gid, err := ctrl.PeerCred(c)
-		creds <- cred{uid, gid, err}
+		pc, err := ctrl.PeerCred(c)
+		creds <- cred{pc, err}
 		req := &pb.IrmMsg{}
 		files, err := ctrl.Recv(c, req)
 		if err != nil {
@@ -459,8 +459,8 @@ func TestListenCall(t *testing.T) {
 	if b, _ := io.ReadAll(r); string(b) != "ok" {
 		t.Errorf("pipe read %q", b)
 	}
-	if c := <-creds; c.err != nil || c.uid != uint32(os.Getuid()) || c.gid != uint32(os.Getgid()) {
-		t.Errorf("PeerCred = %d, %d, %v; want %d, %d", c.uid, c.gid, c.err, os.Getuid(), os.Getgid())
+	if c := <-creds; c.err != nil || c.UID != uint32(os.Geteuid()) || c.GID != uint32(os.Getegid()) || c.PID != os.Getpid() {
+		t.Errorf("PeerCred = %+v, %v; want pid %d uid %d gid %d", c.Cred, c.err, os.Getpid(), os.Geteuid(), os.Getegid())
 	}
 
 	l.Close()

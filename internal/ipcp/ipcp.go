@@ -132,6 +132,11 @@ func New(cfg Config, ops Ops) (*IPCP, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only the irmd, which started this IPCP as its own user, talks to it.
+	if err := os.Chmod(rundir.IPCPSocket(cfg.Dir, pid), 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &IPCP{cfg: cfg, ops: ops, log: cfg.Log, pid: pid, ln: ln, ctx: ctx, cancel: cancel,
 		state: StateInit, flows: map[int]*Flow{}, arrived: make(chan struct{})}, nil

@@ -33,6 +33,10 @@ func typeName(t uint32) string { return irm.IPCPType(t).String() }
 
 // createIPCP spawns ipcpd-<type> and waits for its IPCP_CREATE_R.
 func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
+	if info == nil || info.GetName() == "" {
+		d.log.Error("Refused to create an IPCP without a name.")
+		return oerr.EINVAL
+	}
 	t := info.GetType()
 	if !irm.IPCPType(t).Valid() {
 		d.log.Error(fmt.Sprintf("Unknown IPCP type %d.", t))
@@ -51,7 +55,10 @@ func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 	cmd.Env = d.childEnv()
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The IPCP's first message (IPCP_CREATE_R) must find it recorded.
+	d.spawnMu.Lock()
 	if err := cmd.Start(); err != nil {
+		d.spawnMu.Unlock()
 		d.log.Error(fmt.Sprintf("Failed to spawn %s: %v.", bin, err))
 		return oerr.EIPCP
 	}
@@ -62,6 +69,7 @@ func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 	d.exited[pid] = exited
 	d.mu.Unlock()
 	d.reg.CreateIPCP(reg.IPCP{PID: pid, Type: t, Name: info.GetName(), HashAlgo: uint32(hash.SHA3_256)})
+	d.spawnMu.Unlock()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

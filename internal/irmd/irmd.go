@@ -10,6 +10,12 @@
 // goroutine parked in the netpoller per process) backed by a one-second sweep
 // with kill(pid, 0), and spawned IPCPs through Wait on the child.
 //
+// Permissions (perm.go): every request is judged by the credentials the
+// kernel gives for its connection, never by what it claims; management is for
+// root, the irmd's user and Config.Group, a request naming a pid must come
+// from that pid, and the IPCPs' messages only from the IPCPs we spawned.
+// Connections (conns.go): a deadline on the request, a limit per uid.
+//
 // Data path: for every flow the daemon creates the channel (internal/datapath)
 // and passes one end to each side with the reply that completes the
 // allocation: to the IPCP with IPCP_FLOW_ALLOC or the IPCP_FLOW_REQ_ARR reply,
@@ -70,6 +76,14 @@ type Config struct {
 	NoDirect bool         // never connect two local processes directly
 	Sockets  bool         // flows carry packets through sockets, not shared-memory rings
 	IPCPPath []string     // directories searched first for ipcpd-* binaries
+	// Group (a name or a gid) may manage the stack besides root and the
+	// irmd's user; irm.sock is then 0660 with that group, and the run
+	// directory 0750 with it. Empty: irm.sock is 0666 (applications of
+	// every user may use it) and only root and the irmd's user manage.
+	Group string
+	// MaxConnsPerUID bounds the open connections of each uid other than
+	// root and the irmd's (0: 1024).
+	MaxConnsPerUID int
 }
 
 // Daemon is a running IRMd.
@@ -84,6 +98,15 @@ type Daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	uid      uint32    // the irmd's effective uid: privileged like root
+	gid      int       // Config.Group resolved, -1 if none
+	limit    connLimit // open connections per uid
+	refusals rateLog   // of the refused requests
+	connLog  rateLog   // of the refused connections and failed accepts
+
+	// spawnMu is held for writing while an IPCP is started and recorded,
+	// so that its first message waits until it is known as ours.
+	spawnMu    sync.RWMutex
 	mu         sync.Mutex
 	spawned    map[int]*exec.Cmd     // IPCPs we started
 	exited     map[int]chan struct{} // closed when a spawned IPCP exits
@@ -102,7 +125,17 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Log == nil {
 		cfg.Log = olog.Discard()
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o777); err != nil {
+	gid := -1
+	if cfg.Group != "" {
+		var err error
+		if gid, err = lookupGroup(cfg.Group); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.MaxConnsPerUID <= 0 {
+		cfg.MaxConnsPerUID = defaultMaxConnsPerUID
+	}
+	if err := makeRunDir(cfg.Dir, gid); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	lk, err := lock(cfg.Dir)
@@ -114,12 +147,50 @@ func New(cfg Config) (*Daemon, error) {
 		lk.Close()
 		return nil, fmt.Errorf("open %s: %w", rundir.IRMSocket(cfg.Dir), err)
 	}
-	os.Chmod(rundir.IRMSocket(cfg.Dir), 0o666)
+	if err := socketMode(rundir.IRMSocket(cfg.Dir), gid); err != nil {
+		ln.Close()
+		lk.Close()
+		return nil, fmt.Errorf("open %s: %w", rundir.IRMSocket(cfg.Dir), err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Daemon{cfg: cfg, log: cfg.Log, reg: reg.New(), ln: ln, lk: lk, ctx: ctx, cancel: cancel,
+		uid: uint32(os.Geteuid()), gid: gid, limit: connLimit{max: cfg.MaxConnsPerUID},
 		spawned: map[int]*exec.Cmd{}, exited: map[int]chan struct{}{}, destroying: map[int]bool{},
 		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}, replay: oap.NewReplayCache(0)}
 	return d, nil
+}
+
+// makeRunDir creates the run directory, 0755 (every user reaches irm.sock),
+// or, with a group, makes it 0750 with that group.
+func makeRunDir(dir string, gid int) error {
+	if err := os.Mkdir(dir, 0o755); err == nil {
+		if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+			return err
+		}
+	} else if !errors.Is(err, os.ErrExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if gid < 0 {
+		return nil
+	}
+	if err := os.Chown(dir, -1, gid); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o750)
+}
+
+// socketMode opens irm.sock to every user (0666), or with a group to that
+// group only (0660).
+func socketMode(path string, gid int) error {
+	if gid < 0 {
+		return os.Chmod(path, 0o666)
+	}
+	if err := os.Chown(path, -1, gid); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o660)
 }
 
 // lock takes an exclusive flock on the run directory's lock file and writes
@@ -178,8 +249,19 @@ func (d *Daemon) acceptLoop() {
 			if d.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			d.log.Warn(fmt.Sprintf("Failed to accept connection: %v.", err))
+			d.connLog.logf(d.log, "Failed to accept connection: %v.", err)
 			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		cred, err := ctrl.PeerCred(c)
+		if err != nil {
+			d.connLog.logf(d.log, "Failed to read the credentials of a connection: %v.", err)
+			c.Close()
+			continue
+		}
+		release, ok := d.admit(c, cred)
+		if !ok {
+			c.Close()
 			continue
 		}
 		d.mu.Lock()
@@ -188,7 +270,8 @@ func (d *Daemon) acceptLoop() {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			d.serveConn(c)
+			defer release()
+			d.serveConn(c, cred)
 			d.mu.Lock()
 			delete(d.conns, c)
 			d.mu.Unlock()
@@ -200,10 +283,11 @@ func (d *Daemon) shutdown() {
 	d.log.Info("IRMd shutting down...")
 	d.cancel()
 	d.ln.Close()
-	// SIGTERM every registered process (IRMD_KILL_ALL_PROCESSES), then wait
-	// for the IPCPs we spawned.
+	// SIGTERM every registered process (IRMD_KILL_ALL_PROCESSES) that
+	// announced itself (a pid announced by another process, even root's, is
+	// not ours to signal), then wait for the IPCPs we spawned.
 	for _, pid := range d.reg.ListProcs() {
-		if pid != os.Getpid() {
+		if p, ok := d.reg.GetProc(pid); ok && p.Own && pid != os.Getpid() {
 			syscall.Kill(pid, syscall.SIGTERM)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
@@ -131,7 +132,7 @@ func TestDeadProcessCleanup(t *testing.T) {
 		t.Skip("no sleep command:", err)
 	}
 	pid := cmd.Process.Pid
-	if err := d.procAnnounce(pid, "sleep", 0, 0); err != nil {
+	if err := d.procAnnounce(pid, "sleep", ctrl.Cred{PID: os.Getpid()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.BindProcess(ctx, pid, "sleeper"); err != nil {

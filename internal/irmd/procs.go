@@ -14,17 +14,18 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 )
 
 // procAnnounce registers a process (IRM_PROC_ANNOUNCE) and starts watching it.
-func (d *Daemon) procAnnounce(pid int, prog string, uid, gid uint32) error {
+func (d *Daemon) procAnnounce(pid int, prog string, by ctrl.Cred) error {
 	if pid <= 0 {
 		return oerr.EINVAL
 	}
-	err := d.reg.CreateProc(reg.Proc{PID: pid, Prog: prog, UID: uid, GID: gid})
+	err := d.reg.CreateProc(reg.Proc{PID: pid, Prog: prog, UID: by.UID, GID: by.GID, Own: pid == by.PID})
 	if errors.Is(err, reg.ErrExists) {
 		if p, _ := d.reg.GetProc(pid); p.Prog == prog {
 			return nil // announced twice by the same program: fine
@@ -135,7 +136,9 @@ func (d *Daemon) sweep() {
 	}
 }
 
-func (d *Daemon) bindProgram(execv []string, name string, opts uint32) error {
+// bindProgram binds a program to a name for the user by, who its auto-started
+// instances run as.
+func (d *Daemon) bindProgram(execv []string, name string, opts uint32, by reg.Cred) error {
 	// exec = [path, args..., ""]: the trailing empty string is a terminator.
 	if len(execv) > 0 && execv[len(execv)-1] == "" {
 		execv = execv[:len(execv)-1]
@@ -146,7 +149,7 @@ func (d *Daemon) bindProgram(execv []string, name string, opts uint32) error {
 	if !d.reg.HasName(name) {
 		d.log.Info(fmt.Sprintf("Created new name: %s.", name))
 	}
-	err := d.reg.BindProgram(execv[0], name, opts&1 != 0, execv[1:])
+	err := d.reg.BindProgram(execv[0], name, opts&1 != 0, execv[1:], by)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Failed to bind program %s to name %s: already bound.", execv[0], name))
 		return oerr.EEXIST
@@ -240,16 +243,21 @@ func (d *Daemon) listNames() reply {
 	return reply{msg: m}
 }
 
-// autoStart starts the first program bound to name with auto-start.
+// autoStart starts the first program bound to name with auto-start, as the
+// user who bound it (see runAs).
 func (d *Daemon) autoStart(name string) bool {
 	argv, ok := d.reg.AutoStart(name)
 	if !ok {
 		return false
 	}
+	by, ok := d.reg.Binder(argv[0], name)
+	if !ok {
+		return false // unbound meanwhile
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = d.childEnv()
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: d.runAs(by)}
 	if err := cmd.Start(); err != nil {
 		d.log.Error(fmt.Sprintf("Failed to start %s: %v.", argv[0], err))
 		return false
@@ -258,4 +266,16 @@ func (d *Daemon) autoStart(name string) bool {
 	d.log.Info(fmt.Sprintf("Instantiated %s as process %d.", argv[0], cmd.Process.Pid))
 	go cmd.Wait() // reap it; it is a normal process once announced
 	return true
+}
+
+// runAs is the identity of a program bound by the user by: the irmd's own
+// if by is privileged (root or the irmd's user; a program bound by root
+// under a non-root irmd runs as the irmd, which has less), else by's uid,
+// gid and supplementary groups, never more. An irmd that is not root cannot
+// switch users, and then fails to start the program of another user.
+func (d *Daemon) runAs(by reg.Cred) *syscall.Credential {
+	if by.UID == 0 || by.UID == d.uid {
+		return nil
+	}
+	return &syscall.Credential{Uid: by.UID, Gid: by.GID, Groups: append([]uint32{}, by.Groups...)}
 }

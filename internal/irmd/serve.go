@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -18,8 +19,7 @@ import (
 type request struct {
 	msg  *pb.IrmMsg
 	conn *net.UnixConn
-	uid  uint32
-	gid  uint32
+	cred ctrl.Cred // of the requester, from the kernel
 }
 
 // reply is the answer to a request: the message, the descriptors sent with
@@ -36,19 +36,24 @@ type reply struct {
 // reference does this for an aborted accept, -EPIPE).
 var errNoReply = errors.New("no reply")
 
-func (d *Daemon) serveConn(c *net.UnixConn) {
+func (d *Daemon) serveConn(c *net.UnixConn, cred ctrl.Cred) {
 	defer c.Close()
 	msg := &pb.IrmMsg{}
+	c.SetReadDeadline(time.Now().Add(requestTimeout))
 	files, err := ctrl.Recv(c, msg)
 	ctrl.CloseFiles(files) // nobody sends us descriptors
 	if err != nil {
-		if !ctrl.IsClosed(err) {
-			d.log.Warn(fmt.Sprintf("Dropped malformed request: %v.", err))
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			d.connLog.logf(d.log, "Closed a connection from process %d (uid %d): no request within %v.",
+				cred.PID, cred.UID, requestTimeout)
+		case !ctrl.IsClosed(err):
+			d.connLog.logf(d.log, "Dropped malformed request: %v.", err)
 		}
 		return
 	}
-	req := &request{msg: msg, conn: c}
-	req.uid, req.gid, _ = ctrl.PeerCred(c)
+	c.SetReadDeadline(time.Time{})
+	req := &request{msg: msg, conn: c, cred: cred}
 
 	// The requester hanging up cancels the request: a blocked accept or
 	// allocation must not capture a flow nobody will receive.
@@ -75,6 +80,7 @@ func (d *Daemon) serveConn(c *net.UnixConn) {
 	for i, f := range rep.files {
 		fds[i] = int(f.Fd())
 	}
+	c.SetWriteDeadline(time.Now().Add(replyTimeout))
 	err = ctrl.Send(c, rep.msg, fds...)
 	ctrl.CloseFiles(rep.files)
 	if err != nil {
@@ -93,6 +99,9 @@ func result(err error) reply {
 
 func (d *Daemon) dispatch(ctx context.Context, r *request) reply {
 	m := r.msg
+	if err := d.authorize(r); err != nil {
+		return result(err)
+	}
 	switch m.GetCode() {
 	case pb.IrmMsgCode_IRM_CREATE_IPCP:
 		return result(d.createIPCP(ctx, m.GetIpcpInfo()))
@@ -111,11 +120,11 @@ func (d *Daemon) dispatch(ctx context.Context, r *request) reply {
 	case pb.IrmMsgCode_IRM_DISCONNECT_IPCP:
 		return result(d.connectIPCP(ctx, int(m.GetPid()), m.GetDst(), m.GetComp(), nil, false))
 	case pb.IrmMsgCode_IRM_BIND_PROGRAM:
-		return result(d.bindProgram(m.GetExec(), m.GetName(), m.GetOpts()))
+		return result(d.bindProgram(m.GetExec(), m.GetName(), m.GetOpts(), binder(r.cred)))
 	case pb.IrmMsgCode_IRM_UNBIND_PROGRAM:
 		return result(d.unbindProgram(m.GetProg(), m.GetName()))
 	case pb.IrmMsgCode_IRM_PROC_ANNOUNCE:
-		return result(d.procAnnounce(int(m.GetPid()), m.GetProg(), r.uid, r.gid))
+		return result(d.procAnnounce(int(m.GetPid()), m.GetProg(), r.cred))
 	case pb.IrmMsgCode_IRM_PROC_EXIT:
 		d.procExit(int(m.GetPid()))
 		return result(nil)

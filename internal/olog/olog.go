@@ -8,6 +8,12 @@
 // set with Logger.With(olog.Comp, "irmd/ipcp"); other attributes are appended as
 // key=value pairs. Without --stdout the daemons log to syslog with the same
 // message and no "==pid==" prefix.
+//
+// One record is one line: control characters in the message, in attribute
+// keys and values and in the component are written as escapes (a newline as
+// \n, ESC as \x1b), since names, paths and layer names in log messages come
+// from clients and from the network, and must not forge lines or drive the
+// terminal.
 package olog
 
 import (
@@ -19,6 +25,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Comp is the attribute key that sets the component prefix of a line.
@@ -93,11 +100,11 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		}
 		return true
 	})
-	msg := b.String()
+	msg := escape(b.String())
 	comp := h.comp
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == Comp {
-			comp = a.Value.String()
+			comp = escape(a.Value.String())
 		}
 		return true
 	})
@@ -124,6 +131,48 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	return err
 }
 
+// escape returns s with every control character (C0, DEL, C1), the Unicode
+// line and paragraph separators and every byte that is not UTF-8 written as
+// a Go escape: \n, \r, \t, \xHH or \uHHHH. Other text is unchanged.
+func escape(s string) string {
+	clean := true
+	for _, c := range s {
+		if needsEscape(c) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c < 0x100 && needsEscape(c):
+			fmt.Fprintf(&b, `\x%02x`, c)
+		case needsEscape(c):
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func needsEscape(c rune) bool {
+	return c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0x2028 || c == 0x2029 || c == utf8.RuneError
+}
+
 func levelTag(l slog.Level) (string, string) {
 	switch {
 	case l >= slog.LevelError:
@@ -143,7 +192,7 @@ func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	b.WriteString(h.attrs)
 	for _, a := range as {
 		if a.Key == Comp {
-			n.comp = a.Value.String()
+			n.comp = escape(a.Value.String())
 			continue
 		}
 		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)

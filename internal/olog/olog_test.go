@@ -32,3 +32,33 @@ func TestColourAndLevel(t *testing.T) {
 		t.Errorf("got %q want %q", buf.String(), want)
 	}
 }
+
+// A name with a newline in it must not forge a second log line.
+func TestForgedLine(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, "irmd", Options{PID: 42})
+	name := "evil\n==00001== irmd(II): forged"
+	l.Info("Created new name: "+name+".", "layer", "a\nb")
+	l.With(Comp, "ipcp\n").Info("x")
+	want := `==00042== irmd(II): Created new name: evil\n==00001== irmd(II): forged. layer=a\nb` + "\n" +
+		`==00042== ipcp\n(II): x` + "\n"
+	if buf.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", buf.String(), want)
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain name.layer", "plain name.layer"},
+		{"ünïcødé ✓", "ünïcødé ✓"},
+		{"a\r\nb\tc", `a\r\nb\tc`},
+		{"\x1b[31mred", `\x1b[31mred`},
+		{"del\x7f c1\u0085 ls\u2028 ps\u2029", `del\x7f c1\x85 ls\u2028 ps\u2029`},
+		{"bad\xffutf8\xc3", `bad\xffutf8\xc3`},
+		{"nul\x00", `nul\x00`},
+	} {
+		if got := escape(c.in); got != c.want {
+			t.Errorf("escape(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -105,6 +105,8 @@ type Options struct {
 	// NetNS runs the irmd and every process of the instance inside this
 	// network namespace (see Net), as one host of a multi-host test.
 	NetNS string
+	// Group is irmd --group: members of this group may manage the stack.
+	Group string
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -121,6 +123,9 @@ func Start(t testing.TB, opt Options) *Instance {
 	args := []string{"--stdout", "--run-dir", dir}
 	if opt.NoDirect {
 		args = append(args, "--no-direct")
+	}
+	if opt.Group != "" {
+		args = append(args, "--group", opt.Group)
 	}
 	if opt.Datapath == "" {
 		opt.Datapath = os.Getenv("O7S_TEST_DATAPATH")
@@ -343,13 +348,17 @@ func (s *syncBuffer) String() string {
 var _ io.Writer = (*syncBuffer)(nil)
 
 // StartCmd starts cmd in the background as a process of the instance (with its
-// output captured); it is killed at the end of the test.
+// output captured); it is killed at the end of the test. It runs in a process
+// group of its own, with cmd's other attributes (such as a Credential).
 func (in *Instance) StartCmd(cmd *exec.Cmd) *Proc {
 	in.t.Helper()
 	cmd = in.inNS(cmd)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	if err := cmd.Start(); err != nil {
 		in.t.Fatal(err)
 	}

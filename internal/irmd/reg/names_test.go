@@ -68,7 +68,7 @@ func TestNameAddProg(t *testing.T) {
 	t.Parallel()
 	r := New()
 	argv := []string{"/usr/bin/testprog", "--argswitch", "argvalue"}
-	if err := r.BindProgram(argv[0], "testname", true, argv[1:]); err != nil {
+	if err := r.BindProgram(argv[0], "testname", true, argv[1:], Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := r.GetName("testname")
@@ -308,7 +308,7 @@ func TestDestroyNameRemovesBindings(t *testing.T) {
 		if err := r.BindProcess(1, n); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.BindProgram("/bin/prog", n, true, nil); err != nil {
+		if err := r.BindProgram("/bin/prog", n, true, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -350,7 +350,7 @@ func TestHasBoundProcs(t *testing.T) {
 	if r.HasBoundProcs("n") {
 		t.Error("unknown name has bound processes")
 	}
-	if err := r.BindProgram("/bin/srv", "n", true, nil); err != nil {
+	if err := r.BindProgram("/bin/srv", "n", true, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	if r.HasBoundProcs("n") || !r.HasBindings("n") {

@@ -1,6 +1,7 @@
 package reg
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,14 +13,23 @@ type Prog struct {
 	Name  string // basename of the executable
 	Path  string // path as bound
 	Names []string
+	By    map[string]Cred // who bound it, by name: an auto-start runs as that user
+}
+
+// Cred is the user who made a binding: the uid, gid and supplementary
+// groups of the binding process.
+type Cred struct {
+	UID, GID uint32
+	Groups   []uint32
 }
 
 // Proc is an announced process.
 type Proc struct {
 	PID   int
 	Prog  string // basename
-	UID   uint32
+	UID   uint32 // of the announcing connection
 	GID   uint32
+	Own   bool     // announced from its own pid (not by another process on its behalf)
 	Names []string // names it is bound to
 }
 
@@ -127,10 +137,10 @@ func (r *Registry) RemoveProc(pid int) (live []Flow, existed bool) {
 	return live, existed
 }
 
-// BindProgram binds the program at path to name, creating the program and the
-// name (spillover) if needed. With auto, argv (path first) is added at the head
-// of the name's auto-start list. ErrExists if already bound.
-func (r *Registry) BindProgram(path, name string, auto bool, argv []string) error {
+// BindProgram binds the program at path to name for the user by, creating the
+// program and the name (spillover) if needed. With auto, argv (path first) is
+// added at the head of the name's auto-start list. ErrExists if already bound.
+func (r *Registry) BindProgram(path, name string, auto bool, argv []string, by Cred) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	base := filepath.Base(path)
@@ -144,6 +154,11 @@ func (r *Registry) BindProgram(path, name string, auto bool, argv []string) erro
 		return ErrExists
 	}
 	prog.Names = append(prog.Names, name)
+	if prog.By == nil {
+		prog.By = map[string]Cred{}
+	}
+	by.Groups = slices.Clone(by.Groups)
+	prog.By[name] = by
 	if auto {
 		a := append([]string{path}, argv...)
 		n.Progs = slices.Insert(n.Progs, 0, a)
@@ -183,11 +198,48 @@ func (r *Registry) UnbindProgram(prog, name string) error {
 		return ErrNotFound
 	}
 	p.Names = del(p.Names, name)
+	delete(p.By, name)
 	if n, ok := r.names[name]; ok {
 		dropAuto(n)
 	}
 	r.notifyLocked()
 	return nil
+}
+
+// Binder returns who bound prog (a basename or a path) to name.
+func (r *Registry) Binder(prog, name string) (Cred, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.progs[filepath.Base(prog)]
+	if !ok || !slices.Contains(p.Names, name) {
+		return Cred{}, false
+	}
+	c, ok := p.By[name]
+	c.Groups = slices.Clone(c.Groups)
+	return c, ok
+}
+
+// NameOwners returns the uids that hold name, sorted and without
+// duplicates: those of the processes bound to it and of the users who bound
+// programs to it. A name nobody is bound to has none.
+func (r *Registry) NameOwners(name string) []uint32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []uint32
+	if n, ok := r.names[name]; ok {
+		for _, pid := range n.Procs {
+			if p, ok := r.procs[pid]; ok {
+				out = append(out, p.UID)
+			}
+		}
+	}
+	for _, p := range r.progs {
+		if slices.Contains(p.Names, name) {
+			out = append(out, p.By[name].UID)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // GetProg returns a copy of a program record, by basename or path.
@@ -200,6 +252,7 @@ func (r *Registry) GetProg(prog string) (Prog, bool) {
 	}
 	c := *p
 	c.Names = slices.Clone(p.Names)
+	c.By = maps.Clone(p.By)
 	return c, true
 }
 

@@ -73,7 +73,7 @@ func TestProcAddName(t *testing.T) {
 func TestProgCreate(t *testing.T) {
 	t.Parallel()
 	r := New()
-	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil); err != nil {
+	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"testprog", "/usr/bin/testprog", "/elsewhere/testprog"} {
@@ -92,7 +92,7 @@ func TestProgAddName(t *testing.T) {
 	t.Parallel()
 	r := New()
 	for _, n := range []string{"n1", "n2"} {
-		if err := r.BindProgram("/usr/bin/testprog", n, false, nil); err != nil {
+		if err := r.BindProgram("/usr/bin/testprog", n, false, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestListProgs(t *testing.T) {
 	t.Parallel()
 	r := New()
 	for _, p := range []string{"/b/zz", "/a/Zz", "/c/a_b", "/d/a"} {
-		if err := r.BindProgram(p, "n", false, nil); err != nil {
+		if err := r.BindProgram(p, "n", false, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -329,7 +329,7 @@ func TestBindProg(t *testing.T) {
 		t.Run(unbindBy, func(t *testing.T) {
 			t.Parallel()
 			r := New()
-			if err := r.BindProgram(path, "testname", true, []string{"-l"}); err != nil {
+			if err := r.BindProgram(path, "testname", true, []string{"-l"}, Cred{}); err != nil {
 				t.Fatal(err)
 			}
 			n, ok := r.GetName("testname")
@@ -345,7 +345,7 @@ func TestBindProg(t *testing.T) {
 			if !r.HasBindings("testname") {
 				t.Error("HasBindings false with an auto-start program")
 			}
-			if err := r.BindProgram(path, "testname", true, nil); !errors.Is(err, ErrExists) {
+			if err := r.BindProgram(path, "testname", true, nil, Cred{}); !errors.Is(err, ErrExists) {
 				t.Errorf("second BindProgram = %v, want ErrExists", err)
 			}
 
@@ -362,7 +362,7 @@ func TestBindProg(t *testing.T) {
 				t.Errorf("second UnbindProgram = %v, want ErrNotFound", err)
 			}
 
-			if err := r.BindProgram(path, "testname", false, nil); err != nil {
+			if err := r.BindProgram(path, "testname", false, nil, Cred{}); err != nil {
 				t.Fatal(err)
 			}
 			if n, _ := r.GetName("testname"); len(n.Progs) != 0 {
@@ -381,7 +381,7 @@ func TestUnbindProgramErrors(t *testing.T) {
 	if err := r.UnbindProgram("nope", "n"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("UnbindProgram(unknown program) = %v, want ErrNotFound", err)
 	}
-	if err := r.BindProgram("/bin/p", "n", true, nil); err != nil {
+	if err := r.BindProgram("/bin/p", "n", true, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.UnbindProgram("p", "other"); !errors.Is(err, ErrNotFound) {
@@ -401,7 +401,7 @@ func TestUnbindProgramAll(t *testing.T) {
 	for _, b := range []struct{ path, name string }{
 		{"/bin/a", "n1"}, {"/bin/a", "n2"}, {"/bin/b", "n1"},
 	} {
-		if err := r.BindProgram(b.path, b.name, true, nil); err != nil {
+		if err := r.BindProgram(b.path, b.name, true, nil, Cred{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -436,10 +436,10 @@ func TestInheritProg(t *testing.T) {
 	t.Parallel()
 	r := New()
 	mustProc(t, r, 1, "testprog") // running before the bind
-	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil); err != nil {
+	if err := r.BindProgram("/usr/bin/testprog", "testname", false, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.BindProgram("/usr/bin/testprog", "second", false, nil); err != nil {
+	if err := r.BindProgram("/usr/bin/testprog", "second", false, nil, Cred{}); err != nil {
 		t.Fatal(err)
 	}
 	mustProc(t, r, 2, "testprog")
@@ -479,5 +479,50 @@ func TestRemoveProcExisted(t *testing.T) {
 		if _, existed := r.RemoveProc(c.pid); existed != c.want {
 			t.Errorf("RemoveProc(%d) existed = %v, want %v", c.pid, existed, c.want)
 		}
+	}
+}
+
+// A binding remembers who made it (auto-started programs run as that user),
+// and a name's owners are the users of its bound processes and programs.
+func TestBinderAndOwners(t *testing.T) {
+	t.Parallel()
+	r := New()
+	by := Cred{UID: 1000, GID: 1000, Groups: []uint32{27, 100}}
+	if err := r.BindProgram("/home/u/srv", "n", true, nil, by); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.BindProgram("/usr/bin/srv2", "n", false, nil, Cred{}); err != nil {
+		t.Fatal(err)
+	}
+	by.Groups[0] = 0 // the registry keeps its own copy
+	if c, ok := r.Binder("srv", "n"); !ok || c.UID != 1000 || c.GID != 1000 || !slices.Equal(c.Groups, []uint32{27, 100}) {
+		t.Errorf("Binder = %+v, %v", c, ok)
+	}
+	if _, ok := r.Binder("/home/u/srv", "other"); ok {
+		t.Error("Binder of a name the program is not bound to")
+	}
+	if err := r.CreateProc(Proc{PID: 7, Prog: "app", UID: 1001, Own: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.BindProcess(7, "n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.NameOwners("n"); !slices.Equal(got, []uint32{0, 1000, 1001}) {
+		t.Errorf("NameOwners = %v, want [0 1000 1001]", got)
+	}
+	if got := r.NameOwners("nobody"); len(got) != 0 {
+		t.Errorf("owners of an unknown name: %v", got)
+	}
+	if err := r.UnbindProgram("srv", "n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.Binder("srv", "n"); ok {
+		t.Error("Binder after unbind")
+	}
+	if got := r.NameOwners("n"); !slices.Equal(got, []uint32{0, 1001}) {
+		t.Errorf("NameOwners after unbind = %v, want [0 1001]", got)
+	}
+	if p, _ := r.GetProc(7); !p.Own {
+		t.Error("Own lost")
 	}
 }
