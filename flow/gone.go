@@ -1,14 +1,15 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"net"
 	"syscall"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
 )
 
@@ -45,28 +46,38 @@ func (e *irmdGone) Is(target error) bool { return target == ErrIRMDGone }
 
 func (e *irmdGone) Unwrap() error { return oerr.EIRMD }
 
-// probeTimeout bounds the connection attempt that tells a dying IRMd from
-// one that merely refused a request.
-const probeTimeout = time.Second
+// The probe that tells a dying IRMd from one that merely closed a request:
+// at most probeTries requests, each bounded by probeTimeout.
+const (
+	probeTimeout = time.Second
+	probeTries   = 3
+)
 
-// goneCause tells whether err, the failure of a request to the IRMd at dir,
-// means that no IRMd is there any more, and says why in words. A request the
-// IRMd closed without a reply is followed by one connection attempt: an IRMd
-// that is still there (and, say, refused a malformed request) is not gone.
-func goneCause(dir string, err error) (string, bool) {
+// goneCause tells whether err, the failure of a request of p to its IRMd,
+// means that no IRMd is there any more, and says why in words. A request
+// the IRMd closed without a reply is followed by a probe: the process
+// announces itself again (which an IRMd that knows it accepts as it is).
+// Reaching the socket proves nothing, as a dying IRMd's socket accepts
+// connections until it is closed; an answer proves it alive, and a refused
+// connection proves it gone. A probe that times out proves nothing either:
+// a slow IRMd is not reported gone.
+func goneCause(p *process, err error) (string, bool) {
 	if cause, ok := dialGone(err); ok {
 		return cause, true
 	}
 	if !errors.Is(err, ctrl.ErrNoReply) && !ctrl.IsClosed(err) {
 		return "", false
 	}
-	c, derr := net.DialTimeout("unixpacket", rundir.IRMSocket(dir), probeTimeout)
-	if derr == nil {
-		c.Close()
-		return "", false
-	}
-	if cause, ok := dialGone(derr); ok {
-		return "it closed a pending request; " + cause, true
+	for range probeTries {
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		_, perr := ctrl.Call(ctx, rundir.IRMSocket(p.dir), 0, p.announcement(), &pb.IrmMsg{})
+		cancel()
+		if cause, ok := dialGone(perr); ok {
+			return "it closed a pending request; " + cause, true
+		}
+		if perr == nil || (!errors.Is(perr, ctrl.ErrNoReply) && !ctrl.IsClosed(perr)) {
+			return "", false
+		}
 	}
 	return "", false
 }

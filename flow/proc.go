@@ -75,14 +75,18 @@ func defaultProcess() (*process, error) {
 		p.sets[0] = true
 	}
 	sock := socketOf(p.dir)
-	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IRM_PROC_ANNOUNCE.Enum(), Pid: proto.Int32(int32(p.pid)),
-		Prog: proto.String(progName())}
-	if _, _, err := p.request(context.Background(), req, cur != nil); err != nil {
+	if _, _, err := p.request(context.Background(), p.announcement(), cur != nil); err != nil {
 		return nil, fmt.Errorf("announce to IRMd in %s: %w", p.dir, err)
 	}
 	p.gone, p.sock = false, sock
 	cur = p
 	return p, nil
+}
+
+// announcement is the request that announces the process to the IRMd.
+func (p *process) announcement() *pb.IrmMsg {
+	return &pb.IrmMsg{Code: pb.IrmMsgCode_IRM_PROC_ANNOUNCE.Enum(), Pid: proto.Int32(int32(p.pid)),
+		Prog: proto.String(progName())}
 }
 
 // socketID identifies a socket file: a restarted IRMd creates a new one.
@@ -160,8 +164,9 @@ func (p *process) request(ctx context.Context, req *pb.IrmMsg, known bool) (*pb.
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, nil, oerr.ETIMEDOUT
 		}
-		if ctx.Err() == nil {
-			if cause, ok := goneCause(p.dir, err); ok {
+		// (No probe after PROC_EXIT: it would announce the leaving process again.)
+		if ctx.Err() == nil && req.GetCode() != pb.IrmMsgCode_IRM_PROC_EXIT {
+			if cause, ok := goneCause(p, err); ok {
 				return nil, nil, &irmdGone{dir: p.dir, cause: cause, known: known}
 			}
 		}
