@@ -273,23 +273,3 @@ func (d *Daemon) regName(ctx context.Context, name string, pid int, register boo
 	}
 	return nil
 }
-
-// selectIPCP finds the IPCP that reaches dst: in registry order (type, pid),
-// skipping broadcast and unenrolled IPCPs, the first to answer a query for
-// the name's hash. It returns the IPCP and the hash.
-func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, error) {
-	for _, i := range d.reg.ListIPCPs() {
-		if i.Type == typeBroadcast || !i.Enrolled() {
-			continue
-		}
-		h, err := hash.Sum(hash.Algo(i.HashAlgo), dst)
-		if err != nil {
-			continue
-		}
-		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_QUERY.Enum(), Hash: h}
-		if _, err := d.ipcpCall(ctx, i.PID, req, queryTimeout); err == nil {
-			return i, h, nil
-		}
-	}
-	return reg.IPCP{}, nil, oerr.EIPCP
-}

@@ -50,7 +50,6 @@ const (
 	bootstrapTimeout = 5 * time.Second
 	enrollTimeout    = 20 * time.Second
 	regTimeout       = 20 * time.Second
-	queryTimeout     = 200 * time.Millisecond
 	connectTimeout   = 20 * time.Second
 	flowAllocTimeout = 20 * time.Second
 	reqArrTimeout    = time.Second      // wait for an accepter, again after auto-start
