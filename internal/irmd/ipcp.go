@@ -82,6 +82,9 @@ func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 		d.cleanupPID(pid, msg)
 	}()
 
+	// A living IPCP that has not reported yet is starting slowly (a loaded
+	// host takes seconds to start a process): it is waited for up to
+	// bootTimeout. One that exits is noticed at once.
 	deadline := time.Now().Add(bootTimeout)
 	err = d.reg.WaitOn(ctx, deadline, reg.IPCPTopic(pid), func() bool {
 		select {
