@@ -117,7 +117,7 @@ func TestMalformedControlMessages(t *testing.T) {
 	f := e.alloc("echo.bad", qos.Raw)
 	roundTrip(t, f, []byte("still serving"))
 	if strings.Contains(e.Log(), "panic") {
-		t.Fatalf("panic:\n%s", e.Log())
+		t.Fatalf("panic:\n%s", e.Tail())
 	}
 	e.WaitLog("Dropped malformed request", time.Second)
 }

@@ -64,7 +64,7 @@ fi
 	b.Irm("name", "register", name, "layer", "udp-layer")
 	add := fmt.Sprintf("server 127.0.0.53\nupdate add %s 86400 A 127.0.0.2\nsend\nquit\n--\n", hex)
 	if got := read("nsupdate.log"); got != add {
-		t.Fatalf("nsupdate stdin:\n%q\nwant\n%q\nB:\n%s", got, add, b.Log())
+		t.Fatalf("nsupdate stdin:\n%q\nwant\n%q\nB:\n%s", got, add, b.Tail())
 	}
 
 	// A resolves the name with nslookup and allocates a flow to B.
@@ -72,7 +72,7 @@ fi
 	srv.WaitOutput(t, "ready", 10*time.Second)
 	f, err := flow.Alloc(a.ctx(), name, qos.Raw)
 	if err != nil {
-		t.Fatalf("alloc %s: %v\nnslookup: %q\nA:\n%s", name, err, read("nslookup.log"), a.Log())
+		t.Fatalf("alloc %s: %v\nnslookup: %q\nA:\n%s", name, err, read("nslookup.log"), a.Tail())
 	}
 	roundTrip(t, f, []byte("through DDNS"))
 	f.Close()

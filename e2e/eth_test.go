@@ -77,7 +77,7 @@ func ethRun(t *testing.T, in *rig.Instance, timeout time.Duration, args ...strin
 	p := ethClient(t, in, args...)
 	if !p.Wait(timeout) {
 		p.Kill()
-		t.Fatalf("ethclient %v still running after %v:\n%s\nirmd log:\n%s", args, timeout, p.Out.String(), in.Log())
+		t.Fatalf("ethclient %v still running after %v:\n%s\nirmd log:\n%s", args, timeout, p.Out.String(), in.Tail())
 	}
 	return p.Out.String()
 }
@@ -112,7 +112,7 @@ func TestEthOping(t *testing.T) {
 				h.opingServer(t, c.srv, c.name)
 				out, errOut, code := c.cli.Run("oping", "-n", c.name, "-c", "20", "-i", "10ms")
 				if code != 0 || !strings.Contains(out, "20 packets transmitted, 20 received, 0 out-of-order, 0% packet loss") {
-					t.Fatalf("oping %s: exit %d\n%s%s\nclient:\n%s\nserver:\n%s", c.name, code, out, errOut, c.cli.Log(), c.srv.Log())
+					t.Fatalf("oping %s: exit %d\n%s%s\nclient:\n%s\nserver:\n%s", c.name, code, out, errOut, c.cli.Tail(), c.srv.Tail())
 				}
 				t.Logf("%s oping %s: %s", typ, c.name, rig.Lines(out, "rtt")[0])
 			}
@@ -149,10 +149,10 @@ func TestEthManyFlows(t *testing.T) {
 			}
 			out := ethRun(t, h.a, 2*time.Minute, "flows", "echo.b", n, "extra")
 			if !strings.Contains(out, "flows ok "+n) || !strings.Contains(out, wantExtra) || !strings.Contains(out, "closed") {
-				t.Fatalf("%s concurrent flows:\n%s\nA:\n%s\nB:\n%s", n, out, h.a.Log(), h.b.Log())
+				t.Fatalf("%s concurrent flows:\n%s\nA:\n%s\nB:\n%s", n, out, h.a.Tail(), h.b.Tail())
 			}
 			if typ == "eth-llc" && !strings.Contains(h.a.Log(), "all 64 LLC SAPs in use") {
-				t.Errorf("A's log does not say why the 65th flow failed:\n%s", h.a.Log())
+				t.Errorf("A's log does not say why the 65th flow failed:\n%s", h.a.Tail())
 			}
 			t.Logf("%s: %s", typ, strings.Join(rig.Lines(out, "flows ok"), ""))
 			loops := "1000"
@@ -161,7 +161,7 @@ func TestEthManyFlows(t *testing.T) {
 			}
 			out = ethRun(t, h.a, 4*time.Minute, "loop", "echo.b", loops)
 			if !strings.Contains(out, "loop ok "+loops) {
-				t.Fatalf("allocation loop:\n%s\nA:\n%s\nB:\n%s", out, h.a.Log(), h.b.Log())
+				t.Fatalf("allocation loop:\n%s\nA:\n%s\nB:\n%s", out, h.a.Tail(), h.b.Tail())
 			}
 			t.Logf("%s: %s", typ, strings.TrimSpace(out))
 		})
@@ -198,16 +198,16 @@ func TestEthFlood(t *testing.T) {
 			t.Logf("%s: %s", typ, strings.TrimSpace(out))
 			out = ethRun(t, h.a, time.Minute, "loop", "echo.b", "3")
 			if !strings.Contains(out, "loop ok 3") {
-				t.Fatalf("allocation after the flood:\n%s\nB:\n%s", out, h.b.Log())
+				t.Fatalf("allocation after the flood:\n%s\nB:\n%s", out, h.b.Tail())
 			}
 			if !strings.Contains(h.b.Irm("ipcp", "list"), h.layer) {
-				t.Fatalf("B's IPCP is gone after the flood:\n%s", h.b.Log())
+				t.Fatalf("B's IPCP is gone after the flood:\n%s", h.b.Tail())
 			}
 			// The IPCP logs its drop counters once more when it exits.
 			h.b.Stop()
 			drops := rig.Lines(h.b.Log(), "Dropped so far")
 			if len(drops) < 2 {
-				t.Fatalf("B logged no final drop counts:\n%s", h.b.Log())
+				t.Fatalf("B logged no final drop counts:\n%s", h.b.Tail())
 			}
 			last := drops[len(drops)-1]
 			t.Logf("B: %s", last[strings.Index(last, "Dropped"):])
@@ -303,7 +303,7 @@ func TestEthReliableLoss(t *testing.T) {
 		t.Logf("run %d failed (tried again): %s", try, strings.ReplaceAll(strings.TrimSpace(out+errOut), "\n", " | "))
 	}
 	if code != 0 || !strings.Contains(out, "200 packets transmitted, 200 received") {
-		t.Fatalf("reliable oping over 10%% loss: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, h.a.Log(), h.b.Log())
+		t.Fatalf("reliable oping over 10%% loss: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, h.a.Tail(), h.b.Tail())
 	}
 	for i := 1; i <= 2; i++ {
 		st, _ := exec.Command("ip", "netns", "exec", h.net.NS(i), "tc", "-s", "qdisc", "show", "dev", rig.Dev).Output()

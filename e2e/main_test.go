@@ -249,11 +249,11 @@ func (e *env) localLayer(name, layer string) int {
 	e.t.Helper()
 	ctx := e.ctx()
 	if err := e.irm.CreateIPCP(ctx, name, irm.Local); err != nil {
-		e.t.Fatalf("create IPCP: %v\n%s", err, e.Log())
+		e.t.Fatalf("create IPCP: %v\n%s", err, e.Tail())
 	}
 	pid := e.ipcpPID(name)
 	if err := e.irm.BootstrapIPCP(ctx, pid, irm.DefaultConfig(irm.Local, layer)); err != nil {
-		e.t.Fatalf("bootstrap: %v\n%s", err, e.Log())
+		e.t.Fatalf("bootstrap: %v\n%s", err, e.Tail())
 	}
 	return pid
 }
@@ -325,7 +325,7 @@ func (e *env) alloc(name string, q qos.Spec) *flow.Flow {
 	e.t.Helper()
 	f, err := flow.Alloc(e.ctx(), name, q)
 	if err != nil {
-		e.t.Fatalf("alloc %s: %v\n%s", name, err, e.Log())
+		e.t.Fatalf("alloc %s: %v\n%s", name, err, e.Tail())
 	}
 	e.t.Cleanup(func() { f.Close() })
 	return f

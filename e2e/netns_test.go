@@ -58,7 +58,7 @@ func TestUDP6Namespaces(t *testing.T) {
 		srvHost.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", name)
 		out, errOut, code := clients[name].Run("oping", "-n", name, "-c", "5", "-i", "20ms")
 		if code != 0 || !strings.Contains(out, "5 packets transmitted, 5 received") {
-			t.Fatalf("oping %s over udp6: exit %d\n%s%s\nserver host:\n%s", name, code, out, errOut, srvHost.Log())
+			t.Fatalf("oping %s over udp6: exit %d\n%s%s\nserver host:\n%s", name, code, out, errOut, srvHost.Tail())
 		}
 	}
 	for i := 1; i <= 2; i++ {
@@ -170,7 +170,7 @@ func TestUDP6ManyFlows(t *testing.T) {
 	srv.WaitOutput(t, "ready", 10*time.Second)
 	out := ethRun(t, in[0], 2*time.Minute, "flows", "echo.2", "100")
 	if !strings.Contains(out, "flows ok 100") {
-		t.Fatalf("100 concurrent flows over udp6:\n%s\nA:\n%s\nB:\n%s", out, in[0].Log(), in[1].Log())
+		t.Fatalf("100 concurrent flows over udp6:\n%s\nA:\n%s\nB:\n%s", out, in[0].Tail(), in[1].Tail())
 	}
 	loops := "1000"
 	if testing.Short() {
@@ -178,7 +178,7 @@ func TestUDP6ManyFlows(t *testing.T) {
 	}
 	out = ethRun(t, in[0], 4*time.Minute, "loop", "echo.2", loops)
 	if !strings.Contains(out, "loop ok "+loops) {
-		t.Fatalf("allocation loop over udp6:\n%s\nA:\n%s\nB:\n%s", out, in[0].Log(), in[1].Log())
+		t.Fatalf("allocation loop over udp6:\n%s\nA:\n%s\nB:\n%s", out, in[0].Tail(), in[1].Tail())
 	}
 	t.Logf("udp6: %s", strings.TrimSpace(out))
 }

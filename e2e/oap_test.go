@@ -52,7 +52,7 @@ func TestOAPAsPeer(t *testing.T) {
 		peer.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, from, err := peer.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			t.Fatalf("no flow request: %v\n%s", err, a.Log())
+			t.Fatalf("no flow request: %v\n%s", err, a.Tail())
 		}
 		m, err := wire.ParseUDPMgmt(buf[:n])
 		if err != nil || m.Code != wire.UDPFlowReq || m.Hash != [16]byte(h) {
@@ -79,7 +79,7 @@ func TestOAPAsPeer(t *testing.T) {
 		r := <-done
 		switch {
 		case good && r.err != nil:
-			t.Fatalf("allocation with a good OAP response: %v\n%s", r.err, a.Log())
+			t.Fatalf("allocation with a good OAP response: %v\n%s", r.err, a.Tail())
 		case good:
 			// Data flows to our endpoint 70 with a 4-byte EID header.
 			r.f.Write([]byte("hello"))
@@ -132,11 +132,11 @@ func TestOAPRefusals(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := c.Read(buf)
 		if err != nil {
-			t.Fatalf("%s: no reply: %v\nB:\n%s", tc.name, err, u.b.Log())
+			t.Fatalf("%s: no reply: %v\nB:\n%s", tc.name, err, u.b.Tail())
 		}
 		m, err := wire.ParseUDPMgmt(buf[:n])
 		if err != nil || m.Code != wire.UDPFlowReply || m.SEID != uint32(100+i) || m.Response != tc.want {
-			t.Fatalf("%s: reply %+v, %v; want response %d\nB:\n%s", tc.name, m, err, tc.want, u.b.Log())
+			t.Fatalf("%s: reply %+v, %v; want response %d\nB:\n%s", tc.name, m, err, tc.want, u.b.Tail())
 		}
 		if tc.want == 0 {
 			if _, err := oap.DecodeResponse(m.Data, 0); err != nil {

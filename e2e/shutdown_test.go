@@ -45,7 +45,7 @@ func TestShutdown(t *testing.T) {
 	}
 	for _, want := range []string{"IRMd shutting down...", "Ouroboros IPC Resource Manager daemon exited. Bye."} {
 		if len(rig.Lines(in.Log(), want)) != 1 {
-			t.Errorf("log lacks %q:\n%s", want, in.Log())
+			t.Errorf("log lacks %q:\n%s", want, in.Tail())
 		}
 	}
 }

@@ -35,7 +35,7 @@ func TestReliableBulkHash(t *testing.T) {
 
 	c, err := flow.Dial(e.ctx(), "bulk.sink")
 	if err != nil {
-		t.Fatalf("dial: %v\n%s", err, e.Log())
+		t.Fatalf("dial: %v\n%s", err, e.Tail())
 	}
 	h := sha256.New()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -135,7 +135,7 @@ func TestNettestConformance(t *testing.T) {
 	e := setup(t, rig.Options{})
 	l, err := flow.Listen("nettest.srv")
 	if err != nil {
-		t.Fatalf("listen: %v\n%s", err, e.Log())
+		t.Fatalf("listen: %v\n%s", err, e.Tail())
 	}
 	defer l.Close()
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {

@@ -62,7 +62,7 @@ func TestOpingTutorial(t *testing.T) {
 				t.Errorf("server output:\n%s", srv.Out.String())
 			}
 			if direct != strings.Contains(e.Log(), "(direct)") {
-				t.Errorf("direct=%v but the log says:\n%s", direct, e.Log())
+				t.Errorf("direct=%v but the log says:\n%s", direct, e.Tail())
 			}
 		})
 	}
@@ -97,7 +97,7 @@ func TestOpingAutoStart(t *testing.T) {
 	e.Irm("bind", "program", "oping", "name", "oping.srv", "auto", "--", "-l")
 	out, errOut, code := e.Run("oping", "-n", "oping.srv", "-c", "5", "-i", "10ms")
 	if code != 0 {
-		t.Fatalf("oping exit %d:\n%s%s\n%s", code, out, errOut, e.Log())
+		t.Fatalf("oping exit %d:\n%s%s\n%s", code, out, errOut, e.Tail())
 	}
 	checkOping(t, out)
 	e.WaitLog("Starting "+e.Bin+"/oping for oping.srv.", time.Second)

@@ -119,7 +119,7 @@ func TestUDPOping(t *testing.T) {
 		c.srv.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", c.name)
 		out, errOut, code := c.cli.Run("oping", "-n", c.name, "-c", "5", "-i", "20ms")
 		if code != 0 || !strings.Contains(out, "5 packets transmitted, 5 received, 0 out-of-order, 0% packet loss") {
-			t.Fatalf("oping %s: exit %d\n%s%s\nA:\n%s\nB:\n%s", c.name, code, out, errOut, u.a.Log(), u.b.Log())
+			t.Fatalf("oping %s: exit %d\n%s%s\nA:\n%s\nB:\n%s", c.name, code, out, errOut, u.a.Tail(), u.b.Tail())
 		}
 		// FRCT over UDP: a reliable flow.
 		out, errOut, code = c.cli.Run("oping", "-n", c.name, "-c", "200", "-i", "0", "-q", "data", "-Q")
@@ -128,7 +128,7 @@ func TestUDPOping(t *testing.T) {
 		}
 	}
 	if !strings.Contains(u.b.Log(), "Bound to 127.0.0.2 port") {
-		t.Errorf("B's IPCP log:\n%s", u.b.Log())
+		t.Errorf("B's IPCP log:\n%s", u.b.Tail())
 	}
 }
 
@@ -173,7 +173,7 @@ func TestUDPManyFlows(t *testing.T) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatalf("concurrent flows: %v\nA:\n%s\nB:\n%s", err, u.a.Log(), u.b.Log())
+		t.Fatalf("concurrent flows: %v\nA:\n%s\nB:\n%s", err, u.a.Tail(), u.b.Tail())
 	}
 	n := 1000
 	if testing.Short() {
@@ -182,7 +182,7 @@ func TestUDPManyFlows(t *testing.T) {
 	for i := range n {
 		f, err := flow.Alloc(u.a.ctx(), "echo.b", q)
 		if err != nil {
-			t.Fatalf("allocation %d: %v\n%s", i, err, u.a.Log())
+			t.Fatalf("allocation %d: %v\n%s", i, err, u.a.Tail())
 		}
 		if err := f.Close(); err != nil {
 			t.Fatalf("deallocation %d: %v", i, err)
@@ -239,7 +239,7 @@ func TestUDPFlood(t *testing.T) {
 	defer f.Close()
 	roundTrip(t, f, []byte("after the flood"))
 	if !strings.Contains(u.b.Log(), "Dropped") {
-		t.Errorf("B logged no drops:\n%s", u.b.Log())
+		t.Errorf("B logged no drops:\n%s", u.b.Tail())
 	}
 }
 
@@ -328,6 +328,6 @@ func TestUDPHTTP(t *testing.T) {
 	srv.WaitOutput(t, "Serving HTTP on web.b.", 10*time.Second)
 	out, errOut, code := u.a.Run("httpflow", "get", "http://web.b/file.bin")
 	if code != 0 || out != string(body) {
-		t.Fatalf("httpflow get over udp4: exit %d, %d bytes (want %d)\n%s\nB:\n%s", code, len(out), len(body), errOut, u.b.Log())
+		t.Fatalf("httpflow get over udp4: exit %d, %d bytes (want %d)\n%s\nB:\n%s", code, len(out), len(body), errOut, u.b.Tail())
 	}
 }

@@ -26,7 +26,9 @@
 // The first call announces the process to the IRMd found through the run
 // directory ($OUROBOROS_RUN_DIR, default /var/run/ouroboros). Fini tells the
 // IRMd the process is leaving; a process that exits without it is cleaned up
-// by the IRMd within a second.
+// by the IRMd within a second. When the IRMd itself goes away, calls that need
+// it fail with ErrIRMDGone; a later call that finds an IRMd in the run
+// directory again announces the process to it.
 //
 // # Data path
 //

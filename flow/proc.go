@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -31,6 +32,13 @@ type process struct {
 	dir string
 	pid int
 
+	// gone is set when a request found no IRMd in dir, sock is the identity
+	// of irm.sock when the process announced itself; either one differing
+	// makes the next call announce the process again (to a new IRMd).
+	// Both are guarded by procMu.
+	gone bool
+	sock socketID
+
 	mu    sync.Mutex
 	fds   [maxFlows - resFDs]*Flow
 	sets  [maxFQueue]bool
@@ -50,21 +58,47 @@ func Init() error {
 	return err
 }
 
+// defaultProcess returns this process, announced to the IRMd of the run
+// directory. A process whose IRMd went away (a request found it gone, or
+// irm.sock is another socket than the one it announced to) is announced
+// again, keeping its flows and event sets: a new IRMd in the same directory
+// then knows it.
 func defaultProcess() (*process, error) {
 	procMu.Lock()
 	defer procMu.Unlock()
-	if cur != nil {
-		return cur, nil
+	p := cur
+	if p != nil && !p.gone && socketOf(p.dir) == p.sock {
+		return p, nil
 	}
-	p := &process{dir: rundir.Dir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
-	p.sets[0] = true
-	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IRM_PROC_ANNOUNCE.Enum(), Pid: proto.Int32(int32(p.pid)),
-		Prog: proto.String(progName())}
-	if _, _, err := p.call(context.Background(), req); err != nil {
+	if p == nil {
+		p = &process{dir: rundir.Dir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+		p.sets[0] = true
+	}
+	sock := socketOf(p.dir)
+	if _, _, err := p.request(context.Background(), p.announcement(), cur != nil); err != nil {
 		return nil, fmt.Errorf("announce to IRMd in %s: %w", p.dir, err)
 	}
+	p.gone, p.sock = false, sock
 	cur = p
 	return p, nil
+}
+
+// announcement is the request that announces the process to the IRMd.
+func (p *process) announcement() *pb.IrmMsg {
+	return &pb.IrmMsg{Code: pb.IrmMsgCode_IRM_PROC_ANNOUNCE.Enum(), Pid: proto.Int32(int32(p.pid)),
+		Prog: proto.String(progName())}
+}
+
+// socketID identifies a socket file: a restarted IRMd creates a new one.
+type socketID struct{ dev, ino uint64 }
+
+// socketOf returns the identity of irm.sock in dir (zero if it is missing).
+func socketOf(dir string) socketID {
+	var st syscall.Stat_t
+	if syscall.Stat(rundir.IRMSocket(dir), &st) != nil {
+		return socketID{}
+	}
+	return socketID{dev: uint64(st.Dev), ino: st.Ino}
 }
 
 // progName is the basename of argv[0], or of argv[1] for python interpreters.
@@ -109,12 +143,35 @@ func Fini() {
 
 // call sends one request to the IRMd and returns its reply and any descriptors
 // that came with it. A negative result becomes an Errno.
+// A request that finds the IRMd gone gives an error matching ErrIRMDGone and
+// makes the next call announce the process again.
 func (p *process) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, []*os.File, error) {
+	rep, files, err := p.request(ctx, req, true)
+	if errors.Is(err, ErrIRMDGone) {
+		procMu.Lock()
+		p.gone = true
+		procMu.Unlock()
+	}
+	return rep, files, err
+}
+
+// request is call without marking the process gone (defaultProcess holds
+// procMu); known says whether the process had announced itself before.
+func (p *process) request(ctx context.Context, req *pb.IrmMsg, known bool) (*pb.IrmMsg, []*os.File, error) {
 	rep := &pb.IrmMsg{}
 	files, err := ctrl.Call(ctx, rundir.IRMSocket(p.dir), 0, req, rep)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, nil, oerr.ETIMEDOUT
+		}
+		// (No probe after PROC_EXIT: it would announce the leaving process again.)
+		if ctx.Err() == nil && req.GetCode() != pb.IrmMsgCode_IRM_PROC_EXIT {
+			if cause, ok := goneCause(p, err); ok {
+				return nil, nil, &irmdGone{dir: p.dir, cause: cause, known: known}
+			}
+		}
+		if ctrl.IsClosed(err) {
+			return nil, nil, fmt.Errorf("IRMd closed the request: %v: %w", err, oerr.EIRMD)
 		}
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
 // The server (spec/tools.md §5.4) is a listener and a bounded pool of workers
@@ -51,6 +52,10 @@ type flowReader interface {
 // runServer serves until ctx ends or an accept fails.
 func runServer(ctx context.Context, cfg config, out *printer) int {
 	if err := flow.Init(); err != nil { // announce before the first line: binding needs it
+		if line, ok := tool.IRMDGone("Failed to accept flow", err); ok {
+			out.Print(line)
+			return 1
+		}
 		out.Print("Failed to accept flow.\n")
 		return 1
 	}
@@ -116,6 +121,10 @@ func listen(ctx context.Context, out *printer, work chan<- *flow.Flow, slots cha
 			<-slots
 			if ctx.Err() != nil {
 				return 0
+			}
+			if line, ok := tool.IRMDGone("Failed to accept flow", err); ok {
+				out.Print(line)
+				return 1
 			}
 			out.Print("Failed to accept flow.\n")
 			return 1

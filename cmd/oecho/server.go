@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -10,15 +11,21 @@ import (
 
 // runServer answers one client at a time, strictly in turn: accept, read one
 // message, send it back, deallocate. It returns when accepting fails or ctx
-// ends; both exit 0, as the reference's server.
+// ends; both exit 0, as the reference's server, except when the IRMd is gone
+// (flow.ErrIRMDGone): that is said in words and exits 1.
 func runServer(ctx context.Context, out io.Writer) int {
 	fmt.Fprintln(out, "Starting the server.")
 	for {
 		f, err := flow.Accept(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				fmt.Fprintln(out, "Failed to accept flow.")
+			if ctx.Err() != nil {
+				return 0
 			}
+			if errors.Is(err, flow.ErrIRMDGone) {
+				fmt.Fprintf(out, "Failed to %v. Exiting.\n", err)
+				return 1
+			}
+			fmt.Fprintln(out, "Failed to accept flow.")
 			return 0
 		}
 		fmt.Fprintln(out, "New flow.")

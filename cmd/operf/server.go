@@ -7,9 +7,11 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
 // The server (spec/tools.md §4.4) serves any number of clients from one event
@@ -159,6 +161,9 @@ type server struct {
 	live  map[*flow.Flow]*session
 	ended []endedFlow
 	seq   int // sessions accepted so far
+
+	stop context.CancelFunc // ends the server
+	gone atomic.Bool        // the IRMd went away: exit status 1
 }
 
 // endedFlow is the summary of a flow that was evicted, with its accept order.
@@ -171,10 +176,16 @@ type endedFlow struct {
 func runServer(ctx context.Context, cfg config, out *printer) int {
 	set, err := flow.NewEventSet() // also announces the process to the IRMd
 	if err != nil {
+		if line, ok := tool.IRMDGone("Failed to create event set", err); ok {
+			out.print(line)
+			return 1
+		}
 		out.print("Failed to create event set.\n")
 		return 1
 	}
 	s := &server{cfg: cfg, out: out, set: set, buf: make([]byte, maxSize), live: map[*flow.Flow]*session{}}
+	ctx, s.stop = context.WithCancel(ctx) // the accept loop ends the server when the IRMd is gone
+	defer s.stop()
 	out.print("Ouroboros perf server started.\n")
 
 	var wg sync.WaitGroup
@@ -203,6 +214,9 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 	if cfg.json {
 		out.printJSON(s.summary())
 	}
+	if s.gone.Load() {
+		return 1
+	}
 	return 0
 }
 
@@ -212,6 +226,12 @@ func (s *server) acceptLoop(ctx context.Context) {
 		f, err := flow.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
+				return
+			}
+			if line, ok := tool.IRMDGone("Failed to accept flow", err); ok {
+				s.out.print(line)
+				s.gone.Store(true)
+				s.stop()
 				return
 			}
 			s.out.print("Failed to accept flow.\n")

@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
 // The server (spec/tools.md §2.5) serves any number of clients from one event
@@ -44,6 +45,8 @@ type server struct {
 	out  *printer
 	set  *flow.EventSet
 	idle idleTable[*flow.Flow]
+	stop context.CancelFunc // ends the server
+	gone atomic.Bool        // the IRMd went away: exit status 1
 }
 
 // runServer serves until ctx ends, then deallocates every flow.
@@ -53,10 +56,17 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 	}
 	set, err := flow.NewEventSet()
 	if err != nil {
+		if line, ok := tool.IRMDGone("Failed to create event set", err); ok {
+			out.Print(line)
+			return 1
+		}
 		out.Printf("Failed to create event set: %d.\n", -tool.Errno(err))
 		return 1
 	}
 	s := &server{cfg: cfg, out: out, set: set}
+	// The accept loop ends the server when the IRMd is gone.
+	ctx, s.stop = context.WithCancel(ctx)
+	defer s.stop()
 	s.idle.init()
 
 	var wg sync.WaitGroup
@@ -73,6 +83,9 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 		f.Close()
 	}
 	set.Close()
+	if s.gone.Load() {
+		return 1
+	}
 	return 0
 }
 
@@ -83,6 +96,12 @@ func (s *server) acceptLoop(ctx context.Context) {
 		f, err := flow.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
+				return
+			}
+			if line, ok := tool.IRMDGone("Failed to accept flow", err); ok {
+				s.out.Print(line)
+				s.gone.Store(true)
+				s.stop()
 				return
 			}
 			s.out.Printf("Failed to accept flow: %d \n", -tool.Errno(err))
@@ -184,6 +203,10 @@ func runBusy(ctx context.Context, out *printer) int {
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0
+		}
+		if line, ok := tool.IRMDGone("Failed to accept flow", err); ok {
+			out.Print(line)
+			return 1
 		}
 		out.Print("Failed to accept flow.\n")
 		return 1

@@ -33,6 +33,10 @@ const maxFDs = 4
 // ErrTooBig is returned when a message does not fit in BufSize.
 var ErrTooBig = errors.New("control message larger than 10240 bytes")
 
+// ErrNoReply is wrapped by Recv's error when the peer closed the connection
+// without sending a message (it refused the request, or it died).
+var ErrNoReply = errors.New("connection closed without a reply")
+
 // Dial connects to the Unix SOCK_SEQPACKET socket at path.
 func Dial(ctx context.Context, path string) (*net.UnixConn, error) {
 	var d net.Dialer
@@ -102,7 +106,7 @@ func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 	}
 	if n == 0 {
 		CloseFiles(files)
-		return nil, fmt.Errorf("connection closed: %w", oerr.EIRMD)
+		return nil, fmt.Errorf("%w: %w", ErrNoReply, oerr.EIRMD)
 	}
 	if flags&unix.MSG_TRUNC != 0 {
 		CloseFiles(files)
@@ -152,7 +156,7 @@ func CloseFiles(files []*os.File) {
 func Call(ctx context.Context, path string, timeout time.Duration, req, rep proto.Message, fds ...int) ([]*os.File, error) {
 	c, err := Dial(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("connect %s: %v: %w", path, err, oerr.EIRMD)
+		return nil, fmt.Errorf("connect %s: %w: %w", path, err, oerr.EIRMD)
 	}
 	defer c.Close()
 	if timeout > 0 {

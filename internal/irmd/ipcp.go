@@ -90,6 +90,9 @@ func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 		d.cleanupPID(pid, msg)
 	}()
 
+	// A living IPCP that has not reported yet is starting slowly (a loaded
+	// host takes seconds to start a process): it is waited for up to
+	// bootTimeout. One that exits is noticed at once.
 	deadline := time.Now().Add(bootTimeout)
 	err = d.reg.WaitOn(ctx, deadline, reg.IPCPTopic(pid), func() bool {
 		select {
@@ -280,24 +283,4 @@ func (d *Daemon) regName(ctx context.Context, name string, pid int, register boo
 		d.log.Info(fmt.Sprintf("Unregistered %s from %d.", name, pid))
 	}
 	return nil
-}
-
-// selectIPCP finds the IPCP that reaches dst: in registry order (type, pid),
-// skipping broadcast and unenrolled IPCPs, the first to answer a query for
-// the name's hash. It returns the IPCP and the hash.
-func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, error) {
-	for _, i := range d.reg.ListIPCPs() {
-		if i.Type == typeBroadcast || !i.Enrolled() {
-			continue
-		}
-		h, err := hash.Sum(hash.Algo(i.HashAlgo), dst)
-		if err != nil {
-			continue
-		}
-		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_QUERY.Enum(), Hash: h}
-		if _, err := d.ipcpCall(ctx, i.PID, req, queryTimeout); err == nil {
-			return i, h, nil
-		}
-	}
-	return reg.IPCP{}, nil, oerr.EIPCP
 }

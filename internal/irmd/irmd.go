@@ -51,12 +51,11 @@ const Version = "0.23.0-go"
 
 // Timeouts of spec/irmd.md §1.9, and ours where we differ.
 const (
-	bootTimeout      = 5 * time.Second // IPCP_CREATE_R after spawn (reference: 500 ms)
+	bootTimeout      = 30 * time.Second // IPCP_CREATE_R after spawn from a living IPCP (reference: 500 ms)
 	socketTimeout    = 500 * time.Millisecond
 	bootstrapTimeout = 5 * time.Second
 	enrollTimeout    = 20 * time.Second
 	regTimeout       = 20 * time.Second
-	queryTimeout     = 200 * time.Millisecond
 	connectTimeout   = 20 * time.Second
 	flowAllocTimeout = 20 * time.Second
 	reqArrTimeout    = time.Second      // wait for an accepter, again after auto-start

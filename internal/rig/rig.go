@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -85,6 +86,9 @@ type Instance struct {
 	log  *syncBuffer
 	done chan struct{}
 
+	logFile   string      // where the whole log is saved if the test fails
+	tailShown atomic.Bool // a failure message carried the log's tail
+
 	env   []string // Options.Env
 	netns string   // Options.NetNS
 
@@ -119,7 +123,7 @@ func Start(t testing.TB, opt Options) *Instance {
 		t.Fatal(err)
 	}
 	in := &Instance{t: t, Dir: dir, Bin: bin, log: &syncBuffer{}, done: make(chan struct{}), env: opt.Env,
-		netns: opt.NetNS}
+		netns: opt.NetNS, logFile: logFileFor(t, dir)}
 	args := []string{"--stdout", "--run-dir", dir}
 	if opt.NoDirect {
 		args = append(args, "--no-direct")
@@ -171,11 +175,11 @@ func (in *Instance) WaitLog(s string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(in.log.String(), s) {
 		if time.Now().After(deadline) {
-			in.t.Fatalf("irmd log has no %q after %v:\n%s", s, timeout, in.log.String())
+			in.t.Fatalf("irmd log has no %q after %v:\n%s", s, timeout, in.Tail())
 		}
 		select {
 		case <-in.done:
-			in.t.Fatalf("irmd exited while waiting for %q:\n%s", s, in.log.String())
+			in.t.Fatalf("irmd exited while waiting for %q:\n%s", s, in.Tail())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
@@ -208,8 +212,8 @@ func (in *Instance) Irm(args ...string) string {
 	in.t.Helper()
 	out, errOut, code := in.Run("irm", args...)
 	if code != 0 {
-		in.t.Fatalf("irm %s: exit %d\nstdout: %s\nstderr: %s\nirmd log:\n%s",
-			strings.Join(args, " "), code, out, errOut, in.Log())
+		in.t.Fatalf("irm %s: exit %d\nstdout: %s\nstderr: %s\n%s",
+			strings.Join(args, " "), code, out, errOut, in.Tail())
 	}
 	return out
 }
@@ -258,7 +262,7 @@ func (p *Proc) WaitOutput(t testing.TB, s string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for !strings.Contains(p.Out.String(), s) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %q in output after %v:\n%s", s, timeout, p.Out.String())
+			t.Fatalf("no %q in output after %v:\n%s", s, timeout, p.Tail())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -306,11 +310,11 @@ func (in *Instance) stop() {
 	}
 	for _, p := range in.started {
 		if strings.Contains(p.Out.String(), "WARNING: DATA RACE") {
-			in.t.Errorf("data race in %s:\n%s", p.Cmd.Path, p.Out.String())
+			in.t.Errorf("data race in %s:\n%s", p.Cmd.Path, raceReport(p.Out.String()))
 		}
 	}
 	if in.t.Failed() {
-		in.t.Logf("irmd log:\n%s", in.log.String())
+		in.reportLog()
 	}
 	in.t.Cleanup(func() { os.RemoveAll(in.Dir) })
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os/signal"
 	"syscall"
+
+	"github.com/ouroboros-go/ouroboros/flow"
 )
 
 // ExitError ends a tool before it runs: Msg (if any) is printed, then the
@@ -44,4 +46,22 @@ func Report(w io.Writer, err error, usage string) int {
 func StopContext() (context.Context, context.CancelFunc) {
 	signal.Ignore(syscall.SIGPIPE)
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+}
+
+// IRMDGone reports whether err says that the IRMd is gone (flow.ErrIRMDGone),
+// and returns the line a tool prints before it stops with exit status 1
+// (retrying cannot succeed), such as
+//
+//	Failed to accept flow: IPC Resource Manager daemon at /var/run/ouroboros is gone (...). Exiting.
+func IRMDGone(what string, err error) (string, bool) {
+	if !errors.Is(err, flow.ErrIRMDGone) {
+		return "", false
+	}
+	inner := err // the innermost error that says it, without the callers' prefixes
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if errors.Is(e, flow.ErrIRMDGone) {
+			inner = e
+		}
+	}
+	return fmt.Sprintf("%s: %v. Exiting.\n", what, inner), true
 }

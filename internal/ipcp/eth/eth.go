@@ -75,14 +75,16 @@ import (
 const MPL = uint32(wire.EthMPL / time.Millisecond)
 
 const (
-	mgmtWorkers = 32              // management messages handled at once
-	mgmtQueue   = 4096            // management messages waiting; more are dropped
-	reqArrTTL   = 5 * time.Second // wait for the IRMd (ipcp_wait_flow_req_arr, alloc reply)
-	dirMax      = 10240           // cached answers; unsolicited ones beyond are dropped
-	dixFirstEID = 64              // DIX ids are 64..65535, like the reference's fds
-	ifNameMax   = 15              // IFNAMSIZ - 1
-	drainWait   = time.Second     // FlowDealloc waits this long for the writer to drain
+	mgmtWorkers = 32          // management messages handled at once
+	mgmtQueue   = 4096        // management messages waiting; more are dropped
+	dirMax      = 10240       // cached answers; unsolicited ones beyond are dropped
+	dixFirstEID = 64          // DIX ids are 64..65535, like the reference's fds
+	ifNameMax   = 15          // IFNAMSIZ - 1
+	drainWait   = time.Second // FlowDealloc waits this long for the writer to drain
 )
+
+// reqArrTTL: wait for the IRMd (ipcp_wait_flow_req_arr, alloc reply).
+const reqArrTTL = ipcp.FlowReqArrWait
 
 // LLCMaxFlows is how many flows an eth-llc IPCP carries at once.
 const LLCMaxFlows = wire.EthLLCMaxDataSAP - wire.EthLLCMinDataSAP + 1

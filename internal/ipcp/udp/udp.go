@@ -68,12 +68,14 @@ import (
 const MPL = uint32(wire.UDPMPL / time.Millisecond)
 
 const (
-	mgmtWorkers = 32              // management messages handled at once
-	mgmtQueue   = 4096            // management messages waiting; more are dropped
-	reqArrTTL   = 5 * time.Second // wait for a local accept (ipcp_wait_flow_req_arr)
-	firstEID    = 64              // local EIDs start here, like the reference's fds
-	sockBuf     = 4 << 20         // socket buffer sizes asked for, bytes
+	mgmtWorkers = 32      // management messages handled at once
+	mgmtQueue   = 4096    // management messages waiting; more are dropped
+	firstEID    = 64      // local EIDs start here, like the reference's fds
+	sockBuf     = 4 << 20 // socket buffer sizes asked for, bytes
 )
+
+// reqArrTTL: wait for a local accept (ipcp_wait_flow_req_arr).
+const reqArrTTL = ipcp.FlowReqArrWait
 
 // flow is the state of one N+1 flow. Fields after eid are guarded by UDP.mu.
 type flow struct {
