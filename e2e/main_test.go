@@ -63,6 +63,35 @@ func runRole(role, name string) int {
 			fmt.Println("accepted", f.ID())
 			go echo(f)
 		}
+	case "slow-server":
+		// An echo server bound to name that starts accepting only once the
+		// file O7S_E2E_GO exists; it reports a failed accept and exits.
+		if err := flow.Init(); err != nil {
+			fmt.Println("init:", err)
+			return 1
+		}
+		var c irm.Client
+		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+			fmt.Println("bind:", err)
+			return 1
+		}
+		fmt.Println("ready")
+		for {
+			if _, err := os.Stat(os.Getenv("O7S_E2E_GO")); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		fmt.Println("accepting")
+		for {
+			f, err := flow.Accept(ctx)
+			if err != nil {
+				fmt.Println("accept:", err)
+				return 1
+			}
+			fmt.Println("accepted", f.ID())
+			go echo(f)
+		}
 	case "counter":
 		// Counts the messages of each flow until one says "END", then
 		// replies with the count: the far end of a one-way throughput test.

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/rig"
+	"github.com/ouroboros-go/ouroboros/qos"
+)
+
+// census is what the irmd and an IPCP report on SIGUSR1: the flows in the
+// irmd's registry, those an IPCP holds, and the flows the IPCP holds.
+type census struct {
+	flows, ipcpHeld, inIPCP int
+}
+
+var (
+	irmdCensus = regexp.MustCompile(`Flows: (\d+) \((\d+) held by IPCPs`)
+	ipcpCensus = regexp.MustCompile(`Flows held: (\d+)\.`)
+)
+
+// census asks the irmd and the IPCP ipcp for their counts (SIGUSR1) and
+// waits for both lines.
+func (e *env) census(ipcp int) census {
+	e.t.Helper()
+	lastOf := func(re *regexp.Regexp) ([]string, int) {
+		m := re.FindAllStringSubmatch(e.Log(), -1)
+		if len(m) == 0 {
+			return nil, 0
+		}
+		return m[len(m)-1], len(m)
+	}
+	_, n1 := lastOf(irmdCensus)
+	_, n2 := lastOf(ipcpCensus)
+	syscall.Kill(e.IRMdPID(), syscall.SIGUSR1)
+	syscall.Kill(ipcp, syscall.SIGUSR1)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		m1, c1 := lastOf(irmdCensus)
+		m2, c2 := lastOf(ipcpCensus)
+		if c1 > n1 && c2 > n2 {
+			var c census
+			c.flows, _ = strconv.Atoi(m1[1])
+			c.ipcpHeld, _ = strconv.Atoi(m1[2])
+			c.inIPCP, _ = strconv.Atoi(m2[1])
+			return c
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no census from the irmd and IPCP %d after SIGUSR1:\n%s", ipcp, tail(e.Log(), 30))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// settles waits until the census is want (flows still being released are
+// given the time they need) and fails with the log's tail otherwise.
+func (e *env) settles(ipcp int, want census) {
+	e.t.Helper()
+	var got census
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+		if got = e.census(ipcp); got == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("flows left behind: irmd has %d (%d held by the IPCP), the IPCP holds %d; want %d, %d, %d\n%s",
+		got.flows, got.ipcpHeld, got.inIPCP, want.flows, want.ipcpHeld, want.inIPCP, tail(e.Log(), 40))
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestKilledRequesterSparesOtherFlows: a client killed while its allocation
+// through the local IPCP waits for a slow server must not touch anyone
+// else's flow. The irmd used to free the killed client's flow id while the
+// IPCP still held it; the next allocation reused the id, and when the slow
+// server finally accepted, the stale request paired onto that flow: it went
+// down, and the slow server's accept failed with EIPCP.
+func TestKilledRequesterSparesOtherFlows(t *testing.T) {
+	e := setup(t, rig.Options{NoDirect: true})
+	ipcp := e.localLayer("local1", "local-layer")
+	e.register("slow.srv", ipcp)
+	e.register("fast.srv", ipcp)
+	goFile := filepath.Join(t.TempDir(), "go")
+	slow := roleIn(t, e.Instance, "slow-server", "slow.srv", "O7S_E2E_GO="+goFile)
+	slow.WaitOutput(t, "ready", 10*time.Second)
+	fast := e.role("echo-server", "fast.srv")
+	fast.WaitOutput(t, "ready", 10*time.Second)
+
+	// Client A's request reaches the IPCP and waits there for the slow
+	// server; A is killed.
+	a := e.role("client", "slow.srv")
+	e.WaitLog("Flow request arrived for slow.srv", 10*time.Second)
+	a.Kill()
+	e.WaitLog(fmt.Sprintf("Process %d died.", a.PID()), 5*time.Second)
+
+	// Client B (this process) talks to the fast server.
+	b := e.alloc("fast.srv", qos.Raw)
+	roundTrip(t, b, []byte("before"))
+
+	// The slow server starts accepting: A's request is gone, so its first
+	// accept is for a new client, and B's flow carries on.
+	if err := os.WriteFile(goFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	slow.WaitOutput(t, "accepting", 10*time.Second)
+	c := e.alloc("slow.srv", qos.Raw)
+	roundTrip(t, c, []byte("slow"))
+	for i := range 20 {
+		roundTrip(t, b, []byte(fmt.Sprintf("after %d", i)))
+	}
+	if strings.Contains(slow.Out.String(), "accept:") {
+		t.Errorf("the slow server's accept failed:\n%s", slow.Out.String())
+	}
+	if l := rig.Lines(e.Log(), "reused while still held"); len(l) > 0 {
+		t.Errorf("the IPCP saw a flow id reused:\n%s", strings.Join(l, "\n"))
+	}
+	b.Close()
+	c.Close()
+	// Left: the two servers' pending accepts.
+	e.settles(ipcp, census{flows: 2})
+}
