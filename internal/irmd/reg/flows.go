@@ -330,13 +330,17 @@ const (
 
 // Dealloc handles an application's deallocation of flow id by pid (Release);
 // a flow still owned by the request serving pid is not the application's to
-// deallocate (ErrNotFound), nor is one pid does not hold.
+// deallocate (ErrNotFound), nor is one pid does not hold (unless it is the
+// same deallocation again).
 func (r *Registry) Dealloc(id, pid int) (Flow, DeallocResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, ok := r.flows[id]
-	if !ok || (f.InReq && f.NPid == pid) {
+	if !ok || (f.InReq && f.NPid == pid && !f.Direct) {
 		return Flow{}, DeallocDone, ErrNotFound
+	}
+	if !f.Direct && f.NPid == pid && !f.AppHeld && f.State == FlowDeallocPending {
+		return f.copy(), DeallocDone, nil // deallocated twice: still waiting for the IPCP
 	}
 	return r.releaseLocked(f, pid)
 }
@@ -410,16 +414,19 @@ func (r *Registry) settleLocked(f *Flow) bool {
 	return true
 }
 
-// HandOver gives flow id to process pid: the request serving pid is about to
-// send it the flow, and from now on the process holds it (it may deallocate
+// HandOver gives the allocated flow id to process pid: the request serving
+// pid is about to send it the flow, and from now on the process holds it (it may deallocate
 // it at once). It returns false if pid is no longer there; the request then
 // releases the flow itself.
 func (r *Registry) HandOver(id, pid int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, ok := r.flows[id]
-	if !ok || f.NPid != pid || !f.InReq {
-		return ok && f.Direct && f.N1Pid == pid // the client side of a direct flow has no request
+	if !ok || f.State != FlowAllocated {
+		return false
+	}
+	if f.NPid != pid || !f.InReq {
+		return f.Direct && f.N1Pid == pid // the client side of a direct flow has no request
 	}
 	if _, alive := r.procs[pid]; !alive {
 		return false
