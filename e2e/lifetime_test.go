@@ -1,16 +1,19 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ouroboros-go/ouroboros/flow"
 	"github.com/ouroboros-go/ouroboros/internal/rig"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
@@ -131,4 +134,58 @@ func TestKilledRequesterSparesOtherFlows(t *testing.T) {
 	c.Close()
 	// Left: the two servers' pending accepts.
 	e.settles(ipcp, census{flows: 2})
+}
+
+// churnCycles is the number of reliable allocate/close cycles of
+// TestReliableChurn: about four times the flow ids of an irmd.
+const churnCycles = 20000
+
+// TestReliableChurn: reliable flows allocated and closed through the local
+// IPCP, many more than there are flow ids. FRCT's keep time used to be
+// passed down as the deallocation timeout: the IPCP slept that long (130 s)
+// before releasing, the irmd kept both ids, and after 5,119 cycles every
+// allocation failed (with EBADF, and nothing in the log). Lingering belongs
+// to the application; the ids are released as soon as both ends closed.
+func TestReliableChurn(t *testing.T) {
+	cycles := churnCycles
+	if testing.Short() {
+		cycles = 2000
+	}
+	for _, dp := range []string{"socket", "shm"} {
+		t.Run(dp, func(t *testing.T) {
+			e := setup(t, rig.Options{NoDirect: true, Datapath: dp})
+			ipcp := e.localLayer("local1", "local-layer")
+			e.register("churn.srv", ipcp)
+			e.serve("churn.srv")
+			const workers = 4
+			var next atomic.Int64
+			errs := make(chan error, workers)
+			for range workers {
+				go func() {
+					for next.Add(1) <= int64(cycles) {
+						ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+						f, err := flow.Alloc(ctx, "churn.srv", qos.Data)
+						cancel()
+						if err != nil {
+							errs <- fmt.Errorf("allocation %d: %w", next.Load(), err)
+							return
+						}
+						if err := f.Close(); err != nil {
+							errs <- fmt.Errorf("close %d: %w", next.Load(), err)
+							return
+						}
+					}
+					errs <- nil
+				}()
+			}
+			for range workers {
+				if err := <-errs; err != nil {
+					next.Store(int64(cycles)) // stop the others
+					t.Fatalf("%v\n%s", err, tail(e.Log(), 30))
+				}
+			}
+			// Left: the server's pending accept.
+			e.settles(ipcp, census{flows: 1})
+		})
+	}
 }
