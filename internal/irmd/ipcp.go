@@ -301,7 +301,17 @@ func (d *Daemon) regName(ctx context.Context, name string, pid int, register boo
 // selectIPCP finds the IPCP that reaches dst: in registry order (type, pid),
 // skipping broadcast and unenrolled IPCPs, the first to answer a query for
 // the name's hash. It returns the IPCP and the hash.
+//
+// An IPCP that answers "no" is skipped at once, as in the reference; one that
+// does not answer within queryTimeout has not said no (a busy machine can
+// delay any answer), so if nobody said yes, those are asked again, with
+// queryRetry, before the allocation fails.
 func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, error) {
+	type cand struct {
+		i reg.IPCP
+		h []byte
+	}
+	var slow []cand
 	for _, i := range d.reg.ListIPCPs() {
 		if i.Type == typeBroadcast || !i.Enrolled() {
 			continue
@@ -311,8 +321,18 @@ func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, 
 			continue
 		}
 		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_QUERY.Enum(), Hash: h}
-		if _, err := d.ipcpCall(ctx, i.PID, req, queryTimeout); err == nil {
+		_, err = d.ipcpCall(ctx, i.PID, req, queryTimeout)
+		if err == nil {
 			return i, h, nil
+		}
+		if errors.Is(err, oerr.ETIMEDOUT) {
+			slow = append(slow, cand{i, h})
+		}
+	}
+	for _, c := range slow {
+		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_QUERY.Enum(), Hash: c.h}
+		if _, err := d.ipcpCall(ctx, c.i.PID, req, queryRetry); err == nil {
+			return c.i, c.h, nil
 		}
 	}
 	return reg.IPCP{}, nil, oerr.EIPCP

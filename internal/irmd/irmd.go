@@ -51,6 +51,7 @@ const (
 	enrollTimeout    = 20 * time.Second
 	regTimeout       = 20 * time.Second
 	queryTimeout     = 200 * time.Millisecond
+	queryRetry       = 5 * time.Second // a query that got no answer, asked again (ours)
 	connectTimeout   = 20 * time.Second
 	flowAllocTimeout = 20 * time.Second
 	reqArrTimeout    = time.Second      // wait for an accepter, again after auto-start
