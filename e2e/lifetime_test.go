@@ -3,11 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -199,4 +201,138 @@ func TestReliableChurn(t *testing.T) {
 	t.Logf("%d reliable allocate/close cycles in %v", cycles, time.Since(start).Round(time.Millisecond))
 	// Left: the server's pending accept.
 	e.settles(ipcp, census{flows: 1})
+}
+
+// TestKilledClientsStress: 200 clients killed at random moments (starting
+// up, while their allocation through the local IPCP waits for a busy server,
+// during transfer) while long-lived flows through the same IPCP do round
+// trips throughout. The long-lived flows never fail, no server's accept
+// fails, and afterwards the irmd and the IPCP hold nothing but the
+// long-lived flows.
+func TestKilledClientsStress(t *testing.T) {
+	const (
+		clients  = 200
+		parallel = 20
+		steady   = 4
+	)
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	e := setup(t, rig.Options{NoDirect: true})
+	ipcp := e.localLayer("local1", "local-layer")
+	for _, n := range []string{"steady.srv", "fast.srv", "lazy.srv"} {
+		e.register(n, ipcp)
+	}
+	servers := []*rig.Proc{
+		e.role("echo-server", "steady.srv"),
+		e.role("echo-server", "fast.srv"),
+		// Accepts one flow every 30 ms: requests queue for it.
+		roleIn(t, e.Instance, "slow-server", "lazy.srv", "O7S_E2E_PAUSE=30"),
+	}
+	for _, s := range servers {
+		s.WaitOutput(t, "ready", 10*time.Second)
+	}
+
+	// The long-lived flows: round trips until told to stop.
+	stop := make(chan struct{})
+	steadyErr := make(chan error, steady)
+	var trips atomic.Int64
+	flows := make([]*flow.Flow, steady)
+	for i := range flows {
+		flows[i] = e.alloc("steady.srv", qos.Raw)
+		go func(f *flow.Flow) {
+			buf := make([]byte, 64)
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					steadyErr <- nil
+					return
+				default:
+				}
+				msg := fmt.Sprintf("flow %d trip %d", f.ID(), n)
+				f.SetReadDeadline(time.Now().Add(20 * time.Second))
+				if _, err := f.Write([]byte(msg)); err != nil {
+					steadyErr <- fmt.Errorf("long-lived flow %d, trip %d: write: %w", f.ID(), n, err)
+					return
+				}
+				k, err := f.Read(buf)
+				if err != nil || string(buf[:k]) != msg {
+					steadyErr <- fmt.Errorf("long-lived flow %d, trip %d: read %q, %v", f.ID(), n, buf[:k], err)
+					return
+				}
+				trips.Add(1)
+				time.Sleep(2 * time.Millisecond)
+			}
+		}(flows[i])
+	}
+
+	// The victims, parallel at a time: each is killed at a random moment
+	// of its start-up, its allocation or its transfer.
+	start := time.Now()
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	var phases [3]atomic.Int64
+	for i := range clients {
+		name := []string{"fast.srv", "lazy.srv"}[i%2]
+		phase := rng.IntN(3)
+		delay := time.Duration(rng.IntN(100)) * time.Millisecond
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c := e.role("client", name)
+			switch phase {
+			case 1:
+				waitOut(c, "allocating")
+			case 2:
+				waitOut(c, "echoing")
+			}
+			time.Sleep(delay)
+			c.Kill()
+			phases[phase].Add(1)
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d clients killed (%d starting, %d allocating, %d transferring) in %v; %d round trips on the long-lived flows",
+		clients, phases[0].Load(), phases[1].Load(), phases[2].Load(), time.Since(start).Round(time.Millisecond), trips.Load())
+	close(stop)
+	for range steady {
+		if err := <-steadyErr; err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	for _, s := range servers {
+		if strings.Contains(s.Out.String(), "accept:") {
+			t.Errorf("a server's accept failed:\n%s", tail(s.Out.String(), 5))
+		}
+	}
+	if l := rig.Lines(e.Log(), "reused while still held"); len(l) > 0 {
+		t.Errorf("the IPCP saw a flow id reused:\n%s", strings.Join(l, "\n"))
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	// Everything the victims held is released: left are the long-lived
+	// flows (two ids each, one per side of the IPCP) and the three
+	// servers' pending accepts.
+	e.settles(ipcp, census{flows: 2*steady + 3, ipcpHeld: 2 * steady, inIPCP: 2 * steady})
+	for _, f := range flows {
+		roundTrip(t, f, []byte("still there"))
+		f.Close()
+	}
+	e.settles(ipcp, census{flows: 3})
+}
+
+// waitOut waits up to 10 s for p to print s (or exit).
+func waitOut(p *rig.Proc, s string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if strings.Contains(p.Out.String(), s) {
+			return
+		}
+		select {
+		case <-p.Done():
+			return
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
