@@ -212,7 +212,7 @@ func TestReliableChurn(t *testing.T) {
 func TestKilledClientsStress(t *testing.T) {
 	const (
 		clients  = 200
-		parallel = 20
+		parallel = 40
 		steady   = 4
 	)
 	seed := uint64(time.Now().UnixNano())
@@ -323,9 +323,9 @@ func TestKilledClientsStress(t *testing.T) {
 	e.settles(ipcp, census{flows: 3})
 }
 
-// waitOut waits up to 10 s for p to print s (or exit).
+// waitOut waits up to 3 s for p to print s (or exit).
 func waitOut(p *rig.Proc, s string) {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
 		if strings.Contains(p.Out.String(), s) {
 			return
 		}
