@@ -39,7 +39,7 @@ type Local struct {
 	p *ipcp.IPCP
 
 	mu    sync.Mutex
-	names map[string]struct{} // registered hashes
+	names map[string]struct{}       // registered hashes
 	pair  map[*ipcp.Flow]*ipcp.Flow // flow -> partner flow, both ways
 	wg    sync.WaitGroup
 }

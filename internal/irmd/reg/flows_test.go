@@ -305,10 +305,10 @@ func TestFlowStateMachine(t *testing.T) {
 			}
 			return nil
 		}
-		fail     op = func(r *Registry, id int) error { r.Fail(id); return nil }
-		die      op = func(r *Registry, id int) error { r.DestroyProc(app); return nil }
-		ipcpDie  op = func(r *Registry, id int) error { r.DestroyProc(ipcp); return nil }
-		dealloc  op = func(r *Registry, id int) error {
+		fail    op = func(r *Registry, id int) error { r.Fail(id); return nil }
+		die     op = func(r *Registry, id int) error { r.DestroyProc(app); return nil }
+		ipcpDie op = func(r *Registry, id int) error { r.DestroyProc(ipcp); return nil }
+		dealloc op = func(r *Registry, id int) error {
 			r.HandOver(id, app) // the reply gave it to the process (if allocated)
 			_, _, err := r.Dealloc(id, app)
 			return err
