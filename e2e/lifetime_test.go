@@ -180,6 +180,18 @@ func TestReliableChurn(t *testing.T) {
 					errs <- fmt.Errorf("allocation %d: %w", n, err)
 					return
 				}
+				// One round trip: FRCT keeps a flow that carried data
+				// for its keep time (130 s) after close.
+				buf := make([]byte, 16)
+				f.SetReadDeadline(time.Now().Add(20 * time.Second))
+				if _, err := f.Write([]byte("x")); err != nil {
+					errs <- fmt.Errorf("write %d: %w", n, err)
+					return
+				}
+				if _, err := f.Read(buf); err != nil {
+					errs <- fmt.Errorf("read %d: %w", n, err)
+					return
+				}
 				if err := f.Close(); err != nil {
 					errs <- fmt.Errorf("close %d: %w", n, err)
 					return
