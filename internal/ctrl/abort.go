@@ -17,10 +17,14 @@ import (
 // (no connection, or the send failed): the peer did nothing with it.
 var ErrNotSent = errors.New("request not sent")
 
+// AbortGrace bounds the wait for the reply to an abandoned CallAbort.
+const AbortGrace = 5 * time.Second
+
 // CallAbort is Call for a request the peer may work on for long (a flow
 // allocation), where the caller must learn what the peer did even when it
 // gives up: cancelling ctx half-closes the connection, which the peer sees as
-// "this request is abandoned", and the reply is still read until the timeout.
+// "this request is abandoned", and the reply is still read, for up to
+// AbortGrace (and never past the timeout).
 // An error that wraps ErrNotSent means the peer never saw the request; any
 // other error without a reply means it may have.
 func CallAbort(ctx context.Context, path string, timeout time.Duration, req, rep proto.Message, fds ...int) ([]*os.File, error) {
@@ -35,12 +39,17 @@ func CallAbort(ctx context.Context, path string, timeout time.Duration, req, rep
 	if err := Send(c, req, fds...); err != nil {
 		return nil, fmt.Errorf("send: %w: %w", err, ErrNotSent)
 	}
-	stop := context.AfterFunc(ctx, func() { c.CloseWrite() })
+	stop := context.AfterFunc(ctx, func() {
+		c.CloseWrite()
+		if timeout <= 0 || AbortGrace < timeout {
+			c.SetReadDeadline(time.Now().Add(AbortGrace))
+		}
+	})
 	defer stop()
 	files, err := Recv(c, rep)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, fmt.Errorf("no reply within %v: %w", timeout, oerr.ETIMEDOUT)
+			return nil, fmt.Errorf("no reply in time: %w", oerr.ETIMEDOUT)
 		}
 		return nil, err
 	}

@@ -142,7 +142,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	// leaving or its deadline abandons it (the IPCP sees the connection
 	// half-closed), and the answer says whether the IPCP kept the id.
 	actx, cancel := context.WithDeadline(ctx, earliest(deadline, time.Now().Add(flowAllocTimeout)))
-	refused, err := d.ipcpCallAbort(actx, ipcp.PID, req, flowAllocTimeout+abortGrace, fdsOf(ipcpEnd)...)
+	refused, err := d.ipcpCallAbort(actx, ipcp.PID, req, flowAllocTimeout+ctrl.AbortGrace, fdsOf(ipcpEnd)...)
 	cancel()
 	ipcpEnd.Close()
 	if err != nil {
@@ -192,10 +192,6 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	d.log.Info(fmt.Sprintf("Flow %d allocated for %d to %s.", id, fi.NPid, dst))
 	return flowReply(f, fi.NPid, ipcp.PID, appEnd)
 }
-
-// abortGrace bounds the wait for an IPCP's answer to an abandoned
-// allocation.
-const abortGrace = 5 * time.Second
 
 func earliest(a, b time.Time) time.Time {
 	if a.IsZero() || b.Before(a) {
