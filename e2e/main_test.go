@@ -66,6 +66,38 @@ func runRole(role, name string) int {
 			fmt.Println("accepted", f.ID())
 			go echo(f)
 		}
+	case "slow-server":
+		// An echo server bound to name that starts accepting only once the
+		// file O7S_E2E_GO exists (if set) and pauses O7S_E2E_PAUSE ms after
+		// each accept; it reports a failed accept and exits.
+		if err := flow.Init(); err != nil {
+			fmt.Println("init:", err)
+			return 1
+		}
+		var c irm.Client
+		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+			fmt.Println("bind:", err)
+			return 1
+		}
+		fmt.Println("ready")
+		for goFile := os.Getenv("O7S_E2E_GO"); goFile != ""; {
+			if _, err := os.Stat(goFile); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		pause, _ := strconv.Atoi(os.Getenv("O7S_E2E_PAUSE"))
+		fmt.Println("accepting")
+		for {
+			f, err := flow.Accept(ctx)
+			if err != nil {
+				fmt.Println("accept:", err)
+				return 1
+			}
+			fmt.Println("accepted", f.ID())
+			go echo(f)
+			time.Sleep(time.Duration(pause) * time.Millisecond)
+		}
 	case "counter":
 		// Counts the messages of each flow until one says "END", then
 		// replies with the count: the far end of a one-way throughput test.
@@ -173,6 +205,11 @@ func runRole(role, name string) int {
 		fmt.Printf("sent %d bytes sha256 %x\n", n, h.Sum(nil))
 		return 0
 	case "client":
+		if err := flow.Init(); err != nil {
+			fmt.Println("init:", err)
+			return 1
+		}
+		fmt.Println("allocating")
 		f, err := flow.Alloc(ctx, name, qos.Raw)
 		if err != nil {
 			fmt.Println("alloc:", err)

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -38,7 +39,7 @@ func Alloc(ctx context.Context, name string, spec qos.Spec) (*Flow, error) {
 	}
 	rep, files, err := p.call(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("allocate flow to %s: %w", name, err)
+		return nil, fmt.Errorf("allocate flow to %s: %w", name, explainLimit(err))
 	}
 	return newFlow(p, rep, files, name)
 }
@@ -63,9 +64,18 @@ func Accept(ctx context.Context) (*Flow, error) {
 		if ctx.Err() != nil && err != oerr.ETIMEDOUT {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("accept flow: %w", err)
+		return nil, fmt.Errorf("accept flow: %w", explainLimit(err))
 	}
 	return newFlow(p, rep, files, "")
+}
+
+// explainLimit says in words what ENOMEM from the IRMd means: it has no flow
+// id (or no memory for a channel) left.
+func explainLimit(err error) error {
+	if errors.Is(err, oerr.ENOMEM) {
+		return fmt.Errorf("the IRMd has no flow ids or memory left: %w", err)
+	}
+	return err
 }
 
 // newFlow builds the flow from an ALLOC/ACCEPT reply and its channel end.

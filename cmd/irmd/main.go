@@ -111,6 +111,14 @@ func run(args []string) int {
 		syscall.SIGHUP, syscall.SIGQUIT)
 	defer stop()
 	signal.Ignore(syscall.SIGPIPE)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1) // logs the flow census
+	defer func() { signal.Stop(usr1); close(usr1) }()
+	go func() {
+		for range usr1 {
+			d.LogCensus()
+		}
+	}()
 	d.Serve(ctx)
 	return 0
 }

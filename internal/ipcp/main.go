@@ -17,7 +17,8 @@ import (
 //	ipcpd-<type> <IRMd pid> <IPCP name> [1]
 //
 // where a third argument means "log to syslog". SIGTERM or SIGINT (from the
-// IRMd's destroy or shutdown) stops it. It returns the exit status.
+// IRMd's destroy or shutdown) stops it; SIGUSR1 logs the number of flows it
+// holds. It returns the exit status.
 func Main(typ uint32, newOps func(*IPCP) Ops) int {
 	args := os.Args[1:]
 	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
@@ -50,6 +51,16 @@ func Main(typ uint32, newOps func(*IPCP) Ops) int {
 		return 1
 	}
 	p.ops = newOps(p)
+	// SIGUSR1 logs how many flows the IPCP holds (for operators and tests:
+	// after every flow is closed it must be 0).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer func() { signal.Stop(usr1); close(usr1) }()
+	go func() {
+		for range usr1 {
+			log.Info(fmt.Sprintf("Flows held: %d.", p.FlowCount()))
+		}
+	}()
 	if err := p.Run(ctx); err != nil {
 		log.Error(fmt.Sprintf("IPCP failed: %v.", err))
 		return 1

@@ -2,7 +2,6 @@ package ipcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/hash"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
@@ -28,8 +28,18 @@ func (p *IPCP) serve(c *net.UnixConn) {
 		}
 		return
 	}
+	ctx := p.ctx
+	if m.GetCode() == pb.IpcpMsgCode_IPCP_FLOW_ALLOC {
+		// The IRMd abandons an allocation by half-closing the connection
+		// (its requester left or gave up); the answer still goes back.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		stop := ctrl.WatchAbort(c, cancel)
+		defer stop()
+		defer cancel()
+	}
 	rep := &pb.IpcpMsg{}
-	err = p.handle(m, files, rep)
+	err = p.handle(ctx, m, files, rep)
 	rep.Code = pb.IpcpMsgCode_IPCP_REPLY.Enum()
 	rep.Result = proto.Int32(oerr.Result(err))
 	if err := ctrl.Send(c, rep); err != nil && !ctrl.IsClosed(err) {
@@ -43,8 +53,7 @@ func (p *IPCP) stateIs(s int) bool {
 	return p.state == s
 }
 
-func (p *IPCP) handle(m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
-	ctx := p.ctx
+func (p *IPCP) handle(ctx context.Context, m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
 	code := m.GetCode()
 	if code != pb.IpcpMsgCode_IPCP_FLOW_ALLOC {
 		ctrl.CloseFiles(files)
@@ -121,24 +130,15 @@ func (p *IPCP) handle(m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
 		if !p.stateIs(StateOperational) {
 			return oerr.EIPCPSTATE
 		}
-		id := int(m.GetFlowId())
-		if p.Flow(id) == nil {
+		// Release at once and answer: the answer is the release the IRMd
+		// waits for before it reuses the id (0: released now, ENOTALLOC:
+		// not held). The linger time asked for is not slept here: lingering
+		// belongs to the application's FRCT, and the flow's channel, which
+		// closes now, is its own, so no late packet can reach a later flow
+		// that reuses the id.
+		if !p.Dealloc(int(m.GetFlowId())) {
 			return oerr.ENOTALLOC
 		}
-		// Linger as asked (the reference sleeps in its worker), then release
-		// and confirm; the IRMd does not wait for this.
-		linger := time.Duration(m.GetTimeoSec()) * time.Second
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			if linger > 0 {
-				select {
-				case <-time.After(linger):
-				case <-p.ctx.Done():
-				}
-			}
-			p.Dealloc(id)
-		}()
 		return nil
 	case pb.IpcpMsgCode_IPCP_FLOW_JOIN:
 		return oerr.ENOTSUP
@@ -184,16 +184,18 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 		return err
 	}
 	if err := p.ops.FlowAlloc(ctx, f, m.GetHash(), ctrl.QoSFromPB(m.GetQosspec()), m.GetPk()); err != nil {
-		p.delFlow(f.ID)
+		// Answering an error releases the id: it must be out of the table
+		// first (unless the IRMd already had it released).
+		p.removeFlow(f)
 		ep.Close()
 		return err
 	}
 	return nil
 }
 
-// addFlow enters f in the table. An existing flow with the same id is stale:
-// the IRMd only reuses an id once it considers the old flow gone, so the old
-// one is released first.
+// addFlow enters f in the table. The IRMd reuses an id only after we
+// released it, so an existing flow with the same id is a bug somewhere: it is
+// logged and the old flow released.
 func (p *IPCP) addFlow(f *Flow) error {
 	p.mu.Lock()
 	old := p.flows[f.ID]
@@ -202,7 +204,7 @@ func (p *IPCP) addFlow(f *Flow) error {
 	p.arrived = make(chan struct{})
 	p.mu.Unlock()
 	if old != nil {
-		p.log.Warn(fmt.Sprintf("Flow %d reused while still held; releasing the old one.", f.ID))
+		p.log.Error(fmt.Sprintf("Flow %d reused while still held; releasing the old one.", f.ID))
 		p.ops.FlowDealloc(old)
 		old.EP.Close()
 	}
@@ -215,6 +217,23 @@ func (p *IPCP) delFlow(id int) *Flow {
 	f := p.flows[id]
 	delete(p.flows, id)
 	return f
+}
+
+// removeFlow takes f out of the table if it is still there (not released and
+// replaced by a later flow with the same id).
+func (p *IPCP) removeFlow(f *Flow) {
+	p.mu.Lock()
+	if p.flows[f.ID] == f {
+		delete(p.flows, f.ID)
+	}
+	p.mu.Unlock()
+}
+
+// FlowCount returns the number of N+1 flows in the table.
+func (p *IPCP) FlowCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.flows)
 }
 
 // Flow returns the N+1 flow with the given id, or nil.
@@ -248,6 +267,10 @@ func (p *IPCP) waitFlow(ctx context.Context, id int) (*Flow, error) {
 // local application's flow once one accepted it. prepare (if not nil) runs
 // before the flow enters the table: the IRMd's IPCP_FLOW_ALLOC_RESP for it
 // may arrive at any moment after that, and must find the type's state ready.
+//
+// Cancelling ctx abandons the request, but a flow the IRMd gave before it
+// saw that is still taken: we hold its id from the reply on, and release it
+// when the IRMd asks (the type finds no partner for it).
 func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint32, pk []byte, prepare func(*Flow)) (*Flow, error) {
 	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IPCP_FLOW_REQ_ARR.Enum(),
 		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{N1Pid: p.pid, QoS: q, MPL: mplMs}),
@@ -255,7 +278,14 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 	if pk == nil {
 		req.Pk = []byte{}
 	}
-	rep, files, err := p.irmCallFiles(ctx, req)
+	rep := &pb.IrmMsg{}
+	files, err := ctrl.CallAbort(ctx, rundir.IRMSocket(p.cfg.Dir), 0, req, rep)
+	if err == nil && rep.Result == nil {
+		err = oerr.EIRMD
+	}
+	if err == nil {
+		err = oerr.FromResult(rep.GetResult())
+	}
 	if err != nil {
 		ctrl.CloseFiles(files)
 		return nil, err
@@ -290,20 +320,16 @@ func (p *IPCP) FlowAllocReply(ctx context.Context, id int, response int32, mplMs
 	return err
 }
 
-// Dealloc releases flow id: the type's FlowDealloc runs, the channel closes
-// (the application sees the flow go down) and the IRMd is told.
-func (p *IPCP) Dealloc(id int) {
+// Dealloc releases flow id: the type's FlowDealloc runs and the channel
+// closes (the application sees the flow go down). It reports whether the
+// flow was held. The IRMd asked for it and learns of it from our answer, so
+// nothing more is sent.
+func (p *IPCP) Dealloc(id int) bool {
 	f := p.delFlow(id)
 	if f == nil {
-		return
+		return false
 	}
 	p.ops.FlowDealloc(f)
 	f.EP.Close()
-	req := &pb.IrmMsg{Code: pb.IrmMsgCode_IPCP_FLOW_DEALLOC.Enum(),
-		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{ID: id, N1Pid: p.pid})}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if _, err := p.irmCall(ctx, req); err != nil && !errors.Is(err, oerr.ENOTALLOC) {
-		p.log.Debug(fmt.Sprintf("IPCP_FLOW_DEALLOC for flow %d: %v.", id, err))
-	}
+	return true
 }

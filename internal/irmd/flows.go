@@ -99,7 +99,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		return reply{none: true}
 	}
 
-	ipcp, h, err := d.selectIPCP(ctx, dst)
+	ipcp, h, err := d.selectIPCP(ctx, dst, deadline)
 	if err != nil {
 		if !d.reg.HasName(dst) {
 			d.log.Info(fmt.Sprintf("No IPCP or local process answers to %s.", dst))
@@ -110,11 +110,14 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	}
 	id, err := d.reg.CreateFlow(fi.NPid, fi.QoS)
 	if err != nil {
-		return result(oerr.EBADF)
+		return d.noFlowID(fi.NPid, err)
 	}
+	// From here every way out releases the request's hold on id (release),
+	// or hands the flow over with the reply.
+	release := func() { d.release(id, fi.NPid) }
 	appEnd, ipcpEnd, err := datapath.Pair(!d.cfg.Sockets)
 	if err != nil {
-		d.reg.DestroyFlow(id)
+		release()
 		return result(oerr.ENOMEM)
 	}
 	// OAP (irmd.md §4): every remote allocation carries a request header;
@@ -123,22 +126,39 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	if err != nil {
 		appEnd.Close()
 		ipcpEnd.Close()
-		d.reg.DestroyFlow(id)
+		release()
 		return result(oerr.ECRYPT)
 	}
-	d.reg.PrepareAlloc(id, ipcp.PID, nil)
+	if err := d.reg.PrepareAlloc(id, ipcp.PID, nil); err != nil {
+		appEnd.Close()
+		ipcpEnd.Close()
+		release() // the requester died meanwhile
+		return reply{none: true}
+	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC.Enum(), FlowId: proto.Int32(int32(id)),
 		Pid: proto.Int32(int32(fi.NPid)), Uid: proto.Uint32(0), Qosspec: ctrl.QoSToPB(fi.QoS),
 		Hash: h, Pk: oapReq}
-	_, err = d.ipcpCall(ctx, ipcp.PID, req, flowAllocTimeout, fdsOf(ipcpEnd)...)
+	// The IPCP works on the request until a server answers; the requester
+	// leaving or its deadline abandons it (the IPCP sees the connection
+	// half-closed), and the answer says whether the IPCP kept the id.
+	actx, cancel := context.WithDeadline(ctx, earliest(deadline, time.Now().Add(flowAllocTimeout)))
+	refused, err := d.ipcpCallAbort(actx, ipcp.PID, req, flowAllocTimeout+ctrl.AbortGrace, fdsOf(ipcpEnd)...)
+	cancel()
 	ipcpEnd.Close()
 	if err != nil {
 		appEnd.Close()
-		d.reg.DestroyFlow(id)
-		d.log.Error(fmt.Sprintf("IPCP %d failed to allocate flow %d: %v.", ipcp.PID, id, err))
-		if errors.Is(err, context.Canceled) {
-			return reply{none: true}
+		if refused {
+			d.reg.IPCPReleased(id, ipcp.PID) // the id is not the IPCP's
 		}
+		release() // asks the IPCP if it may still hold the id
+		switch {
+		case ctx.Err() != nil:
+			return reply{none: true}
+		case actx.Err() != nil:
+			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s timed out.", fi.NPid, dst))
+			return result(oerr.ETIMEDOUT)
+		}
+		d.log.Error(fmt.Sprintf("IPCP %d failed to allocate flow %d: %v.", ipcp.PID, id, err))
 		return result(oerr.EIPCP)
 	}
 	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
@@ -146,37 +166,50 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	f, _ := d.reg.GetFlow(id)
 	if err != nil || f.State != reg.FlowAllocated {
 		appEnd.Close()
+		release()
 		switch {
+		case ctx.Err() != nil:
+			return reply{none: true}
 		case err != nil:
-			// Timed out or the requester left: release the IPCP's side too.
-			d.reg.Fail(id)
-			d.notifyDealloc(ipcp.PID, id, 0)
-			d.reg.DestroyFlow(id)
-			if ctx.Err() != nil {
-				return reply{none: true}
-			}
 			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s timed out.", fi.NPid, dst))
 			return result(oerr.ETIMEDOUT)
-		default:
-			d.reg.DestroyFlow(id)
-			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s rejected (%d).", fi.NPid, dst, f.Response))
-			if f.Response < 0 {
-				return result(oerr.Errno(-f.Response))
-			}
-			return result(oerr.EPERM)
+		case f.Response == 0: // not answered: the requester died
+			return reply{none: true}
 		}
+		d.log.Info(fmt.Sprintf("Flow allocation for %d to %s rejected (%d).", fi.NPid, dst, f.Response))
+		if f.Response < 0 {
+			return result(oerr.Errno(-f.Response))
+		}
+		return result(oerr.EPERM)
 	}
 	if err := oapState.Complete(f.RspData); err != nil {
 		appEnd.Close()
-		d.reg.Fail(id)
-		d.notifyDealloc(ipcp.PID, id, 0)
-		d.reg.DestroyFlow(id)
+		release()
 		d.log.Error(fmt.Sprintf("Flow allocation for %d to %s: bad OAP response: %v.", fi.NPid, dst, err))
 		return result(oerr.ECRYPT)
 	}
 	f.RspData = nil // OAP's, not the application's
 	d.log.Info(fmt.Sprintf("Flow %d allocated for %d to %s.", id, fi.NPid, dst))
 	return flowReply(f, fi.NPid, ipcp.PID, appEnd)
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// noFlowID answers a request when the registry has no flow id left: a real
+// limit, said in words in the log and as ENOMEM to the application.
+func (d *Daemon) noFlowID(pid int, err error) reply {
+	if errors.Is(err, reg.ErrNoFlowIDs) {
+		c := d.reg.Census()
+		d.log.Error(fmt.Sprintf("No flow ids left for process %d: all %d are in use (%d held by IPCPs, %d of them being released).",
+			pid, c.Flows, c.IPCPHeld, c.Releasing))
+		return result(oerr.ENOMEM)
+	}
+	return result(oerr.EINVAL)
 }
 
 // flowAllocDirect connects the client to a local accepter of dst with no IPCP
@@ -225,10 +258,12 @@ func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time
 	pid := fi.NPid
 	id, err := d.reg.CreateFlow(pid, fi.QoS)
 	if err != nil {
-		return result(oerr.EBADF), false
+		return d.noFlowID(pid, err), false
 	}
+	// Every way out but the reply releases the request's hold on id.
+	release := func() { d.release(id, pid) }
 	if err := d.reg.PrepareAccept(id); err != nil {
-		d.reg.DestroyFlow(id)
+		release()
 		return result(oerr.EINVAL), false
 	}
 	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
@@ -238,22 +273,31 @@ func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time
 		var taken bool
 		d.reg.Do(func() { taken = d.reg.FlowStateLocked(id) == reg.FlowAllocated })
 		if !taken {
-			d.reg.DestroyFlow(id)
+			release()
 			if ctx.Err() != nil {
 				return reply{none: true}, false
 			}
 			return result(oerr.ETIMEDOUT), false
 		}
 	}
+	// A request that took the accept and then failed (its IPCP never got
+	// the reply), or an IPCP that refused, does not fail the accept: it
+	// waits for the next request, as long as the process and its request
+	// are there.
+	retry := func() (reply, bool) {
+		release()
+		if ctx.Err() != nil || d.ctx.Err() != nil || !d.reg.HasProc(pid) {
+			return reply{none: true}, false
+		}
+		return reply{}, true
+	}
 	f, ok := d.reg.GetFlow(id)
 	if !ok || f.State != reg.FlowAllocated {
-		d.reg.DestroyFlow(id)
-		return reply{none: true}, false // aborted (the process or its request went away)
+		return retry()
 	}
 	end := datapath.End(d.reg.TakeAppEnd(id))
 	if end == nil {
-		d.reg.DestroyFlow(id)
-		return reply{none: true}, false
+		return retry()
 	}
 	if f.Direct {
 		d.log.Info(fmt.Sprintf("Flow %d accepted (direct) by %d for %s.", id, pid, f.Name))
@@ -271,17 +315,15 @@ func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time
 			Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(-int32(e)), Pk: []byte{}}
 		d.ipcpCall(d.ctx, f.N1Pid, req, respTimeout)
 		end.Close()
-		d.reg.DestroyFlow(id)
-		return reply{}, true
+		return retry()
 	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP.Enum(), FlowId: proto.Int32(int32(id)),
 		Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(0), Pk: oapResp}
 	f.ReqData = nil // OAP's, not the application's
 	if _, err := d.ipcpCall(d.ctx, f.N1Pid, req, respTimeout); err != nil {
 		end.Close()
-		d.reg.DestroyFlow(id)
-		d.log.Error(fmt.Sprintf("IPCP %d failed to respond for flow %d: %v.", f.N1Pid, id, err))
-		return result(oerr.EIPCP), false
+		d.log.Info(fmt.Sprintf("Flow %d for %s failed before it was accepted (its requester left?): %v.", id, f.Name, err))
+		return retry()
 	}
 	p, _ := d.reg.GetProc(pid)
 	d.log.Info(fmt.Sprintf("Flow %d accepted by %d for %s (uid %d).", id, pid, f.Name, p.UID))
@@ -324,7 +366,17 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 		info := ctrl.FlowInfo{ID: f.ID, NPid: f.NPid, N1Pid: ipcp.PID, MPL: f.MPL,
 			State: uint32(reg.FlowAllocated), QoS: f.QoS, UID: f.UID}
 		msg := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info)}
-		return reply{msg: msg, files: ipcpEnd, flowID: f.ID, flowBy: f.NPid}
+		id := f.ID
+		return reply{msg: msg, files: ipcpEnd, failed: func() {
+			// The IPCP never got the id: its hold ends, and the accept
+			// goes back to waiting.
+			d.reg.IPCPReleased(id, ipcp.PID)
+			d.reg.Fail(id)
+		}}
+	}
+	if ctx.Err() != nil {
+		d.log.Info(fmt.Sprintf("Flow request for %s abandoned by its IPCP.", name))
+		return reply{none: true}
 	}
 	d.log.Info(fmt.Sprintf("No process accepting flows for %s.", name))
 	return result(oerr.ETIMEDOUT)
@@ -353,50 +405,87 @@ func (d *Daemon) flowJoin(ctx context.Context, m *pb.IrmMsg) reply {
 	return result(oerr.EIPCP)
 }
 
-// flowDealloc serves IRM_FLOW_DEALLOC from an application.
+// flowDealloc serves IRM_FLOW_DEALLOC from an application. The linger time it
+// carries (FRCT's) is not passed on: the application lingered before it
+// asked, and the ids are released as soon as every holder has let go.
 func (d *Daemon) flowDealloc(m *pb.IrmMsg) error {
 	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
-	linger, _ := ctrl.Duration(m.GetTimeo())
-	return d.deallocFlow(fi.ID, fi.NPid, uint32(linger/time.Second))
+	return d.deallocFlow(fi.ID, fi.NPid)
 }
 
-// deallocFlow releases pid's end of flow id; a flow through an IPCP is handed
-// to the IPCP, which confirms with IPCP_FLOW_DEALLOC.
-func (d *Daemon) deallocFlow(id, pid int, linger uint32) error {
+// deallocFlow releases process pid's hold on flow id (it deallocated or died).
+func (d *Daemon) deallocFlow(id, pid int) error {
 	f, res, err := d.reg.Dealloc(id, pid)
 	if err != nil {
 		return oerr.ENOTALLOC
 	}
-	d.log.Info(fmt.Sprintf("Deallocating flow %d for process %d (timeout: %d s).", id, pid, linger))
+	d.log.Info(fmt.Sprintf("Deallocating flow %d for process %d.", id, pid))
 	if res == reg.DeallocNotifyIPC {
-		d.notifyDealloc(f.N1Pid, id, linger)
+		d.askRelease(f.N1Pid, id)
 	}
 	return nil
 }
 
-// notifyDealloc asks the IPCP to release flow id; the IPCP confirms with
-// IPCP_FLOW_DEALLOC and only then is the id free for reuse (an IPCP still
-// holding a flow must never see its id given to another). A slow IPCP is
-// waited for; an IPCP that refuses or is gone cannot confirm, so the flow is
-// destroyed here.
-func (d *Daemon) notifyDealloc(ipcp, id int, linger uint32) {
-	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_DEALLOC.Enum(), FlowId: proto.Int32(int32(id)),
-		TimeoSec: proto.Uint32(linger)}
-	_, err := d.ipcpCall(d.ctx, ipcp, req, socketTimeout)
-	if err == nil {
-		return
+// release ends pid's hold on flow id for a request that failed, was
+// abandoned, or could not hand the flow over; it asks the IPCP to release
+// the id if it holds it.
+func (d *Daemon) release(id, pid int) {
+	f, res, err := d.reg.Release(id, pid)
+	if err == nil && res == reg.DeallocNotifyIPC {
+		d.askRelease(f.N1Pid, id)
 	}
-	if errors.Is(err, oerr.ETIMEDOUT) && syscall.Kill(ipcp, 0) == nil {
-		d.log.Warn(fmt.Sprintf("IPCP %d is slow to release flow %d.", ipcp, id))
-		return
-	}
-	d.reg.DestroyFlow(id)
 }
 
-// ipcpFlowDealloc serves IPCP_FLOW_DEALLOC: the IPCP released the flow.
+// releaseTimeout bounds one IPCP_FLOW_DEALLOC exchange; releaseRetry is the
+// pause before asking again when an IPCP did not answer.
+const (
+	releaseTimeout = 10 * time.Second
+	releaseRetry   = 2 * time.Second
+)
+
+// askRelease sends IPCP_FLOW_DEALLOC for flow id to the IPCP, in the
+// background, and records its answer: 0 (released) or ENOTALLOC (it did not
+// hold it) end its hold, and the id is free once nobody else holds it. An
+// IPCP that does not answer is asked again until it does or exits (asking
+// twice is harmless: only an answer counts, and the IPCP answers ENOTALLOC
+// for an id it no longer holds); meanwhile the id stays reserved.
+func (d *Daemon) askRelease(ipcp, id int) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_DEALLOC.Enum(), FlowId: proto.Int32(int32(id)),
+			TimeoSec: proto.Uint32(0)}
+		for warned := false; ; warned = true {
+			_, err := d.ipcpCall(d.ctx, ipcp, req, releaseTimeout)
+			switch {
+			case err == nil || errors.Is(err, oerr.ENOTALLOC):
+				if d.reg.IPCPReleased(id, ipcp) && err == nil {
+					d.log.Info(fmt.Sprintf("Completed deallocation of flow_id %d by process %d.", id, ipcp))
+				}
+				return
+			case syscall.Kill(ipcp, 0) != nil:
+				d.reg.IPCPReleased(id, ipcp) // a dead IPCP holds nothing
+				return
+			case d.ctx.Err() != nil:
+				return
+			}
+			if !warned {
+				d.log.Warn(fmt.Sprintf("IPCP %d did not release flow %d (%v); asking again.", ipcp, id, err))
+			}
+			select {
+			case <-time.After(releaseRetry):
+			case <-d.ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// ipcpFlowDealloc serves IPCP_FLOW_DEALLOC: an IPCP released a flow of its
+// own accord (ours answer our requests instead).
 func (d *Daemon) ipcpFlowDealloc(m *pb.IrmMsg) {
 	fi := ctrl.FlowInfoFromPB(m.GetFlowInfo())
-	if d.reg.DeallocResp(fi.ID) {
+	if d.reg.DeallocResp(fi.ID, fi.N1Pid) {
 		d.log.Info(fmt.Sprintf("Completed deallocation of flow_id %d by process %d.", fi.ID, fi.N1Pid))
 	}
 }

@@ -181,6 +181,30 @@ func (d *Daemon) ipcpCall(ctx context.Context, pid int, req *pb.IpcpMsg, timeout
 	return rep, oerr.FromResult(rep.GetResult())
 }
 
+// ipcpCallAbort is ipcpCall for IPCP_FLOW_ALLOC: cancelling ctx abandons the
+// request (ctrl.CallAbort) and the IPCP's answer is still awaited, because it
+// says who holds the flow id. refused reports that the IPCP does not hold it:
+// it answered with an error, or never saw the request. An error with refused
+// false means the IPCP may hold the id.
+func (d *Daemon) ipcpCallAbort(ctx context.Context, pid int, req *pb.IpcpMsg, timeout time.Duration, fds ...int) (refused bool, err error) {
+	if syscall.Kill(pid, 0) != nil {
+		return true, oerr.EIPCP
+	}
+	rep := &pb.IpcpMsg{}
+	files, err := ctrl.CallAbort(ctx, rundir.IPCPSocket(d.cfg.Dir, pid), timeout, req, rep, fds...)
+	ctrl.CloseFiles(files)
+	if err != nil {
+		return errors.Is(err, ctrl.ErrNotSent), fmt.Errorf("IPCP %d: %w: %w", pid, err, oerr.EIPCP)
+	}
+	if rep.Result == nil {
+		return false, fmt.Errorf("IPCP %d replied without result: %w", pid, oerr.EIPCP)
+	}
+	if err := oerr.FromResult(rep.GetResult()); err != nil {
+		return true, err
+	}
+	return false, nil
+}
+
 func (d *Daemon) bootstrapIPCP(ctx context.Context, pid int, conf *pb.IpcpConfigMsg) error {
 	i, ok := d.reg.GetIPCP(pid)
 	if !ok || conf == nil || conf.LayerInfo == nil {

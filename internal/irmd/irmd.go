@@ -219,6 +219,14 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
+// LogCensus logs the number of flows in the registry, those an IPCP holds and
+// those waiting only for their IPCP to release the id (irmd logs it on
+// SIGUSR1).
+func (d *Daemon) LogCensus() {
+	c := d.reg.Census()
+	d.log.Info(fmt.Sprintf("Flows: %d (%d held by IPCPs, %d being released).", c.Flows, c.IPCPHeld, c.Releasing))
+}
+
 // Registry exposes the registry (for tests).
 func (d *Daemon) Registry() *reg.Registry { return d.reg }
 

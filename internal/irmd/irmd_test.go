@@ -3,6 +3,7 @@ package irmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -183,5 +184,38 @@ func TestNamesAndPrograms(t *testing.T) {
 	}
 	if err := c.CreateIPCP(ctx, "x", irm.Unicast); err == nil {
 		t.Fatal("created an IPCP of a type that is not built")
+	}
+}
+
+// TestNoFlowIDsLeft: with every flow id held, a request fails with ENOMEM
+// and words that say why (it used to be EBADF, with nothing logged), and the
+// irmd logs it; once an id is free again, requests work.
+func TestNoFlowIDsLeft(t *testing.T) {
+	d, log, _ := start(t)
+	if err := flow.Init(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for {
+		id, err := d.Registry().CreateFlow(1, qos.Raw)
+		if err != nil {
+			break
+		}
+		ids = append(ids, id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := flow.Accept(ctx)
+	if !errors.Is(err, flow.ENOMEM) || !strings.Contains(err.Error(), "no flow ids") {
+		t.Fatalf("accept with every id held: %v, want ENOMEM saying no flow ids are left", err)
+	}
+	if !strings.Contains(log.String(), "No flow ids left") {
+		t.Fatalf("nothing logged:\n%s", log.String())
+	}
+	d.Registry().DestroyFlow(ids[0])
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	if _, err := flow.Accept(ctx2); !errors.Is(err, flow.ETIMEDOUT) {
+		t.Fatalf("accept with a free id: %v, want ETIMEDOUT", err)
 	}
 }

@@ -43,8 +43,9 @@ func (d *Daemon) procExit(pid int) {
 }
 
 // cleanupPID removes every trace of a process that left or died: its registry
-// entries, its pending flows, and its live flows, which are released as if it
-// had deallocated them (through its IPCP) or destroyed (if it was the IPCP).
+// entries, its pending flows (their requests release them), and its live
+// flows, which are released as if it had deallocated them; an IPCP's holds
+// end with it.
 // The message is logged if the process was still known, so that a death seen
 // twice (pidfd and sweep) is reported and handled once.
 func (d *Daemon) cleanupPID(pid int, msg string) {
@@ -62,14 +63,7 @@ func (d *Daemon) cleanupPID(pid int, msg string) {
 		d.log.Info(msg)
 	}
 	for _, f := range live {
-		switch {
-		case f.Direct:
-			d.reg.Dealloc(f.ID, pid)
-		case f.NPid == pid:
-			d.deallocFlow(f.ID, pid, 0)
-		default: // the IPCP below the flow is gone
-			d.reg.DestroyFlow(f.ID)
-		}
+		d.release(f.ID, pid) // the flows the process held
 	}
 }
 

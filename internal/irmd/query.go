@@ -93,8 +93,11 @@ func firstReach(ctx context.Context, n int, ask func(context.Context, int) error
 // selectIPCP finds the IPCP that reaches dst: among the IPCPs in registry
 // order (type, pid), skipping broadcast and unenrolled ones, the one
 // firstReach picks from their answers to a query for the name's hash (with
-// the IPCP's algorithm). It returns the IPCP and the hash.
-func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, error) {
+// the IPCP's algorithm). It returns the IPCP and the hash. Silent IPCPs are
+// waited for until the allocation's deadline (zero: none), and at least
+// queryBound: an IPCP that has not answered on a loaded host has not said no,
+// and only the requester's own bound says how long an answer may take.
+func (d *Daemon) selectIPCP(ctx context.Context, dst string, deadline time.Time) (reg.IPCP, []byte, error) {
 	var cands []reg.IPCP
 	var hashes [][]byte
 	for _, i := range d.reg.ListIPCPs() {
@@ -112,10 +115,14 @@ func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, 
 		_, err := d.ipcpCall(ctx, cands[i].PID, req, 0) // bounded by ctx
 		return err
 	}
-	best, silent, err := firstReach(ctx, len(cands), ask, queryBound, queryPrefer)
+	bound := queryBound
+	if b := time.Until(deadline); !deadline.IsZero() && b > bound {
+		bound = b
+	}
+	best, silent, err := firstReach(ctx, len(cands), ask, bound, queryPrefer)
 	if err != nil {
 		for _, i := range silent {
-			d.log.Warn(fmt.Sprintf("IPCP %d did not answer the query for %s within %v.", cands[i].PID, dst, queryBound))
+			d.log.Warn(fmt.Sprintf("IPCP %d did not answer the query for %s within %v.", cands[i].PID, dst, bound.Round(time.Millisecond)))
 		}
 		return reg.IPCP{}, nil, err
 	}

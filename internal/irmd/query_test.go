@@ -136,7 +136,7 @@ func TestSelectSlowIPCP(t *testing.T) {
 		}
 	}()
 	defer func() { l.Close(); <-done }()
-	i, h, err := d.selectIPCP(context.Background(), "far.away")
+	i, h, err := d.selectIPCP(context.Background(), "far.away", time.Time{})
 	if err != nil || i.PID != pid {
 		t.Fatalf("selectIPCP with an IPCP answering in 500 ms: %+v, %v", i, err)
 	}

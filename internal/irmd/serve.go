@@ -23,12 +23,15 @@ type request struct {
 }
 
 // reply is the answer to a request: the message, the descriptors sent with
-// it and, for flow replies, the flow id to tear down if the requester is gone.
+// it and, for a flow handed to an application, the flow and the process
+// (HandOver before the send, release if it cannot be sent); failed undoes
+// other replies that could not be sent.
 type reply struct {
 	msg    *pb.IrmMsg
 	files  []*os.File
 	flowID int
-	flowBy int // pid whose dealloc cleans up flowID
+	flowBy int
+	failed func()
 	none   bool
 }
 
@@ -66,7 +69,14 @@ func (d *Daemon) serveConn(c *net.UnixConn, cred ctrl.Cred) {
 	}()
 
 	rep := d.dispatch(ctx, req)
+	if rep.flowID != 0 && !d.reg.HandOver(rep.flowID, rep.flowBy) {
+		rep.none = true // the process is gone: nobody to hand the flow to
+	}
 	if rep.none {
+		ctrl.CloseFiles(rep.files)
+		if rep.flowID != 0 {
+			d.release(rep.flowID, rep.flowBy)
+		}
 		return
 	}
 	if rep.msg == nil {
@@ -87,7 +97,10 @@ func (d *Daemon) serveConn(c *net.UnixConn, cred ctrl.Cred) {
 		d.log.Warn(fmt.Sprintf("Failed to send reply: %v.", err))
 		if rep.flowID != 0 {
 			// The requester never got its flow: release it.
-			d.deallocFlow(rep.flowID, rep.flowBy, 0)
+			d.release(rep.flowID, rep.flowBy)
+		}
+		if rep.failed != nil {
+			rep.failed()
 		}
 	}
 }

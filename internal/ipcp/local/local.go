@@ -10,6 +10,12 @@
 //	IRMd -> IPCP_FLOW_ALLOC(A)      FlowAlloc: IPCP_FLOW_REQ_ARR to the IRMd -> flow B
 //	IRMd -> IPCP_FLOW_ALLOC_RESP(B) FlowAllocResp: start forwarding A<->B, then
 //	                                IPCP_FLOW_ALLOC_REPLY(A, 0) to the IRMd
+//
+// Pairs are kept by flow, not by id: the IRMd may reuse A's id as soon as A is
+// released (an abandoned allocation whose server side B arrives later), and B
+// must then find no partner rather than the newer flow with A's id. An
+// allocation abandoned by the IRMd fails even if B came through; B's
+// IPCP_FLOW_ALLOC_RESP then fails and the IRMd releases B.
 package local
 
 import (
@@ -33,14 +39,14 @@ type Local struct {
 	p *ipcp.IPCP
 
 	mu    sync.Mutex
-	names map[string]struct{} // registered hashes
-	pair  map[int]int         // flow id -> partner flow id, both ways
+	names map[string]struct{}       // registered hashes
+	pair  map[*ipcp.Flow]*ipcp.Flow // flow -> partner flow, both ways
 	wg    sync.WaitGroup
 }
 
 // New returns the local IPCP's operations for p.
 func New(p *ipcp.IPCP) ipcp.Ops {
-	return &Local{p: p, names: map[string]struct{}{}, pair: map[int]int{}}
+	return &Local{p: p, names: map[string]struct{}{}, pair: map[*ipcp.Flow]*ipcp.Flow{}}
 }
 
 // Bootstrap accepts the layer name and the SHA3 hash algorithm asked for.
@@ -91,10 +97,16 @@ func (l *Local) FlowAlloc(ctx context.Context, f *ipcp.Flow, h []byte, q qos.Spe
 	// FlowAllocResp, which may follow at once, finds it.
 	_, err := l.p.FlowReqArr(ctx, h, q, MPL, pk, func(out *ipcp.Flow) {
 		l.mu.Lock()
-		l.pair[f.ID] = out.ID
-		l.pair[out.ID] = f.ID
+		l.pair[f] = out
+		l.pair[out] = f
 		l.mu.Unlock()
 	})
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // abandoned while the server side came
+	}
+	if err != nil {
+		l.unpair(f)
+	}
 	return err
 }
 
@@ -102,25 +114,21 @@ func (l *Local) FlowAlloc(ctx context.Context, f *ipcp.Flow, h []byte, q qos.Spe
 // client side.
 func (l *Local) FlowAllocResp(ctx context.Context, f *ipcp.Flow, response int32, pk []byte) error {
 	l.mu.Lock()
-	peerID, ok := l.pair[f.ID]
+	peer, ok := l.pair[f]
 	l.mu.Unlock()
-	if !ok {
-		return oerr.ENOTALLOC
-	}
-	peer := l.p.Flow(peerID)
-	if peer == nil {
+	if !ok || l.p.Flow(peer.ID) != peer {
 		return oerr.ENOTALLOC
 	}
 	if response != 0 {
-		l.unpair(f.ID)
-		return l.p.FlowAllocReply(ctx, peerID, response, MPL, nil)
+		l.unpair(f)
+		return l.p.FlowAllocReply(ctx, peer.ID, response, MPL, nil)
 	}
 	l.wg.Add(2)
 	var once sync.Once
 	down := func() { once.Do(func() { f.EP.Close(); peer.EP.Close() }) }
 	go l.forward(peer.EP, f.EP, down)
 	go l.forward(f.EP, peer.EP, down)
-	return l.p.FlowAllocReply(ctx, peerID, 0, MPL, pk)
+	return l.p.FlowAllocReply(ctx, peer.ID, 0, MPL, pk)
 }
 
 // forward copies datagrams from src to dst until either fails, then closes both.
@@ -141,14 +149,14 @@ func (l *Local) forward(src, dst *datapath.Endpoint, down func()) {
 
 // FlowDealloc forgets the pairing; closing the channel (done by the skeleton)
 // ends forwarding and closes the partner.
-func (l *Local) FlowDealloc(f *ipcp.Flow) { l.unpair(f.ID) }
+func (l *Local) FlowDealloc(f *ipcp.Flow) { l.unpair(f) }
 
-func (l *Local) unpair(id int) {
+func (l *Local) unpair(f *ipcp.Flow) {
 	l.mu.Lock()
-	if peer, ok := l.pair[id]; ok {
+	if peer, ok := l.pair[f]; ok && l.pair[peer] == f {
 		delete(l.pair, peer)
 	}
-	delete(l.pair, id)
+	delete(l.pair, f)
 	l.mu.Unlock()
 }
 

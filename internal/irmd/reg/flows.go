@@ -52,6 +52,13 @@ type Flow struct {
 	// AppEnd is the application's end of the flow's channel, held from the
 	// moment the flow is answered until the accept/alloc reply hands it over.
 	AppEnd []*os.File
+
+	// Holders of the id (see "Flow ids" in the package doc). The record, and
+	// with it the id, stays in the table while any of them is set.
+	AppHeld  bool // the application side: NPid, or the request serving it
+	InReq    bool // the application side still belongs to the request serving it (not handed over)
+	IPCPHeld bool // the IPCP N1Pid was given the id (or may have been) and has not released it
+	Asked    bool // IPCP_FLOW_DEALLOC was sent for the IPCP's hold: its answer ends the hold
 }
 
 func (f *Flow) copy() Flow {
@@ -73,8 +80,10 @@ func (r *Registry) setStateLocked(f *Flow, s FlowState) {
 	f.State = s
 }
 
-// CreateFlow adds a flow in state INIT for process npid with the lowest free id.
-// A flow needs a process: npid <= 0 is oerr.EINVAL.
+// CreateFlow adds a flow in state INIT for process npid with the lowest free id;
+// the request serving npid holds its application side (AppHeld, InReq). A flow
+// needs a process: npid <= 0 is oerr.EINVAL. With every id held it fails with
+// ErrNoFlowIDs.
 func (r *Registry) CreateFlow(npid int, q qos.Spec) (int, error) {
 	if npid <= 0 {
 		return 0, oerr.EINVAL
@@ -83,9 +92,9 @@ func (r *Registry) CreateFlow(npid int, q qos.Spec) (int, error) {
 	defer r.mu.Unlock()
 	id := r.freeIDLocked()
 	if id == 0 {
-		return 0, ErrExists
+		return 0, ErrNoFlowIDs
 	}
-	r.flows[id] = &Flow{ID: id, NPid: npid, QoS: q, State: FlowInit, T0: time.Now()}
+	r.flows[id] = &Flow{ID: id, NPid: npid, QoS: q, State: FlowInit, T0: time.Now(), AppHeld: true, InReq: true}
 	r.notifyLocked()
 	return id, nil
 }
@@ -106,8 +115,9 @@ func (r *Registry) freeIDLocked() int {
 	return 0
 }
 
-// DestroyFlow removes a flow and frees its id; it closes a channel end that was
-// never handed over.
+// DestroyFlow removes a flow and frees its id whoever holds it; it closes a
+// channel end that was never handed over. Only for a flow no IPCP was given
+// and no process received: everything else is released with Release.
 func (r *Registry) DestroyFlow(id int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -229,6 +239,9 @@ func (r *Registry) RespondAccept(name string, a Answer) (Flow, bool) {
 		f.Direct = a.Direct
 		f.Name = name
 		f.AppEnd = a.AppEnd
+		// The IPCP holds the id from the reply to its request on (a reply
+		// that cannot be sent is undone with IPCPReleased).
+		f.IPCPHeld = !a.Direct
 		r.setStateLocked(f, FlowAllocated)
 		r.notifyLocked()
 		return f.copy(), true
@@ -258,7 +271,8 @@ func (r *Registry) SetRspData(id int, rsp []byte) {
 	})
 }
 
-// PrepareAlloc moves flow id from INIT to ALLOC_PENDING through the IPCP n1pid.
+// PrepareAlloc moves flow id from INIT to ALLOC_PENDING through the IPCP n1pid,
+// which holds the id from now on: the caller sends it IPCP_FLOW_ALLOC next.
 func (r *Registry) PrepareAlloc(id, n1pid int, reqData []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -267,6 +281,7 @@ func (r *Registry) PrepareAlloc(id, n1pid int, reqData []byte) error {
 		return ErrNotFound
 	}
 	f.N1Pid = n1pid
+	f.IPCPHeld = true
 	f.ReqData = slices.Clone(reqData)
 	f.State = FlowAllocPending
 	r.notifyLocked()
@@ -308,63 +323,176 @@ type DeallocResult int
 
 // Dealloc outcomes.
 const (
-	DeallocDone      DeallocResult = iota // nothing more: flow destroyed or already gone
-	DeallocNotifyIPC                      // tell the IPCP (N1Pid) to release the flow
+	DeallocDone      DeallocResult = iota // nothing more: flow destroyed or waiting for its IPCP
+	DeallocNotifyIPC                      // ask the IPCP (N1Pid) to release the flow, then IPCPReleased
 	DeallocWaitPeer                       // direct flow: the other side is still there
 )
 
-// Dealloc handles an application's deallocation of flow id by pid. A flow
-// through an IPCP goes to DEALLOC_PENDING (the IPCP confirms later); a direct
-// flow marks the caller's side Gone and is destroyed when both sides are gone.
+// Dealloc handles an application's deallocation of flow id by pid (Release);
+// a flow still owned by the request serving pid is not the application's to
+// deallocate (ErrNotFound), nor is one pid does not hold (unless it is the
+// same deallocation again).
 func (r *Registry) Dealloc(id, pid int) (Flow, DeallocResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.flows[id]
+	if !ok || (f.InReq && f.NPid == pid && !f.Direct) {
+		return Flow{}, DeallocDone, ErrNotFound
+	}
+	if !f.Direct && f.NPid == pid && !f.AppHeld && f.State == FlowDeallocPending {
+		return f.copy(), DeallocDone, nil // deallocated twice: still waiting for the IPCP
+	}
+	return r.releaseLocked(f, pid)
+}
+
+// Release ends pid's hold on flow id: its request failed or was abandoned, or
+// the process deallocated or died. A direct flow marks pid's side Gone and is
+// destroyed when both sides are. Through an IPCP the application side is
+// released and the flow waits in DEALLOC_PENDING for its IPCP: the result is
+// DeallocNotifyIPC exactly once per IPCP hold, and the caller then sends
+// IPCP_FLOW_DEALLOC and reports the answer with IPCPReleased. ErrNotFound if
+// pid holds no side of the flow (it was released already).
+func (r *Registry) Release(id, pid int) (Flow, DeallocResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, ok := r.flows[id]
 	if !ok {
 		return Flow{}, DeallocDone, ErrNotFound
 	}
+	return r.releaseLocked(f, pid)
+}
+
+func (r *Registry) releaseLocked(f *Flow, pid int) (Flow, DeallocResult, error) {
 	if f.Direct {
-		switch pid {
-		case f.NPid:
+		switch {
+		case pid == f.NPid:
 			f.NPid = Gone
-		case f.N1Pid:
+			f.InReq = false
+		case pid == f.N1Pid:
 			f.N1Pid = Gone
 		default:
 			return Flow{}, DeallocDone, ErrNotFound
 		}
 		f.Name = ""
 		c := f.copy()
-		if f.NPid == Gone && f.N1Pid == Gone {
-			r.destroyLocked(f, FlowDeallocated)
+		if r.settleLocked(f) {
 			return c, DeallocDone, nil
 		}
 		r.setStateLocked(f, FlowDeallocPending)
 		r.notifyLocked()
 		return c, DeallocWaitPeer, nil
 	}
-	if f.NPid != pid {
+	if f.NPid != pid || !f.AppHeld {
 		return Flow{}, DeallocDone, ErrNotFound
 	}
-	switch f.State {
-	case FlowAllocated:
-		f.Name = ""
+	f.AppHeld, f.InReq = false, false
+	f.Name = ""
+	res := DeallocDone
+	if f.IPCPHeld && !f.Asked {
+		f.Asked = true
+		res = DeallocNotifyIPC
+	}
+	c := f.copy()
+	if !r.settleLocked(f) {
 		r.setStateLocked(f, FlowDeallocPending)
 		r.notifyLocked()
-		return f.copy(), DeallocNotifyIPC, nil
-	case FlowDeallocPending:
-		return f.copy(), DeallocDone, nil
 	}
-	return Flow{}, DeallocDone, ErrNotFound
+	return c, res, nil
 }
 
-// DeallocResp handles the IPCP's confirmation (IPCP_FLOW_DEALLOC): the flow is
-// destroyed. It reports whether the flow existed.
-func (r *Registry) DeallocResp(id int) bool {
-	r.mu.Lock()
-	_, ok := r.flows[id]
-	r.mu.Unlock()
-	if ok {
-		r.DestroyFlow(id)
+// settleLocked frees the id of a flow nobody holds any more (and closes a
+// channel end never handed over); it reports whether it did.
+func (r *Registry) settleLocked(f *Flow) bool {
+	if f.Direct {
+		if f.NPid != Gone || f.N1Pid != Gone {
+			return false
+		}
+	} else if f.AppHeld || f.IPCPHeld {
+		return false
 	}
-	return ok
+	r.destroyLocked(f, FlowDeallocated)
+	return true
+}
+
+// HandOver gives the allocated flow id to process pid: the request serving
+// pid is about to send it the flow, and from now on the process holds it (it may deallocate
+// it at once). It returns false if pid is no longer there; the request then
+// releases the flow itself.
+func (r *Registry) HandOver(id, pid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.flows[id]
+	if !ok || f.State != FlowAllocated {
+		return false
+	}
+	if f.NPid != pid || !f.InReq {
+		return f.Direct && f.N1Pid == pid // the client side of a direct flow has no request
+	}
+	if _, alive := r.procs[pid]; !alive {
+		return false
+	}
+	f.InReq = false
+	return true
+}
+
+// IPCPReleased records that the IPCP n1pid no longer holds flow id: it
+// answered IPCP_FLOW_ALLOC with an error, answered our IPCP_FLOW_DEALLOC, or
+// never received the id. The id is freed if nobody else holds it. It reports
+// whether the IPCP held the flow.
+func (r *Registry) IPCPReleased(id, n1pid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.flows[id]
+	if !ok || f.Direct || f.N1Pid != n1pid || !f.IPCPHeld {
+		return false
+	}
+	f.IPCPHeld, f.Asked = false, false
+	if !r.settleLocked(f) {
+		r.touchLocked(FlowTopic(f.ID))
+		r.notifyLocked()
+	}
+	return true
+}
+
+// DeallocResp handles an IPCP_FLOW_DEALLOC that the IPCP n1pid sent of its
+// own accord: it released flow id. While our own IPCP_FLOW_DEALLOC for the
+// hold is out (Asked), its answer is what counts, so the message changes
+// nothing (one release per hold: a late message must never release a later
+// flow that reuses the id). A flow the application still holds goes down
+// (DEALLOCATED). It reports whether the message released the IPCP's hold.
+func (r *Registry) DeallocResp(id, n1pid int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, ok := r.flows[id]
+	if !ok || f.Direct || f.N1Pid != n1pid || !f.IPCPHeld || f.Asked {
+		return false
+	}
+	f.IPCPHeld = false
+	if !r.settleLocked(f) {
+		r.setStateLocked(f, FlowDeallocated)
+		r.notifyLocked()
+	}
+	return true
+}
+
+// Census counts the flows in the table: all of them, those waiting only for
+// their IPCP to release the id, and those an IPCP holds.
+type Census struct {
+	Flows, Releasing, IPCPHeld int
+}
+
+// Census returns the counts of the flow table.
+func (r *Registry) Census() Census {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := Census{Flows: len(r.flows)}
+	for _, f := range r.flows {
+		if f.IPCPHeld {
+			c.IPCPHeld++
+			if !f.AppHeld {
+				c.Releasing++
+			}
+		}
+	}
+	return c
 }

@@ -147,8 +147,8 @@ func TestFlowAssertFails(t *testing.T) {
 				t.Errorf("%s(unknown id) = %v, want ErrNotFound", name, err)
 			}
 		}
-		if r.DeallocResp(other) {
-			t.Error("DeallocResp(unknown id) = true")
+		if r.DeallocResp(other, 9) || r.IPCPReleased(other, 9) {
+			t.Error("DeallocResp or IPCPReleased(unknown id) = true")
 		}
 		r.Fail(other)
 		r.SetRspData(other, []byte("x"))
@@ -305,16 +305,20 @@ func TestFlowStateMachine(t *testing.T) {
 			}
 			return nil
 		}
-		fail     op = func(r *Registry, id int) error { r.Fail(id); return nil }
-		die      op = func(r *Registry, id int) error { r.DestroyProc(app); return nil }
-		ipcpDie  op = func(r *Registry, id int) error { r.DestroyProc(ipcp); return nil }
-		dealloc  op = func(r *Registry, id int) error { _, _, err := r.Dealloc(id, app); return err }
+		fail    op = func(r *Registry, id int) error { r.Fail(id); return nil }
+		die     op = func(r *Registry, id int) error { r.DestroyProc(app); return nil }
+		ipcpDie op = func(r *Registry, id int) error { r.DestroyProc(ipcp); return nil }
+		dealloc op = func(r *Registry, id int) error {
+			r.HandOver(id, app) // the reply gave it to the process (if allocated)
+			_, _, err := r.Dealloc(id, app)
+			return err
+		}
 		stranger op = func(r *Registry, id int) error {
 			_, _, err := r.Dealloc(id, 99)
 			return err
 		}
 		resp op = func(r *Registry, id int) error {
-			if !r.DeallocResp(id) {
+			if !r.IPCPReleased(id, ipcp) {
 				return ErrNotFound
 			}
 			return nil
@@ -508,14 +512,17 @@ func TestRegAcceptFlowSuccess(t *testing.T) {
 			if data != nil && string(f.ReqData) != string(data) {
 				t.Errorf("request data %q, want %q", f.ReqData, data)
 			}
+			if !r.HandOver(id, srv) {
+				t.Fatal("HandOver failed")
+			}
 			if _, res, err := r.Dealloc(id, srv); err != nil || res != DeallocNotifyIPC {
 				t.Fatalf("Dealloc = %v, %v; want DeallocNotifyIPC", res, err)
 			}
 			if s := state(r, id); s != FlowDeallocPending {
 				t.Errorf("state after dealloc = %v, want DEALLOC_PENDING", s)
 			}
-			if !r.DeallocResp(id) {
-				t.Fatal("DeallocResp: flow gone")
+			if !r.IPCPReleased(id, ipcp) {
+				t.Fatal("IPCPReleased: flow gone")
 			}
 			if s := state(r, id); s != FlowNull {
 				t.Errorf("state after dealloc resp = %v, want the flow destroyed", s)

@@ -92,9 +92,9 @@ func (r *Registry) ListProcs() []int {
 
 // DestroyProc removes a process: its bindings and active entries go, its
 // pending flows become DEALLOCATED (their waiters fail), and, if it was an
-// IPCP, the IPCP entry goes too. It returns the flows that were ALLOCATED or
-// DEALLOC_PENDING with the process at either end, for the caller to tear down
-// (the reference leaves those behind, §1.7 QUIRK).
+// IPCP, the IPCP entry goes too. It returns the flows the process holds as an
+// application (handed over to it), for the caller to release (the reference
+// leaves those behind, §1.7 QUIRK).
 func (r *Registry) DestroyProc(pid int) []Flow {
 	flows, _ := r.RemoveProc(pid)
 	return flows
@@ -102,6 +102,11 @@ func (r *Registry) DestroyProc(pid int) []Flow {
 
 // RemoveProc is DestroyProc that also reports whether pid was a process or an
 // IPCP, so that concurrent detections of one death act once.
+//
+// A dead IPCP holds no id any more: its holds end here, and the flows it
+// carried go down (DEALLOCATED) until their applications release them. A
+// flow still owned by the request serving pid is left to that request, which
+// notices (pending states become DEALLOCATED; HandOver fails) and releases it.
 func (r *Registry) RemoveProc(pid int) (live []Flow, existed bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -121,18 +126,28 @@ func (r *Registry) RemoveProc(pid int) (live []Flow, existed bool) {
 	}
 	delete(r.ipcps, pid)
 	r.touchLocked(IPCPTopic(pid))
-	for _, f := range r.flows {
-		if f.NPid != pid && f.N1Pid != pid {
+	for _, f := range r.sortedFlowsLocked() {
+		if !f.Direct && f.N1Pid == pid && f.IPCPHeld {
+			f.IPCPHeld, f.Asked = false, false
+			if r.settleLocked(f) {
+				continue
+			}
+			r.setStateLocked(f, FlowDeallocated)
 			continue
 		}
-		switch f.State {
-		case FlowInit, FlowAllocPending, FlowAcceptPending:
-			r.setStateLocked(f, FlowDeallocated)
-		case FlowAllocated, FlowDeallocPending:
+		if f.NPid != pid && !(f.Direct && f.N1Pid == pid) {
+			continue
+		}
+		switch {
+		case f.InReq && f.NPid == pid:
+			switch f.State {
+			case FlowInit, FlowAllocPending, FlowAcceptPending:
+				r.setStateLocked(f, FlowDeallocated)
+			}
+		case f.Direct || f.AppHeld:
 			live = append(live, f.copy())
 		}
 	}
-	slices.SortFunc(live, func(a, b Flow) int { return a.ID - b.ID })
 	r.notifyLocked()
 	return live, existed
 }

@@ -232,7 +232,7 @@ func TestBindProcessActivatesPendingAccept(t *testing.T) {
 }
 
 // DestroyProc fails the process's pending flows (their waiters wake with
-// DEALLOCATED) and returns the allocated ones for the daemon to tear down.
+// DEALLOCATED) and returns the ones it holds for the daemon to release.
 func TestDestroyProcFlows(t *testing.T) {
 	t.Parallel()
 	const app, ipcp, other = 10, 20, 30
@@ -255,6 +255,7 @@ func TestDestroyProcFlows(t *testing.T) {
 	if err := r.AllocReply(allocated, 0, 1, nil); err != nil {
 		t.Fatal(err)
 	}
+	r.HandOver(allocated, app)
 	deallocPending := mustFlow(t, r, app)
 	if err := r.PrepareAlloc(deallocPending, ipcp, nil); err != nil {
 		t.Fatal(err)
@@ -262,6 +263,7 @@ func TestDestroyProcFlows(t *testing.T) {
 	if err := r.AllocReply(deallocPending, 0, 1, nil); err != nil {
 		t.Fatal(err)
 	}
+	r.HandOver(deallocPending, app)
 	if _, _, err := r.Dealloc(deallocPending, app); err != nil {
 		t.Fatal(err)
 	}
@@ -294,8 +296,9 @@ func TestDestroyProcFlows(t *testing.T) {
 	if s := <-done; s != FlowDeallocated {
 		t.Errorf("accept waiter woke with %v, want DEALLOCATED", s)
 	}
-	if got := ids(live); !slices.Equal(got, []int{allocated, deallocPending, direct}) {
-		t.Errorf("DestroyProc returned flows %v, want %v", got, []int{allocated, deallocPending, direct})
+	// The flow app deallocated is no longer its (only its IPCP holds it).
+	if got := ids(live); !slices.Equal(got, []int{allocated, direct}) {
+		t.Errorf("DestroyProc returned flows %v, want %v", got, []int{allocated, direct})
 	}
 	for id, want := range map[int]FlowState{
 		initFlow:       FlowDeallocated,

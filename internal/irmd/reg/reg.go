@@ -15,6 +15,28 @@
 // the same critical section, and all the flow's entries leave every list, so two
 // simultaneous requests can never take the same accept (the reference's race,
 // §2.9, is closed).
+//
+// Flow ids. An id names one flow to everyone who holds it, so it is reused
+// only after every holder has released it; until then its record stays in the
+// table (a flow nobody but an IPCP holds waits in DEALLOC_PENDING). The
+// holders are:
+//   - the application side (AppHeld): from CreateFlow, first through the
+//     request that serves the process (InReq: a pending allocation or accept
+//     of the daemon, which alone may release it), then, once HandOver gave
+//     the flow to the process, the process itself, until it deallocates or
+//     dies (Release). A direct flow has two application sides, NPid and
+//     N1Pid, each Gone once released, and no IPCP.
+//   - the IPCP below (IPCPHeld): from the moment the daemon sends it the id
+//     (IPCP_FLOW_ALLOC, or the reply to its IPCP_FLOW_REQ_ARR) until the IPCP
+//     released it: an error answer to IPCP_FLOW_ALLOC, the answer to the
+//     daemon's IPCP_FLOW_DEALLOC (sent once per hold, Asked), an
+//     IPCP_FLOW_DEALLOC of the IPCP's own that no request of ours crossed, or
+//     the IPCP's death (IPCPReleased, RemoveProc). A request the IPCP may
+//     have seen but did not answer counts as held.
+//
+// A flow through a local IPCP has two records, one per side, each with its
+// own holders. Every release ends with settleLocked, which frees the id when
+// no holder is left.
 package reg
 
 import (
@@ -37,6 +59,8 @@ const NotEnrolled = "Not enrolled."
 var (
 	ErrExists   = errors.New("already exists")
 	ErrNotFound = errors.New("not found")
+	// ErrNoFlowIDs: every flow id is held (by processes, requests or IPCPs).
+	ErrNoFlowIDs = errors.New("no flow ids left")
 )
 
 // Registry holds the IRMd's state. All methods are safe for concurrent use.
