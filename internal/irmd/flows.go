@@ -297,10 +297,7 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 		return result(oerr.EIPCP)
 	}
 	want := m.GetHash()
-	name, ok := d.reg.FindName(func(n string) bool {
-		h, err := hash.Sum(hash.Algo(ipcp.HashAlgo), n)
-		return err == nil && string(h) == string(want)
-	})
+	name, ok := d.reg.NameByHash(hash.Algo(ipcp.HashAlgo), want)
 	if !ok {
 		d.log.Info(fmt.Sprintf("No name found for hash %s.", hash.Short(want)))
 		return result(oerr.ENAME)

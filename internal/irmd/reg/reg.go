@@ -47,6 +47,7 @@ type Registry struct {
 	touched []string                 // topics changed by the current mutation
 
 	names map[string]*Name
+	idx   nameIndex        // names by digest and in order (nameindex.go)
 	progs map[string]*Prog // by basename
 	procs map[int]*Proc
 	ipcps map[int]*IPCP
