@@ -105,7 +105,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 			d.log.Info(fmt.Sprintf("No IPCP or local process answers to %s.", dst))
 			return result(oerr.ENAME)
 		}
-		d.log.Info(fmt.Sprintf("No IPCP reaches %s.", dst))
+		d.log.Info(fmt.Sprintf("No IPCP reaches %s (%v).", dst, err))
 		return result(oerr.EIPCP)
 	}
 	id, err := d.reg.CreateFlow(fi.NPid, fi.QoS)

@@ -267,6 +267,7 @@ func (d *Daemon) regName(ctx context.Context, name string, pid int, register boo
 // skipping broadcast and unenrolled IPCPs, the first to answer a query for
 // the name's hash. It returns the IPCP and the hash.
 func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, error) {
+	var errs []error
 	for _, i := range d.reg.ListIPCPs() {
 		if i.Type == typeBroadcast || !i.Enrolled() {
 			continue
@@ -276,9 +277,14 @@ func (d *Daemon) selectIPCP(ctx context.Context, dst string) (reg.IPCP, []byte, 
 			continue
 		}
 		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_QUERY.Enum(), Hash: h}
-		if _, err := d.ipcpCall(ctx, i.PID, req, queryTimeout); err == nil {
+		_, err = d.ipcpCall(ctx, i.PID, req, queryTimeout)
+		if err == nil {
 			return i, h, nil
 		}
+		errs = append(errs, fmt.Errorf("IPCP %d: %w", i.PID, err))
 	}
-	return reg.IPCP{}, nil, oerr.EIPCP
+	if len(errs) == 0 {
+		return reg.IPCP{}, nil, oerr.EIPCP
+	}
+	return reg.IPCP{}, nil, fmt.Errorf("%w: %w", errors.Join(errs...), oerr.EIPCP)
 }

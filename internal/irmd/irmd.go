@@ -34,6 +34,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/fdlimit"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
 	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
@@ -50,7 +51,7 @@ const (
 	bootstrapTimeout = 5 * time.Second
 	enrollTimeout    = 20 * time.Second
 	regTimeout       = 20 * time.Second
-	queryTimeout     = 200 * time.Millisecond
+	queryTimeout     = 2 * time.Second // IPCP_QUERY: a guard against a hung IPCP (reference: 200 ms); an IPCP busy with 10,000 flows answers later than 200 ms
 	connectTimeout   = 20 * time.Second
 	flowAllocTimeout = 20 * time.Second
 	reqArrTimeout    = time.Second      // wait for an accepter, again after auto-start
@@ -157,6 +158,8 @@ func (d *Daemon) Registry() *reg.Registry { return d.reg }
 // for (SIGKILL after 30 s), the socket and lock are removed.
 func (d *Daemon) Serve(ctx context.Context) error {
 	d.log.Info("Ouroboros IPC Resource Manager daemon started...")
+	// Raised before any IPCP starts: they inherit the hard limit.
+	d.log.Debug(fmt.Sprintf("Open files limit: %d.", fdlimit.Raise()))
 	d.wg.Add(2)
 	go func() { defer d.wg.Done(); d.acceptLoop() }()
 	go func() { defer d.wg.Done(); d.sweep() }()

@@ -27,8 +27,10 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
-// MaxFlows is SYS_MAX_FLOWS: flow ids are 1..MaxFlows-1.
-const MaxFlows = 10240
+// MaxFlows bounds the flow ids: they are 1..MaxFlows-1 (the reference's
+// SYS_MAX_FLOWS is 10240; ours is larger so that 10,000 flows through an IPCP,
+// two ids each, fit with room to spare). Ids travel in int32 fields.
+const MaxFlows = 1 << 16
 
 // NotEnrolled is the layer name of an IPCP before bootstrap or enrollment.
 const NotEnrolled = "Not enrolled."
