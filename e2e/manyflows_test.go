@@ -15,8 +15,15 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// manyFlows is how many concurrent flows TestTenThousandFlows holds.
-const manyFlows = 10000
+// manyFlows is how many concurrent flows TestTenThousandFlows holds
+// (O7S_E2E_FLOWS sets another number, for measurements).
+var manyFlows = 10000
+
+func init() {
+	if n, err := strconv.Atoi(os.Getenv("O7S_E2E_FLOWS")); err == nil && n > 0 {
+		manyFlows = n
+	}
+}
 
 // TestTenThousandFlows holds 10,000 concurrent flows between this process and
 // an echo server, direct and through the local IPCP, does a round trip on a
@@ -56,6 +63,7 @@ func tenThousandFlows(t *testing.T, direct bool) {
 	}
 	// Allocate from several goroutines, and round-trip on every 100th flow.
 	const workers = 16
+	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
@@ -101,10 +109,11 @@ func tenThousandFlows(t *testing.T, direct bool) {
 	for _, i := range []int{0, manyFlows / 2, manyFlows - 1} {
 		roundTrip(t, flows[i], []byte("still there "+strconv.Itoa(i)))
 	}
+	t.Logf("%d flows allocated at %.0f flows/s", manyFlows, float64(manyFlows)/time.Since(start).Seconds())
 	var held int64
 	if !direct {
 		held = rssKB(t, ipcp)
-		t.Logf("local IPCP with %d flows: RSS %d kB (%.1f kB per flow)", manyFlows, held, float64(held)/manyFlows)
+		t.Logf("local IPCP with %d flows: RSS %d kB (%.1f kB per flow)", manyFlows, held, float64(held)/float64(manyFlows))
 	}
 	closeAll()
 	if direct {
