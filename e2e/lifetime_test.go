@@ -57,7 +57,7 @@ func (e *env) census(ipcp int) census {
 			return c
 		}
 		if time.Now().After(deadline) {
-			e.t.Fatalf("no census from the irmd and IPCP %d after SIGUSR1:\n%s", ipcp, tail(e.Log(), 30))
+			e.t.Fatalf("no census from the irmd and IPCP %d after SIGUSR1:\n%s", ipcp, rig.Tail(e.Log(), 30))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -75,17 +75,9 @@ func (e *env) settles(ipcp int, want census) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	e.t.Fatalf("flows left behind: irmd has %d (%d held by the IPCP), the IPCP holds %d; want %d, %d, %d\n%s",
-		got.flows, got.ipcpHeld, got.inIPCP, want.flows, want.ipcpHeld, want.inIPCP, tail(e.Log(), 40))
+		got.flows, got.ipcpHeld, got.inIPCP, want.flows, want.ipcpHeld, want.inIPCP, rig.Tail(e.Log(), 40))
 }
 
-// tail returns the last n lines of s.
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // TestKilledRequesterSparesOtherFlows: a client killed while its allocation
 // through the local IPCP waits for a slow server must not touch anyone
@@ -207,7 +199,7 @@ func TestReliableChurn(t *testing.T) {
 		}
 	}
 	if failed != nil {
-		t.Fatalf("%v\n%s", failed, tail(e.Log(), 30))
+		t.Fatalf("%v\n%s", failed, rig.Tail(e.Log(), 30))
 	}
 	t.Logf("%d reliable allocate/close cycles in %v", cycles, time.Since(start).Round(time.Millisecond))
 	// Left: the server's pending accept.
@@ -314,7 +306,7 @@ func TestKilledClientsStress(t *testing.T) {
 	}
 	for _, s := range servers {
 		if strings.Contains(s.Out.String(), "accept:") {
-			t.Errorf("a server's accept failed:\n%s", tail(s.Out.String(), 5))
+			t.Errorf("a server's accept failed:\n%s", rig.Tail(s.Out.String(), 5))
 		}
 	}
 	if l := rig.Lines(e.Log(), "reused while still held"); len(l) > 0 {

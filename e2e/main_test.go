@@ -98,6 +98,39 @@ func runRole(role, name string) int {
 			go echo(f)
 			time.Sleep(time.Duration(pause) * time.Millisecond)
 		}
+	case "echo-small":
+		// The echo server for many flows: messages of up to 1 KiB, so an
+		// idle flow costs little here (see TestTenThousandFlows).
+		if err := flow.Init(); err != nil {
+			fmt.Println("init:", err)
+			return 1
+		}
+		var c irm.Client
+		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+			fmt.Println("bind:", err)
+			return 1
+		}
+		fmt.Println("ready")
+		for {
+			f, err := flow.Accept(ctx)
+			if err != nil {
+				fmt.Println("accept:", err)
+				return 1
+			}
+			go func() {
+				defer f.Close()
+				buf := make([]byte, 1024)
+				for {
+					n, err := f.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := f.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
 	case "counter":
 		// Counts the messages of each flow until one says "END", then
 		// replies with the count: the far end of a one-way throughput test.

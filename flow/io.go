@@ -21,9 +21,24 @@ import (
 //     queue drains, and EventDealloc is posted.
 func (f *Flow) receive() {
 	defer close(f.rxDone)
-	buf := make([]byte, datapath.MaxSDU+1)
+	// No buffer is held while waiting: a raw flow reads each packet into a
+	// buffer of its exact size, which the queue then keeps (no copy); other
+	// flows borrow a pooled buffer for the time the packet is handled.
+	own := f.fr == nil && !f.crc
+	var pooled *[]byte
+	get := func(n int) []byte {
+		if own {
+			return make([]byte, n)
+		}
+		pooled = datapath.GetBuf(n)
+		return *pooled
+	}
 	for {
-		kind, sdu, err := f.ep.ReadPacket(buf)
+		if pooled != nil {
+			datapath.PutBuf(pooled)
+			pooled = nil
+		}
+		kind, sdu, err := f.ep.ReadPacketInto(get)
 		if err != nil {
 			f.mu.Lock()
 			closed := f.closed
@@ -55,7 +70,10 @@ func (f *Flow) receive() {
 				f.frctReceive(now, sdu)
 				continue
 			}
-			msg := append([]byte(nil), sdu...)
+			msg := sdu
+			if !own {
+				msg = append([]byte(nil), sdu...)
+			}
 			f.mu.Lock()
 			for f.queued() >= rxCap && !f.closed {
 				f.space.Wait()

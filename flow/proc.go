@@ -19,10 +19,14 @@ import (
 )
 
 // Flow descriptors are handed out lowest-free-first in [resFDs, maxFlows), as
-// the reference's PROG_RES_FDS and PROG_MAX_FLOWS.
+// the reference's PROG_RES_FDS and PROG_MAX_FLOWS; ours allows 32,704 flows
+// per process (the reference 4,032). Each open flow also holds one file
+// descriptor (its channel's socket) and, on the shared-memory data path, one
+// memory mapping: the process's RLIMIT_NOFILE and the host's
+// vm.max_map_count (65,530 by default) bound it too (see addFlow).
 const (
 	resFDs    = 64
-	maxFlows  = 4096
+	maxFlows  = 1 << 15
 	maxFQueue = 32 // PROG_MAX_FQUEUES; set 0 is reserved
 )
 
@@ -41,6 +45,7 @@ type process struct {
 
 	mu    sync.Mutex
 	fds   [maxFlows - resFDs]*Flow
+	free  int // no descriptor below resFDs+free is free
 	sets  [maxFQueue]bool
 	flows map[*Flow]struct{}
 }
@@ -160,6 +165,11 @@ func (p *process) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, []*os.F
 func (p *process) request(ctx context.Context, req *pb.IrmMsg, known bool) (*pb.IrmMsg, []*os.File, error) {
 	rep := &pb.IrmMsg{}
 	files, err := ctrl.Call(ctx, rundir.IRMSocket(p.dir), 0, req, rep)
+	if errors.Is(err, ctrl.ErrNoFiles) && rep.GetResult() == 0 && rep.FlowInfo != nil {
+		// A flow was allocated but its channel could not be received: give
+		// it back, or the IRMd would hold it until this process exits.
+		p.releaseFlow(int(rep.FlowInfo.GetId()))
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, nil, oerr.ETIMEDOUT
@@ -186,19 +196,34 @@ func (p *process) request(ctx context.Context, req *pb.IrmMsg, known bool) (*pb.
 	return rep, files, nil
 }
 
+// releaseFlow deallocates flow id at the IRMd (a flow this process got but
+// cannot use).
+func (p *process) releaseFlow(id int) {
+	req := &pb.IrmMsg{
+		Code:     pb.IrmMsgCode_IRM_FLOW_DEALLOC.Enum(),
+		FlowInfo: ctrl.FlowInfoToPB(ctrl.FlowInfo{ID: id, NPid: p.pid}),
+		Timeo:    ctrl.Timespec(0),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ctrl.Call(ctx, rundir.IRMSocket(p.dir), 0, req, &pb.IrmMsg{})
+}
+
 // addFlow assigns the lowest free descriptor to f.
 func (p *process) addFlow(f *Flow) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, g := range p.fds {
-		if g == nil {
+	for i := p.free; i < len(p.fds); i++ {
+		if p.fds[i] == nil {
 			p.fds[i] = f
 			f.fd = i + resFDs
 			p.flows[f] = struct{}{}
+			p.free = i + 1
 			return nil
 		}
 	}
-	return fmt.Errorf("no free flow descriptor: %w", oerr.EBADF)
+	p.free = len(p.fds)
+	return fmt.Errorf("all %d flow descriptors of this process are in use: %w", len(p.fds), oerr.ENOMEM)
 }
 
 func (p *process) delFlow(f *Flow) {
@@ -206,6 +231,7 @@ func (p *process) delFlow(f *Flow) {
 	defer p.mu.Unlock()
 	if i := f.fd - resFDs; i >= 0 && i < len(p.fds) && p.fds[i] == f {
 		p.fds[i] = nil
+		p.free = min(p.free, i)
 	}
 	delete(p.flows, f)
 }

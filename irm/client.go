@@ -86,21 +86,45 @@ func (c *Client) DestroyIPCP(ctx context.Context, pid int) error {
 // ListIPCPs returns the IPCPs in the IRMd's order: by type (in IPCPType
 // order), then by pid.
 func (c *Client) ListIPCPs(ctx context.Context) ([]IPCPInfo, error) {
-	rep, err := c.call(ctx, msg(pb.IrmMsgCode_IRM_LIST_IPCPS))
+	var out []IPCPInfo
+	err := c.listPages(ctx, pb.IrmMsgCode_IRM_LIST_IPCPS, func(rep *pb.IrmMsg) {
+		for _, m := range rep.GetIpcps() {
+			out = append(out, IPCPInfo{
+				PID:      int(int32(m.GetPid())),
+				Type:     IPCPType(m.GetType()),
+				Name:     m.GetName(),
+				Layer:    m.GetLayer(),
+				HashAlgo: HashAlgo(m.GetHashAlgo()),
+			})
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list IPCPs: %w", err)
 	}
-	out := make([]IPCPInfo, 0, len(rep.GetIpcps()))
-	for _, m := range rep.GetIpcps() {
-		out = append(out, IPCPInfo{
-			PID:      int(int32(m.GetPid())),
-			Type:     IPCPType(m.GetType()),
-			Name:     m.GetName(),
-			Layer:    m.GetLayer(),
-			HashAlgo: HashAlgo(m.GetHashAlgo()),
-		})
-	}
 	return out, nil
+}
+
+// listPages fetches a list that may span several replies: each reply holds
+// what fits in one control message and, when more follows, a cursor
+// (list_next) that the next request sends back (list_after). An IRMd that
+// does not page (the reference) sends no cursor: its one reply is the list.
+// A cursor that does not move ends the list, so a confused server cannot
+// make this loop forever.
+func (c *Client) listPages(ctx context.Context, code pb.IrmMsgCode, page func(*pb.IrmMsg)) error {
+	after := ""
+	for {
+		req := msg(code)
+		req.ListAfter = proto.String(after)
+		rep, err := c.call(ctx, req)
+		if err != nil {
+			return err
+		}
+		page(rep)
+		if rep.ListNext == nil || rep.GetListNext() == after {
+			return nil
+		}
+		after = rep.GetListNext()
+	}
 }
 
 // BootstrapIPCP makes the IPCP with the given pid the first member of the

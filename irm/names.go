@@ -119,22 +119,24 @@ func (c *Client) DestroyName(ctx context.Context, name string) error {
 }
 
 // ListNames returns the names in the registry in byte order, with their
-// load-balancing policies (the key and certificate paths are not listed).
+// load-balancing policies (the key and certificate paths are not listed). A
+// long list comes in several replies (see listPages).
 func (c *Client) ListNames(ctx context.Context) ([]NameInfo, error) {
-	rep, err := c.call(ctx, msg(pb.IrmMsgCode_IRM_LIST_NAMES))
+	var out []NameInfo
+	err := c.listPages(ctx, pb.IrmMsgCode_IRM_LIST_NAMES, func(rep *pb.IrmMsg) {
+		for _, m := range rep.GetNames() {
+			out = append(out, NameInfo{
+				Name:      m.GetName(),
+				LB:        LBPolicy(m.GetPolLb()),
+				ServerKey: m.GetSkey(),
+				ServerCrt: m.GetScrt(),
+				ClientKey: m.GetCkey(),
+				ClientCrt: m.GetCcrt(),
+			})
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list names: %w", err)
-	}
-	out := make([]NameInfo, 0, len(rep.GetNames()))
-	for _, m := range rep.GetNames() {
-		out = append(out, NameInfo{
-			Name:      m.GetName(),
-			LB:        LBPolicy(m.GetPolLb()),
-			ServerKey: m.GetSkey(),
-			ServerCrt: m.GetScrt(),
-			ClientKey: m.GetCkey(),
-			ClientCrt: m.GetCcrt(),
-		})
 	}
 	return out, nil
 }

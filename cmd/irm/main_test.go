@@ -123,7 +123,7 @@ func TestDispatch(t *testing.T) {
 		{"u i lan1 n srv", []pb.IrmMsgCode{list, unbindPrc}},
 		{"n c srv", []pb.IrmMsgCode{mkName}},
 		{"n d srv", []pb.IrmMsgCode{rmName}},
-		{"n r srv l LAN", []pb.IrmMsgCode{list, names, reg}},
+		{"n r srv l LAN", []pb.IrmMsgCode{list, mkName, reg}},
 		{"n u srv i lan1", []pb.IrmMsgCode{list, unreg}},
 		{"n l", []pb.IrmMsgCode{names}},
 	} {

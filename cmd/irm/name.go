@@ -175,12 +175,15 @@ func nameRegister(e *env, args []string) error {
 	if len(ipcps) == 0 {
 		return e.failf("Failed to list IPCPs.")
 	}
-	names, err := e.c.ListNames(e.ctx)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(names, func(n irm.NameInfo) bool { return n.Name == t.name }) {
-		if err := e.c.CreateName(e.ctx, irm.NameInfo{Name: t.name, LB: irm.Spill}); err != nil {
+	// Creating a name that exists changes nothing in our IRMd, so there is no
+	// need to list every name first; an IRMd that refuses it (the reference
+	// may) is asked whether the name exists.
+	if err := e.c.CreateName(e.ctx, irm.NameInfo{Name: t.name, LB: irm.Spill}); err != nil {
+		names, lerr := e.c.ListNames(e.ctx)
+		if lerr != nil {
+			return err
+		}
+		if !slices.ContainsFunc(names, func(n irm.NameInfo) bool { return n.Name == t.name }) {
 			return err
 		}
 	}

@@ -50,12 +50,28 @@ func TestNameRegister(t *testing.T) {
 		}
 	}
 
-	// An existing name is left as it is.
+	// An existing name is left as it is (creating it again changes nothing),
+	// and the names are not listed: a registry may hold 100,000 of them.
 	srv, f := system(t, lan1)
 	f.AddName(irm.NameInfo{Name: "srv", LB: irm.RoundRobin})
 	irmRun(srv.Client(), strings.Fields("n r srv l LAN")...)
-	if len(sent(srv, mkName)) != 0 {
-		t.Error("existing name created again")
+	if n := f.Names(); len(n) != 1 || n[0].LB != irm.RoundRobin {
+		t.Errorf("existing name changed: %+v", n)
+	}
+	if len(sent(srv, names)) != 0 {
+		t.Error("names listed before registering")
+	}
+	// An IRMd that refuses to create an existing name: the name is looked up.
+	srv, f = system(t, lan1)
+	f.AddName(irm.NameInfo{Name: "srv", LB: irm.RoundRobin})
+	f.Fail(mkName, irm.EEXIST)
+	if code, _, stderr := irmRun(srv.Client(), strings.Fields("n r srv l LAN")...); code != 0 || len(sent(srv, reg)) != 1 {
+		t.Errorf("create refused for an existing name: exit %d, stderr %q", code, stderr)
+	}
+	srv, f = system(t, lan1)
+	f.Fail(mkName, irm.EINVAL)
+	if code, _, _ := irmRun(srv.Client(), strings.Fields("n r srv l LAN")...); code != 1 || len(sent(srv, reg)) != 0 {
+		t.Errorf("create refused for a missing name: exit %d", code)
 	}
 
 	srv, _ = system(t)

@@ -37,6 +37,13 @@ var ErrTooBig = errors.New("control message larger than 10240 bytes")
 // without sending a message (it refused the request, or it died).
 var ErrNoReply = errors.New("connection closed without a reply")
 
+// ErrNoFiles is returned when descriptors sent with a message were dropped on
+// receipt, almost always because the receiving process is at its limit of
+// open files (RLIMIT_NOFILE; each flow holds one). Recv still decodes the
+// message, so that the receiver can release what it describes.
+var ErrNoFiles = fmt.Errorf("descriptors passed with the message were dropped: "+
+	"this process has reached its limit of open files (ulimit -n): %w", oerr.ENOMEM)
+
 // Dial connects to the Unix SOCK_SEQPACKET socket at path.
 func Dial(ctx context.Context, path string) (*net.UnixConn, error) {
 	var d net.Dialer
@@ -98,7 +105,11 @@ func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 	}
 	files, ferr := parseRights(oob[:oobn])
 	if flags&unix.MSG_CTRUNC != 0 && ferr == nil {
-		ferr = errors.New("control data truncated")
+		CloseFiles(files)
+		if n > 0 && flags&unix.MSG_TRUNC == 0 {
+			proto.Unmarshal(buf[:n], m)
+		}
+		return nil, ErrNoFiles
 	}
 	if ferr != nil {
 		CloseFiles(files)

@@ -25,6 +25,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -144,9 +145,29 @@ func (e *Endpoint) Shared() bool { return e.shm != nil }
 // returns its kind and SDU (a slice of buf). It returns io.EOF once the peer has
 // gone and everything it sent has been read.
 func (e *Endpoint) ReadPacket(buf []byte) (Kind, []byte, error) {
+	return e.ReadPacketInto(func(int) []byte { return buf })
+}
+
+// ReadPacketInto is ReadPacket for a reader that holds no buffer while it
+// waits (thousands of idle flows would otherwise pin MaxSDU+1 bytes each):
+// once a datagram is there, it calls get(n) for a buffer of at least n bytes,
+// n being the datagram's size (the kind byte and the SDU), and reads into it.
+// The SDU it returns is a slice of that buffer.
+func (e *Endpoint) ReadPacketInto(get func(n int) []byte) (Kind, []byte, error) {
 	if e.shm != nil {
-		return e.shmRead(buf)
+		return e.shmRead(get)
 	}
+	size, err := e.pendingSize()
+	if err != nil {
+		if errors.Is(err, syscall.ECONNRESET) {
+			return 0, nil, io.EOF
+		}
+		return 0, nil, err
+	}
+	if size == 0 {
+		return 0, nil, io.EOF
+	}
+	buf := get(min(size, MaxSDU+1))
 	n, err := e.c.Read(buf)
 	switch {
 	case errors.Is(err, syscall.ECONNRESET):
@@ -171,6 +192,64 @@ func (e *Endpoint) WritePacket(kind Kind, pkt []byte) error {
 	pkt[0] = byte(kind)
 	_, err := e.c.Write(pkt)
 	return err
+}
+
+// pendingSize waits (in the netpoller, up to the read deadline) for the next
+// datagram on the socket and returns its size without taking it; 0 means the
+// peer has gone.
+func (e *Endpoint) pendingSize() (int, error) {
+	rc, err := e.c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, _, rerr = unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC|unix.MSG_DONTWAIT)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		return rerr != unix.EAGAIN
+	})
+	if err != nil {
+		return 0, err
+	}
+	if rerr != nil {
+		return 0, &net.OpError{Op: "read", Net: "unixpacket", Err: os.NewSyscallError("recvfrom", rerr)}
+	}
+	return n, nil
+}
+
+// Buffers for readers that use ReadPacketInto: a goroutine takes one when a
+// packet is there and gives it back once the packet is handled, so memory
+// follows the packets in flight, not the number of flows.
+var (
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, smallBuf); return &b }}
+	largeBufs = sync.Pool{New: func() any { b := make([]byte, MaxSDU+1); return &b }}
+)
+
+// smallBuf is the size of the buffers of the small class, in bytes: a
+// datagram of up to this size (kind byte included) takes one of them.
+const smallBuf = 2048 + 1
+
+// GetBuf returns a pooled buffer of at least n bytes (n <= MaxSDU+1); give it
+// back with PutBuf.
+func GetBuf(n int) *[]byte {
+	if n <= smallBuf {
+		return smallBufs.Get().(*[]byte)
+	}
+	return largeBufs.Get().(*[]byte)
+}
+
+// PutBuf gives back a buffer from GetBuf; nothing may use it afterwards.
+func PutBuf(b *[]byte) {
+	if len(*b) == smallBuf {
+		smallBufs.Put(b)
+	} else {
+		largeBufs.Put(b)
+	}
 }
 
 // SetReadDeadline sets the deadline of ReadPacket.

@@ -108,6 +108,11 @@ func mapShm(f *os.File) (*shm, error) {
 	}
 	m, err := unix.Mmap(int(f.Fd()), 0, shmSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
+		if errors.Is(err, unix.ENOMEM) {
+			// One mapping per flow: a process with tens of thousands of
+			// flows meets the host's limit on mappings.
+			return nil, fmt.Errorf("mmap: %w (the process may be at the host's limit of memory mappings, vm.max_map_count)", err)
+		}
 		return nil, fmt.Errorf("mmap: %w", err)
 	}
 	role := 0
@@ -159,8 +164,8 @@ func (e *Endpoint) doorbell() {
 
 var errCorrupt = fmt.Errorf("shared channel corrupt: %w", io.EOF)
 
-// shmRead is ReadPacket over the rings.
-func (e *Endpoint) shmRead(buf []byte) (Kind, []byte, error) {
+// shmRead is ReadPacketInto over the rings.
+func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 	s := e.shm
 	var bells [64]byte
 	for {
@@ -176,6 +181,7 @@ func (e *Endpoint) shmRead(buf []byte) (Kind, []byte, error) {
 			return 0, nil, errCorrupt
 		}
 		if ok {
+			buf := get(1 + len(p))
 			n := copy(buf[1:], p)
 			s.rx.Advance()
 			wake := s.rx.TakeTxWait()

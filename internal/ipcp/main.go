@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/ouroboros-go/ouroboros/internal/fdlimit"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
 )
 
@@ -43,6 +44,8 @@ func Main(typ uint32, newOps func(*IPCP) Ops) int {
 		log = olog.New(os.Stdout, comp, olog.Options{})
 	}
 	signal.Ignore(syscall.SIGPIPE, syscall.SIGHUP)
+	// Two descriptors per flow through this IPCP.
+	log.Debug(fmt.Sprintf("Open files limit: %d.", fdlimit.Raise()))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT)
 	defer stop()
 	p, err := New(Config{Type: typ, Name: args[1], IRMdPID: irmdPID, Log: log}, nil)

@@ -2,6 +2,7 @@ package ipcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -22,6 +23,14 @@ import (
 func (p *IPCP) serve(c *net.UnixConn) {
 	m := &pb.IpcpMsg{}
 	files, err := ctrl.Recv(c, m)
+	if errors.Is(err, ctrl.ErrNoFiles) {
+		// A flow's channel that could not be received: refuse the request
+		// in words, so the limit is not a mystery.
+		p.log.Error(fmt.Sprintf("Refused %s for flow %d: %v.", m.GetCode(), m.GetFlowId(), err))
+		rep := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_REPLY.Enum(), Result: proto.Int32(oerr.Result(err))}
+		ctrl.Send(c, rep)
+		return
+	}
 	if err != nil {
 		if !ctrl.IsClosed(err) {
 			p.log.Warn(fmt.Sprintf("Dropped malformed request: %v.", err))

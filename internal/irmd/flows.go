@@ -105,7 +105,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 			d.log.Info(fmt.Sprintf("No IPCP or local process answers to %s.", dst))
 			return result(oerr.ENAME)
 		}
-		d.log.Info(fmt.Sprintf("No IPCP reaches %s.", dst))
+		d.log.Info(fmt.Sprintf("No IPCP reaches %s (%v).", dst, err))
 		return result(oerr.EIPCP)
 	}
 	id, err := d.reg.CreateFlow(fi.NPid, fi.QoS)
@@ -339,10 +339,7 @@ func (d *Daemon) flowReqArr(ctx context.Context, m *pb.IrmMsg) reply {
 		return result(oerr.EIPCP)
 	}
 	want := m.GetHash()
-	name, ok := d.reg.FindName(func(n string) bool {
-		h, err := hash.Sum(hash.Algo(ipcp.HashAlgo), n)
-		return err == nil && string(h) == string(want)
-	})
+	name, ok := d.reg.NameByHash(hash.Algo(ipcp.HashAlgo), want)
 	if !ok {
 		d.log.Info(fmt.Sprintf("No name found for hash %s.", hash.Short(want)))
 		return result(oerr.ENAME)

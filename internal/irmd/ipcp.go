@@ -149,17 +149,6 @@ func (d *Daemon) destroyIPCP(pid int) error {
 	return nil
 }
 
-func (d *Daemon) listIPCPs() reply {
-	m := &pb.IrmMsg{}
-	for _, i := range d.reg.ListIPCPs() {
-		m.Ipcps = append(m.Ipcps, &pb.IpcpListMsg{
-			Pid: proto.Uint32(uint32(i.PID)), Type: proto.Uint32(i.Type), Name: proto.String(i.Name),
-			Layer: proto.String(i.Layer), HashAlgo: proto.Uint32(i.HashAlgo)})
-	}
-	m.Result = proto.Int32(0)
-	return reply{msg: m}
-}
-
 // ipcpCall sends one request to an IPCP and returns its reply. No reply (dead
 // IPCP, timeout) is EIPCP.
 func (d *Daemon) ipcpCall(ctx context.Context, pid int, req *pb.IpcpMsg, timeout time.Duration, fds ...int) (*pb.IpcpMsg, error) {

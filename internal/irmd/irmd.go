@@ -40,6 +40,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/fdlimit"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
 	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
@@ -235,6 +236,8 @@ func (d *Daemon) Registry() *reg.Registry { return d.reg }
 // for (SIGKILL after 30 s), the socket and lock are removed.
 func (d *Daemon) Serve(ctx context.Context) error {
 	d.log.Info("Ouroboros IPC Resource Manager daemon started...")
+	// Raised before any IPCP starts: they inherit the hard limit.
+	d.log.Debug(fmt.Sprintf("Open files limit: %d.", fdlimit.Raise()))
 	d.wg.Add(2)
 	go func() { defer d.wg.Done(); d.acceptLoop() }()
 	go func() { defer d.wg.Done(); d.sweep() }()

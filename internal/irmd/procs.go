@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
@@ -225,16 +224,6 @@ func (d *Daemon) destroyName(name string) error {
 	}
 	d.log.Info(fmt.Sprintf("Destroyed name: %s.", name))
 	return nil
-}
-
-func (d *Daemon) listNames() reply {
-	m := &pb.IrmMsg{Result: proto.Int32(0)}
-	for _, n := range d.reg.ListNames() {
-		m.Names = append(m.Names, &pb.NameInfoMsg{Name: proto.String(n.Name),
-			PolLb: proto.Uint32(uint32(n.LB)), Skey: proto.String(""), Scrt: proto.String(""),
-			Ckey: proto.String(""), Ccrt: proto.String("")})
-	}
-	return reply{msg: m}
 }
 
 // autoStart starts the first program bound to name with auto-start, as the

@@ -123,7 +123,7 @@ func (d *Daemon) dispatch(ctx context.Context, r *request) reply {
 	case pb.IrmMsgCode_IRM_DESTROY_IPCP:
 		return result(d.destroyIPCP(int(m.GetPid())))
 	case pb.IrmMsgCode_IRM_LIST_IPCPS:
-		return d.listIPCPs()
+		return d.listIPCPs(m)
 	case pb.IrmMsgCode_IRM_BOOTSTRAP_IPCP:
 		return result(d.bootstrapIPCP(ctx, int(m.GetPid()), m.GetConf()))
 	case pb.IrmMsgCode_IRM_ENROLL_IPCP:
@@ -150,7 +150,7 @@ func (d *Daemon) dispatch(ctx context.Context, r *request) reply {
 	case pb.IrmMsgCode_IRM_DESTROY_NAME:
 		return result(d.destroyName(m.GetName()))
 	case pb.IrmMsgCode_IRM_LIST_NAMES:
-		return d.listNames()
+		return d.listNames(m)
 	case pb.IrmMsgCode_IRM_REG_NAME:
 		return result(d.regName(ctx, m.GetName(), int(m.GetPid()), true))
 	case pb.IrmMsgCode_IRM_UNREG_NAME:

@@ -284,34 +284,41 @@ func (x *IpcpListMsg) GetHashAlgo() uint32 {
 }
 
 type IrmMsg struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          *IrmMsgCode            `protobuf:"varint,1,req,name=code,enum=o7s.irm.IrmMsgCode" json:"code,omitempty"`
-	Prog          *string                `protobuf:"bytes,2,opt,name=prog" json:"prog,omitempty"`
-	Pid           *int32                 `protobuf:"zigzag32,3,opt,name=pid" json:"pid,omitempty"`
-	Name          *string                `protobuf:"bytes,4,opt,name=name" json:"name,omitempty"`
-	FlowInfo      *FlowInfoMsg           `protobuf:"bytes,5,opt,name=flow_info,json=flowInfo" json:"flow_info,omitempty"`
-	IpcpInfo      *IpcpInfoMsg           `protobuf:"bytes,6,opt,name=ipcp_info,json=ipcpInfo" json:"ipcp_info,omitempty"`
-	NameInfo      *NameInfoMsg           `protobuf:"bytes,7,opt,name=name_info,json=nameInfo" json:"name_info,omitempty"`
-	Layer         *string                `protobuf:"bytes,8,opt,name=layer" json:"layer,omitempty"`
-	Exec          []string               `protobuf:"bytes,9,rep,name=exec" json:"exec,omitempty"`
-	Response      *int32                 `protobuf:"zigzag32,10,opt,name=response" json:"response,omitempty"`
-	Dst           *string                `protobuf:"bytes,11,opt,name=dst" json:"dst,omitempty"`
-	Hash          []byte                 `protobuf:"bytes,12,opt,name=hash" json:"hash,omitempty"`
-	FlowId        *int32                 `protobuf:"zigzag32,13,opt,name=flow_id,json=flowId" json:"flow_id,omitempty"`
-	Qosspec       *QosspecMsg            `protobuf:"bytes,14,opt,name=qosspec" json:"qosspec,omitempty"`
-	Conf          *IpcpConfigMsg         `protobuf:"bytes,15,opt,name=conf" json:"conf,omitempty"`
-	Opts          *uint32                `protobuf:"varint,16,opt,name=opts" json:"opts,omitempty"`
-	Ipcps         []*IpcpListMsg         `protobuf:"bytes,17,rep,name=ipcps" json:"ipcps,omitempty"`
-	Names         []*NameInfoMsg         `protobuf:"bytes,18,rep,name=names" json:"names,omitempty"`
-	Timeo         *TimespecMsg           `protobuf:"bytes,19,opt,name=timeo" json:"timeo,omitempty"`
-	Mpl           *int32                 `protobuf:"zigzag32,20,opt,name=mpl" json:"mpl,omitempty"`
-	Comp          *string                `protobuf:"bytes,21,opt,name=comp" json:"comp,omitempty"`
-	Pk            []byte                 `protobuf:"bytes,22,opt,name=pk" json:"pk,omitempty"`
-	TimeoSec      *uint32                `protobuf:"varint,23,opt,name=timeo_sec,json=timeoSec" json:"timeo_sec,omitempty"`
-	TimeoNsec     *uint32                `protobuf:"varint,24,opt,name=timeo_nsec,json=timeoNsec" json:"timeo_nsec,omitempty"`
-	Result        *int32                 `protobuf:"zigzag32,25,opt,name=result" json:"result,omitempty"`
-	SymKey        []byte                 `protobuf:"bytes,26,opt,name=sym_key,json=symKey" json:"sym_key,omitempty"`
-	CipherNid     *int32                 `protobuf:"zigzag32,27,opt,name=cipher_nid,json=cipherNid" json:"cipher_nid,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Code      *IrmMsgCode            `protobuf:"varint,1,req,name=code,enum=o7s.irm.IrmMsgCode" json:"code,omitempty"`
+	Prog      *string                `protobuf:"bytes,2,opt,name=prog" json:"prog,omitempty"`
+	Pid       *int32                 `protobuf:"zigzag32,3,opt,name=pid" json:"pid,omitempty"`
+	Name      *string                `protobuf:"bytes,4,opt,name=name" json:"name,omitempty"`
+	FlowInfo  *FlowInfoMsg           `protobuf:"bytes,5,opt,name=flow_info,json=flowInfo" json:"flow_info,omitempty"`
+	IpcpInfo  *IpcpInfoMsg           `protobuf:"bytes,6,opt,name=ipcp_info,json=ipcpInfo" json:"ipcp_info,omitempty"`
+	NameInfo  *NameInfoMsg           `protobuf:"bytes,7,opt,name=name_info,json=nameInfo" json:"name_info,omitempty"`
+	Layer     *string                `protobuf:"bytes,8,opt,name=layer" json:"layer,omitempty"`
+	Exec      []string               `protobuf:"bytes,9,rep,name=exec" json:"exec,omitempty"`
+	Response  *int32                 `protobuf:"zigzag32,10,opt,name=response" json:"response,omitempty"`
+	Dst       *string                `protobuf:"bytes,11,opt,name=dst" json:"dst,omitempty"`
+	Hash      []byte                 `protobuf:"bytes,12,opt,name=hash" json:"hash,omitempty"`
+	FlowId    *int32                 `protobuf:"zigzag32,13,opt,name=flow_id,json=flowId" json:"flow_id,omitempty"`
+	Qosspec   *QosspecMsg            `protobuf:"bytes,14,opt,name=qosspec" json:"qosspec,omitempty"`
+	Conf      *IpcpConfigMsg         `protobuf:"bytes,15,opt,name=conf" json:"conf,omitempty"`
+	Opts      *uint32                `protobuf:"varint,16,opt,name=opts" json:"opts,omitempty"`
+	Ipcps     []*IpcpListMsg         `protobuf:"bytes,17,rep,name=ipcps" json:"ipcps,omitempty"`
+	Names     []*NameInfoMsg         `protobuf:"bytes,18,rep,name=names" json:"names,omitempty"`
+	Timeo     *TimespecMsg           `protobuf:"bytes,19,opt,name=timeo" json:"timeo,omitempty"`
+	Mpl       *int32                 `protobuf:"zigzag32,20,opt,name=mpl" json:"mpl,omitempty"`
+	Comp      *string                `protobuf:"bytes,21,opt,name=comp" json:"comp,omitempty"`
+	Pk        []byte                 `protobuf:"bytes,22,opt,name=pk" json:"pk,omitempty"`
+	TimeoSec  *uint32                `protobuf:"varint,23,opt,name=timeo_sec,json=timeoSec" json:"timeo_sec,omitempty"`
+	TimeoNsec *uint32                `protobuf:"varint,24,opt,name=timeo_nsec,json=timeoNsec" json:"timeo_nsec,omitempty"`
+	Result    *int32                 `protobuf:"zigzag32,25,opt,name=result" json:"result,omitempty"`
+	SymKey    []byte                 `protobuf:"bytes,26,opt,name=sym_key,json=symKey" json:"sym_key,omitempty"`
+	CipherNid *int32                 `protobuf:"zigzag32,27,opt,name=cipher_nid,json=cipherNid" json:"cipher_nid,omitempty"`
+	// Extensions of this implementation, unknown to the reference (which
+	// ignores them). Lists longer than one datagram come in pages: a request
+	// with list_after asks for the entries after that cursor ("" for the first
+	// page); a reply whose list did not fit sets list_next, the cursor to send
+	// for the next page. A request without list_after gets the first page.
+	ListAfter     *string `protobuf:"bytes,1001,opt,name=list_after,json=listAfter" json:"list_after,omitempty"`
+	ListNext      *string `protobuf:"bytes,1002,opt,name=list_next,json=listNext" json:"list_next,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -535,6 +542,20 @@ func (x *IrmMsg) GetCipherNid() int32 {
 	return 0
 }
 
+func (x *IrmMsg) GetListAfter() string {
+	if x != nil && x.ListAfter != nil {
+		return *x.ListAfter
+	}
+	return ""
+}
+
+func (x *IrmMsg) GetListNext() string {
+	if x != nil && x.ListNext != nil {
+		return *x.ListNext
+	}
+	return ""
+}
+
 var File_irm_proto protoreflect.FileDescriptor
 
 const file_irm_proto_rawDesc = "" +
@@ -548,7 +569,7 @@ const file_irm_proto_rawDesc = "" +
 	"\x04type\x18\x02 \x02(\rR\x04type\x12\x12\n" +
 	"\x04name\x18\x03 \x02(\tR\x04name\x12\x14\n" +
 	"\x05layer\x18\x04 \x02(\tR\x05layer\x12\x1b\n" +
-	"\thash_algo\x18\x05 \x02(\rR\bhashAlgo\"\xb7\x06\n" +
+	"\thash_algo\x18\x05 \x02(\rR\bhashAlgo\"\xf5\x06\n" +
 	"\airm_msg\x12)\n" +
 	"\x04code\x18\x01 \x02(\x0e2\x15.o7s.irm.irm_msg_codeR\x04code\x12\x12\n" +
 	"\x04prog\x18\x02 \x01(\tR\x04prog\x12\x10\n" +
@@ -579,7 +600,10 @@ const file_irm_proto_rawDesc = "" +
 	"\x06result\x18\x19 \x01(\x11R\x06result\x12\x17\n" +
 	"\asym_key\x18\x1a \x01(\fR\x06symKey\x12\x1d\n" +
 	"\n" +
-	"cipher_nid\x18\x1b \x01(\x11R\tcipherNid*\xd1\x04\n" +
+	"cipher_nid\x18\x1b \x01(\x11R\tcipherNid\x12\x1e\n" +
+	"\n" +
+	"list_after\x18\xe9\a \x01(\tR\tlistAfter\x12\x1c\n" +
+	"\tlist_next\x18\xea\a \x01(\tR\blistNext*\xd1\x04\n" +
 	"\firm_msg_code\x12\x13\n" +
 	"\x0fIRM_CREATE_IPCP\x10\x01\x12\x11\n" +
 	"\rIPCP_CREATE_R\x10\x02\x12\x14\n" +

@@ -132,16 +132,25 @@ func (l *Local) FlowAllocResp(ctx context.Context, f *ipcp.Flow, response int32,
 }
 
 // forward copies datagrams from src to dst until either fails, then closes both.
+// It holds a buffer only while a packet passes: an idle flow costs its two
+// goroutines' stacks, not two MaxSDU buffers.
 func (l *Local) forward(src, dst *datapath.Endpoint, down func()) {
 	defer l.wg.Done()
 	defer down()
-	buf := make([]byte, datapath.MaxSDU+1)
+	var b *[]byte
+	get := func(n int) []byte { b = datapath.GetBuf(n); return *b }
 	for {
-		kind, sdu, err := src.ReadPacket(buf)
+		kind, sdu, err := src.ReadPacketInto(get)
 		if err != nil {
+			if b != nil {
+				datapath.PutBuf(b)
+			}
 			return
 		}
-		if err := dst.WritePacket(kind, buf[:1+len(sdu)]); err != nil {
+		err = dst.WritePacket(kind, (*b)[:1+len(sdu)])
+		datapath.PutBuf(b)
+		b = nil
+		if err != nil {
 			return
 		}
 	}

@@ -69,12 +69,16 @@ func (f *Flow) copy() Flow {
 }
 
 // setStateLocked changes a flow's state; leaving ACCEPT_PENDING removes its
-// active entries.
+// active entries (only names its process is bound to hold them).
 func (r *Registry) setStateLocked(f *Flow, s FlowState) {
 	r.touchLocked(FlowTopic(f.ID))
 	if f.State == FlowAcceptPending && s != FlowAcceptPending {
-		for _, n := range r.names {
-			n.delActiveFlow(f.ID)
+		if p, ok := r.procs[f.NPid]; ok {
+			for _, n := range p.Names {
+				if name, ok := r.names[n]; ok {
+					name.delActiveFlow(f.ID)
+				}
+			}
 		}
 	}
 	f.State = s

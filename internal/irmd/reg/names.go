@@ -2,7 +2,6 @@ package reg
 
 import (
 	"slices"
-	"strings"
 )
 
 // LBPolicy is a name's load-balancing policy among accepting processes.
@@ -62,7 +61,7 @@ func (r *Registry) CreateName(info NameInfo) error {
 	if _, ok := r.names[info.Name]; ok {
 		return ErrExists
 	}
-	r.names[info.Name] = &Name{NameInfo: info}
+	r.addNameLocked(&Name{NameInfo: info})
 	r.notifyLocked()
 	return nil
 }
@@ -75,7 +74,7 @@ func (r *Registry) DestroyName(name string) error {
 	if _, ok := r.names[name]; !ok {
 		return ErrNotFound
 	}
-	delete(r.names, name)
+	r.delNameLocked(name)
 	for _, p := range r.procs {
 		p.Names = del(p.Names, name)
 	}
@@ -113,35 +112,12 @@ func (r *Registry) GetName(name string) (Name, bool) {
 func (r *Registry) ListNames() []NameInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]NameInfo, 0, len(r.names))
-	for _, n := range r.names {
-		out = append(out, n.NameInfo)
+	s := r.sortedNamesLocked()
+	out := make([]NameInfo, 0, len(s))
+	for _, k := range s {
+		out = append(out, r.names[k].NameInfo)
 	}
-	slices.SortFunc(out, func(a, b NameInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-// NameNames returns the sorted names (for hashing on flow arrival).
-func (r *Registry) nameKeysLocked() []string {
-	keys := make([]string, 0, len(r.names))
-	for k := range r.names {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// FindName returns the first name, in strcmp order, for which match is true.
-func (r *Registry) FindName(match func(name string) bool) (string, bool) {
-	r.mu.Lock()
-	keys := r.nameKeysLocked()
-	r.mu.Unlock()
-	for _, k := range keys {
-		if match(k) {
-			return k, true
-		}
-	}
-	return "", false
 }
 
 // HasAccepter reports whether some process is accepting for name.

@@ -290,12 +290,18 @@ func TestListNamesStrcmpOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ListNames = %q, want %q", got, want)
 	}
-	// FindName walks the same order.
-	if n, ok := r.FindName(func(s string) bool { return len(s) == 2 }); !ok || n != "_x" {
-		t.Errorf("FindName(len 2) = %q, %v; want _x", n, ok)
+	// Pages follow the same order.
+	page, more := r.NamesAfter("", 4)
+	if len(page) != 4 || page[3].Name != "_x" || !more {
+		t.Errorf("NamesAfter(\"\", 4) = %v, %v", page, more)
 	}
-	if _, ok := r.FindName(func(string) bool { return false }); ok {
-		t.Error("FindName(never) found something")
+	page, more = r.NamesAfter("_x", 10)
+	if len(page) != 5 || page[0].Name != "a" || more {
+		t.Errorf("NamesAfter(_x, 10) = %v, %v", page, more)
+	}
+	page, more = r.NamesAfter("a0", 1) // a cursor that is no longer a name
+	if len(page) != 1 || page[0].Name != "a1" || !more {
+		t.Errorf("NamesAfter(a0, 1) = %v, %v", page, more)
 	}
 }
 

@@ -114,15 +114,14 @@ func (r *Registry) RemoveProc(pid int) (live []Flow, existed bool) {
 	_, isIPCP := r.ipcps[pid]
 	existed = ok || isIPCP
 	if ok {
+		// A process's active entries are only in the names it is bound to.
 		for _, n := range p.Names {
 			if name, ok := r.names[n]; ok {
 				name.Procs = delInt(name.Procs, pid)
+				name.delActivePID(pid)
 			}
 		}
 		delete(r.procs, pid)
-	}
-	for _, name := range r.names {
-		name.delActivePID(pid)
 	}
 	delete(r.ipcps, pid)
 	r.touchLocked(IPCPTopic(pid))
@@ -331,7 +330,7 @@ func (r *Registry) ensureNameLocked(name string) *Name {
 	n, ok := r.names[name]
 	if !ok {
 		n = &Name{NameInfo: NameInfo{Name: name, LB: LBSpill}}
-		r.names[name] = n
+		r.addNameLocked(n)
 	}
 	return n
 }

@@ -49,8 +49,10 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
-// MaxFlows is SYS_MAX_FLOWS: flow ids are 1..MaxFlows-1.
-const MaxFlows = 10240
+// MaxFlows bounds the flow ids: they are 1..MaxFlows-1 (the reference's
+// SYS_MAX_FLOWS is 10240; ours is larger so that 10,000 flows through an IPCP,
+// two ids each, fit with room to spare). Ids travel in int32 fields.
+const MaxFlows = 1 << 16
 
 // NotEnrolled is the layer name of an IPCP before bootstrap or enrollment.
 const NotEnrolled = "Not enrolled."
@@ -71,6 +73,7 @@ type Registry struct {
 	touched []string                 // topics changed by the current mutation
 
 	names map[string]*Name
+	idx   nameIndex        // names by digest and in order (nameindex.go)
 	progs map[string]*Prog // by basename
 	procs map[int]*Proc
 	ipcps map[int]*IPCP
