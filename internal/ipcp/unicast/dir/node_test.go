@@ -648,7 +648,7 @@ func containsID(t *table, id []byte) bool {
 func TestInterval(t *testing.T) {
 	for _, c := range []struct {
 		e, r, f int
-		want  time.Duration
+		want    time.Duration
 	}{
 		{86400, 900, 900, 90 * time.Second},
 		{60, 10, 10, time.Second},
