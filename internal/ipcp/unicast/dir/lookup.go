@@ -54,6 +54,7 @@ type lookup struct {
 	cands []*cand // nearest the key first
 	sent  int
 	done  bool
+	join  bool // the bootstrap's lookup of our own ID
 }
 
 func lookupKey(code Code, key []byte) string { return string(append([]byte{byte(code)}, key...)) }
@@ -166,7 +167,7 @@ func (n *Node) timeouts(now time.Time, l *lookup) {
 			n.request(now, l, c)
 			continue
 		}
-		n.tab.failed(c.Addr)
+		n.tab.failed(c.Addr, now)
 		if c.tries < maxTries {
 			n.request(now, l, c)
 		} else {
@@ -244,6 +245,9 @@ func (n *Node) finish(now time.Time, l *lookup, addr uint64, hops int) {
 			n.cache[string(l.key)] = cached{addr: addr, exp: now.Add(TCache)}
 		}
 		return
+	}
+	if l.join {
+		n.joined(now)
 	}
 	e := n.st.m[string(l.key)]
 	if e == nil || len(e.local) == 0 {

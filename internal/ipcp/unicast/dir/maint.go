@@ -23,6 +23,7 @@ func (n *Node) maintain(now time.Time) {
 		n.join(now)
 	}
 	n.st.expire(now)
+	n.tab.expireDead(now)
 	for k, c := range n.cache {
 		if !now.Before(c.exp) {
 			delete(n.cache, k)

@@ -2,6 +2,7 @@ package dir
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,9 +11,9 @@ import (
 
 // Errors of the local operations.
 var (
-	ErrKeyLen   = errors.New("dir: key length is not the layer's hash length")
-	ErrLookups  = errors.New("dir: too many lookups in progress")
-	ErrNoRequst = errors.New("dir: response to no request of ours")
+	ErrKeyLen    = errors.New("dir: key length is not the layer's hash length")
+	ErrLookups   = errors.New("dir: too many lookups in progress")
+	ErrNoRequest = errors.New("dir: response to no request of ours")
 )
 
 // Out is a message to send: a DT packet to address To, on the DHT's EID.
@@ -90,7 +91,7 @@ func New(cfg Config, addr uint64, rnd *rand.Rand) (*Node, error) {
 		cache:   map[string]cached{},
 	}
 	n.magic = n.cookie()
-	n.tab = newTable(n.self, cfg.K)
+	n.tab = newTable(n.self, cfg.K, cfg.TRefresh)
 	return n, nil
 }
 
@@ -128,11 +129,36 @@ func (n *Node) join(now time.Time) {
 	if l == nil {
 		return
 	}
+	l.join = true
 	if l.find(n.cfg.Peer) == nil {
 		// The peer's ID is unknown: ours stands in for it.
 		l.add(&cand{Contact: Contact{ID: n.self.ID, Addr: n.cfg.Peer}, depth: 1, magic: true})
 	}
 	n.step(now, l)
+}
+
+// joined ends the bootstrap as Kademlia does: every bucket farther from
+// us than our nearest contact is refreshed with a lookup of a random ID in
+// its range. This makes us known across the key space, and teaches us a
+// contact in every part of it; without it the members near a key need not
+// know each other when names are published, and lookups can miss them.
+func (n *Node) joined(now time.Time) {
+	near := n.tab.closest(n.self.ID, 1)
+	if len(near) == 0 {
+		return
+	}
+	for i := n.tab.bucketIndex(near[0].ID) - 1; i >= 0; i-- {
+		id := make([]byte, n.cfg.IDLen)
+		for j := range id {
+			id[j] = byte(n.rnd.Uint32())
+		}
+		// Distance from us with exactly i leading zero bits.
+		d := (uint64(1)<<63)>>i | n.rnd.Uint64()&((uint64(1)<<63)>>i-1)
+		binary.BigEndian.PutUint64(id, binary.BigEndian.Uint64(n.self.ID)^d)
+		if l := n.startLookup(now, FindNodeReq, id); l != nil {
+			n.step(now, l)
+		}
+	}
 }
 
 // Outbox returns the messages to send and forgets them.
@@ -174,7 +200,7 @@ func (n *Node) Receive(now time.Time, b []byte) error {
 	if m.Code == FindNodeRsp || m.Code == FindValueRsp {
 		if l, c = n.match(m); c == nil {
 			n.stats.NoRequest++
-			return fmt.Errorf("%w: %v for key %x cookie %#x from %#x", ErrNoRequst, m.Code, m.Key[:8], m.Cookie, m.Src.Addr)
+			return fmt.Errorf("%w: %v for key %x cookie %#x from %#x", ErrNoRequest, m.Code, m.Key[:8], m.Cookie, m.Src.Addr)
 		}
 	}
 	n.stats.Received[m.Code]++

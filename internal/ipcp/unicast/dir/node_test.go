@@ -257,16 +257,16 @@ func TestEvictionAndReplacement(t *testing.T) {
 	if len(b.contacts) != 2 || len(b.repl) != 2 {
 		t.Fatalf("bucket %d contacts, %d replacements", len(b.contacts), len(b.repl))
 	}
-	n.tab.failed(1)
+	n.tab.failed(1, t0)
 	if n.tab.byAddr[1] == nil {
 		t.Fatal("dropped after one failure")
 	}
 	n.tab.seen(far(1, 1), t0) // an answer clears the failures
-	n.tab.failed(1)
+	n.tab.failed(1, t0)
 	if n.tab.byAddr[1] == nil {
 		t.Fatal("failures not cleared by a message")
 	}
-	n.tab.failed(1)
+	n.tab.failed(1, t0)
 	if n.tab.byAddr[1] != nil || len(b.contacts) != 2 || b.contacts[1].Addr != 4 || len(b.repl) != 1 {
 		t.Errorf("after two failures: contacts %v", b.contacts)
 	}
@@ -359,11 +359,11 @@ func TestQueryContactsReqRsp(t *testing.T) {
 		t.Errorf("%d contacts, want the responder and both it named", n.tab.len())
 	}
 	// The same response again matches no request.
-	if err := n.Receive(t0, enc(t, rsp)); !errors.Is(err, ErrNoRequst) {
+	if err := n.Receive(t0, enc(t, rsp)); !errors.Is(err, ErrNoRequest) {
 		t.Errorf("duplicate response: %v", err)
 	}
 	rsp.Cookie++
-	if err := n.Receive(t0, enc(t, rsp)); !errors.Is(err, ErrNoRequst) {
+	if err := n.Receive(t0, enc(t, rsp)); !errors.Is(err, ErrNoRequest) {
 		t.Errorf("wrong cookie: %v", err)
 	}
 	if n.Stats().NoRequest != 2 {
@@ -484,7 +484,7 @@ func TestQueryContacts(t *testing.T) {
 func TestAnswerCapturedRequest(t *testing.T) {
 	n, _ := newTestNode(t, testConfig(), 13)
 	n.self = Contact{ID: unhex(t, uni1ID), Addr: 0xe4c46f9c}
-	n.tab = newTable(n.self, n.cfg.K)
+	n.tab = newTable(n.self, n.cfg.K, n.cfg.TRefresh)
 	if err := n.Receive(t0, unhex(t, capFindNode)); err != nil {
 		t.Fatal(err)
 	}

@@ -40,9 +40,10 @@ func expSecs(t time.Time) uint32 { return uint32(t.Unix()) }
 // if it is one of our own, an existing value's expiry is only ever
 // raised. It reports whether the store changed.
 //
-// A new or refreshed value counts as just replicated: its publisher
+// A value received counts as just replicated, new or known: its sender
 // stored it at the members nearest the key, so it needs no copy from us
-// for another replication interval.
+// for another replication interval (Kademlia's optimisation: one holder
+// replicates per interval, not all k).
 func (s *store) putRemote(key, val []byte, exp, now time.Time) bool {
 	if exp.Unix() < now.Unix() || len(val) > maxValueLen {
 		return false
@@ -59,8 +60,11 @@ func (s *store) putRemote(key, val []byte, exp, now time.Time) bool {
 		return false
 	}
 	if v := find(e.remote, val); v != nil {
+		// Another holder just copied it to the members nearest the key
+		// (us among them): our copy need not go out this interval.
+		v.lastRepl = now
 		if exp.After(v.exp) {
-			v.exp, v.lastRepl = exp, now
+			v.exp = exp
 			return true
 		}
 		return false

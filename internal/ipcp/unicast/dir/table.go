@@ -19,7 +19,9 @@ import (
 // third party's response is added if there is room and never refreshes an
 // entry. A contact that leaves maxFails requests in a row unanswered is
 // dropped and the newest replacement takes its place: the reference keeps
-// dead contacts forever, which makes lookups wait on them.
+// dead contacts forever, which makes lookups wait on them. A dropped
+// contact is not learned again from third parties (whose tables may still
+// list it) for a while, only from a message of its own.
 
 const nBuckets = 65
 
@@ -39,11 +41,16 @@ type table struct {
 	self   Contact
 	k      int
 	b      [nBuckets]bucket
-	byAddr map[uint64]*contact // contacts and replacements
+	byAddr map[uint64]*contact  // contacts and replacements
+	dead   map[uint64]time.Time // dropped contacts, until when they are not learned again
+	tDead  time.Duration
 }
 
-func newTable(self Contact, k int) *table {
-	return &table{self: self, k: k, byAddr: map[uint64]*contact{}}
+// maxDead bounds the dropped contacts remembered.
+const maxDead = 1024
+
+func newTable(self Contact, k int, tDead time.Duration) *table {
+	return &table{self: self, k: k, byAddr: map[uint64]*contact{}, dead: map[uint64]time.Time{}, tDead: tDead}
 }
 
 // bucketIndex returns the bucket for an ID.
@@ -73,6 +80,12 @@ func (t *table) learned(c Contact, now time.Time) {
 func (t *table) update(c Contact, now time.Time, direct bool) {
 	if c.Addr == t.self.Addr || bytes.Equal(c.ID, t.self.ID) {
 		return
+	}
+	if until, ok := t.dead[c.Addr]; ok {
+		if !direct && now.Before(until) {
+			return
+		}
+		delete(t.dead, c.Addr)
 	}
 	if old, ok := t.byAddr[c.Addr]; ok {
 		if !direct {
@@ -128,13 +141,28 @@ func (t *table) remove(addr uint64) {
 
 // failed records a request to addr left unanswered; after maxFails in a
 // row the contact is dropped.
-func (t *table) failed(addr uint64) {
+func (t *table) failed(addr uint64, now time.Time) {
 	c, ok := t.byAddr[addr]
 	if !ok {
 		return
 	}
 	if c.fails++; c.fails >= maxFails {
 		t.remove(addr)
+		if len(t.dead) >= maxDead {
+			t.expireDead(now)
+		}
+		if len(t.dead) < maxDead {
+			t.dead[addr] = now.Add(t.tDead)
+		}
+	}
+}
+
+// expireDead forgets the dropped contacts that may be learned again.
+func (t *table) expireDead(now time.Time) {
+	for a, until := range t.dead {
+		if !now.Before(until) {
+			delete(t.dead, a)
+		}
 	}
 }
 
