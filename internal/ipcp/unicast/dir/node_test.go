@@ -671,3 +671,84 @@ func TestNewErrors(t *testing.T) {
 		t.Error("address 0 accepted")
 	}
 }
+
+// A contact dropped for silence is not learned again from a third party's
+// response (whose table may still list it), only from a message of its
+// own or after TRefresh.
+func TestDeadNotRelearned(t *testing.T) {
+	n, rnd := newTestNode(t, testConfig(), 17)
+	dead := Contact{ID: randBytes(rnd, 32), Addr: 5}
+	n.tab.seen(dead, t0)
+	n.tab.failed(5, t0)
+	n.tab.failed(5, t0)
+	if n.tab.len() != 0 {
+		t.Fatal("not dropped")
+	}
+	n.tab.learned(dead, t0.Add(time.Second))
+	if n.tab.len() != 0 {
+		t.Error("relearned from a third party")
+	}
+	n.tab.learned(dead, t0.Add(n.cfg.TRefresh))
+	if n.tab.len() != 1 {
+		t.Error("not learned again after TRefresh")
+	}
+	n.tab.failed(5, t0)
+	n.tab.failed(5, t0)
+	n.tab.seen(dead, t0.Add(time.Second))
+	if n.tab.len() != 1 {
+		t.Error("a message of its own did not bring it back")
+	}
+}
+
+// A STORE of a value already held counts as its replication: only one of
+// the k holders copies a value per interval.
+func TestReplicateOnce(t *testing.T) {
+	n, rnd := newTestNode(t, testConfig(), 18)
+	n.Start(t0)
+	fill(n, rnd, 10, t0)
+	key := randBytes(rnd, 32)
+	src := Contact{ID: randBytes(rnd, 32), Addr: 7}
+	st := enc(t, Msg{Code: Store, Src: src, Key: key, Value: EncodeValue(7), Exp: expSecs(t0.Add(48 * time.Hour))})
+	n.Receive(t0, st)
+	now := t0.Add(n.cfg.TReplicate - time.Minute)
+	n.Receive(now, st) // another holder copied it to us
+	now = t0.Add(n.cfg.TReplicate + time.Minute)
+	n.maintAt = now
+	n.Tick(now)
+	if c := count(sent(t, n), Store); c != 0 {
+		t.Errorf("%d STOREs a minute after another holder's copy", c)
+	}
+	now = now.Add(n.cfg.TReplicate)
+	n.maintAt = now
+	n.Tick(now)
+	if c := count(sent(t, n), Store); c != n.cfg.K {
+		t.Errorf("%d STOREs once due, want k", c)
+	}
+}
+
+// When the bootstrap ends, every bucket farther than our nearest contact
+// gets a lookup of a random ID in its range.
+func TestJoinRefreshesFartherBuckets(t *testing.T) {
+	cfg := testConfig()
+	cfg.Peer = 42
+	n, rnd := newTestNode(t, cfg, 19)
+	n.Start(t0)
+	n.Outbox()
+	near := bytes.Clone(n.self.ID)
+	near[1] ^= 0x01 // distance with 15 leading zero bits
+	rsp := Msg{Code: FindNodeRsp, Src: Contact{ID: near, Addr: 42}, Key: n.self.ID, Cookie: n.magic}
+	if err := n.Receive(t0, enc(t, rsp)); err != nil {
+		t.Fatal(err)
+	}
+	ms := sent(t, n)
+	buckets := map[int]bool{}
+	for _, m := range ms {
+		if m.Code == FindNodeReq {
+			buckets[n.tab.bucketIndex(m.Key)] = true
+		}
+	}
+	if len(buckets) != 15 || buckets[15] {
+		t.Errorf("refreshed buckets %v, want 0 to 14", buckets)
+	}
+	_ = rnd
+}
