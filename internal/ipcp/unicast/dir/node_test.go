@@ -731,7 +731,7 @@ func TestReplicateOnce(t *testing.T) {
 func TestJoinRefreshesFartherBuckets(t *testing.T) {
 	cfg := testConfig()
 	cfg.Peer = 42
-	n, rnd := newTestNode(t, cfg, 19)
+	n, _ := newTestNode(t, cfg, 19)
 	n.Start(t0)
 	n.Outbox()
 	near := bytes.Clone(n.self.ID)
@@ -750,5 +750,4 @@ func TestJoinRefreshesFartherBuckets(t *testing.T) {
 	if len(buckets) != 15 || buckets[15] {
 		t.Errorf("refreshed buckets %v, want 0 to 14", buckets)
 	}
-	_ = rnd
 }

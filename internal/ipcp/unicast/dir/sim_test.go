@@ -289,8 +289,8 @@ func TestSimLookups(t *testing.T) {
 		{20, 10, 0.1}, {100, 10, 0.1}, {1000, 3, 0.1},
 	} {
 		t.Run(fmt.Sprintf("%d nodes %.0f%% loss", c.n, 100*c.loss), func(t *testing.T) {
-			if c.n >= 1000 && testing.Short() {
-				t.Skip("1,000 nodes: not with -short")
+			if c.n >= 1000 && (testing.Short() || raceEnabled) {
+				t.Skip("1,000 nodes: not with -short or the race detector (minutes on a busy machine)")
 			}
 			s := newSim(t, uint64(c.n), c.loss)
 			owner, joinMsgs, regMsgs := s.build(simConfig(), c.n)
