@@ -202,4 +202,3 @@ func (c *Ctx) Stats() Stats {
 		SlotNs: 1 << c.txMul, SlotPkts: c.txWPC, SlotBytes: c.txWBC, SlotLimit: c.txWBL,
 		SlowStart: !c.txCAV}
 }
-
