@@ -164,7 +164,7 @@ func TestHostileNeighbour(t *testing.T) {
 		fi, _ := a.FA.Flow(f.ID)
 		junk := [][]byte{
 			nil, {1}, make([]byte, 14),
-			wire.DTFields{Dst: c.Addr, TTL: 9, EID: 0}.Append(nil),                          // empty FA message
+			wire.DTFields{Dst: c.Addr, TTL: 9, EID: 0}.Append(nil),                              // empty FA message
 			append(wire.DTFields{Dst: c.Addr, TTL: 9, EID: 0}.Append(nil), make([]byte, 61)...), // FLOW_REQ without hash
 			append(wire.DTFields{Dst: c.Addr, TTL: 9, EID: 0}.Append(nil), wire.FAMsg{Code: wire.FAFlowReply, REID: fi.RemoteEID ^ 1, SEID: 5}.Append(nil)...),
 			append(wire.DTFields{Dst: c.Addr, TTL: 9, EID: 0}.Append(nil), wire.FAMsg{Code: wire.FAFlowUpdate, REID: 12345, ECE: 9}.Append(nil)...),

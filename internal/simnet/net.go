@@ -207,31 +207,34 @@ func names(ns []*Node) []string {
 	return s
 }
 
-// Converged reports whether every member has a loop-free route to every
-// other member that the graph of up links connects to it, and no route to
-// those it does not. It returns the first problem found.
+// Converged reports whether every member has a shortest (in hops),
+// loop-free route over up links to every member it can reach, and no route
+// to those it cannot. It returns the first problem found.
 func (n *Net) Converged() error {
 	nodes := n.Nodes()
-	comp := n.components()
+	adj := n.upAdjacency()
 	for _, a := range nodes {
+		dist := hops(adj, a)
 		for _, b := range nodes {
 			if a == b {
 				continue
 			}
-			_, err := n.Route(a, b)
-			if comp[a] == comp[b] && err != nil {
+			path, err := n.Route(a, b)
+			d, reach := dist[b]
+			switch {
+			case reach && err != nil:
 				return err
-			}
-			if comp[a] != comp[b] && err == nil {
+			case !reach && err == nil:
 				return fmt.Errorf("%s routes to %s, which it cannot reach", a.Name, b.Name)
+			case reach && len(path)-1 != d:
+				return fmt.Errorf("%s routes to %s in %d hops, not %d: %v", a.Name, b.Name, len(path)-1, d, names(path))
 			}
 		}
 	}
 	return nil
 }
 
-// components numbers the connected components of the up links.
-func (n *Net) components() map[*Node]int {
+func (n *Net) upAdjacency() map[*Node][]*Node {
 	n.mu.Lock()
 	links := append([]*Link(nil), n.links...)
 	n.mu.Unlock()
@@ -242,25 +245,24 @@ func (n *Net) components() map[*Node]int {
 			adj[l.B] = append(adj[l.B], l.A)
 		}
 	}
-	comp := map[*Node]int{}
-	for i, s := range n.Nodes() {
-		if _, ok := comp[s]; ok {
-			continue
-		}
-		stack := []*Node{s}
-		comp[s] = i
-		for len(stack) > 0 {
-			v := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			for _, w := range adj[v] {
-				if _, ok := comp[w]; !ok {
-					comp[w] = i
-					stack = append(stack, w)
-				}
+	return adj
+}
+
+// hops returns the hop count from s to every member it reaches.
+func hops(adj map[*Node][]*Node, s *Node) map[*Node]int {
+	dist := map[*Node]int{s: 0}
+	q := []*Node{s}
+	for len(q) > 0 {
+		v := q[0]
+		q = q[1:]
+		for _, w := range adj[v] {
+			if _, ok := dist[w]; !ok {
+				dist[w] = dist[v] + 1
+				q = append(q, w)
 			}
 		}
 	}
-	return comp
+	return dist
 }
 
 // WaitConverged sleeps (virtual time) in steps of step until Converged,
