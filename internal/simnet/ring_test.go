@@ -100,7 +100,9 @@ func TestRing(t *testing.T) {
 	for _, algo := range []routing.Algorithm{routing.Simple, routing.LFA, routing.ECMP} {
 		t.Run(algo.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				n := New(t, Config{Algo: algo, Seed: 6})
+				// Short link-state timers (a layer parameter) keep the virtual
+				// time, and so the packets to simulate, small.
+				n := New(t, Config{Algo: algo, Seed: 6, Update: 5 * time.Second, Timeout: 20 * time.Second})
 				var ns []*Node
 				for i := range 6 {
 					ns = append(ns, n.AddNode(string(rune('a'+i))))

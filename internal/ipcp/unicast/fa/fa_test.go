@@ -296,3 +296,19 @@ func FuzzHandle(f *testing.F) {
 }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// TestRequestFromSelf: a FLOW_REQ claiming to come from our own address or
+// from a component EID is dropped before the IRMd hears of it.
+func TestRequestFromSelf(t *testing.T) {
+	p := newPair(t, ca.None, nil)
+	for _, m := range []wire.FAMsg{
+		{Code: wire.FAFlowReq, SAddr: addrB, SEID: 1 << 40, Hash: hashB},
+		{Code: wire.FAFlowReq, SAddr: addrA, SEID: 1, Hash: hashB},
+		{Code: wire.FAFlowReq, SAddr: 0, SEID: 1 << 40, Hash: hashB},
+	} {
+		p.b.Handle(m.Append(nil))
+	}
+	if len(p.ub.arrived) != 0 || p.b.Stats().Malformed != 3 || len(p.n.sent) != 0 {
+		t.Errorf("arrived %v, stats %+v, sent %d", p.ub.arrived, p.b.Stats(), len(p.n.sent))
+	}
+}
