@@ -334,7 +334,9 @@ type ScaleResult struct {
 // waits for convergence, runs one refresh period, cuts a link of the mesh
 // that leaves it connected, and waits for convergence again. Convergence
 // is checked every step from sources members (and both ends of the cut).
-func MeasureScale(n int, deg float64, cfg SimConfig, step time.Duration, sources int, limit time.Duration) (ScaleResult, error) {
+// Without cut it stops after the refresh period: the ageing a cut waits
+// for costs several more periods of flooding.
+func MeasureScale(n int, deg float64, cfg SimConfig, step time.Duration, sources int, limit time.Duration, cut bool) (ScaleResult, error) {
 	edges := RandomMesh(n, deg, uint64(n))
 	s := NewRoutingSim(n, edges, cfg)
 	res := ScaleResult{Nodes: n, Links: len(edges)}
@@ -368,6 +370,9 @@ func MeasureScale(n int, deg float64, cfg SimConfig, step time.Duration, sources
 	before := s.Sent()
 	s.RunFor(period)
 	res.PeriodLSUs = float64(s.Sent()-before) / float64(n)
+	if !cut {
+		return res, nil
+	}
 	// Cut a link off the spanning tree (one added for degree), so the
 	// mesh stays connected.
 	li := n - 1 + r.IntN(len(edges)-(n-1))
