@@ -1,8 +1,30 @@
-// Package routing holds the link-state routing of the unicast layer. For
-// now it is the part without I/O: the link-state database, the graph it
-// builds and the algorithms that turn the graph into routing tables and
-// forwarding routes. The component that sends and receives LSUs on the
-// Management flows and recomputes on a timer will sit on top of it.
+// Package routing holds the link-state routing of the unicast layer: the
+// link-state database, the graph it builds, the algorithms that turn the
+// graph into routing tables and forwarding routes, and the Router that
+// runs the protocol over them.
+//
+// # The Router
+//
+// Router is the link-state component without I/O and without goroutines:
+// events go in (a Data Transfer or Management connection came or went, a
+// link's flow went down or up, an LSU arrived, the clock reached
+// NextDeadline), and the LSUs to send on Management links come out, for
+// the caller to write once the call returned. Time is passed in, so the
+// simulator drives a thousand routers in virtual time and the daemon drives
+// one from a timer.
+//
+// When the topology changes the Router recomputes the routing table and
+// installs it in the forwarding tables with one Replace each (a lookup sees
+// the old table or the new one). By default that happens within the call,
+// as the reference does for a new adjacency; a hold time batches a burst of
+// changes into one computation. Unlike the reference, the loss of a local
+// adjacency and the ageing of a remote one recompute too (the reference
+// waits for its t_recalc tick, or forgets), a member left without a graph
+// empties its tables, and LSUs about our own adjacencies coming from the
+// network are refused: we are their only source. When a Data Transfer
+// connection goes, the forwarding tables hear that its link is down before
+// anything is recomputed, so an alternate forwarding table moves traffic to
+// a loop-free alternate at once.
 //
 // # The database
 //
