@@ -306,13 +306,25 @@ func (c *client) reader(writerDone <-chan struct{}) {
 }
 
 // drain waits until the peer has taken every packet written, the flow went
-// down, or c.linger passed.
+// down, or c.linger passed. A flow that went down never drains: a write
+// that failed ended the run, and a read (nothing is expected on a
+// unidirectional flow) reports the flow down rather than a timeout.
 func (c *client) drain() {
+	c.failMu.Lock()
+	failed := c.failure != ""
+	c.failMu.Unlock()
+	if failed {
+		return
+	}
+	c.conn.SetReadTimeout(lingerPoll)
+	buf := make([]byte, maxSize)
 	for deadline := time.Now().Add(c.linger); time.Now().Before(deadline); {
 		if c.conn.TxQueueLen() == 0 {
 			return
 		}
-		time.Sleep(lingerPoll)
+		if _, err := c.conn.Read(buf); err != nil && !errors.Is(err, flow.ETIMEDOUT) {
+			return // the flow is down: nothing will take the rest
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ type fakeConn struct {
 	written [][]byte
 	q       [][]byte
 	txq     []int // successive TxQueueLen values; the last one repeats
+	readErr error // what Read returns, if set (the flow went down)
 	kick    chan struct{}
 }
 
@@ -78,6 +79,10 @@ func (c *fakeConn) Read(p []byte) (int, error) {
 	defer t.Stop()
 	for {
 		c.mu.Lock()
+		if c.readErr != nil {
+			c.mu.Unlock()
+			return 0, opErr("read", c.readErr)
+		}
 		if len(c.q) > 0 {
 			m := c.q[0]
 			c.q = c.q[1:]
@@ -388,5 +393,32 @@ func TestClientDrain(t *testing.T) {
 	c.run(context.Background())
 	if d := time.Since(start); d < c.linger || d > c.linger+time.Second {
 		t.Errorf("lingered %v, want %v", d, c.linger)
+	}
+}
+
+// TestClientNoDrainWhenDown: a unidirectional client whose flow went down
+// (a write failed, or the flow went down after the last write) does not
+// wait for a queue that will never drain.
+func TestClientNoDrainWhenDown(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*fakeConn)
+	}{
+		{"write fails", func(c *fakeConn) { c.writeErr = map[int]error{3: flow.EFLOWDOWN}; c.readErr = flow.EFLOWDOWN }},
+		{"down after the writes", func(c *fakeConn) { c.readErr = flow.EFLOWDOWN }},
+	} {
+		var out bytes.Buffer
+		conn := newFakeConn(false)
+		conn.txq = []int{1500} // never drains
+		tc.set(conn)
+		c := testClient(config{test: testUni, flood: true, duration: 1}, conn, &out)
+		c.linger = time.Hour
+		done := make(chan struct{})
+		go func() { c.run(context.Background()); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: the client lingers after the flow went down:\n%s", tc.name, out.String())
+		}
 	}
 }

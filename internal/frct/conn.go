@@ -11,6 +11,7 @@ package frct
 //	snd.go     Send: header construction, new runs, piggybacked ACK/FC
 //	rcv.go     Receive: header processing, runs, reorder queue, delivery
 //	window.go  flow control and rendezvous (RDVS)
+//	ctl.go     when control packets may go: never before our first DATA (F6)
 //	rtx.go     retransmission queue, back-off, delayed ACK, OnTimeout
 //	rtt.go     RTT/RTO estimator
 
@@ -112,7 +113,10 @@ type rcvRec struct {
 	// run is set when a DRF packet opened a run. The reference has no such
 	// flag (quirk F6): a control packet then activates the record without a
 	// run. We accept DRF whenever no run exists.
-	run bool
+	run    bool
+	isn    Seq       // first seqno of the run
+	opened time.Time // when the run opened
+	ackNow bool      // a hole or the end of the start window: the sender needs us
 }
 
 // Conn holds the FRCT state of one flow. It is not safe for concurrent use.
@@ -125,9 +129,10 @@ type Conn struct {
 	rqHead  int
 	pending int // payloads returned by Receive and not yet Consumed
 
-	rtt rttState
-	rtx rtxQueue
-	win window
+	rtt  rttState
+	rtx  rtxQueue
+	win  window
+	peer peerRec // what we know of the peer's receive run (ctl.go)
 
 	stats Stats
 

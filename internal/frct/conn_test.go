@@ -13,8 +13,10 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func fixed(v uint32) func() uint32 { return func() uint32 { return v } }
 
-// TestFirstPacketHex checks the header shapes of library.md §5.15: request
-// DATA|DRF without FC/ACK, delayed ACK|FC, response DATA|DRF|ACK|FC.
+// TestFirstPacketHex checks the header shapes of the reference's packets:
+// request DATA|DRF without FC/ACK, delayed ACK|FC, response DATA|DRF|ACK|FC.
+// The delayed ACK of a receiver that has sent no DATA waits (ctl.go) until
+// the end of the hold.
 func TestFirstPacketHex(t *testing.T) {
 	a := New(Config{RTX: true, Rand: fixed(0xdeadbeef)}, t0)
 	b := New(Config{RTX: true, Rand: fixed(0x24d4471d)}, t0)
@@ -33,6 +35,12 @@ func TestFirstPacketHex(t *testing.T) {
 	dl := b.NextDeadline()
 	if dl.Sub(t0) != ackDelay {
 		t.Fatalf("delayed ack at %v", dl.Sub(t0))
+	}
+	if out := b.OnTimeout(dl); len(out) != 0 {
+		t.Fatalf("ack before any DATA of ours, within the hold: %x", out)
+	}
+	if dl = b.NextDeadline(); dl.Sub(t0) != ctlHold {
+		t.Fatalf("held ack at %v, want %v", dl.Sub(t0), ctlHold)
 	}
 	out := b.OnTimeout(dl)
 	// window = 0xdeadbef0 + 256, low 24 bits; ackno = next expected.
@@ -114,29 +122,43 @@ func TestRTOBackoff(t *testing.T) {
 func TestWindowClosesAndReopens(t *testing.T) {
 	a := New(Config{RTX: true, Rand: fixed(100)}, t0)
 	b := New(Config{RTX: true}, t0)
+	// A first packet, acknowledged: the peer has our run (ctl.go).
+	p, _ := a.Send(t0, nil, []byte{0})
+	b.Receive(t0, p)
+	b.Consumed(t0)
+	for _, x := range b.OnTimeout(t0.Add(ctlHold)) {
+		a.Receive(t0.Add(ctlHold), x)
+	}
+	if a.Unacked() != 0 {
+		t.Fatal("first packet not acknowledged")
+	}
+	t1 := t0.Add(ctlHold)
 	var pkts [][]byte
-	for i := range DefaultStartWindow {
-		p, err := a.Send(t0, nil, []byte{byte(i)})
+	for {
+		p, err := a.Send(t1, nil, []byte{byte(len(pkts))})
+		if errors.Is(err, ErrWindowClosed) {
+			break
+		}
 		if err != nil {
-			t.Fatalf("send %d: %v", i, err)
+			t.Fatalf("send %d: %v", len(pkts), err)
 		}
 		pkts = append(pkts, p)
 	}
-	if _, err := a.Send(t0, nil, []byte{0}); !errors.Is(err, ErrWindowClosed) {
-		t.Fatalf("65th send: %v", err)
+	if len(pkts) != DefaultRQSize {
+		t.Fatalf("window closed after %d packets, want the %d b advertised", len(pkts), DefaultRQSize)
 	}
 	// Rendezvous is due at once (F3 fixed: no FC was ever received).
-	if dl := a.NextDeadline(); !dl.Equal(t0) {
+	if dl := a.NextDeadline(); !dl.Equal(t1) {
 		t.Fatalf("rdv deadline %v", dl)
 	}
-	out := a.OnTimeout(t0)
+	out := a.OnTimeout(t1)
 	if len(out) != 1 || hex.EncodeToString(out[0]) != "100000000000000000000000" {
 		t.Fatalf("rdvs %x", out)
 	}
-	if dl := a.NextDeadline(); dl.Sub(t0) != rdvInterval {
-		t.Fatalf("next rdv at %v", dl.Sub(t0))
+	if dl := a.NextDeadline(); dl.Sub(t1) != rdvInterval {
+		t.Fatalf("next rdv at %v", dl.Sub(t1))
 	}
-	now := t0.Add(time.Millisecond)
+	now := t1.Add(time.Millisecond)
 	for _, p := range pkts {
 		if d, _, _ := b.Receive(now, p); len(d) != 1 {
 			t.Fatal("not delivered")
@@ -144,7 +166,7 @@ func TestWindowClosesAndReopens(t *testing.T) {
 		b.Consumed(now)
 	}
 	_, r, _ := b.Receive(now, out[0])
-	if len(r) != 1 || wire.FRCT(r[0]).Flags() != wire.FRCTFC || wire.FRCT(r[0]).RWE() != 100+64+256 {
+	if len(r) != 1 || wire.FRCT(r[0]).Flags() != wire.FRCTFC || wire.FRCT(r[0]).RWE() != 101+2*DefaultRQSize {
 		t.Fatalf("rdv answer %x", r)
 	}
 	if _, _, err := a.Receive(now, r[0]); err != nil {

@@ -9,7 +9,9 @@ import (
 // Deallocation and linger (library.md §5.10).
 //
 //  1. A final ACK (flags ACK only, ackno = rcv.lwe) goes out if data
-//     arrived since the last acknowledgment.
+//     arrived since the last acknowledgment, unless our own DATA is still
+//     on its way to open the peer's run (ctl.go): its retransmissions
+//     carry the ackno.
 //  2. keep is how long the layer must still hold the flow id so that no
 //     stray packet of this flow reaches a new one (delta-t): until both
 //     connection records have expired, in whole seconds as the reference
@@ -21,8 +23,9 @@ import (
 
 // Dealloc prepares the end of the flow; see above.
 func (c *Conn) Dealloc(now time.Time) (final []byte, keep time.Duration, linger bool) {
-	if c.rcv.run && c.rcv.lwe != c.rcv.seqno {
+	if c.rcv.run && c.rcv.lwe != c.rcv.seqno && (c.Unacked() == 0 || c.ctlOK(now)) {
 		c.rcv.seqno = c.rcv.lwe
+		c.sentCtl(now)
 		final = wire.FRCTFields{Flags: wire.FRCTACK, Ackno: uint32(c.rcv.lwe)}.Append(nil)
 	}
 	keep = max(c.rcv.inact-now.Sub(c.rcv.act), c.snd.inact-now.Sub(c.snd.act), 0)

@@ -15,7 +15,7 @@ import (
 func TestSlowReaderWindow(t *testing.T) {
 	const rq = 8
 	a := New(Config{RTX: true, Rand: fixed(1000), StartWindow: 4, RQSize: rq}, t0)
-	b := New(Config{RTX: true, RQSize: rq}, t0)
+	b := New(Config{RTX: true, StartWindow: 4, RQSize: rq}, t0)
 	now := t0
 	deliver := func(p []byte) int {
 		t.Helper()
@@ -137,8 +137,8 @@ func TestRunExpiry(t *testing.T) {
 		t.Fatal("first run not accepted")
 	}
 	b.Consumed(t0)
-	for _, x := range b.OnTimeout(t0.Add(ackDelay)) {
-		a.Receive(t0.Add(ackDelay), x)
+	for _, x := range b.OnTimeout(t0.Add(ctlHold)) { // b sends no DATA: its ACK is held
+		a.Receive(t0.Add(ctlHold), x)
 	}
 	later := t0.Add(a.snd.inact + 2*time.Second)
 	p, _ = a.Send(later, nil, []byte("2"))

@@ -75,16 +75,19 @@ func (c *Conn) Consumed(now time.Time) []byte {
 // urgentAck reports that an ACK|FC should go now rather than after the
 // delayed-ACK time: a quarter window arrived unacknowledged (as TCP acks
 // every other segment), or the sender is about to run out of window and an
-// update gives it a quarter window more. Never for the first packets of a
-// run, so that a responder's first answer carries the first ACK: a pure ACK
-// arriving first would break a reference requester (F6).
+// update gives it a quarter window more. "About to run out" is less than
+// an eighth of our window, and less than a quarter of the sender's start
+// window: a run starts with the start window, which may be smaller than an
+// eighth of ours, and the first packets of a run must not look urgent.
+// (Whether the ACK may go at all is ctlOK's decision.)
 func (c *Conn) urgentAck() bool {
 	q := c.cfg.RQSize / 4
 	if int(int32(c.rcv.lwe-c.rcv.seqno)) >= q {
 		return true
 	}
 	left := int(int32(c.rcv.adv - c.rcv.lwe))
-	return left < c.cfg.RQSize/8 && int(int32(c.rcvRWE()-c.rcv.adv)) >= q
+	low := min(c.cfg.RQSize/8, int(c.cfg.StartWindow/4))
+	return left < low && int(int32(c.rcvRWE()-c.rcv.adv)) >= q
 }
 
 // expireRcv ends the receive run if the record has been idle too long.
@@ -115,13 +118,15 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.rcv.run = true
 		// The sender starts a run with its start window.
 		c.rcv.lwe, c.rcv.seqno, c.rcv.adv = seq, seq, seq.Add(c.cfg.StartWindow)
+		c.rcv.isn, c.rcv.opened, c.rcv.ackNow = seq, now, false
 		c.rqHead = 0
 		clear(c.rq)
 	}
 	c.rcv.act = now
 
 	if h.Flags.Has(wire.FRCTRDVS) {
-		if p := c.rdvAnswer(); p != nil {
+		c.peer.run = true // the peer has heard from us (ctl.go)
+		if p := c.rdvAnswer(now); p != nil {
 			reply = append(reply, p)
 		}
 		return nil, reply, nil
@@ -141,6 +146,11 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 	}
 
 	payload := pkt[wire.FRCTLen:]
+	if seq != c.rcv.lwe || !seq.Before(c.rcv.isn.Add(c.cfg.StartWindow-1)) {
+		// A hole, or the end of the sender's start window: it needs our
+		// ACK or FC to go on (ctl.go).
+		c.rcv.ackNow = true
+	}
 	if seq.Before(c.rcv.lwe) {
 		c.stats.Duplicates++
 		c.rcv.seqno = seq // duplicate of consumed data: force an ACK
@@ -210,6 +220,7 @@ func (c *Conn) onAck(now time.Time, ackno Seq, dup bool) {
 	}
 	c.dupAcks = 0
 	c.snd.lwe = ackno
+	c.peer.run = true // our DATA opened the peer's run (ctl.go)
 	c.rtt.onNewAck()
 	c.rtt.onAck(ackno, now)
 	if sent := c.rtx.ack(ackno); !sent.IsZero() {
@@ -230,16 +241,19 @@ func (c *Conn) dropPath(now time.Time) [][]byte {
 	return nil
 }
 
-// scheduleAck arms the delayed ACK unless one is pending.
+// scheduleAck arms the delayed ACK unless one is pending sooner (a held
+// ACK waits for the end of the hold, later).
 func (c *Conn) scheduleAck(now time.Time) {
-	if c.ackDue.IsZero() {
-		c.ackDue = now.Add(ackDelay)
+	if due := now.Add(ackDelay); c.ackDue.IsZero() || c.ackDue.After(due) {
+		c.ackDue = due
 	}
 }
 
 // ackPkt builds a standalone ACK|FC (send_frct_pkt, §5.5) if something
 // arrived in order since the last ACK, or the reader opened the window past
 // the last advertised edge, and the receive side was active within A.
+// While control packets are held (ctl.go) it returns nil and re-arms the
+// delayed ACK for the end of the hold.
 // The reference also suppresses it when this side sent anything in the last
 // 5 ms; that only makes sense with piggybacking and stalls non-RTX flows, so
 // we leave it out (a piggybacked ACK already sets rcv.seqno = rcv.lwe).
@@ -250,8 +264,12 @@ func (c *Conn) ackPkt(now time.Time) []byte {
 	if !c.rcv.lwe.After(c.rcv.seqno) && !c.rcvRWE().After(c.rcv.adv) {
 		return nil
 	}
+	if !c.ctlOK(now) {
+		c.ackDue = earliest(c.ackDue, c.ctlHoldEnd())
+		return nil
+	}
 	c.rcv.seqno = c.rcv.lwe
-	c.stats.Control++
+	c.sentCtl(now)
 	return wire.FRCTFields{
 		Flags: wire.FRCTACK | wire.FRCTFC,
 		RWE:   c.advertise(),

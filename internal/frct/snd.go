@@ -36,6 +36,7 @@ func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 		c.snd.lwe, c.snd.seqno, c.snd.rwe = s, s, s.Add(c.cfg.StartWindow)
 		c.rtx.reset()
 		c.rtt.probing = false
+		c.peer.run = false // a new run must open the peer's first (ctl.go)
 	}
 	if !c.windowOpen() {
 		c.stats.Refused++
@@ -52,8 +53,10 @@ func (c *Conn) Send(now time.Time, dst, payload []byte) ([]byte, error) {
 		h.Flags |= wire.FRCTFC
 		h.RWE = c.advertise()
 	}
+	c.peer.last = now
 	if !c.cfg.RTX {
 		c.snd.lwe = c.snd.lwe.Add(1)
+		c.peer.run = true // nothing acknowledges it: assume it arrives
 	} else {
 		c.rtt.startProbe(c.snd.seqno, now)
 		if c.rcv.run && now.Sub(c.rcv.act) <= c.cfg.A {

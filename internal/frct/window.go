@@ -62,15 +62,19 @@ func (c *Conn) rendezvous(now time.Time, out [][]byte) [][]byte {
 	// idle, so the run must not expire and restart under it (a new run
 	// would fall outside the receiver's window and the flow would stall).
 	c.snd.act = now
-	c.stats.Control++
+	if !c.ctlOK(now) {
+		return out // our DATA has not reached the peer yet: its ACK opens the window
+	}
+	c.sentCtl(now)
 	return append(out, wire.FRCTFields{Flags: wire.FRCTRDVS}.Append(nil))
 }
 
 // rdvAnswer is the reply to an RDVS: flags FC, window = rcv.rwe. Without a
 // run our window edge is meaningless, so we stay silent (F6).
-func (c *Conn) rdvAnswer() []byte {
+func (c *Conn) rdvAnswer(now time.Time) []byte {
 	if !c.rcv.run {
 		return nil
 	}
+	c.sentCtl(now)
 	return wire.FRCTFields{Flags: wire.FRCTFC, RWE: c.advertise()}.Append(nil)
 }
