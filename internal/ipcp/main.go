@@ -64,6 +64,7 @@ func Main(typ uint32, newOps func(*IPCP) Ops) int {
 			log.Info(fmt.Sprintf("Flows held: %d.", p.FlowCount()))
 		}
 	}()
+	go releaseMemory(ctx, p.FlowCount)
 	if err := p.Run(ctx); err != nil {
 		log.Error(fmt.Sprintf("IPCP failed: %v.", err))
 		return 1
