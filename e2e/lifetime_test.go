@@ -78,7 +78,6 @@ func (e *env) settles(ipcp int, want census) {
 		got.flows, got.ipcpHeld, got.inIPCP, want.flows, want.ipcpHeld, want.inIPCP, rig.Tail(e.Log(), 40))
 }
 
-
 // TestKilledRequesterSparesOtherFlows: a client killed while its allocation
 // through the local IPCP waits for a slow server must not touch anyone
 // else's flow. The irmd used to free the killed client's flow id while the

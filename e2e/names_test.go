@@ -107,4 +107,3 @@ func TestManyNames(t *testing.T) {
 func (e *env) allocQuiet(name string) (*flow.Flow, error) {
 	return flow.Alloc(e.ctx(), name, qos.Raw)
 }
-
