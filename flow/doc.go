@@ -18,7 +18,7 @@
 // message; each Read returns at most one. When the buffer is shorter than the
 // message, the remainder is returned by the following Reads and, if a piece
 // filled the buffer exactly, a zero-length Read marks the end of the message
-// (the documented reference behaviour, spec/library.md §2.6). With FlagRNoPart
+// (the documented reference behaviour). With FlagRNoPart
 // set instead, a message that does not fit is dropped and Read returns EMSGSIZE.
 //
 // # Process

@@ -2,7 +2,7 @@
 // system: it creates, bootstraps, enrolls, connects and destroys IPC processes
 // (IPCPs), binds programs and processes to names, and creates, registers and
 // lists names. It is the library behind the irm command and mirrors the
-// reference's libouroboros-irm (spec/irmd.md §7.2), one method per IRMd
+// reference's libouroboros-irm, one method per IRMd
 // request.
 //
 //	var c irm.Client // the IRMd of $OUROBOROS_RUN_DIR, default /var/run/ouroboros
@@ -17,7 +17,7 @@
 // # Protocol
 //
 // Every method is one request and one reply on a fresh connection to the
-// IRMd's irm.sock (spec/irmd.md §1.3, §3.4). The messages are the reference's
+// IRMd's irm.sock. The messages are the reference's
 // protobuf messages, so a Client can manage a reference IRMd and the
 // reference's irm tool can manage ours. There is no built-in timeout, because
 // some requests legitimately take long (an enrollment waits up to 20 s for the
