@@ -307,6 +307,11 @@ func (f *Flow) keepalive(l liveness) {
 		lastRcv = now
 	}
 	send, gone, next := l.check(now, lastRcv, time.Unix(0, f.lastSnd.Load()))
+	if gone && f.ep.Pending() {
+		// A packet waits that this process has not read yet (it was busy, or
+		// this timer ran late): the peer spoke, we did not listen.
+		send, gone, next = l.check(now, now, time.Unix(0, f.lastSnd.Load()))
+	}
 	if gone {
 		f.peerErr = oerr.EFLOWPEER
 		f.mu.Unlock()

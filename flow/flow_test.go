@@ -356,6 +356,57 @@ func TestKeepaliveDecision(t *testing.T) {
 	}
 }
 
+// TestKeepaliveUnreadPacketKeepsPeerAlive: a packet that arrived but was not
+// yet read (the process was too busy; here its reader has not started) keeps
+// the peer alive when the liveness timer runs late. It used to be declared
+// gone (EFLOWPEER), which under load killed healthy flows.
+func TestKeepaliveUnreadPacketKeepsPeerAlive(t *testing.T) {
+	for _, shm := range []bool{false, true} {
+		leakcheck.Check(t)
+		ea, eb := endpoints(t, shm)
+		p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+		a := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: noKeepalive}, "b")
+		a.ka = time.AfterFunc(time.Hour, func() {})
+		a.lastRcv.Store(time.Now().Add(-time.Second).UnixNano())
+		if err := eb.WritePacket(datapath.KindData, []byte("late")); err != nil {
+			t.Fatal(err)
+		}
+		a.keepalive(liveness{timeout: 400 * time.Millisecond})
+		if a.peerErr != nil {
+			t.Errorf("shm %v: peerErr = %v with a packet waiting to be read", shm, a.peerErr)
+		}
+		// Once read, silence again means the peer is gone.
+		if _, _, err := ea.ReadPacket(make([]byte, datapath.MaxSDU+1)); err != nil {
+			t.Fatal(err)
+		}
+		a.keepalive(liveness{timeout: 400 * time.Millisecond})
+		if a.peerErr != oerr.EFLOWPEER {
+			t.Errorf("shm %v: peerErr = %v after 1 s of silence with nothing waiting", shm, a.peerErr)
+		}
+		a.ka.Stop()
+		ea.Close()
+		eb.Close()
+	}
+}
+
+// endpoints returns the two ends of a flow channel.
+func endpoints(t *testing.T, shm bool) (*datapath.Endpoint, *datapath.Endpoint) {
+	t.Helper()
+	a, b, err := datapath.Pair(shm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ea, err := datapath.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, err := datapath.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ea, eb
+}
+
 func TestWriteDeadlineMovedWhileBlocked(t *testing.T) {
 	a, _ := pair(t, noKeepalive, noKeepalive)
 	fill(a)

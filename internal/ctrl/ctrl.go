@@ -99,7 +99,7 @@ func Send(c *net.UnixConn, m proto.Message, fds ...int) error {
 func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 	buf := make([]byte, BufSize)
 	oob := make([]byte, unix.CmsgSpace(maxFDs*4))
-	n, oobn, flags, _, err := c.ReadMsgUnix(buf, oob)
+	n, oobn, flags, _, err := ReadMsg(c, buf, oob)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +128,39 @@ func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 		return nil, fmt.Errorf("unpack %d bytes: %v: %w", n, err, oerr.EIRMD)
 	}
 	return files, nil
+}
+
+// ReadMsg is c.ReadMsgUnix on a SOCK_SEQPACKET socket, made safe against a
+// false end of stream. Linux's non-blocking receive on such a socket looks
+// at the queue, finds it empty, then looks at the shutdown flag: a peer that
+// sends its last message and closes between the two looks is reported as
+// gone (a zero-length read, io.EOF) with that message still queued. The
+// peer queues its message before it closes, so a second read, once the
+// close is seen, finds the message if there is one: an end of stream is
+// only believed when it is read twice. The second read does not wait: a
+// zero-length datagram also reads as io.EOF, and nothing may follow it.
+func ReadMsg(c *net.UnixConn, buf, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error) {
+	n, oobn, flags, addr, err = c.ReadMsgUnix(buf, oob)
+	if !errors.Is(err, io.EOF) {
+		return
+	}
+	rc, cerr := c.SyscallConn()
+	if cerr != nil {
+		return
+	}
+	var n2, oobn2, flags2 int
+	var rerr error
+	if rc.Control(func(fd uintptr) {
+		for {
+			n2, oobn2, flags2, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+			if rerr != unix.EINTR {
+				return
+			}
+		}
+	}) != nil || rerr != nil || n2 == 0 {
+		return // EAGAIN: it was an empty datagram; 0: the end, seen twice
+	}
+	return n2, oobn2, flags2, nil, nil
 }
 
 func parseRights(oob []byte) ([]*os.File, error) {

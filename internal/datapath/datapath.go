@@ -204,12 +204,21 @@ func (e *Endpoint) pendingSize() (int, error) {
 	}
 	var n int
 	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
+	peek := func(fd uintptr) {
 		for {
 			n, _, rerr = unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC|unix.MSG_DONTWAIT)
 			if rerr != unix.EINTR {
 				break
 			}
+		}
+	}
+	err = rc.Read(func(fd uintptr) bool {
+		peek(fd)
+		if rerr == nil && n == 0 {
+			// An end of stream is believed only when seen twice: the peer's
+			// last packet may be queued between Linux's two looks (see
+			// ctrl.ReadMsg).
+			peek(fd)
 		}
 		return rerr != unix.EAGAIN
 	})
@@ -338,4 +347,32 @@ func (e *Endpoint) TryWritePacket(kind Kind, pkt []byte) error {
 		return &net.OpError{Op: "write", Net: "unixpacket", Err: os.NewSyscallError("sendmsg", werr)}
 	}
 	return nil
+}
+
+// Pending reports, without waiting or taking anything, whether a packet is
+// waiting to be read. The flow's liveness check asks it before declaring a
+// peer gone: a packet that arrived while this process was too busy to read it
+// proves the peer alive.
+func (e *Endpoint) Pending() bool {
+	if s := e.shm; s != nil {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		return s.mapping != nil && !s.rx.Empty()
+	}
+	rc, err := e.c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var n int
+	var rerr error
+	err = rc.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			n, _, rerr = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+	})
+	return err == nil && rerr == nil && n > 0
 }
