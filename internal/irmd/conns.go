@@ -104,6 +104,32 @@ func (l *rateLog) allow() (ok bool, dropped int) {
 	return true, dropped
 }
 
+// keyedRateLog is a rateLog for each kind of line (for refusals: the uid and
+// the request), so that a flood of one kind does not hide the first line of
+// another. At most maxRateKeys kinds are tracked; past that the table starts
+// afresh (a caller cycling through more kinds gets one more burst).
+type keyedRateLog struct {
+	mu   sync.Mutex
+	logs map[string]*rateLog
+}
+
+const maxRateKeys = 4096
+
+// logf writes a warning of kind key if that kind's rate allows it.
+func (k *keyedRateLog) logf(log *slog.Logger, key, format string, args ...any) {
+	k.mu.Lock()
+	if k.logs == nil || len(k.logs) >= maxRateKeys {
+		k.logs = map[string]*rateLog{}
+	}
+	l := k.logs[key]
+	if l == nil {
+		l = &rateLog{}
+		k.logs[key] = l
+	}
+	k.mu.Unlock()
+	l.logf(log, format, args...)
+}
+
 // logf writes a warning if the rate allows it.
 func (l *rateLog) logf(log *slog.Logger, format string, args ...any) {
 	ok, dropped := l.allow()

@@ -2,6 +2,8 @@ package irmd
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +54,29 @@ func TestRateLog(t *testing.T) {
 	want := "==00001== irmd(WW): refused again (20 similar lines not logged)\n"
 	if buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
+// TestKeyedRateLog: a burst of one kind of refusal does not hide the first
+// line of another (the permission test's eleventh kind of refusal, logged
+// within a second of the ten before it, used to be dropped).
+func TestKeyedRateLog(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	var k keyedRateLog
+	for i := range 3 * logBurst {
+		k.logf(log, "flood", "flood %d", i)
+	}
+	for i := range logBurst + 5 {
+		k.logf(log, fmt.Sprint("kind", i), "kind %d", i)
+	}
+	out := buf.String()
+	if n := strings.Count(out, "flood"); n != logBurst {
+		t.Errorf("%d lines of one kind written, want the burst of %d", n, logBurst)
+	}
+	for i := range logBurst + 5 {
+		if !strings.Contains(out, fmt.Sprintf("kind %d\"", i)) {
+			t.Errorf("first line of kind %d not written:\n%s", i, out)
+		}
 	}
 }

@@ -98,11 +98,11 @@ type Daemon struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	uid      uint32    // the irmd's effective uid: privileged like root
-	gid      int       // Config.Group resolved, -1 if none
-	limit    connLimit // open connections per uid
-	refusals rateLog   // of the refused requests
-	connLog  rateLog   // of the refused connections and failed accepts
+	uid      uint32       // the irmd's effective uid: privileged like root
+	gid      int          // Config.Group resolved, -1 if none
+	limit    connLimit    // open connections per uid
+	refusals keyedRateLog // of the refused requests, by uid and request
+	connLog  rateLog      // of the refused connections and failed accepts
 
 	// spawnMu is held for writing while an IPCP is started and recorded,
 	// so that its first message waits until it is known as ours.

@@ -183,7 +183,7 @@ func (d *Daemon) authorize(r *request) error {
 	if strings.HasSuffix(why, notManager) && d.gid >= 0 {
 		why += fmt.Sprintf(", and members of group %s", d.cfg.Group)
 	}
-	d.refusals.logf(d.log, "Refused %s from process %d (uid %d): %s.", a.code, c.PID, c.UID, why)
+	d.refusals.logf(d.log, fmt.Sprintf("%d %s", c.UID, a.code), "Refused %s from process %d (uid %d): %s.", a.code, c.PID, c.UID, why)
 	return oerr.EPERM
 }
 
