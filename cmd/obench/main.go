@@ -61,17 +61,17 @@ func run(args []string) int {
 		if err == flag.ErrHelp {
 			return 0
 		}
-		return 2
+		return 1
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "obench: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return 2
+		return 1
 	}
 	cfg := bench.DefaultConfig(*smoke)
 	if *duration < 0 {
 		fmt.Fprintln(os.Stderr, "obench: --duration must be positive")
-		return 2
+		return 1
 	}
 	if *duration > 0 {
 		cfg.Duration = *duration
