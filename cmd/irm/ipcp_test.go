@@ -63,13 +63,14 @@ func TestBootstrapUDPAddressChecks(t *testing.T) {
 		args   string
 		stderr string
 	}{
-		{irm.UDP4, "", ipcpBootstrapUsage},
+		{irm.UDP4, "", "Missing argument: ip <IP address>.\n" + ipcpBootstrapUsage},
+		{irm.UDP4, "ip 999.1.1.1", "Invalid IP address: \"999.1.1.1\".\n"},
 		{irm.UDP4, "ip 0.0.0.0", "Invalid IP address: \"0.0.0.0\".\n"},
 		{irm.UDP4, "ip 2001:db8::1", "Invalid IP address: \"2001:db8::1\".\n"},
 		{irm.UDP4, "ip 192.0.2.1 dns ::1", "Invalid DNS address: \"::1\".\n"},
 		{irm.UDP6, "ip ::", "Invalid IP address: \"::\".\n"},
 		{irm.UDP6, "ip 192.0.2.1", "Invalid IP address: \"192.0.2.1\".\n"},
-		{irm.EthLLC, "", ipcpBootstrapUsage},
+		{irm.EthLLC, "", "Missing argument: dev <interface name>.\n" + ipcpBootstrapUsage},
 	} {
 		srv, _ := system(t, irm.IPCPInfo{PID: 9, Type: tc.typ, Name: "x", Layer: irm.NotEnrolled})
 		code, _, stderr := irmRun(srv.Client(), append([]string{"i", "b", "n", "x", "l", "y"},
