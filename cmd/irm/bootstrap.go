@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"syscall"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/irm"
