@@ -231,7 +231,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"name", "destroy", "a", "b"}, 1, "", nameDestroyUsage},
 		{[]string{"name", "register", "x"}, 1, "", nameRegisterUsage},
 		{[]string{"name", "unregister", "x"}, 1, "", nameUnregisterUsage},
-		{[]string{"name", "list", "foo"}, 1, "", "\"foo\" is unknown, try \"irm name list help\".\n"},
+		{[]string{"name", "list", "foo", "bar"}, 1, "", "\"foo\" is unknown, try \"irm name list help\".\n"},
 	} {
 		srv, _ := system(t, lan1)
 		code, stdout, stderr := irmRun(srv.Client(), tc.args...)
@@ -364,5 +364,8 @@ func TestNameList(t *testing.T) {
 		rule
 	if _, stdout, _ = irmRun(srv.Client(), "n", "l", "l", "op"); stdout != want {
 		t.Errorf("irm name list list op:\n%s\nwant\n%s", stdout, want)
+	}
+	if _, stdout, _ = irmRun(srv.Client(), "name", "list", "op"); stdout != want {
+		t.Errorf("irm name list op:\n%s\nwant\n%s", stdout, want)
 	}
 }
