@@ -34,7 +34,7 @@ Runs the Ouroboros IPC Resource Manager daemon.
                    the default) or socket (one socketpair per flow)
   --debug          Also log debug messages
   --version        Print the version and exit
-  --help           Print this help and exit
+  -h, --help       Print this help and exit
 `)
 }
 

@@ -48,6 +48,7 @@ $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "  -h, --help\n    \tprint this help and exit\n")
 	}
 }
 
