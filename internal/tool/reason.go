@@ -24,9 +24,9 @@ func Explain(err error) string {
 	case errors.Is(err, flow.ErrIRMDGone):
 		// The text already says where and why.
 	case errors.Is(err, flow.ENAME):
-		hint = "the name is unknown: no IPCP has it registered, and no process is bound to it"
+		hint = "unknown name: no layer reaches it and no local process is bound to it"
 	case errors.Is(err, flow.EIPCP):
-		hint = "no layer reaches the name, or the IPCP failed"
+		hint = "no IPCP could allocate the flow"
 	case errors.Is(err, flow.EIRMD):
 		hint = "the IPC Resource Manager daemon did not answer as expected"
 	case errors.Is(err, flow.ETIMEDOUT):
