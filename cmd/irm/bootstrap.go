@@ -201,7 +201,10 @@ func bootstrapReason(err error, conf irm.Config) string {
 	case syscall.EADDRNOTAVAIL:
 		return "the address is not one of this host's"
 	case syscall.EPERM, syscall.EACCES:
-		return "the IPCP refused (for a raw Ethernet layer it needs root or CAP_NET_RAW); its reason is in the log of the irmd"
+		if conf.Type == irm.EthDIX || conf.Type == irm.EthLLC {
+			return "the IPCP refused (a raw Ethernet layer needs root or CAP_NET_RAW); its reason is in the log of the irmd"
+		}
+		return "the IPCP refused; its reason is in the log of the irmd"
 	}
 	return err.Error() + " (the IPCP's reason is in the log of the irmd)"
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -282,5 +283,27 @@ func TestDisconnect(t *testing.T) {
 	}
 	if !slices.Equal(comps, []string{"Data Transfer", "Management"}) {
 		t.Errorf("disconnected %v, want dt then mgmt", comps)
+	}
+}
+
+// TestBootstrapReason: the error numbers an IPCP answers a bootstrap with
+// are said in words.
+func TestBootstrapReason(t *testing.T) {
+	eth := irm.Config{Type: irm.EthDIX}
+	eth.Eth.Dev = "eth9"
+	for _, tc := range []struct {
+		err  error
+		conf irm.Config
+		want string
+	}{
+		{irm.Errno(syscall.ENODEV), eth, `no network device "eth9"`},
+		{irm.Errno(syscall.EADDRINUSE), irm.Config{Type: irm.UDP4}, "the address or port is in use"},
+		{irm.Errno(syscall.EPERM), eth, "the IPCP refused (a raw Ethernet layer needs root or CAP_NET_RAW); its reason is in the log of the irmd"},
+		{irm.Errno(syscall.EPERM), irm.Config{Type: irm.UDP4}, "the IPCP refused; its reason is in the log of the irmd"},
+		{irm.Errno(syscall.EINVAL), irm.Config{Type: irm.UDP4}, "invalid argument (the IPCP's reason is in the log of the irmd)"},
+	} {
+		if got := bootstrapReason(tc.err, tc.conf); got != tc.want {
+			t.Errorf("bootstrapReason(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
