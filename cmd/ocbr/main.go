@@ -25,7 +25,10 @@
 //     ended"), instead of spinning on failed reads until the timeout;
 //   - the workers are handed flows through a channel, so no accepted flow is
 //     stranded (the reference's ring of descriptors can lose one);
-//   - -q/--qos, --json and -h/--help are ours.
+//   - -q/--qos, --json and -h/--help are ours;
+//   - the help says ocbr and --server-name (the reference: cbr and
+//     --server_apn, which is still accepted), an unknown option is named and
+//     exits 1, and a failed allocation exits 1 with the reason on stderr.
 package main
 
 import (
