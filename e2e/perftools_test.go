@@ -404,13 +404,15 @@ func TestOcbrPool(t *testing.T) {
 // TestPerfToolsUnknownName checks the clients' error for a name nobody serves.
 func TestPerfToolsUnknownName(t *testing.T) {
 	e := setup(t, rig.Options{})
+	// The reference's line on stdout, the reason on stderr.
+	const why = "allocate flow to nobody: naming error (unknown name"
 	out, errOut, code := e.Run("operf", "-n", "nobody", "-d", "1s")
-	if code != 1 || out != "Failed to allocate flow.\n" || errOut != "" {
+	if code != 1 || out != "Failed to allocate flow.\n" || !strings.HasPrefix(errOut, "operf: "+why) {
 		t.Errorf("operf: exit %d, output %q %q", code, out, errOut)
 	}
 	out, errOut, code = e.Run("ocbr", "-n", "nobody", "-d", "1", "--json")
 	lines := strings.Split(out, "\n")
-	if code != 255 || len(lines) != 4 || lines[0] != "Client started, duration 1, rate 1000000 b/s, size 1000 B." ||
+	if code != 1 || !strings.HasPrefix(errOut, "ocbr: "+why) || len(lines) != 4 || lines[0] != "Client started, duration 1, rate 1000000 b/s, size 1000 B." ||
 		lines[1] != "Failed to allocate flow." || perfJSON(t, "ocbr", out).Error != "Failed to allocate flow." {
 		t.Errorf("ocbr: exit %d, output %q %q", code, out, errOut)
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
+	"syscall"
 
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/irm"
 )
 
@@ -124,14 +128,36 @@ func ipcpBootstrap(e *env, args []string) error {
 		return err
 	}
 	targets := matching(ipcps, b.name, nil)
+	created := false
 	if len(targets) == 0 {
 		if b.typ == nil {
 			return e.failf("No IPCPs matching %s found.", b.name)
 		}
+		// Check the arguments the type needs before creating the IPCP, so a
+		// mistake leaves nothing behind.
+		if _, err := b.config(e, *b.typ); err != nil {
+			return err
+		}
 		if targets, err = e.findOrCreate(ipcps, b.name, *b.typ); err != nil {
 			return err
 		}
+		created = true
 	}
+	if err := b.bootstrap(e, targets); err != nil {
+		if created {
+			// The IPCP was created for this command: do not leave it
+			// behind, not enrolled and unusable.
+			for _, i := range targets {
+				e.c.DestroyIPCP(e.ctx, i.PID)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// bootstrap bootstraps each target IPCP, binding it first for autobind.
+func (b *bootstrapArgs) bootstrap(e *env, targets []irm.IPCPInfo) error {
 	for _, i := range targets {
 		if b.typ != nil && i.Type != *b.typ {
 			return e.failf("Types do not match.")
@@ -150,10 +176,37 @@ func ipcpBootstrap(e *env, args []string) error {
 			if bind {
 				e.unautobind(i.PID, i.Name, b.layer)
 			}
-			return err
+			if errors.Is(err, oerr.EIRMD) {
+				return err
+			}
+			return e.failf("Failed to bootstrap IPCP %s in layer %s: %s.", i.Name, b.layer, bootstrapReason(err, conf))
 		}
 	}
 	return nil
+}
+
+// bootstrapReason says in words why an IPCP refused to bootstrap. The IRMd
+// passes on only the IPCP's error number; the IPCP's own message, with the
+// details, is in its log (irmd --stdout shows it).
+func bootstrapReason(err error, conf irm.Config) string {
+	var n oerr.Errno
+	if !errors.As(err, &n) {
+		return err.Error()
+	}
+	switch syscall.Errno(n) {
+	case syscall.ENODEV:
+		return fmt.Sprintf("no network device %q", conf.Eth.Dev)
+	case syscall.EADDRINUSE:
+		return "the address or port is in use"
+	case syscall.EADDRNOTAVAIL:
+		return "the address is not one of this host's"
+	case syscall.EPERM, syscall.EACCES:
+		if conf.Type == irm.EthDIX || conf.Type == irm.EthLLC {
+			return "the IPCP refused (a raw Ethernet layer needs root or CAP_NET_RAW); its reason is in the log of the irmd"
+		}
+		return "the IPCP refused; its reason is in the log of the irmd"
+	}
+	return err.Error() + " (the IPCP's reason is in the log of the irmd)"
 }
 
 // config completes the configuration for an IPCP of type t, checking the
@@ -165,11 +218,13 @@ func (b *bootstrapArgs) config(e *env, t irm.IPCPType) (irm.Config, error) {
 	switch t {
 	case irm.EthLLC, irm.EthDIX:
 		if b.dev == "" {
+			e.errorf("Missing argument: dev <interface name>.")
 			return conf, e.usage(ipcpBootstrapUsage)
 		}
 		conf.Eth.Dev = b.dev
 	case irm.UDP4:
 		if !b.ip.IsValid() {
+			e.errorf("Missing argument: ip <IP address>.")
 			return conf, e.usage(ipcpBootstrapUsage)
 		}
 		ip, dns := b.ip.Unmap(), b.dns.Unmap()
@@ -182,6 +237,7 @@ func (b *bootstrapArgs) config(e *env, t irm.IPCPType) (irm.Config, error) {
 		conf.UDP4.IP, conf.UDP4.DNS = ip, dns
 	case irm.UDP6:
 		if !b.ip.IsValid() {
+			e.errorf("Missing argument: ip <IP address>.")
 			return conf, e.usage(ipcpBootstrapUsage)
 		}
 		if !b.ip.Is6() || b.ip.Is4In6() || b.ip.IsUnspecified() {
@@ -212,7 +268,10 @@ func (b *bootstrapArgs) setAddr(e *env, kw string, dst *netip.Addr) func(string)
 	return func(v string) error {
 		a, err := netip.ParseAddr(v)
 		if err != nil || a.Zone() != "" {
-			return e.failf("Unknown parameter for %s: \"%s\".", kw, v)
+			if kw == "dns" {
+				return e.failf("Invalid DNS address: \"%s\".", v)
+			}
+			return e.failf("Invalid IP address: \"%s\".", v)
 		}
 		*dst = a
 		if kw == "ip" {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/irm"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
@@ -53,7 +55,11 @@ func ipcpCreate(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return e.c.CreateIPCP(e.ctx, name, t)
+	err = e.c.CreateIPCP(e.ctx, name, t)
+	if errors.Is(err, oerr.EEXIST) {
+		return e.failf("An IPCP named \"%s\" already exists.", name)
+	}
+	return err
 }
 
 // ipcpType parses an exactly spelled type, reporting an unknown one.
@@ -77,26 +83,15 @@ func ipcpDestroy(e *env, args []string) error {
 	if name == "" {
 		return e.usage(ipcpDestroyUsage)
 	}
-	ipcps, err := e.listIPCPs()
+	ipcps, err := e.c.ListIPCPs(e.ctx)
 	if err != nil {
 		return err
 	}
 	if i, ok := byName(ipcps, name); ok {
 		return e.c.DestroyIPCP(e.ctx, i.PID)
 	}
-	return nil
-}
-
-// listIPCPs lists the IPCPs; having none is a failure.
-func (e *env) listIPCPs() ([]irm.IPCPInfo, error) {
-	ipcps, err := e.c.ListIPCPs(e.ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(ipcps) == 0 {
-		return nil, errFailed
-	}
-	return ipcps, nil
+	// The reference succeeds silently; we say so, on stderr only.
+	return e.failf("No IPCP named \"%s\".", name)
 }
 
 // byName returns the first IPCP called exactly name.
@@ -133,6 +128,12 @@ const ipcpEnrollUsage = `Usage: irm ipcp enroll
 where TYPE in {unicast broadcast}
 `
 
+// enrollNeedsLayer is the answer when the IRMd cannot create the IPCP to
+// enroll (its binary, such as ipcpd-unicast, is not installed); %s is the
+// type asked for.
+const enrollNeedsLayer = "Cannot create a %s IPCP to enroll: enrollment needs a unicast or broadcast IPCP, " +
+	"and this build has no ipcpd-unicast or ipcpd-broadcast yet."
+
 func ipcpEnroll(e *env, args []string) error {
 	var name, layer, dst, typ string
 	var autobind bool
@@ -163,13 +164,21 @@ func ipcpEnroll(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	created := len(matching(ipcps, name, &t)) == 0
 	targets, err := e.findOrCreate(ipcps, name, t)
+	if errors.Is(err, oerr.EIPCPTYPE) {
+		return e.failf(enrollNeedsLayer, t)
+	}
 	if err != nil {
 		return err
 	}
 	for _, i := range targets {
 		if err := e.c.EnrollIPCP(e.ctx, i.PID, dst); err != nil {
 			e.errorf("Failed to enroll IPCP.")
+			if created {
+				// Created for this command: leave nothing behind.
+				e.c.DestroyIPCP(e.ctx, i.PID)
+			}
 			return err
 		}
 		ipcps, err := e.c.ListIPCPs(e.ctx)

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -63,13 +64,14 @@ func TestBootstrapUDPAddressChecks(t *testing.T) {
 		args   string
 		stderr string
 	}{
-		{irm.UDP4, "", ipcpBootstrapUsage},
+		{irm.UDP4, "", "Missing argument: ip <IP address>.\n" + ipcpBootstrapUsage},
+		{irm.UDP4, "ip 999.1.1.1", "Invalid IP address: \"999.1.1.1\".\n"},
 		{irm.UDP4, "ip 0.0.0.0", "Invalid IP address: \"0.0.0.0\".\n"},
 		{irm.UDP4, "ip 2001:db8::1", "Invalid IP address: \"2001:db8::1\".\n"},
 		{irm.UDP4, "ip 192.0.2.1 dns ::1", "Invalid DNS address: \"::1\".\n"},
 		{irm.UDP6, "ip ::", "Invalid IP address: \"::\".\n"},
 		{irm.UDP6, "ip 192.0.2.1", "Invalid IP address: \"192.0.2.1\".\n"},
-		{irm.EthLLC, "", ipcpBootstrapUsage},
+		{irm.EthLLC, "", "Missing argument: dev <interface name>.\n" + ipcpBootstrapUsage},
 	} {
 		srv, _ := system(t, irm.IPCPInfo{PID: 9, Type: tc.typ, Name: "x", Layer: irm.NotEnrolled})
 		code, _, stderr := irmRun(srv.Client(), append([]string{"i", "b", "n", "x", "l", "y"},
@@ -281,5 +283,27 @@ func TestDisconnect(t *testing.T) {
 	}
 	if !slices.Equal(comps, []string{"Data Transfer", "Management"}) {
 		t.Errorf("disconnected %v, want dt then mgmt", comps)
+	}
+}
+
+// TestBootstrapReason: the error numbers an IPCP answers a bootstrap with
+// are said in words.
+func TestBootstrapReason(t *testing.T) {
+	eth := irm.Config{Type: irm.EthDIX}
+	eth.Eth.Dev = "eth9"
+	for _, tc := range []struct {
+		err  error
+		conf irm.Config
+		want string
+	}{
+		{irm.Errno(syscall.ENODEV), eth, `no network device "eth9"`},
+		{irm.Errno(syscall.EADDRINUSE), irm.Config{Type: irm.UDP4}, "the address or port is in use"},
+		{irm.Errno(syscall.EPERM), eth, "the IPCP refused (a raw Ethernet layer needs root or CAP_NET_RAW); its reason is in the log of the irmd"},
+		{irm.Errno(syscall.EPERM), irm.Config{Type: irm.UDP4}, "the IPCP refused; its reason is in the log of the irmd"},
+		{irm.Errno(syscall.EINVAL), irm.Config{Type: irm.UDP4}, "invalid argument (the IPCP's reason is in the log of the irmd)"},
+	} {
+		if got := bootstrapReason(tc.err, tc.conf); got != tc.want {
+			t.Errorf("bootstrapReason(%v) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }

@@ -110,7 +110,6 @@ func TestDispatch(t *testing.T) {
 		{"i c n foo t local", []pb.IrmMsgCode{create}},
 		{"ipcp cr name foo type eth-dix", []pb.IrmMsgCode{create}},
 		{"i d n lan1", []pb.IrmMsgCode{list, destroy}},
-		{"i d n nosuch", []pb.IrmMsgCode{list}},
 		{"i l", []pb.IrmMsgCode{list}},
 		{"i conn n lan1 d lan2", []pb.IrmMsgCode{list, connect, connect}},
 		{"i di n lan1 d lan2", []pb.IrmMsgCode{list, disc, disc}},
@@ -137,9 +136,19 @@ func TestDispatch(t *testing.T) {
 			t.Errorf("irm %s: requests %v, want %v", tc.args, got, tc.codes)
 		}
 	}
+	// Destroying an IPCP that does not exist says so on stderr and fails
+	// (the reference succeeds silently); stdout stays empty.
+	srv, _ := system(t, lan1)
+	code, stdout, stderr := irmRun(srv.Client(), "i", "d", "n", "nosuch")
+	if code != 1 || stdout != "" || stderr != "No IPCP named \"nosuch\".\n" {
+		t.Errorf("irm i d n nosuch: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if got := srv.Codes(); !slices.Equal(got, []pb.IrmMsgCode{list}) {
+		t.Errorf("irm i d n nosuch: requests %v, want only a list", got)
+	}
 
 	// The empty word matches the first keyword: "irm '' ''" is irm ipcp create.
-	srv, _ := system(t)
+	srv, _ = system(t)
 	if code, _, _ := irmRun(srv.Client(), "", "", "n", "x", "t", "udp6"); code != 0 {
 		t.Errorf("irm '' '' n x t udp6: exit %d", code)
 	}
@@ -198,7 +207,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"ipcp", "bootstrap", "name", "x", "layer", "l", "ttl", "256"}, 1, "",
 			"Unknown parameter for ttl: \"256\".\n"},
 		{[]string{"ipcp", "bootstrap", "name", "x", "layer", "l", "ip", "1.2.3"}, 1, "",
-			"Unknown parameter for ip: \"1.2.3\".\n"},
+			"Invalid IP address: \"1.2.3\".\n"},
 		{[]string{"ipcp", "bootstrap", "name", "x", "layer", strings.Repeat("l", 256)}, 1, "",
 			"Layer name too long.\n"},
 		{[]string{"ipcp", "enroll", "name", "x"}, 1, "", ipcpEnrollUsage},
@@ -222,7 +231,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"name", "destroy", "a", "b"}, 1, "", nameDestroyUsage},
 		{[]string{"name", "register", "x"}, 1, "", nameRegisterUsage},
 		{[]string{"name", "unregister", "x"}, 1, "", nameUnregisterUsage},
-		{[]string{"name", "list", "foo"}, 1, "", "\"foo\" is unknown, try \"irm name list help\".\n"},
+		{[]string{"name", "list", "foo", "bar"}, 1, "", "\"foo\" is unknown, try \"irm name list help\".\n"},
 	} {
 		srv, _ := system(t, lan1)
 		code, stdout, stderr := irmRun(srv.Client(), tc.args...)
@@ -355,5 +364,8 @@ func TestNameList(t *testing.T) {
 		rule
 	if _, stdout, _ = irmRun(srv.Client(), "n", "l", "l", "op"); stdout != want {
 		t.Errorf("irm name list list op:\n%s\nwant\n%s", stdout, want)
+	}
+	if _, stdout, _ = irmRun(srv.Client(), "name", "list", "op"); stdout != want {
+		t.Errorf("irm name list op:\n%s\nwant\n%s", stdout, want)
 	}
 }

@@ -31,7 +31,7 @@ var nameGroup = &group{
 }
 
 const nameCreateUsage = `Usage: irm name create <name>
-                [lb LB_POLICY] (default: round-robin)
+                [lb LB_POLICY] (default: spillover)
                 [sencpath <path to server encryption configuration>]
                 [scrtpath <path to server certificate>]
                 [skeypath <path to server private key>]
@@ -42,8 +42,12 @@ const nameCreateUsage = `Usage: irm name create <name>
 where LB_POLICY in {round-robin spillover}
 `
 
+// nameCreate creates a name. Deliberate deviation: the reference's CLI
+// defaults to round-robin while every name the IRMd creates itself (bind,
+// register, configuration file) gets spillover; here spillover is the
+// default everywhere.
 func nameCreate(e *env, args []string) error {
-	var info irm.NameInfo
+	info := irm.NameInfo{LB: irm.Spill}
 	var lb, senc, cenc string
 	ci := cmdInfo{path: "irm name create", usage: nameCreateUsage}
 	if err := e.parse(ci, args, []option{
@@ -222,16 +226,20 @@ func nameUnregister(e *env, args []string) error {
 	return nil
 }
 
-const nameListUsage = `Usage: irm name list [list <name prefix>]
+const nameListUsage = `Usage: irm name list [<name prefix>]
 `
 
-// nameList prints the names. As in the reference the filter follows a
-// second "list" keyword; unlike it, the filter keeps the names that start
-// with it (the reference keeps the names that the filter starts with).
+// nameList prints the names. The filter may follow "list" directly; the
+// reference's form, after a second "list" keyword (irm name list list
+// <prefix>), is accepted too. Unlike the reference, the filter keeps the
+// names that start with it (the reference keeps the names that the filter
+// starts with).
 func nameList(e *env, args []string) error {
 	var filter string
 	ci := cmdInfo{path: "irm name list", usage: nameListUsage}
-	if err := e.parse(ci, args[1:], []option{{keyword: "list", set: store(&filter)}}); err != nil {
+	if rest := args[1:]; len(rest) == 1 {
+		filter = rest[0]
+	} else if err := e.parse(ci, rest, []option{{keyword: "list", set: store(&filter)}}); err != nil {
 		return err
 	}
 	names, err := e.c.ListNames(e.ctx)

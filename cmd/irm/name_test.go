@@ -137,8 +137,8 @@ func TestNameCreate(t *testing.T) {
 
 	srv, _ = system(t)
 	irmRun(srv.Client(), "n", "c", "srv")
-	if ni := sent(srv, mkName)[0].GetNameInfo(); ni.GetPolLb() != uint32(irm.RoundRobin) {
-		t.Errorf("default policy %d, want round-robin", ni.GetPolLb())
+	if ni := sent(srv, mkName)[0].GetNameInfo(); ni.GetPolLb() != uint32(irm.Spill) {
+		t.Errorf("default policy %d, want spillover (as for implicitly created names)", ni.GetPolLb())
 	}
 
 	srv, _ = system(t)

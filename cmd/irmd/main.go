@@ -34,11 +34,19 @@ Runs the Ouroboros IPC Resource Manager daemon.
                    the default) or socket (one socketpair per flow)
   --debug          Also log debug messages
   --version        Print the version and exit
-  --help           Print this help and exit
+  -h, --help       Print this help and exit
 `)
 }
 
 func main() { os.Exit(run(os.Args[1:])) }
+
+// bad reports a wrong command line on stderr, the reason first, then the
+// usage, and returns the exit status 1.
+func bad(why string) int {
+	fmt.Fprintf(os.Stderr, "irmd: %s.\n", why)
+	usage(os.Stderr)
+	return 1
+}
 
 func run(args []string) int {
 	cfg := irmd.Config{Syslog: true}
@@ -49,25 +57,25 @@ func run(args []string) int {
 			stdout = true
 			cfg.Syslog = false
 		case "--run-dir":
-			if i+1 >= len(args) {
-				usage(os.Stderr)
-				return 1
+			if i+1 >= len(args) || args[i+1] == "" {
+				return bad("option --run-dir needs a directory")
 			}
 			i++
 			cfg.Dir = args[i]
 		case "--group":
 			if i+1 >= len(args) || args[i+1] == "" {
-				usage(os.Stderr)
-				return 1
+				return bad("option --group needs a group name")
 			}
 			i++
 			cfg.Group = args[i]
 		case "--no-direct":
 			cfg.NoDirect = true
 		case "--datapath":
-			if i+1 >= len(args) || (args[i+1] != "socket" && args[i+1] != "shm") {
-				usage(os.Stderr)
-				return 1
+			if i+1 >= len(args) {
+				return bad("option --datapath needs a value: shm or socket")
+			}
+			if args[i+1] != "socket" && args[i+1] != "shm" {
+				return bad(fmt.Sprintf("invalid value %q for --datapath: want shm or socket", args[i+1]))
 			}
 			i++
 			cfg.Sockets = args[i] == "socket"
@@ -83,8 +91,7 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, "irmd: --config is not supported yet.")
 			return 1
 		default:
-			usage(os.Stderr)
-			return 1
+			return bad(fmt.Sprintf("unknown option %q", args[i]))
 		}
 	}
 	level := slog.LevelInfo

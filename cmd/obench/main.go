@@ -48,6 +48,7 @@ $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)
 		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "  -h, --help\n    \tprint this help and exit\n")
 	}
 }
 
@@ -61,17 +62,17 @@ func run(args []string) int {
 		if err == flag.ErrHelp {
 			return 0
 		}
-		return 2
+		return 1
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "obench: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return 2
+		return 1
 	}
 	cfg := bench.DefaultConfig(*smoke)
 	if *duration < 0 {
 		fmt.Fprintln(os.Stderr, "obench: --duration must be positive")
-		return 2
+		return 1
 	}
 	if *duration > 0 {
 		cfg.Duration = *duration

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"sync"
 	"time"
 
@@ -65,12 +66,13 @@ func runClient(ctx context.Context, cfg config, out *printer) int {
 	f, err := flow.Alloc(ctx, cfg.name, cfg.qos)
 	if err != nil {
 		out.Print("Failed to allocate flow.\n")
+		tool.Why("ocbr", err)
 		if cfg.json {
 			s := newClient(cfg, nil, out).summary()
 			s.Error = "Failed to allocate flow."
 			out.PrintJSON(s)
 		}
-		return 255 // the reference's main returns -1
+		return 1 // the reference returns -1 (255); every tool of ours fails with 1
 	}
 	c := newClient(cfg, f, out)
 	c.run(ctx)

@@ -25,7 +25,10 @@
 //     ended"), instead of spinning on failed reads until the timeout;
 //   - the workers are handed flows through a channel, so no accepted flow is
 //     stranded (the reference's ring of descriptors can lose one);
-//   - -q/--qos, --json and -h/--help are ours.
+//   - -q/--qos, --json and -h/--help are ours;
+//   - the help says ocbr and --server-name (the reference: cbr and
+//     --server_apn, which is still accepted), an unknown option is named and
+//     exits 1, and a failed allocation exits 1 with the reason on stderr.
 package main
 
 import (
@@ -69,15 +72,17 @@ type config struct {
 // exitError ends the program (see tool.ExitError).
 type exitError = tool.ExitError
 
-// usageText starts with the reference's header, which names the tool "cbr".
-const usageText = `Usage: cbr [OPTION]...
+// usageText: the reference's header names the tool "cbr" and the name option
+// --server_apn; ours says ocbr and --server-name, as the other tools do, and
+// still accepts --server_apn.
+const usageText = `Usage: ocbr [OPTION]...
 Sends packets from client to server at a constant bit rate.
 
   -l, --listen              Run as a server
   -i, --interval            Server report interval in s (default 1)
   -t, --timeout             Server timeout for a silent flow in s (default 1)
 
-  -n, --server_apn          Name of the server
+  -n, --server-name         Name of the server
   -d, --duration            Duration of the test in s (default 60)
   -s, --size                Packet size in bytes (0 to 65536, default 1000)
   -r, --rate                Rate in b/s, or with a unit: 100k, 10M, 1G
@@ -92,10 +97,11 @@ Sends packets from client to server at a constant bit rate.
 `
 
 // parseArgs reads the command line the way the reference does: left to right,
-// exact option names, integers read as strtol does (a suffix is ignored). An
-// unknown argument prints the usage and exits 0, as the reference does.
-// Deliberate deviation: an option missing its value prints the usage and
-// exits 1 (the reference dereferences NULL and crashes). A returned error is
+// exact option names, integers read as strtol does (a suffix is ignored).
+// Deliberate deviations: an unknown argument is named and exits 1 (the
+// reference exits 0); an option missing its value is named and exits 1 (the
+// reference dereferences NULL and crashes); a number without digits is
+// refused (the reference reads 0). A returned error is
 // an *exitError.
 func parseArgs(args []string, w io.Writer) (config, error) {
 	cfg := config{interval: defaultInterval, timeout: defaultTimeout, duration: defaultDuration,
@@ -120,17 +126,19 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 			cfg.json = true
 		case "-h", "--help":
 			return cfg, &exitError{Code: 0, Usage: true}
-		case "-i", "--interval", "-t", "--timeout", "-n", "--server_apn", "-d", "--duration",
-			"-s", "--size", "-r", "--rate", "-q", "--qos":
+		case "-i", "--interval", "-t", "--timeout", "-n", "--server-name", "--server_apn",
+			"-d", "--duration", "-s", "--size", "-r", "--rate", "-q", "--qos":
 			if !hasVal {
-				return cfg, &exitError{Code: 1, Usage: true}
+				return cfg, tool.Missing("ocbr", arg)
 			}
 			used = 2
 			if err := cfg.setValue(arg, val, w); err != nil {
 				return cfg, err
 			}
 		default:
-			return cfg, &exitError{Code: 0, Usage: true}
+			// Deliberate deviation: the reference prints the usage and
+			// exits 0; a wrong invocation fails here, naming the argument.
+			return cfg, tool.Unknown("ocbr", arg)
 		}
 		args = args[used:]
 	}
@@ -140,15 +148,25 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 	return cfg, nil
 }
 
+// numeric lists the options whose value is a count (s or bytes).
+var numeric = map[string]bool{"-i": true, "--interval": true, "-t": true, "--timeout": true,
+	"-d": true, "--duration": true, "-s": true, "--size": true}
+
 // setValue applies an option that takes a value.
 func (cfg *config) setValue(opt, val string, w io.Writer) error {
 	n, rest := tool.Strtol(val)
+	// Numbers are read as strtol does (a suffix is ignored), but a value
+	// without digits is refused: the reference reads it as 0 (a rate of 0
+	// is "Invalid rate.", as in the reference).
+	if rest == val && numeric[opt] {
+		return tool.BadValue("ocbr", opt, val, "want a whole number")
+	}
 	switch opt {
 	case "-i", "--interval":
 		cfg.interval = n
 	case "-t", "--timeout":
 		cfg.timeout = n
-	case "-n", "--server_apn":
+	case "-n", "--server-name", "--server_apn":
 		cfg.name, cfg.nameSet = val, true
 	case "-d", "--duration":
 		cfg.duration = n

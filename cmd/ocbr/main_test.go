@@ -88,12 +88,14 @@ func TestRunExits(t *testing.T) {
 	}{
 		{"-h", 0, usageText},
 		{"--help", 0, usageText},
-		{"--server-name srv", 0, usageText}, // unknown (the reference spells it --server_apn)
-		{"-n srv --bogus", 0, usageText},
+		{"--bogus", 1, "ocbr: unknown option \"--bogus\".\n" + usageText},
+		{"-n srv --bogus", 1, "ocbr: unknown option \"--bogus\".\n" + usageText},
+		{"-n srv -d abc", 1, "ocbr: invalid value \"abc\" for -d: want a whole number.\n"},
+		{"-n srv -i x", 1, "ocbr: invalid value \"x\" for -i: want a whole number.\n"},
 		{"", 1, "No server specified.\n" + usageText},
 		{"-f -d 3", 1, "No server specified.\n" + usageText},
-		{"-n", 1, usageText}, // a missing value: usage, exit 1 (the reference crashes)
-		{"-n srv -s", 1, usageText},
+		{"-n", 1, "ocbr: option -n needs a value.\n" + usageText}, // the reference crashes
+		{"-n srv -s", 1, "ocbr: option -s needs a value.\n" + usageText},
 		{"-n srv -s 65537", 1, "Maximum size: 65536.\n"},
 		{"-n srv -s -1", 1, "Size overflow.\n"},
 		{"-n srv -r 0", 1, "Invalid rate.\n"},

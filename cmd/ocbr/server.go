@@ -57,6 +57,7 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 			return 1
 		}
 		out.Print("Failed to accept flow.\n")
+		tool.Why("ocbr", err)
 		return 1
 	}
 	out.Print(serverStartLine(cfg.interval, cfg.timeout))
@@ -127,6 +128,7 @@ func listen(ctx context.Context, out *printer, work chan<- *flow.Flow, slots cha
 				return 1
 			}
 			out.Print("Failed to accept flow.\n")
+			tool.Why("ocbr", err)
 			return 1
 		}
 		out.Print("New flow.\n")

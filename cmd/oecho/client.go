@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 
 	"github.com/ouroboros-go/ouroboros/flow"
@@ -13,15 +14,17 @@ import (
 // the C string the reference sends, 16 bytes.
 const greeting = "Client says hi!\x00"
 
-// exitFailure is the reference client's exit code on failure (main returns -1).
-const exitFailure = 255
+// exitFailure is the client's exit code on failure: 1, as for every tool of
+// ours (the reference's main returns -1, which the shell sees as 255).
+const exitFailure = 1
 
-// runClient allocates a flow to "oecho" (QoS raw, no timeout), says hi and
+// runClient allocates a flow to name (QoS raw, no timeout), says hi and
 // prints the reply.
-func runClient(ctx context.Context, out io.Writer) int {
-	f, err := flow.Alloc(ctx, serverName, qos.Raw)
+func runClient(ctx context.Context, name string, out io.Writer) int {
+	f, err := flow.Alloc(ctx, name, qos.Raw)
 	if err != nil {
 		fmt.Fprintln(out, "Failed to allocate flow.")
+		tool.Why("oecho", err)
 		return exitFailure
 	}
 	defer f.Close()

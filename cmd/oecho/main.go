@@ -5,6 +5,7 @@
 //
 //	oecho -l    serve (bind the program or process to the name oecho first)
 //	oecho       say hi to the server
+//	oecho -n x  say hi to the server bound to the name x
 //
 // The tool doubles as an example of the public API: it uses only the flow and
 // qos packages. main.go parses the command line, client.go and server.go are
@@ -21,10 +22,11 @@ import (
 	"syscall"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
 const (
-	serverName = "oecho" // the reference hard-codes the name: there is no -n
+	serverName = "oecho" // default name of the server (the reference's only one)
 	bufSize    = 256     // read buffer, bytes; longer messages are cut
 )
 
@@ -32,22 +34,34 @@ const usageText = `Usage: oecho [OPTION]...
 Sends an echo between a server and a client
 
   -l, --listen              Run as the server
+  -n, --server-name         Name of the server (default oecho)
 
-      --help                Print this help and exit
+  -h, --help                Print this help and exit
 `
 
-// run is the whole program; it returns the exit code. Any argument other than
-// -l/--listen prints the usage and exits 0, as the reference does (so --help
-// and -h need no special case).
+// run is the whole program; it returns the exit code. -h/--help prints the
+// usage and exits 0; an unknown argument is named, then the usage, exit 1
+// (deliberate deviation: the reference exits 0 for anything it does not
+// know). -n is ours: the reference always uses the name oecho.
 func run(args []string, stdout io.Writer) int {
 	listen := false
-	for _, a := range args {
+	name := serverName
+	for len(args) > 0 {
+		a := args[0]
+		args = args[1:]
 		switch a {
 		case "-l", "--listen":
 			listen = true
-		default:
+		case "-h", "--help":
 			fmt.Fprint(stdout, usageText)
 			return 0
+		case "-n", "--server-name":
+			if len(args) == 0 || args[0] == "" {
+				return tool.Report(stdout, tool.Missing("oecho", a), usageText)
+			}
+			name, args = args[0], args[1:]
+		default:
+			return tool.Report(stdout, tool.Unknown("oecho", a), usageText)
 		}
 	}
 	// The reference dies on SIGINT; we stop cleanly so that main can tell the
@@ -57,7 +71,7 @@ func run(args []string, stdout io.Writer) int {
 	if listen {
 		return runServer(ctx, stdout)
 	}
-	return runClient(ctx, stdout)
+	return runClient(ctx, name, stdout)
 }
 
 func main() {

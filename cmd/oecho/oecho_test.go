@@ -35,13 +35,23 @@ func (m *msgRW) Write(p []byte) (int, error) {
 }
 
 func TestRunUsage(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"-x"}, {"-l", "extra"}, {"-n", "oecho"}} {
+	for _, tt := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--help"}, 0, ""},
+		{[]string{"-h"}, 0, ""},
+		{[]string{"-x"}, 1, "oecho: unknown option \"-x\".\n"},
+		{[]string{"-l", "extra"}, 1, "oecho: unknown option \"extra\".\n"},
+		{[]string{"-n"}, 1, "oecho: option -n needs a value.\n"},
+	} {
 		var out bytes.Buffer
-		if code := run(args, &out); code != 0 {
-			t.Errorf("run(%q) = %d, want 0", args, code)
+		if code := run(tt.args, &out); code != tt.code {
+			t.Errorf("run(%q) = %d, want %d", tt.args, code, tt.code)
 		}
-		if out.String() != usageText {
-			t.Errorf("run(%q) printed %q", args, out.String())
+		if out.String() != tt.msg+usageText {
+			t.Errorf("run(%q) printed %q", tt.args, out.String())
 		}
 	}
 	const head = "Usage: oecho [OPTION]...\nSends an echo between a server and a client\n\n"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"io"
 
 	"github.com/ouroboros-go/ouroboros/flow"
@@ -26,7 +27,8 @@ func runServer(ctx context.Context, out io.Writer) int {
 				return 1
 			}
 			fmt.Fprintln(out, "Failed to accept flow.")
-			return 0
+			tool.Why("oecho", err)
+			return 1
 		}
 		fmt.Fprintln(out, "New flow.")
 		// A signal releases a blocked Read or Write by deallocating the flow.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,7 @@ func runClient(ctx context.Context, cfg config, out *printer) int {
 	f, err := flow.Alloc(ctx, cfg.name, cfg.qos)
 	if err != nil {
 		out.print("Failed to allocate flow.\n")
+		tool.Why("operf", err)
 		if cfg.json {
 			out.printJSON(clientSummary{Tool: "operf", Role: "client", Server: cfg.name,
 				Test: testName(cfg.test), QoS: cfg.qosName, Size: cfg.size, Flood: cfg.flood,

@@ -92,9 +92,10 @@ Times take a unit: ms (default), s, m, h or d, as in -d 10s.
 `
 
 // parseArgs reads the command line the way the reference does: left to right,
-// exact option names. An unknown argument prints the usage and exits 0, as the
-// reference does. Deliberate deviation: an option missing its value prints the
-// usage and exits 1 (the reference dereferences NULL and crashes). Notes the
+// exact option names. Deliberate deviations: an unknown argument is named and
+// exits 1 (the reference prints the usage and exits 0); an option missing its
+// value is named and exits 1 (the reference dereferences NULL and crashes); a
+// size without digits is refused (the reference reads 0). Notes the
 // reference prints while parsing (unknown QoS cube, size adjusted) are written
 // to w. A returned error is an *exitError.
 func parseArgs(args []string, w io.Writer) (config, error) {
@@ -121,14 +122,14 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 		case "-t", "--test", "-n", "--server-name", "-d", "--duration", "-r", "--rate",
 			"-s", "--size", "-q", "--qos":
 			if !hasVal {
-				return cfg, &exitError{Code: 1, Usage: true}
+				return cfg, tool.Missing("operf", arg)
 			}
 			used = 2
 			if err := cfg.setValue(arg, val, w); err != nil {
 				return cfg, err
 			}
 		default:
-			return cfg, &exitError{Code: 0, Usage: true}
+			return cfg, tool.Unknown("operf", arg)
 		}
 		args = args[used:]
 	}
@@ -166,7 +167,7 @@ func (cfg *config) setValue(opt, val string, w io.Writer) error {
 	case "-n", "--server-name":
 		cfg.name, cfg.nameSet = val, true
 	case "-d", "--duration":
-		ms, err := parseTime(val)
+		ms, err := parseTime(opt, val)
 		if err != nil {
 			return err
 		}
@@ -178,7 +179,10 @@ func (cfg *config) setValue(opt, val string, w io.Writer) error {
 		}
 		cfg.rate = r
 	case "-s", "--size":
-		n, _ := tool.Strtol(val)
+		n, rest := tool.Strtol(val)
+		if rest == val {
+			return tool.BadValue("operf", opt, val, "want a whole number of bytes")
+		}
 		cfg.size = clampInt(n)
 	case "-q", "--qos":
 		spec, err := qos.ByName(val)
@@ -300,7 +304,10 @@ func (p *printer) printJSON(v any) {
 
 // parseTime reads a number with an optional unit (ms, s, m, h, d; none = ms)
 // and returns milliseconds.
-func parseTime(s string) (int64, error) {
+func parseTime(opt, s string) (int64, error) {
+	if _, unit := tool.Strtol(s); unit == s || (unit != "" && unit[0] == '.') {
+		return 0, tool.BadValue("operf", opt, s, "want a whole number with an optional unit (ms, s, m, h, d), such as 500ms or 2s")
+	}
 	ms, unit, ok := tool.ParseTime(s)
 	if !ok {
 		return 0, &exitError{Code: 1, Msg: fmt.Sprintf("Unknown time unit: %s.", unit)}

@@ -87,6 +87,7 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestRunExits(t *testing.T) {
+	const badTime = "want a whole number with an optional unit (ms, s, m, h, d), such as 500ms or 2s."
 	tests := []struct {
 		args string
 		code int
@@ -94,15 +95,17 @@ func TestRunExits(t *testing.T) {
 	}{
 		{"-h", 0, usageText},
 		{"--help", 0, usageText},
-		{"--bogus", 0, usageText}, // the reference: usage, exit 0
-		{"-n srv -x", 0, usageText},
+		{"--bogus", 1, "operf: unknown option \"--bogus\".\n" + usageText}, // the reference exits 0
+		{"-n srv -x", 1, "operf: unknown option \"-x\".\n" + usageText},
 		{"", 1, "No server specified.\n"},
 		{"-f", 1, "No server specified.\n"},
-		{"-n", 1, usageText}, // a missing value: usage, exit 1 (the reference crashes)
-		{"-n srv -d", 1, usageText},
+		{"-n", 1, "operf: option -n needs a value.\n" + usageText}, // the reference crashes
+		{"-n srv -d", 1, "operf: option -d needs a value.\n" + usageText},
+		{"-n srv -s x", 1, "operf: invalid value \"x\" for -s: want a whole number of bytes.\n"},
 		{"-n srv -t tri", 1, "Invalid test type.\n"},
 		{"-n srv -d 5x", 1, "Unknown time unit: x.\n"},
-		{"-n srv -d abc", 1, "Unknown time unit: abc.\n"},
+		{"-n srv -d abc", 1, "operf: invalid value \"abc\" for -d: " + badTime + "\n"},
+		{"-n srv -d 0.5s", 1, "operf: invalid value \"0.5s\" for -d: " + badTime + "\n"},
 		{"-n srv -r 5T", 1, "Unknown rate unit: T.\n"},
 		{"-n srv -r 5kb", 1, "Unknown rate unit: kb.\n"},
 		{"-n srv -r 0", 1, "Invalid rate.\n"},

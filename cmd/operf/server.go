@@ -181,6 +181,7 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 			return 1
 		}
 		out.print("Failed to create event set.\n")
+		tool.Why("operf", err)
 		return 1
 	}
 	s := &server{cfg: cfg, out: out, set: set, buf: make([]byte, maxSize), live: map[*flow.Flow]*session{}}
@@ -235,6 +236,7 @@ func (s *server) acceptLoop(ctx context.Context) {
 				return
 			}
 			s.out.print("Failed to accept flow.\n")
+			tool.Why("operf", err)
 			select {
 			case <-ctx.Done():
 				return

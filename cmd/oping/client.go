@@ -74,6 +74,7 @@ func runClient(ctx context.Context, cfg config, out *printer) int {
 	f, err := flow.Alloc(ctx, cfg.name, cfg.qos)
 	if err != nil {
 		out.Printf("Failed to allocate flow: %d.\n", -tool.Errno(err))
+		tool.Why("oping", err)
 		return 1
 	}
 	newClient(cfg, f, f.FD(), out).run(ctx)

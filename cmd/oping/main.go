@@ -112,18 +112,23 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 			// (usage, exit 1); every command of ours answers it with exit 0.
 			return cfg, &exitError{Code: 0, Usage: true}
 		case hasVal && (arg == "-c" || arg == "--count"):
-			n, _ := tool.Strtol(val)
+			// Deliberate deviation: the reference reads garbage as 0 and
+			// wraps -1 to 4294967295; we refuse both.
+			n, ok := tool.Int(val, 0, 1<<32-1)
+			if !ok {
+				return cfg, tool.BadValue("oping", arg, val, "want a whole number of packets, 0 to 4294967295")
+			}
 			cfg.count = uint32(n) // the reference stores it in a uint32_t
 			used = 2
 		case hasVal && (arg == "-d" || arg == "--duration"):
-			ms, err := parseTime(val)
+			ms, err := parseTime(arg, val)
 			if err != nil {
 				return cfg, err
 			}
 			cfg.duration = ms
 			used = 2
 		case hasVal && (arg == "-i" || arg == "--interval"):
-			ms, err := parseTime(val)
+			ms, err := parseTime(arg, val)
 			if err != nil {
 				return cfg, err
 			}
@@ -141,11 +146,16 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 			cfg.qos = spec
 			used = 2
 		case hasVal && (arg == "-s" || arg == "--size"):
-			n, _ := tool.Strtol(val)
+			n, rest := tool.Strtol(val) // a suffix is ignored, as by the reference
+			if rest == val {
+				return cfg, tool.BadValue("oping", arg, val, "want a whole number of bytes")
+			}
 			cfg.size = int(n)
 			used = 2
+		case !hasVal && valueOption[arg]:
+			return cfg, tool.Missing("oping", arg)
 		default:
-			return cfg, &exitError{Code: 1, Usage: true}
+			return cfg, tool.Unknown("oping", arg)
 		}
 		args = args[used:]
 	}
@@ -203,9 +213,23 @@ func main() {
 
 type printer = tool.Printer
 
-// parseTime reads a number with an optional unit (ms, s, m, h, d; none = ms)
-// and returns milliseconds.
-func parseTime(s string) (int64, error) {
+// valueOption lists the options that take a value, to tell a missing value
+// from an unknown option.
+var valueOption = map[string]bool{
+	"-c": true, "--count": true, "-d": true, "--duration": true, "-i": true, "--interval": true,
+	"-n": true, "--server-name": true, "-q": true, "--qos": true, "-s": true, "--size": true,
+}
+
+// parseTime reads a whole number with an optional unit (ms, s, m, h, d;
+// none = ms) and returns milliseconds. A value that does not start with a
+// whole number (such as 0.5s or abc) is refused as a bad value; a number
+// followed by something other than a unit gives the reference's
+// "Unknown time unit: <suffix>.".
+func parseTime(arg, s string) (int64, error) {
+	_, unit := tool.Strtol(s)
+	if unit == s || (unit != "" && unit[0] == '.') {
+		return 0, tool.BadValue("oping", arg, s, "want a whole number with an optional unit (ms, s, m, h, d), such as 500ms or 2s")
+	}
 	ms, unit, ok := tool.ParseTime(s)
 	if !ok {
 		return 0, &exitError{Code: 1, Msg: fmt.Sprintf("Unknown time unit: %s.", unit)}

@@ -42,12 +42,10 @@ func TestParseArgs(t *testing.T) {
 		{"-n srv -f -F -Q -D", client(func(c *config) { c.flood, c.floodBusy, c.quiet, c.timeOfDay = true, true, true, true }), ""},
 		{"-n srv --flood --flood-busy --quiet --timeofday", client(func(c *config) { c.flood, c.floodBusy, c.quiet, c.timeOfDay = true, true, true, true }), ""},
 
-		// -c: strtol base 10, suffix ignored, stored as uint32.
+		// -c: a whole number in the range of a uint32 (others are refused below).
 		{"-n srv -c 5", client(func(c *config) { c.count = 5 }), ""},
-		{"-n srv --count 5abc", client(func(c *config) { c.count = 5 }), ""},
-		{"-n srv -c abc", client(func(c *config) { c.count = 0 }), ""},
-		{"-n srv -c -1", client(func(c *config) { c.count = math.MaxUint32 }), ""},
-		{"-n srv -c 4294967301", client(func(c *config) { c.count = 5 }), ""},
+		{"-n srv -c 0", client(func(c *config) { c.count = 0 }), ""},
+		{"-n srv -c 4294967295", client(func(c *config) { c.count = math.MaxUint32 }), ""},
 
 		// -i: time units; more than 10 s is truncated.
 		{"-n srv -i 200", client(func(c *config) { c.interval = 200 }), ""},
@@ -110,29 +108,39 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestParseArgsErrors(t *testing.T) {
+	const (
+		badTime  = "want a whole number with an optional unit (ms, s, m, h, d), such as 500ms or 2s."
+		badCount = "want a whole number of packets, 0 to 4294967295."
+	)
 	tests := []struct {
 		args string
 		want exitError
 	}{
 		{"", exitError{Code: 1, Msg: "No server specified.", Usage: true}},
 		{"-c 5", exitError{Code: 1, Msg: "No server specified.", Usage: true}},
-		{"-x", exitError{Code: 1, Usage: true}},
-		{"-n srv extra", exitError{Code: 1, Usage: true}},
-		{"-l -n", exitError{Code: 1, Usage: true}}, // a value option without a value is unknown
-		{"-n srv -c", exitError{Code: 1, Usage: true}},
-		{"-n srv --count", exitError{Code: 1, Usage: true}},
-		{"-n srv -i", exitError{Code: 1, Usage: true}},
-		{"-n srv -s", exitError{Code: 1, Usage: true}},
-		{"-n srv -q", exitError{Code: 1, Usage: true}},
-		{"-n srv -d", exitError{Code: 1, Usage: true}},
+		{"-x", exitError{Code: 1, Msg: "oping: unknown option \"-x\".", Usage: true}},
+		{"-n srv extra", exitError{Code: 1, Msg: "oping: unknown option \"extra\".", Usage: true}},
+		{"-l -n", exitError{Code: 1, Msg: "oping: option -n needs a value.", Usage: true}},
+		{"-n srv -c", exitError{Code: 1, Msg: "oping: option -c needs a value.", Usage: true}},
+		{"-n srv --count", exitError{Code: 1, Msg: "oping: option --count needs a value.", Usage: true}},
+		{"-n srv -i", exitError{Code: 1, Msg: "oping: option -i needs a value.", Usage: true}},
+		{"-n srv -s", exitError{Code: 1, Msg: "oping: option -s needs a value.", Usage: true}},
+		{"-n srv -q", exitError{Code: 1, Msg: "oping: option -q needs a value.", Usage: true}},
+		{"-n srv -d", exitError{Code: 1, Msg: "oping: option -d needs a value.", Usage: true}},
 		{"-n srv -i 5x", exitError{Code: 1, Msg: "Unknown time unit: x."}},
-		{"-n srv -i 5 s", exitError{Code: 1, Usage: true}},
-		{"-n srv -i abc", exitError{Code: 1, Msg: "Unknown time unit: abc."}},
+		{"-n srv -i 5 s", exitError{Code: 1, Msg: "oping: unknown option \"s\".", Usage: true}},
+		{"-n srv -i abc", exitError{Code: 1, Msg: `oping: invalid value "abc" for -i: ` + badTime}},
+		{"-n srv -i 0.5s", exitError{Code: 1, Msg: `oping: invalid value "0.5s" for -i: ` + badTime}},
+		{"-n srv -c abc", exitError{Code: 1, Msg: `oping: invalid value "abc" for -c: ` + badCount}},
+		{"-n srv --count 5abc", exitError{Code: 1, Msg: `oping: invalid value "5abc" for --count: ` + badCount}},
+		{"-n srv -c -1", exitError{Code: 1, Msg: `oping: invalid value "-1" for -c: ` + badCount}},
+		{"-n srv -c 4294967296", exitError{Code: 1, Msg: `oping: invalid value "4294967296" for -c: ` + badCount}},
+		{"-n srv -s x", exitError{Code: 1, Msg: `oping: invalid value "x" for -s: want a whole number of bytes.`}},
 		{"-n srv -d 1sec", exitError{Code: 1, Msg: "Unknown time unit: sec."}},
 		{"-n srv -d 1S", exitError{Code: 1, Msg: "Unknown time unit: S."}},
 		{"--help", exitError{Code: 0, Usage: true}},
 		{"-h", exitError{Code: 0, Usage: true}},
-		{"-n srv -x --help", exitError{Code: 1, Usage: true}}, // left to right
+		{"-n srv -x --help", exitError{Code: 1, Msg: "oping: unknown option \"-x\".", Usage: true}}, // left to right
 		{"-n srv --help -x", exitError{Code: 0, Usage: true}},
 	}
 	for _, tt := range tests {
@@ -186,7 +194,7 @@ func TestRunUsage(t *testing.T) {
 	}{
 		{[]string{"--help"}, 0, usageText},
 		{[]string{"-h"}, 0, usageText},
-		{[]string{"--bogus"}, 1, usageText},
+		{[]string{"--bogus"}, 1, "oping: unknown option \"--bogus\".\n" + usageText},
 		{nil, 1, "No server specified.\n" + usageText},
 		{[]string{"-n", "srv", "-i", "1y"}, 1, "Unknown time unit: y.\n"},
 		{[]string{"-q", "x", "-i", "1y"}, 1, "Unknown QoS cube, defaulting to raw.\nUnknown time unit: y.\n"},

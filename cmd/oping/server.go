@@ -61,6 +61,7 @@ func runServer(ctx context.Context, cfg config, out *printer) int {
 			return 1
 		}
 		out.Printf("Failed to create event set: %d.\n", -tool.Errno(err))
+		tool.Why("oping", err)
 		return 1
 	}
 	s := &server{cfg: cfg, out: out, set: set}
@@ -105,6 +106,7 @@ func (s *server) acceptLoop(ctx context.Context) {
 				return
 			}
 			s.out.Printf("Failed to accept flow: %d \n", -tool.Errno(err))
+			tool.Why("oping", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -209,6 +211,7 @@ func runBusy(ctx context.Context, out *printer) int {
 			return 1
 		}
 		out.Print("Failed to accept flow.\n")
+		tool.Why("oping", err)
 		return 1
 	}
 	out.Printf("New flow %d (busy-poll).\n", f.FD())

@@ -57,6 +57,16 @@ func (d *Daemon) createIPCP(ctx context.Context, info *pb.IpcpInfoMsg) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// The IPCP's first message (IPCP_CREATE_R) must find it recorded.
 	d.spawnMu.Lock()
+	// Deliberate deviation: the reference lets two IPCPs share a name, which
+	// the irm tool's commands (by name) cannot tell apart. Creations hold
+	// spawnMu, so two concurrent ones cannot both pass this check.
+	for _, o := range d.reg.ListIPCPs() {
+		if o.Name == info.GetName() {
+			d.spawnMu.Unlock()
+			d.log.Error(fmt.Sprintf("Refused to create IPCP %s: IPCP %d has that name.", o.Name, o.PID))
+			return oerr.EEXIST
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		d.spawnMu.Unlock()
 		d.log.Error(fmt.Sprintf("Failed to spawn %s: %v.", bin, err))

@@ -42,7 +42,9 @@ type rawLink struct{ f *os.File }
 func openRaw(dev string, proto uint16) (*rawLink, ifInfo, error) {
 	ifi, err := net.InterfaceByName(dev)
 	if err != nil {
-		return nil, ifInfo{}, err
+		// ENODEV crosses to the IRMd and the irm tool in the result code,
+		// which carries no text.
+		return nil, ifInfo{}, fmt.Errorf("%w: %w", err, syscall.ENODEV)
 	}
 	if len(ifi.HardwareAddr) != wire.EthAddrLen {
 		return nil, ifInfo{}, fmt.Errorf("no 6-byte hardware address (%v)", ifi.HardwareAddr)
