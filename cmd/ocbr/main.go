@@ -19,6 +19,10 @@
 //   - packets are at most flow.MaxSDU (65536) bytes, not 512 KiB: larger
 //     messages do not fit in a flow of this implementation, so -s checks
 //     against that ("Maximum size: 65536.");
+//   - a paced client keeps a schedule by time elapsed since the start
+//     (sleeping by default, busy-waiting with --spin), so the time a write
+//     takes does not lower the rate, and says so after its statistics when
+//     it still fell more than 5 % short ("Requested rate not met: ...");
 //   - the client waits for the peer to take every packet written before it
 //     deallocates, so the server counts every packet sent;
 //   - a server worker whose client is gone ends at once ("Test on flow <fd>
