@@ -153,6 +153,7 @@ func (c *client) run(ctx context.Context) int {
 		c.out.print(biSummary(c.cfg.name, c.sent.Load(), c.rcvd.Load(), c.cfg.size, diffUs(c.toc, c.tic)))
 	} else {
 		c.drain()
+		c.out.print(uniSummary(c.cfg.name, c.sent.Load(), c.cfg.size, diffUs(c.toc, c.tic)))
 	}
 	return 0
 }
@@ -223,9 +224,12 @@ func gap(size int, rate int64) time.Duration {
 }
 
 // writer sends packets while the elapsed time is below the duration. Paced,
-// each packet starts gap after the previous one (busy-waiting for that
-// instant, or with --sleep sleeping gap after the write, which undershoots
-// the rate by the time the writes take); flooding, packets go back to back.
+// packet k (from 0) is due k × gap after the start: after each write the
+// writer busy-waits (or, with --sleep, sleeps) until the next one is due. The
+// schedule is kept by time elapsed since the start, so the time the writes
+// take and sleeps that overran are made up and the rate is met whenever the
+// writes can keep up (the reference's --sleep sleeps gap after every write
+// and undershoots). Flooding, packets go back to back.
 func (c *client) writer() {
 	c.out.print(startLine(c.cfg))
 	buf := make([]byte, c.cfg.size) // zero padding
@@ -234,6 +238,7 @@ func (c *client) writer() {
 	if !c.cfg.flood {
 		g = gap(c.cfg.size, c.cfg.rate)
 	}
+	due := c.tic
 	for !c.stopped() {
 		now := c.clock()
 		if now.Sub(c.tic) >= duration {
@@ -248,12 +253,15 @@ func (c *client) writer() {
 			return
 		}
 		c.sent.Add(1)
+		due = due.Add(g)
 		switch {
 		case c.cfg.flood:
 		case c.cfg.sleep:
-			c.pause(g)
+			if d := due.Sub(c.clock()); d > 0 {
+				c.pause(d)
+			}
 		default:
-			for deadline := now.Add(g); c.clock().Before(deadline) && !c.stopped(); {
+			for c.clock().Before(due) && !c.stopped() {
 			}
 		}
 	}

@@ -131,3 +131,18 @@ func TestJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestUniSummaryLines(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{uniSummary("srv", 1000, 1500, 2000000),
+			"\n--- srv perf statistics ---\n1000 packets transmitted, 1500000 bytes, time: 2000.000 ms, rate: 6.000 Mb/s.\n"},
+		{uniSummary("srv", 0, 1500, 0),
+			"\n--- srv perf statistics ---\n0 packets transmitted, 0 bytes, time: 0.000 ms, rate: 0.000 Mb/s.\n"},
+		{flowSummaryLine(64, 10, 15000, 1000),
+			"Flow 64: 10 packets, 15000 bytes received in 1.000 ms, 120.000 Mb/s.\n"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q\nwant %q", tt.got, tt.want)
+		}
+	}
+}
