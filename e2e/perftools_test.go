@@ -264,7 +264,7 @@ func TestOperfInterrupted(t *testing.T) {
 }
 
 // TestOperfWire talks to the operf server from this process, with messages
-// built here byte by byte (spec/tools.md §4.2): a unidirectional test's
+// built here byte by byte: a unidirectional test's
 // packets are printed with their ids, a bad configuration ends its flow
 // without stopping the server.
 func TestOperfWire(t *testing.T) {

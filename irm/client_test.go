@@ -37,7 +37,7 @@ func sentOne(t *testing.T, srv *irmtest.Server, want *pb.IrmMsg) {
 	}
 }
 
-// TestRequests checks the message each method sends (spec/irmd.md §3.4).
+// TestRequests checks the message each method sends.
 func TestRequests(t *testing.T) {
 	leakcheck.Check(t)
 	ctx := context.Background()

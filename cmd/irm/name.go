@@ -72,7 +72,7 @@ func nameCreate(e *env, args []string) error {
 		info.LB = p
 	}
 	// The encryption configuration paths are checked like the others, but
-	// the protocol has no field for them (spec/irmd.md §3.2 QUIRK): the IRMd
+	// the protocol has no field for them (a quirk of the reference): the IRMd
 	// uses its defaults.
 	for _, p := range []*string{&senc, &info.ServerCrt, &info.ServerKey,
 		&cenc, &info.ClientCrt, &info.ClientKey} {

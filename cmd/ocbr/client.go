@@ -10,7 +10,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/flow"
 )
 
-// The client (spec/tools.md §5.3) sends packets of -s bytes for -d seconds,
+// The client sends packets of -s bytes for -d seconds,
 // one every gap (sleeping, or busy-waiting with --spin) or back to back with
 // -f, then prints what it sent.
 //

@@ -1,7 +1,6 @@
 // Command ocbr sends packets from a client to a server over Ouroboros at a
 // constant bit rate, or as fast as possible, and the server reports the
-// goodput per flow at a fixed interval, as the reference's ocbr (spec/tools.md
-// §5).
+// goodput per flow at a fixed interval, as the reference's ocbr.
 //
 //	ocbr -l                          serve (bind the program or process to a name first)
 //	ocbr -n my.ocbr.server -d 10     10 s at 1 Mb/s with 1000-byte packets
@@ -42,7 +41,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// Defaults and limits of the command line (spec/tools.md §5.1).
+// Defaults and limits of the command line.
 const (
 	defaultInterval = 1       // s
 	defaultTimeout  = 1       // s

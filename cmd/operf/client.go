@@ -10,7 +10,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/flow"
 )
 
-// The client (spec/tools.md §4.3): allocate a flow, send the configuration,
+// The client: allocate a flow, send the configuration,
 // pause, then run the writer (and in a bidirectional test a reader) until the
 // duration has passed; a bidirectional test ends with the statistics.
 //
@@ -18,7 +18,7 @@ import (
 //
 //   - The writer sends while the elapsed time is below the duration. Since
 //     commit 3af9d041 the reference's loop condition is "elapsed > duration",
-//     so its client sends nothing at all (§4.6).
+//     so its client sends nothing at all.
 //   - The pause between configuration and data is startPause (100 ms), not
 //     1 s. The reference's server evicts a flow idle for more than 1 s, so its
 //     own client's 1 s pause could get the flow evicted before the first data

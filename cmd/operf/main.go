@@ -1,5 +1,5 @@
 // Command operf measures the bandwidth between a client and a server over
-// Ouroboros, as the reference's operf (spec/tools.md §4). The client sends a
+// Ouroboros, as the reference's operf. The client sends a
 // 4-byte configuration message and then packets of a fixed size for a fixed
 // time, paced to a rate or flooded; in a unidirectional test the server sums
 // up each flow (and prints a line per packet with -v), in a bidirectional one
@@ -19,7 +19,7 @@
 // implemented:
 //
 //   - the client's writer loop runs while the elapsed time is below the
-//     duration; the reference's (since 3af9d041) never runs (§4.6);
+//     duration; the reference's (since 3af9d041) never runs;
 //   - the client pauses 100 ms between the configuration and the data, not
 //     1 s, and the server evicts flows after 10 s without packets, not 1 s
 //     (the reference's server can evict a flow during its client's pause);
@@ -50,7 +50,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// Defaults and limits of the command line (spec/tools.md §4.1).
+// Defaults and limits of the command line.
 const (
 	defaultDuration = 60000   // ms
 	defaultRate     = 1000000 // bit/s

@@ -14,7 +14,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
-// The server (spec/tools.md §4.4) serves any number of clients from one event
+// The server serves any number of clients from one event
 // set, with two goroutines:
 //
 //   - accept: accepts flows, prints "New flow <fd>.", makes them non-blocking

@@ -7,8 +7,8 @@ import (
 )
 
 // Every line operf prints is built here, so that the tests can check each
-// one byte for byte against the reference's templates (spec/tools.md §4.3,
-// §4.4), and the JSON summaries are defined here.
+// one byte for byte against the reference's templates, and the JSON summaries
+// are defined here.
 
 // testLine announces the test type; the server prints it for the value of a
 // configuration message, the client for its -t.

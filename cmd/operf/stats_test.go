@@ -69,7 +69,7 @@ func TestDiffUs(t *testing.T) {
 		{time.Unix(10, 0), time.Unix(9, 0), 1000000},
 		{time.Unix(10, 999), time.Unix(10, 0), 0},
 		// 1001 ns and 999 ns: the negative nanosecond difference is truncated
-		// toward zero, as in C, which rounds these up (spec/tools.md §8).
+		// toward zero, as in C, which rounds these up.
 		{time.Unix(10, 1000), time.Unix(9, 999999999), 2},
 		{time.Unix(10, 0), time.Unix(9, 999999001), 1},
 		{time.Unix(10, 999999), time.Unix(10, 0), 999},
