@@ -264,11 +264,11 @@ func TestOperfInterrupted(t *testing.T) {
 }
 
 // TestOperfWire talks to the operf server from this process, with messages
-// built here byte by byte: a unidirectional test's
-// packets are printed with their ids, a bad configuration ends its flow
-// without stopping the server.
+// built here byte by byte: a unidirectional test's packets are printed with
+// their ids (operf -l -v), a bad configuration ends its flow without stopping
+// the server.
 func TestOperfWire(t *testing.T) {
-	e, srv := perfServer(t, false, "operf", "operf.srv", "Ouroboros perf server started.")
+	e, srv := perfServer(t, false, "operf", "operf.srv", "Ouroboros perf server started.", "-v")
 
 	f := e.alloc("operf.srv", qos.Raw)
 	msgs := [][]byte{
@@ -341,6 +341,11 @@ func TestOcbr(t *testing.T) {
 				who := fmt.Sprintf("client %d", i)
 				out := perfWait(t, who, c)
 				lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+				// A paced client that fell short of its rate (a busy
+				// machine, the race detector) says so after its statistics.
+				if i == 2 && len(lines) == 4 && strings.HasPrefix(lines[2], "Requested rate not met: ") {
+					lines = append(lines[:2], lines[3])
+				}
 				if len(lines) != 3 || lines[0] != starts[i] {
 					t.Fatalf("%s output:\n%s", who, out)
 				}
@@ -352,9 +357,10 @@ func TestOcbr(t *testing.T) {
 				}
 				sent = append(sent, s.Packets)
 			}
-			// 8 Mb/s in 1000-byte packets is 1000 packets in 1 s; sleeping
-			// undershoots the rate, and the race detector slows everything.
-			if sent[2] < 100 || sent[2] > 1001 {
+			// 8 Mb/s in 1000-byte packets is 1000 packets in 1 s: the
+			// client sends the packets due in the duration, however long
+			// the writes take.
+			if sent[2] != 1000 {
 				t.Errorf("paced client sent %d packets in 1 s at 1000/s", sent[2])
 			}
 
