@@ -14,10 +14,14 @@ demo:
 
 # vet, then every test with the race detector (end-to-end tests start real
 # irmd and IPCP processes in private run directories).
+# scripts/test-needs.sh says, before and after, which tests this machine skips
+# (not root, no iproute2 or nftables) and what to install.
 test:
+	@./scripts/test-needs.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 40m ./...
 	O7S_TEST_DATAPATH=socket $(GO) test -count=1 -timeout 30m ./e2e/ ./flow/
+	@./scripts/test-needs.sh
 
 test-short:
 	$(GO) test -count=1 ./...
@@ -31,7 +35,7 @@ fuzz:
 	done
 
 # The benchmark harness: Ouroboros flows next to the kernel, results in
-# bench/results/ (see bench/run).
+# bench/out/, ignored by git (see bench/run).
 .PHONY: bench
 bench:
 	GO=$(GO) ./bench/run

@@ -10,7 +10,7 @@ import (
 )
 
 // TestIrmCommands drives a live irmd with the irm tool and checks the exact
-// output of the list commands (spec/irmd.md §6).
+// output of the list commands.
 func TestIrmCommands(t *testing.T) {
 	e := setup(t, rig.Options{})
 	if out := e.Irm("ipcp", "list"); out != "No IPCPs in system.\n\n" {

@@ -47,12 +47,8 @@ func runRole(role, name string) int {
 	defer flow.Fini()
 	switch role {
 	case "echo-server":
-		if err := flow.Init(); err != nil {
-			fmt.Println("init:", err)
-			return 1
-		}
-		var c irm.Client
-		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+		// flow.Bind: the one call a message-flow server needs (README).
+		if err := flow.Bind(ctx, name); err != nil {
 			fmt.Println("bind:", err)
 			return 1
 		}

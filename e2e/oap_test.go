@@ -19,7 +19,7 @@ import (
 
 // TestOAPAsPeer plays a remote host by hand with a UDP socket on
 // 127.0.0.3: our irmd's FLOW_REQ carries a 36-byte OAP request with a fresh
-// timestamp (irmd.md §4.11); a FLOW_REPLY with the right OAP response
+// timestamp; a FLOW_REPLY with the right OAP response
 // completes the allocation, and one whose request hash is wrong fails it
 // with ECRYPT.
 func TestOAPAsPeer(t *testing.T) {

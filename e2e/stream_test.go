@@ -68,7 +68,7 @@ func TestReliableBulkHash(t *testing.T) {
 		float64(size)*8/elapsed.Seconds()/1e6, rig.Race())
 }
 
-// TestHTTPOverFlow: the httpflow example serves a directory with net/http
+// TestHTTPOverFlow: httpflow (cmd/httpflow) serves a directory with net/http
 // over reliable flows through the local IPCP; its own client and the
 // standard http.Client (dialling with flow.Dial) fetch pages from it.
 func TestHTTPOverFlow(t *testing.T) {
@@ -83,6 +83,13 @@ func TestHTTPOverFlow(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<h1>Ouroboros</h1>\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644)
+
+	// A directory that does not exist is refused at start.
+	missing := filepath.Join(dir, "nosuchdir")
+	if out, errOut, code := e.Run("httpflow", "serve", "-n", "web.srv", "-d", missing); code != 1 ||
+		!strings.Contains(errOut, missing+": no such file or directory") {
+		t.Fatalf("serve a missing directory: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 
 	srv := e.Start("httpflow", "serve", "-n", "web.srv", "-d", dir)
 	srv.WaitOutput(t, "Serving HTTP on web.srv.", 10*time.Second)

@@ -313,7 +313,7 @@ func allocRetry(t *testing.T, name string) *flow.Flow {
 }
 
 // TestUDPHTTP: net/http over a reliable stream across the udp4 layer: the
-// httpflow example serves a 1 MB file on host B, and its client on A
+// httpflow command serves a 1 MB file on host B, and its client on A
 // fetches it intact (streams are split into messages that fit the layer).
 func TestUDPHTTP(t *testing.T) {
 	u := newUDPHosts(t, map[string]string{"web.b": "b"})

@@ -5,14 +5,14 @@ import (
 	"hash/crc32"
 )
 
-// CRC (library.md §6.1): on a flow whose QoS has ber = 0 every non-empty
+// CRC: on a flow whose QoS has ber = 0 every non-empty
 // packet carries a CRC-32 (IEEE, as hash/crc32.IEEETable) of all the bytes
 // before it, appended as 4 bytes big-endian; the receiver drops packets whose
 // CRC does not match. Empty packets (keepalives) carry none.
 //
 // The reference's default build forces ber = 1 when it allocates, and so
 // does Alloc here, so CRC only runs on flows from peers built otherwise.
-// Unlike the reference (quirk of §6.1), FRCT control packets and
+// Unlike the reference (a quirk of its CRC), FRCT control packets and
 // retransmissions carry a CRC too; the reference checks them on receipt, so
 // its ACKs are lost on such flows, and ours are not.
 

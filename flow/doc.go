@@ -8,9 +8,11 @@
 //	f.Write([]byte("hello"))
 //	n, err := f.Read(buf) // one message per Read
 //
-// A server binds its process or program to a name (irm bind ...) and accepts:
+// A server binds itself to a name in one call (or is bound from outside with
+// irm bind process/program) and accepts:
 //
-//	f, err := flow.Accept(ctx)
+//	err := flow.Bind(ctx, "my.server") // creates the name if needed
+//	f, err := flow.Accept(ctx)          // the next flow for any bound name
 //
 // # Messages
 //

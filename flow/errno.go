@@ -2,7 +2,7 @@ package flow
 
 import "github.com/ouroboros-go/ouroboros/internal/oerr"
 
-// Errno is an Ouroboros error number (spec/library.md §2.1). The values are the
+// Errno is an Ouroboros error number. The values are the
 // reference's; see the constants below.
 type Errno = oerr.Errno
 

@@ -12,7 +12,7 @@ import (
 // EventType is the type of a flow event; the values are the reference's.
 type EventType int
 
-// Event types (spec/library.md §2.8).
+// Event types.
 const (
 	EventPkt     EventType = 1  // FLOW_PKT: a message is ready; Read will not block
 	EventDown    EventType = 2  // FLOW_DOWN: the peer marked the flow down

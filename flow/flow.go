@@ -275,7 +275,7 @@ func (f *Flow) Close() error {
 }
 
 // dealloc tells the IRMd this end is gone. keep is how long the layer must
-// still hold the flow id (FRCT delta-t, library.md §5.10; 0 without FRCT).
+// still hold the flow id (FRCT delta-t; 0 without FRCT).
 func (f *Flow) dealloc(keep time.Duration) error {
 	req := &pb.IrmMsg{
 		Code:     pb.IrmMsgCode_IRM_FLOW_DEALLOC.Enum(),

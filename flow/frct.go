@@ -10,7 +10,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
-// FRCT in the flow (library.md §5, §10.4). A flow whose QoS asks for
+// FRCT in the flow. A flow whose QoS asks for
 // in-order delivery runs the sans-I/O engine of internal/frct; loss = 0 adds
 // retransmission and linger. The engine is driven from three places, all
 // under Flow.mu:

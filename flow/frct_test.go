@@ -176,7 +176,7 @@ func TestCloseLingers(t *testing.T) {
 }
 
 // TestFRCTWire: a reliable flow against a raw end that plays a peer by
-// hand: the first packet is DATA|DRF with no FC or ACK (library.md §5.15);
+// hand: the first packet is DATA|DRF with no FC or ACK;
 // a hand-made DATA|DRF|ACK|FC answer is delivered and acknowledges it.
 func TestFRCTWire(t *testing.T) {
 	a, b := pair(t, reliable, noKeepalive)

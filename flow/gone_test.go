@@ -26,6 +26,7 @@ type fakeIRMd struct {
 	mu    sync.Mutex
 	conns []*net.UnixConn
 	codes []pb.IrmMsgCode
+	reqs  []*pb.IrmMsg
 	held  chan struct{} // receives once per accept held
 }
 
@@ -51,6 +52,7 @@ func startFakeIRMd(t *testing.T, dir string) *fakeIRMd {
 			}
 			f.mu.Lock()
 			f.codes = append(f.codes, req.GetCode())
+			f.reqs = append(f.reqs, req)
 			f.mu.Unlock()
 			if req.GetCode() == pb.IrmMsgCode_IRM_FLOW_ACCEPT {
 				f.mu.Lock()

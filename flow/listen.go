@@ -42,21 +42,47 @@ type Listener struct {
 	closed  bool
 }
 
-// Listen binds this process to name (creating the name if needed, as
-// irm bind process does) and returns a Listener for it. For peers on other
-// hosts the name must also be registered in a layer (irm name register).
-func Listen(name string) (*Listener, error) {
+// Bind binds this process to name, creating the name if needed (as irm bind
+// process does): from then on flows allocated to name are given to this
+// process's Accept. It announces the process to the IRMd first if needed, so
+// a message-flow server needs this one call before Accept. Binding a name
+// the process is already bound to succeeds. For peers on other hosts the
+// name must also be registered in a layer (irm name register). The binding
+// lasts as long as the process (or until irm unbind).
+func Bind(ctx context.Context, name string) error {
 	p, err := defaultProcess()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if err := bindProcess(ctx, p, name); err != nil {
+		return fmt.Errorf("bind to %s: %w", name, err)
+	}
+	return nil
+}
+
+// bindProcess asks the IRMd to bind this process to name; already bound is
+// not an error.
+func bindProcess(ctx context.Context, p *process, name string) error {
 	req := &pb.IrmMsg{
 		Code: pb.IrmMsgCode_IRM_BIND_PROCESS.Enum(),
 		Pid:  proto.Int32(int32(os.Getpid())),
 		Name: proto.String(name),
 	}
 	if _, _, err := p.call(ctx, req); err != nil && !errors.Is(err, oerr.EEXIST) {
+		return err
+	}
+	return nil
+}
+
+// Listen binds this process to name (see Bind) and returns a Listener for
+// it: the byte-stream counterpart of Bind and Accept.
+func Listen(name string) (*Listener, error) {
+	p, err := defaultProcess()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := bindProcess(ctx, p, name); err != nil {
 		cancel()
 		return nil, fmt.Errorf("listen on %s: %w", name, err)
 	}

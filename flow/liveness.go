@@ -2,7 +2,7 @@ package flow
 
 import "time"
 
-// liveness is the keepalive and peer-timeout rule of library.md §5.11 for a
+// liveness is the reference's keepalive and peer-timeout rule for a
 // flow whose QoS timeout T is not 0, as a pure function of time:
 //
 //   - the peer is gone once nothing arrived for more than T (EFLOWPEER);

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -24,19 +25,24 @@ type Client struct {
 	Dir string
 }
 
-func (c *Client) socket() string {
-	dir := c.Dir
-	if dir == "" {
-		dir = rundir.Dir()
+func (c *Client) dir() string {
+	if c.Dir == "" {
+		return rundir.Dir()
 	}
-	return rundir.IRMSocket(dir)
+	return c.Dir
 }
+
+func (c *Client) socket() string { return rundir.IRMSocket(c.dir()) }
 
 // call sends req and returns the reply. A connection closed without a reply
 // and a reply without a result are EIRMD; a negative result becomes its Errno.
 func (c *Client) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, error) {
 	rep := &pb.IrmMsg{}
-	if _, err := ctrl.Call(ctx, c.socket(), 0, req, rep); err != nil {
+	_, err := ctrl.Call(ctx, c.socket(), 0, req, rep)
+	for first := time.Now(); err != nil && retryStarting(ctx, c.dir(), err, first); {
+		_, err = ctrl.Call(ctx, c.socket(), 0, req, rep)
+	}
+	if err != nil {
 		if errors.Is(err, io.EOF) || ctrl.IsClosed(err) {
 			return nil, fmt.Errorf("no reply: %v: %w", err, oerr.EIRMD)
 		}
@@ -49,6 +55,25 @@ func (c *Client) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, error) {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// retryStarting reports, after waiting a moment, whether a call that could
+// not connect should be tried again: the IRMd's socket is missing or refuses
+// connections (so nothing was sent), an IRMd looks to be starting in the run
+// directory (rundir.Starting), and rundir.StartWait has not passed since
+// first. That makes "irmd & irm ..." typed or pasted in one go work.
+func retryStarting(ctx context.Context, dir string, err error, first time.Time) bool {
+	if !rundir.NotListening(err) || !rundir.Starting(dir) || time.Since(first) > rundir.StartWait {
+		return false
+	}
+	t := time.NewTimer(20 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func msg(code pb.IrmMsgCode) *pb.IrmMsg { return &pb.IrmMsg{Code: code.Enum()} }

@@ -3,6 +3,7 @@ package irm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/internal/rundir"
 	"github.com/ouroboros-go/ouroboros/irm"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
@@ -35,7 +37,7 @@ func sentOne(t *testing.T, srv *irmtest.Server, want *pb.IrmMsg) {
 	}
 }
 
-// TestRequests checks the message each method sends (spec/irmd.md §3.4).
+// TestRequests checks the message each method sends.
 func TestRequests(t *testing.T) {
 	leakcheck.Check(t)
 	ctx := context.Background()
@@ -314,7 +316,7 @@ func TestErrors(t *testing.T) {
 		}
 	}
 
-	c := &irm.Client{Dir: t.TempDir()}
+	c := &irm.Client{Dir: quietDir(t)}
 	if _, err := c.ListNames(ctx); !errors.Is(err, irm.EIRMD) {
 		t.Errorf("no IRMd: %v, want EIRMD", err)
 	}
@@ -343,5 +345,76 @@ func TestCancel(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled call: %v, want context.Canceled", err)
+	}
+}
+
+// quietDir is a run directory with no IRMd that was not created moments ago,
+// so a client does not wait for an IRMd to start there.
+func quietDir(t *testing.T) string {
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestStartingIRMd checks that a call made while an IRMd is starting (its run
+// directory just created, no socket yet: "irmd & irm ...") waits for it, and
+// that a call to a quiet directory fails without waiting rundir.StartWait.
+func TestStartingIRMd(t *testing.T) {
+	leakcheck.Check(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	started := make(chan *irmtest.Server, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		s, err := irmtest.Listen(dir, irmtest.Result(0))
+		if err != nil {
+			t.Error(err)
+		}
+		started <- s
+	}()
+	err := (&irm.Client{Dir: dir}).DestroyName(ctx, "x")
+	if s := <-started; s != nil {
+		defer s.Close()
+		if err != nil {
+			t.Errorf("call while the IRMd starts: %v, want success", err)
+		}
+		if len(s.Requests()) != 1 {
+			t.Errorf("the starting IRMd got %d requests, want 1", len(s.Requests()))
+		}
+	}
+
+	// A lock file naming a live process (ours) counts as an IRMd starting,
+	// however old the directory.
+	dir = quietDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "irmd.lock"), []byte(fmt.Sprintf("%d\n", os.Getpid())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(dir, old, old)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		s, err := irmtest.Listen(dir, irmtest.Result(0))
+		if err != nil {
+			t.Error(err)
+		}
+		started <- s
+	}()
+	err = (&irm.Client{Dir: dir}).DestroyName(ctx, "x")
+	if s := <-started; s != nil {
+		defer s.Close()
+		if err != nil {
+			t.Errorf("call while the IRMd holding the lock starts: %v, want success", err)
+		}
+	}
+
+	start := time.Now()
+	if _, err := (&irm.Client{Dir: quietDir(t)}).ListNames(ctx); !errors.Is(err, irm.EIRMD) {
+		t.Errorf("quiet directory: %v, want EIRMD", err)
+	}
+	if d := time.Since(start); d >= rundir.StartWait {
+		t.Errorf("quiet directory: failed after %v, want no wait", d)
 	}
 }

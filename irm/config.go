@@ -12,7 +12,7 @@ import (
 )
 
 // Config is what an IPCP is bootstrapped with: the layer it founds and the
-// parameters of its type (spec/irmd.md §3.3, spec/ipcp-other.md §9). Only the
+// parameters of its type. Only the
 // part for Type is sent: Unicast for unicast IPCPs, Eth for both Ethernet
 // types, UDP4 or UDP6 for the UDP types; local and broadcast IPCPs take only
 // the layer. Start from DefaultConfig: the zero values of several fields are
@@ -122,7 +122,7 @@ const (
 	CongestionMBECN CongestionPolicy = 1 // multi-bit explicit congestion notification
 )
 
-// Reference defaults (spec/irmd.md §3.7).
+// Reference defaults.
 const (
 	DefaultEthertype = 0xA000
 	DefaultUDPPort   = 3435
@@ -248,7 +248,7 @@ func (u UnicastConfig) message() *pb.UniConfigMsg {
 // sAddr encodes an IPv4 address the way the reference does: its in-memory
 // s_addr (network byte order) read as a native uint32 on a little-endian host,
 // so a.b.c.d becomes a | b<<8 | c<<16 | d<<24 whatever our own byte order
-// (spec/irmd.md §3.3 QUIRK). The zero Addr, and any address Validate
+// (a quirk of the reference). The zero Addr, and any address Validate
 // rejects, encodes as 0 (INADDR_ANY).
 func sAddr(a netip.Addr) uint32 {
 	a = a.Unmap()

@@ -16,8 +16,8 @@ func layer(name string, h uint32) *pb.LayerInfoMsg {
 	return &pb.LayerInfoMsg{Name: proto.String(name), DirHashAlgo: proto.Uint32(h)}
 }
 
-// TestConfigMessage checks the defaults of spec/irmd.md §3.7 and which
-// sub-message each type carries (§3.3).
+// TestConfigMessage checks the reference's defaults and which sub-message
+// each type carries.
 func TestConfigMessage(t *testing.T) {
 	leakcheck.Check(t)
 	u6 := irm.DefaultConfig(irm.UDP6, "u6")
@@ -93,7 +93,7 @@ func TestConfigMessage(t *testing.T) {
 
 func TestTypes(t *testing.T) {
 	leakcheck.Check(t)
-	// Values are on the wire (spec/irmd.md §3.7); strings are the CLI's.
+	// Values are on the wire; strings are the CLI's.
 	for _, tc := range []struct {
 		t    irm.IPCPType
 		v    uint32

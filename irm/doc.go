@@ -6,13 +6,27 @@
 // request.
 //
 //	var c irm.Client // the IRMd of $OUROBOROS_RUN_DIR, default /var/run/ouroboros
-//	if err := c.CreateIPCP(ctx, "lan1", irm.Unicast); err != nil {
+//	if err := c.CreateIPCP(ctx, "local-ipcp", irm.Local); err != nil {
 //		return err
 //	}
 //	// The IRMd does not return the new pid: list the IPCPs to find it.
 //	ipcps, err := c.ListIPCPs(ctx)
 //	...
-//	err = c.BootstrapIPCP(ctx, pid, irm.DefaultConfig(irm.Unicast, "LAN"))
+//	err = c.BootstrapIPCP(ctx, pid, irm.DefaultConfig(irm.Local, "local-layer"))
+//	err = c.RegName(ctx, "my.server", pid) // after c.CreateName
+//
+// (The unicast and broadcast IPCP types are defined, but this implementation
+// does not run those IPCPs yet: its IRMd refuses to create them with
+// EIPCPTYPE.)
+//
+// # Waiting for a starting IRMd
+//
+// A call that finds no socket in the run directory, or a socket that refuses
+// connections, is tried again every 20 ms for at most 5 s while an IRMd looks
+// to be starting there: the IRMd's lock file (irmd.lock) names a live
+// process, or the directory changed less than 5 s ago (as a directory made
+// by mktemp -d just before "irmd &"). Otherwise it fails at once with EIRMD.
+// So "irmd & irm ipcp bootstrap ..." works when typed or pasted in one go.
 //
 // # Protocol
 //

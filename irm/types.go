@@ -9,7 +9,7 @@ import (
 
 // IPCPType is the type of an IPC process. The values travel in the IRMd
 // protocol and are also the IRMd's preference order when it picks an IPCP for
-// a flow (spec/irmd.md §3.7).
+// a flow.
 type IPCPType uint32
 
 // IPCP types.
@@ -58,7 +58,7 @@ func ParseIPCPType(s string) (IPCPType, error) {
 }
 
 // LBPolicy is how a name spreads incoming flows over the processes accepting
-// for it (spec/irmd.md §2.2).
+// for it.
 type LBPolicy uint32
 
 // Load-balancing policies.
@@ -92,7 +92,7 @@ func ParseLBPolicy(s string) (LBPolicy, error) {
 	return 0, fmt.Errorf("load-balance policy %q is unknown: %w", s, oerr.EINVAL)
 }
 
-// HashAlgo is a layer's directory hash algorithm (spec/ipcp-other.md §0.2).
+// HashAlgo is a layer's directory hash algorithm.
 type HashAlgo = hash.Algo
 
 // Directory hash algorithms. Only the SHA3 ones can be chosen for a layer;

@@ -1,9 +1,9 @@
 // Package qos defines the QoS specifications an application asks for when it
-// allocates a flow, and the predefined specs of the reference implementation
-// (spec/library.md §3). The numeric fields travel in the IRMd protocol and in
+// allocates a flow, and the predefined specs of the reference implementation.
+// The numeric fields travel in the IRMd protocol and in
 // the layer's flow-allocation messages, so their meaning and units are fixed.
 //
-// What a spec switches on in the flow (spec/library.md §3.3):
+// What a spec switches on in the flow:
 //
 //	InOrder != 0  -> FRCT (ordering, flow control)
 //	Loss == 0     -> retransmission and linger on close
@@ -32,7 +32,7 @@ type Spec struct {
 // DefaultPeerTimeout is the reference's DEFAULT_PEER_TIMEOUT, in ms.
 const DefaultPeerTimeout = 120000
 
-// The predefined specs (spec/library.md §3.2).
+// The predefined specs.
 var (
 	Raw = Spec{Delay: math.MaxUint32, Loss: 1, BER: 1, MaxGap: math.MaxUint32,
 		Timeout: DefaultPeerTimeout}
@@ -82,7 +82,7 @@ func ByName(name string) (Spec, error) {
 // Reliable reports whether the spec asks for retransmission (loss == 0 with FRCT).
 func (s Spec) Reliable() bool { return s.InOrder != 0 && s.Loss == 0 }
 
-// Cube is a QoS cube an IPCP schedules by (spec/library.md §3.4).
+// Cube is a QoS cube an IPCP schedules by.
 type Cube int
 
 // QoS cubes.

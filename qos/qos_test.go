@@ -6,7 +6,7 @@ import (
 )
 
 func TestPredefined(t *testing.T) {
-	// Values from spec/library.md §3.2.
+	// The reference's values.
 	cases := []struct {
 		name string
 		got  Spec

@@ -1,6 +1,6 @@
 // Command ipcpd-eth-dix is the eth-dix IPC process: a layer directly over an
-// Ethernet segment, in Ethernet II frames with the layer's Ethertype
-// (spec/ipcp-other.md §7). The IRMd starts it (irm ipcp create type eth-dix);
+// Ethernet segment, in Ethernet II frames with the layer's Ethertype.
+// The IRMd starts it (irm ipcp create type eth-dix);
 // bootstrap it with irm ipcp bootstrap type eth-dix name N layer L dev D
 // [ethertype 0xA000] [hash ALGO]. It needs CAP_NET_RAW.
 package main

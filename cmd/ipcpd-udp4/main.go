@@ -1,5 +1,5 @@
 // Command ipcpd-udp4 is the udp4 IPC process: a layer over UDP/IPv4 between
-// hosts (spec/ipcp-other.md §8). The IRMd starts it (irm ipcp create type
+// hosts. The IRMd starts it (irm ipcp create type
 // udp4); bootstrap it with irm ipcp bootstrap type udp4 name N layer L ip A
 // [port P].
 package main

@@ -1,5 +1,5 @@
 // Command ipcpd-udp6 is the udp6 IPC process: a layer over UDP/IPv6 between
-// hosts (spec/ipcp-other.md §8). The IRMd starts it (irm ipcp create type
+// hosts. The IRMd starts it (irm ipcp create type
 // udp6); bootstrap it with irm ipcp bootstrap type udp6 name N layer L ip A
 // [port P].
 package main

@@ -105,7 +105,7 @@ func byName(ipcps []irm.IPCPInfo, name string) (irm.IPCPInfo, bool) {
 }
 
 // matching returns the IPCPs whose listed name, taken as the pattern, matches
-// name (spec/ipcp-other.md §9: the existing name is the pattern), and whose
+// name (the existing name is the pattern, as in the reference), and whose
 // type is t unless t is nil.
 func matching(ipcps []irm.IPCPInfo, name string, t *irm.IPCPType) []irm.IPCPInfo {
 	var out []irm.IPCPInfo

@@ -1,5 +1,5 @@
 // Command irm manages the Ouroboros IPC Resource Manager daemon: IPC processes,
-// bindings and names (spec/irmd.md §6).
+// bindings and names.
 //
 //	irm ipcp bootstrap type eth-llc name llc layer llc dev lo
 //	irm name register my.server layer llc

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/irmtest"
 	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
@@ -273,7 +274,14 @@ func TestEthertype(t *testing.T) {
 
 func TestNoIRMd(t *testing.T) {
 	leakcheck.Check(t)
-	c := &irm.Client{Dir: t.TempDir()}
+	// A run directory created long ago: irm does not wait for an IRMd to
+	// start there.
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	c := &irm.Client{Dir: dir}
 	for _, args := range [][]string{
 		{"ipcp", "list"}, {"name", "list"}, {"ipcp", "create", "name", "x", "type", "local"},
 		{"ipcp", "bootstrap", "name", "x", "layer", "l"}, {"name", "register", "x", "layer", "l"},

@@ -41,7 +41,7 @@ func (e *env) usage(text string) error {
 
 // matches reports whether the typed word selects keyword: any prefix does,
 // including the empty word. Tables are searched in order, so the first
-// keyword a word is a prefix of wins (spec/irmd.md §6.1).
+// keyword a word is a prefix of wins.
 func matches(word, keyword string) bool { return strings.HasPrefix(keyword, word) }
 
 // wildcardMatch reports whether s matches pattern, in which '*' stands for

@@ -76,7 +76,7 @@ func nameCreate(e *env, args []string) error {
 		info.LB = p
 	}
 	// The encryption configuration paths are checked like the others, but
-	// the protocol has no field for them (spec/irmd.md §3.2 QUIRK): the IRMd
+	// the protocol has no field for them (a quirk of the reference): the IRMd
 	// uses its defaults.
 	for _, p := range []*string{&senc, &info.ServerCrt, &info.ServerKey,
 		&cenc, &info.ClientCrt, &info.ClientKey} {
@@ -165,6 +165,29 @@ func (t regTargets) selected(i irm.IPCPInfo) (bool, string) {
 	return false, ""
 }
 
+// noneSelected fails, saying so, when no IPCP is a target: a name registered
+// in no layer would be reachable by nobody, so it is an error (exit 1), not
+// a silent success. Nothing has been changed when it fails.
+func (t regTargets) noneSelected(e *env, ipcps []irm.IPCPInfo, cmd string) error {
+	for _, i := range ipcps {
+		if ok, _ := t.selected(i); ok {
+			return nil
+		}
+	}
+	if len(ipcps) == 0 {
+		return e.failf("Cannot %s %s: there are no IPCPs.", cmd, t.name)
+	}
+	var what []string
+	for _, l := range t.layers {
+		what = append(what, "layer "+l)
+	}
+	for _, p := range t.ipcps {
+		what = append(what, "ipcp "+p)
+	}
+	return e.failf("Cannot %s %s: no IPCP matches %s (irm ipcp list shows them).",
+		cmd, t.name, strings.Join(what, " or "))
+}
+
 // nameRegister registers the name with every selected IPCP, once each,
 // creating the name (spill policy) if it does not exist.
 func nameRegister(e *env, args []string) error {
@@ -176,8 +199,8 @@ func nameRegister(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(ipcps) == 0 {
-		return e.failf("Failed to list IPCPs.")
+	if err := t.noneSelected(e, ipcps, "register"); err != nil {
+		return err
 	}
 	// Creating a name that exists changes nothing in our IRMd, so there is no
 	// need to list every name first; an IRMd that refuses it (the reference
@@ -212,8 +235,8 @@ func nameUnregister(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(ipcps) == 0 {
-		return e.failf("Failed to list IPCPs.")
+	if err := t.noneSelected(e, ipcps, "unregister"); err != nil {
+		return err
 	}
 	for _, i := range ipcps {
 		if ok, what := t.selected(i); ok {

@@ -28,7 +28,6 @@ func TestNameRegister(t *testing.T) {
 		{"n r srv i local1 l WAN", []int32{3, 13}},
 		{"n r srv l *", []int32{3, 11, 12, 13}},
 		{"n r srv i *1", []int32{3, 11, 13}},
-		{"n r srv l nosuch", nil},
 	} {
 		srv, f := system(t, local1, lan1, lan2, wan1)
 		if code, _, stderr := irmRun(srv.Client(), strings.Fields(tc.args)...); code != 0 {
@@ -76,8 +75,26 @@ func TestNameRegister(t *testing.T) {
 
 	srv, _ = system(t)
 	code, _, stderr := irmRun(srv.Client(), strings.Fields("n r srv l LAN")...)
-	if code != 1 || stderr != "Failed to list IPCPs.\n" {
+	if code != 1 || stderr != "Cannot register srv: there are no IPCPs.\n" {
 		t.Errorf("no IPCPs: exit %d, stderr %q", code, stderr)
+	}
+	if len(sent(srv, mkName)) != 0 {
+		t.Error("name created with no IPCP to register it in")
+	}
+
+	srv, _ = system(t, lan1)
+	code, _, stderr = irmRun(srv.Client(), strings.Fields("n r srv l nosuch i nope*")...)
+	if code != 1 || stderr != "Cannot register srv: no IPCP matches layer nosuch or ipcp nope* (irm ipcp list shows them).\n" {
+		t.Errorf("no such layer: exit %d, stderr %q", code, stderr)
+	}
+	if len(sent(srv, mkName)) != 0 || len(sent(srv, reg)) != 0 {
+		t.Error("name created or registered with no IPCP in the layer")
+	}
+
+	srv, _ = system(t, lan1)
+	code, _, stderr = irmRun(srv.Client(), strings.Fields("n u srv l nosuch")...)
+	if code != 1 || !strings.HasPrefix(stderr, "Cannot unregister srv: no IPCP matches layer nosuch") {
+		t.Errorf("unregister, no such layer: exit %d, stderr %q", code, stderr)
 	}
 
 	srv, f = system(t, lan1)

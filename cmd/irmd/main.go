@@ -1,5 +1,5 @@
 // Command irmd is the IPC Resource Manager daemon: one per host, or one per
-// run directory for private instances (spec/irmd.md §1).
+// run directory for private instances.
 //
 //	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--no-direct] [--datapath socket|shm] [--debug] [--version] [--help]
 package main

@@ -56,7 +56,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("obench", flag.ContinueOnError)
 	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
-	out := fs.String("out", "bench/results", "directory for the JSON and Markdown results")
+	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

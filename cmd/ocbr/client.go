@@ -3,14 +3,15 @@ package main
 import (
 	"context"
 	"encoding/binary"
-	"github.com/ouroboros-go/ouroboros/internal/tool"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
+	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
-// The client (spec/tools.md §5.3) sends packets of -s bytes for -d seconds,
+// The client sends packets of -s bytes for -d seconds,
 // one every gap (sleeping, or busy-waiting with --spin) or back to back with
 // -f, then prints what it sent.
 //
@@ -114,6 +115,7 @@ func (c *client) run(ctx context.Context) {
 	end := c.clock()
 	c.ms = diffMs(end, start)
 	c.out.Print(sentLine(c.packets, c.cfg.size, c.ms))
+	c.out.Print(c.rateMissed())
 	c.drain()
 }
 
@@ -124,11 +126,15 @@ func gap(size int, rate int64) time.Duration {
 	return time.Duration(float64(size*8) * (1e9 / float64(rate)))
 }
 
-// send is the sending loop. Paced, a packet is due gap after the start of the
-// previous one; by default the client sleeps gap after each write (the rate
-// undershoots by the time a write takes), with --spin it busy-waits until
-// the packet's due time. The run ends after the packet whose start (paced:
-// plus gap) is duration whole seconds after the start.
+// send is the sending loop. Paced, packet k (from 0) is due at start +
+// (k+1) × gap: after writing it the client sleeps (by default) or busy-waits
+// (--spin) until then. The schedule is kept by time elapsed since the start,
+// not by a sleep of gap after each write, so the time a write takes and a
+// sleep that overran are made up by the next packets and the requested rate
+// is met whenever the writes can keep up (the reference sleeps gap after
+// every write and undershoots). The run ends with the packet due duration
+// whole seconds after the start; flooding, with the first packet written
+// that late.
 func (c *client) send(start time.Time) {
 	buf := make([]byte, c.cfg.size)
 	var g time.Duration
@@ -136,10 +142,12 @@ func (c *client) send(start time.Time) {
 		g = gap(c.cfg.size, c.cfg.rate)
 	}
 	var seq [seqLen]byte
+	due := start
 	for !c.stopped() {
-		end := c.clock()
-		if !c.cfg.flood {
-			end = end.Add(g)
+		if c.cfg.flood {
+			due = c.clock()
+		} else {
+			due = due.Add(g)
 			binary.LittleEndian.PutUint64(seq[:], uint64(c.packets))
 			copy(buf, seq[:]) // a packet shorter than 8 bytes carries part of it
 		}
@@ -152,16 +160,32 @@ func (c *client) send(start time.Time) {
 		switch {
 		case c.cfg.flood:
 		case c.cfg.sleep:
-			c.pause(g)
+			if d := due.Sub(c.clock()); d > 0 {
+				c.pause(d)
+			}
 		default:
-			for c.clock().Before(end) && !c.stopped() {
+			for c.clock().Before(due) && !c.stopped() {
 			}
 		}
 		c.packets++
-		if diffUs(end, start)/1000000 >= c.cfg.duration {
+		if diffUs(due, start)/1000000 >= c.cfg.duration {
 			return
 		}
 	}
+}
+
+// rateMissed is the line that says that a paced run fell short of the
+// requested rate by more than 5 %, or "" when it did not (or flooded).
+func (c *client) rateMissed() string {
+	if c.cfg.flood || c.ms <= 0 || c.packets == 0 {
+		return ""
+	}
+	got := sentMbps(c.packets, c.cfg.size, c.ms)
+	want := float64(c.cfg.rate) / 1e6
+	if got >= 0.95*want {
+		return ""
+	}
+	return fmt.Sprintf("Requested rate not met: %.4f of %.4f Mb/s (the writes could not keep up).\n", got, want)
 }
 
 // drain waits until the peer has taken every packet written or c.linger passed.

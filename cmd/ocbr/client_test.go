@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -113,46 +114,56 @@ func TestClientFlood(t *testing.T) {
 }
 
 func TestClientPaced(t *testing.T) {
-	// 1000 bytes at 32 kb/s: a packet every 250 ms, due at its start + 250 ms.
-	tests := []struct {
-		name    string
-		sleep   bool
-		packets int
-		out     string
-	}{
-		// One clock reading per packet (100, 200, ... ms); the run ends with
-		// the packet due at 1050 ms (read at 800 ms); the end at 900 ms.
-		{"sleep", true, 8, "sent statistics:         8 packets,         8000 bytes in       900 ms, 0.0711 Mb/s\n"},
-		// Busy-waiting reads the clock until past the due time: packets at
-		// 100, 500, 900 ms, the last due at 1150 ms; the end at 1300 ms.
-		{"spin", false, 3, "sent statistics:         3 packets,         3000 bytes in      1300 ms, 0.0185 Mb/s\n"},
-	}
-	for _, tt := range tests {
-		var out bytes.Buffer
-		conn := &sinkConn{}
-		c := testClient(config{duration: 1, size: 1000, rate: 32000, sleep: tt.sleep}, conn, &out)
-		var pauses []time.Duration
-		c.pause = func(d time.Duration) bool { pauses = append(pauses, d); return true }
+	// 1000 bytes at 32 kb/s: packet k is due at (k+1) × 250 ms, whatever the
+	// writes and sleeps take; the run ends with the packet due at 1000 ms.
+	check := func(name string, c *client, conn *sinkConn, out *bytes.Buffer, wantOut string) {
+		t.Helper()
 		c.run(context.Background())
-		if out.String() != tt.out {
-			t.Errorf("%s: output %q\nwant %q", tt.name, out.String(), tt.out)
+		if out.String() != wantOut {
+			t.Errorf("%s: output %q\nwant %q", name, out.String(), wantOut)
 		}
 		w := conn.writes()
-		if len(w) != tt.packets {
-			t.Fatalf("%s: %d packets, want %d", tt.name, len(w), tt.packets)
+		if len(w) != 4 {
+			t.Fatalf("%s: %d packets, want 4", name, len(w))
 		}
 		for i, p := range w {
 			if len(p) != 1000 || binary.LittleEndian.Uint64(p) != uint64(i) || !bytes.Equal(p[8:], make([]byte, 992)) {
-				t.Errorf("%s: packet %d: % x", tt.name, i, p[:8])
+				t.Errorf("%s: packet %d: % x", name, i, p[:8])
 			}
 		}
-		if tt.sleep && (len(pauses) != tt.packets || pauses[0] != 250*time.Millisecond) {
-			t.Errorf("%s: pauses %v", tt.name, pauses)
-		}
-		if !tt.sleep && len(pauses) != 0 {
-			t.Errorf("%s: paused %v", tt.name, pauses)
-		}
 	}
+
+	// Sleeping: every clock reading takes 10 ms and every sleep overruns by
+	// 30 ms; the sleeps shrink to keep the schedule (the reference sleeps
+	// 250 ms after each write and sends fewer packets per second).
+	var out bytes.Buffer
+	conn := &sinkConn{}
+	c := testClient(config{duration: 1, size: 1000, rate: 32000, sleep: true}, conn, &out)
+	now := t0
+	c.clock = func() time.Time { now = now.Add(10 * time.Millisecond); return now }
+	var pauses []time.Duration
+	c.pause = func(d time.Duration) bool {
+		pauses = append(pauses, d)
+		now = now.Add(d + 30*time.Millisecond)
+		return true
+	}
+	check("sleep", c, conn, &out,
+		"sent statistics:         4 packets,         4000 bytes in      1040 ms, 0.0308 Mb/s\n")
+	want := []time.Duration{240 * time.Millisecond, 210 * time.Millisecond, 210 * time.Millisecond, 210 * time.Millisecond}
+	if !slices.Equal(pauses, want) {
+		t.Errorf("sleep: pauses %v, want %v", pauses, want)
+	}
+
+	// Busy-waiting reads the clock (100 ms per reading) until past the due
+	// time: the run ends at 1100 ms, more than 5 % short of the rate, which
+	// is said.
+	out.Reset()
+	conn = &sinkConn{}
+	c = testClient(config{duration: 1, size: 1000, rate: 32000}, conn, &out)
+	c.pause = func(d time.Duration) bool { t.Errorf("spin: paused %v", d); return true }
+	check("spin", c, conn, &out,
+		"sent statistics:         4 packets,         4000 bytes in      1100 ms, 0.0291 Mb/s\n"+
+			"Requested rate not met: 0.0291 of 0.0320 Mb/s (the writes could not keep up).\n")
 }
 
 func TestClientSmallPackets(t *testing.T) {

@@ -1,7 +1,6 @@
 // Command ocbr sends packets from a client to a server over Ouroboros at a
 // constant bit rate, or as fast as possible, and the server reports the
-// goodput per flow at a fixed interval, as the reference's ocbr (spec/tools.md
-// §5).
+// goodput per flow at a fixed interval, as the reference's ocbr.
 //
 //	ocbr -l                          serve (bind the program or process to a name first)
 //	ocbr -n my.ocbr.server -d 10     10 s at 1 Mb/s with 1000-byte packets
@@ -19,6 +18,10 @@
 //   - packets are at most flow.MaxSDU (65536) bytes, not 512 KiB: larger
 //     messages do not fit in a flow of this implementation, so -s checks
 //     against that ("Maximum size: 65536.");
+//   - a paced client keeps a schedule by time elapsed since the start
+//     (sleeping by default, busy-waiting with --spin), so the time a write
+//     takes does not lower the rate, and says so after its statistics when
+//     it still fell more than 5 % short ("Requested rate not met: ...");
 //   - the client waits for the peer to take every packet written before it
 //     deallocates, so the server counts every packet sent;
 //   - a server worker whose client is gone ends at once ("Test on flow <fd>
@@ -41,7 +44,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// Defaults and limits of the command line (spec/tools.md §5.1).
+// Defaults and limits of the command line.
 const (
 	defaultInterval = 1       // s
 	defaultTimeout  = 1       // s

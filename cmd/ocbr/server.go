@@ -10,7 +10,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
-// The server (spec/tools.md §5.4) is a listener and a bounded pool of workers
+// The server is a listener and a bounded pool of workers
 // (workers = 10): the listener accepts a flow only when a worker is free
 // (otherwise it prints "Can't accept any more flows, waiting." and waits),
 // and hands it over; the worker reads the flow with a receive timeout of

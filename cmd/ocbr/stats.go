@@ -8,7 +8,7 @@ import (
 
 // Every line ocbr prints with numbers in it is built here, so that the tests
 // can check each one byte for byte against the reference's templates
-// (spec/tools.md §5.3, §5.4), and the JSON summaries are defined here.
+// and the JSON summaries are defined here.
 
 // clientStartLine is the client's first line: duration in s, rate in bit/s,
 // size in bytes.

@@ -1,5 +1,4 @@
-// Command oecho is the smallest Ouroboros client and server (spec/tools.md
-// §3): the client allocates a flow to the application named "oecho", sends
+// Command oecho is the smallest Ouroboros client and server: the client allocates a flow to the application named "oecho", sends
 // one greeting and prints the answer; the server answers one client at a time
 // by sending each message back unchanged.
 //

@@ -11,7 +11,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/flow"
 )
 
-// The client (spec/tools.md §4.3): allocate a flow, send the configuration,
+// The client: allocate a flow, send the configuration,
 // pause, then run the writer (and in a bidirectional test a reader) until the
 // duration has passed; a bidirectional test ends with the statistics.
 //
@@ -19,7 +19,7 @@ import (
 //
 //   - The writer sends while the elapsed time is below the duration. Since
 //     commit 3af9d041 the reference's loop condition is "elapsed > duration",
-//     so its client sends nothing at all (§4.6).
+//     so its client sends nothing at all.
 //   - The pause between configuration and data is startPause (100 ms), not
 //     1 s. The reference's server evicts a flow idle for more than 1 s, so its
 //     own client's 1 s pause could get the flow evicted before the first data
@@ -155,6 +155,7 @@ func (c *client) run(ctx context.Context) int {
 		c.out.print(biSummary(c.cfg.name, c.sent.Load(), c.rcvd.Load(), c.cfg.size, diffUs(c.toc, c.tic)))
 	} else {
 		c.drain()
+		c.out.print(uniSummary(c.cfg.name, c.sent.Load(), c.cfg.size, diffUs(c.toc, c.tic)))
 	}
 	return 0
 }
@@ -225,9 +226,12 @@ func gap(size int, rate int64) time.Duration {
 }
 
 // writer sends packets while the elapsed time is below the duration. Paced,
-// each packet starts gap after the previous one (busy-waiting for that
-// instant, or with --sleep sleeping gap after the write, which undershoots
-// the rate by the time the writes take); flooding, packets go back to back.
+// packet k (from 0) is due k × gap after the start: after each write the
+// writer busy-waits (or, with --sleep, sleeps) until the next one is due. The
+// schedule is kept by time elapsed since the start, so the time the writes
+// take and sleeps that overran are made up and the rate is met whenever the
+// writes can keep up (the reference's --sleep sleeps gap after every write
+// and undershoots). Flooding, packets go back to back.
 func (c *client) writer() {
 	c.out.print(startLine(c.cfg))
 	buf := make([]byte, c.cfg.size) // zero padding
@@ -236,6 +240,7 @@ func (c *client) writer() {
 	if !c.cfg.flood {
 		g = gap(c.cfg.size, c.cfg.rate)
 	}
+	due := c.tic
 	for !c.stopped() {
 		now := c.clock()
 		if now.Sub(c.tic) >= duration {
@@ -250,12 +255,15 @@ func (c *client) writer() {
 			return
 		}
 		c.sent.Add(1)
+		due = due.Add(g)
 		switch {
 		case c.cfg.flood:
 		case c.cfg.sleep:
-			c.pause(g)
+			if d := due.Sub(c.clock()); d > 0 {
+				c.pause(d)
+			}
 		default:
-			for deadline := now.Add(g); c.clock().Before(deadline) && !c.stopped(); {
+			for c.clock().Before(due) && !c.stopped() {
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -180,7 +181,9 @@ func TestClientUniFlood(t *testing.T) {
 	// tic at 0 ms; packets at 1, 2, 3, 4 ms; the reading at 5 ms ends the loop.
 	want := "Doing a unidirectional test.\n" +
 		"Flooding srv with 1500 byte packets for 0 seconds.\n\n" +
-		"Test finished.\n"
+		"Test finished.\n" +
+		"\n--- srv perf statistics ---\n" +
+		"4 packets transmitted, 6000 bytes, time: 6.000 ms, rate: 8.000 Mb/s.\n"
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
@@ -228,33 +231,43 @@ func TestClientBiFlood(t *testing.T) {
 }
 
 func TestClientPaced(t *testing.T) {
-	// 1500 bytes at 4 Mb/s: a packet every 3 ms. Busy-waiting on the 1 ms
-	// clock, the packets start at 1, 5, 9 ms (the clock is read at the top of
-	// the loop and then until it is past the due time); the reading at
-	// 13 ms ends the run.
+	// 1500 bytes at 4 Mb/s: a packet due every 3 ms from the start.
+	// Busy-waiting on the 1 ms clock, the packets start at 1, 4, 7, 10 ms
+	// (the clock is read at the top of the loop and then until it reaches
+	// the due time); the reading at 13 ms ends the run.
 	var out bytes.Buffer
 	conn := newFakeConn(false)
 	c := testClient(config{test: testUni, duration: 12, rate: 4000000}, conn, &out)
 	c.run(context.Background())
 	want := "Doing a unidirectional test.\n" +
 		"Sending 1500 byte packets for 0 s to srv at 4.000 Mb/s.\n\n" +
-		"Test finished.\n"
-	if out.String() != want || len(conn.writes()) != 4 {
+		"Test finished.\n" +
+		"\n--- srv perf statistics ---\n" +
+		"4 packets transmitted, 6000 bytes, time: 14.000 ms, rate: 3.429 Mb/s.\n"
+	if out.String() != want || len(conn.writes()) != 5 {
 		t.Errorf("%d writes, output:\n%s\nwant:\n%s", len(conn.writes()), out.String(), want)
 	}
 
-	// --sleep: one clock reading per packet, the pause does not count.
+	// --sleep: every clock reading takes 1 ms and every sleep overruns by
+	// 1 ms; the sleeps keep the schedule, so 4 packets go in 12 ms as when
+	// busy-waiting (the reference sleeps 3 ms after each write: 3 packets).
 	out.Reset()
 	conn = newFakeConn(false)
 	c = testClient(config{test: testUni, duration: 12, rate: 4000000, sleep: true}, conn, &out)
+	now := t0
+	c.clock = func() time.Time { now = now.Add(time.Millisecond); return now }
 	var pauses []time.Duration
-	c.pause = func(d time.Duration) bool { pauses = append(pauses, d); return true }
-	c.run(context.Background())
-	if len(conn.writes()) != 12 {
-		t.Errorf("--sleep: %d writes, want 12", len(conn.writes()))
+	c.pause = func(d time.Duration) bool {
+		pauses = append(pauses, d)
+		now = now.Add(d + time.Millisecond)
+		return true
 	}
-	if len(pauses) != 12 || pauses[0] != startPause || pauses[1] != 3*time.Millisecond {
-		t.Errorf("--sleep: pauses %v", pauses)
+	c.run(context.Background())
+	if len(conn.writes()) != 5 {
+		t.Errorf("--sleep: %d writes, want 5 (the configuration and 4 packets)", len(conn.writes()))
+	}
+	if want := []time.Duration{startPause, time.Millisecond, time.Millisecond}; !slices.Equal(pauses, want) {
+		t.Errorf("--sleep: pauses %v, want %v", pauses, want)
 	}
 }
 
@@ -271,7 +284,9 @@ func TestClientFailures(t *testing.T) {
 			"Doing a bidirectional test.\nFailed to send configuration.\n", "Failed to send configuration."},
 		{"write fails", config{test: testUni, flood: true, duration: 5}, map[int]error{3: flow.EFLOWDOWN}, 0,
 			"Doing a unidirectional test.\nFlooding srv with 1500 byte packets for 0 seconds.\n\n" +
-				"Failed to send packet.\n", "Failed to send packet."},
+				"Failed to send packet.\n" +
+				"\n--- srv perf statistics ---\n" +
+				"1 packets transmitted, 1500 bytes, time: 3.000 ms, rate: 4.000 Mb/s.\n", "Failed to send packet."},
 		{"write fails, bi", config{test: testBi, flood: true, duration: 5}, map[int]error{3: flow.EFLOWDOWN}, 0,
 			"Doing a bidirectional test.\nFlooding srv with 1500 byte packets for 0 seconds.\n\n" +
 				"Failed to send packet.\n" +

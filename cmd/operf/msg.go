@@ -6,7 +6,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/flow"
 )
 
-// The operf messages (spec/tools.md §4.2). A flow carries:
+// The operf messages. A flow carries:
 //
 //  1. one configuration message, client to server, exactly 4 bytes:
 //

@@ -14,7 +14,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
-// The server (spec/tools.md §4.4) serves any number of clients from one event
+// The server serves any number of clients from one event
 // set, with two goroutines:
 //
 //   - accept: accepts flows, prints "New flow <fd>.", makes them non-blocking
@@ -82,6 +82,7 @@ type session struct {
 	fd         int
 	seq        int  // accept order, for the summary
 	configured bool // the configuration came
+	verbose    bool // print a line per packet of a unidirectional test (-v)
 	test       uint32
 	last       time.Time // last message (or acceptance)
 	first      time.Time // first data packet
@@ -112,7 +113,9 @@ func (s *session) handle(msg []byte, now time.Time, out *printer) string {
 	s.bytes += uint64(len(msg))
 	switch s.test {
 	case testUni:
-		out.queue(seqnoLine(packetID(msg), s.fd, now))
+		if s.verbose {
+			out.queue(seqnoLine(packetID(msg), s.fd, now))
+		}
 	case testBi:
 		if _, err := s.f.Write(msg); err != nil {
 			out.printf("Error writing to flow (fd %d).\n", s.fd)
@@ -249,7 +252,7 @@ func (s *server) acceptLoop(ctx context.Context) {
 		f.SetWriteTimeout(writeTimeout)
 		s.mu.Lock()
 		s.seq++
-		s.live[f] = &session{f: f, fd: f.FD(), seq: s.seq, last: time.Now()}
+		s.live[f] = &session{f: f, fd: f.FD(), seq: s.seq, last: time.Now(), verbose: s.cfg.verbose}
 		s.mu.Unlock()
 		if err := s.set.Add(f); err != nil {
 			s.mu.Lock()
@@ -349,8 +352,12 @@ func (s *server) endLine(sess *session, end string) {
 	}
 }
 
-// evict forgets the flow, records its summary and deallocates it.
+// evict forgets the flow, records its summary and deallocates it. A
+// unidirectional flow's packets are summed up in one line.
 func (s *server) evict(f *flow.Flow, sess *session, end string) {
+	if sess.configured && sess.test == testUni {
+		s.out.print(flowSummaryLine(sess.fd, sess.packets, sess.bytes, diffUs(sess.lastData, sess.first)))
+	}
 	s.mu.Lock()
 	delete(s.live, f)
 	s.ended = append(s.ended, endedFlow{sess.seq, sess.summary(end)})

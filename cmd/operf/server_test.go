@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,9 @@ func TestSessionHandle(t *testing.T) {
 			"Doing a unidirectional test.\n" +
 				"Seqno 0 from fd 64: 1700000000.123456\n" +
 				"Seqno 1 from fd 64: 1700000000.123456\n", 0, 2, 128},
+		{"quiet uni: no line per packet without -v", nil,
+			[]step{{configMsg(testUni), ""}, {dataPacket(0, 64), ""}, {dataPacket(1, 64), ""}},
+			"Doing a unidirectional test.\n", 0, 2, 128},
 		{"bi", nil, []step{{configMsg(testBi), ""}, {dataPacket(0, 1500), ""}, {dataPacket(7, 100), ""}},
 			"Doing a bidirectional test.\n", 2, 2, 1600},
 		{"other test type: consumed silently", nil,
@@ -78,7 +82,7 @@ func TestSessionHandle(t *testing.T) {
 		var out bytes.Buffer
 		p := newPrinter(&out)
 		w := &msgRW{writeErr: tt.writeErr}
-		s := &session{f: w, fd: 64}
+		s := &session{f: w, fd: 64, verbose: !strings.HasPrefix(tt.name, "quiet")}
 		for i, st := range tt.steps {
 			if end := s.handle(st.msg, t0, p); end != st.end {
 				t.Errorf("%s: step %d ended %q, want %q", tt.name, i, end, st.end)

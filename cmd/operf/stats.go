@@ -7,8 +7,8 @@ import (
 )
 
 // Every line operf prints is built here, so that the tests can check each
-// one byte for byte against the reference's templates (spec/tools.md §4.3,
-// §4.4), and the JSON summaries are defined here.
+// one byte for byte against the reference's templates, and the JSON summaries
+// are defined here.
 
 // testLine announces the test type; the server prints it for the value of a
 // configuration message, the client for its -t.
@@ -57,6 +57,24 @@ func biSummary(name string, sent, rcvd uint64, size int, elapsedUs int64) string
 		"%d packets transmitted, %d received, %d%% packet loss, time: %.3f ms, bandwidth: %.3f Mb/s.\n",
 		name, sent, rcvd, lossPercent(sent, rcvd), float64(elapsedUs)/1000.0,
 		mbps(rcvd*uint64(size), elapsedUs))
+}
+
+// uniSummary is the statistics block of a unidirectional test (ours: the
+// reference's client prints none): sent packets of size bytes, elapsedUs the
+// writer's run time in microseconds, and the rate sent.
+func uniSummary(name string, sent uint64, size int, elapsedUs int64) string {
+	bytes := sent * uint64(size)
+	return fmt.Sprintf("\n--- %s perf statistics ---\n"+
+		"%d packets transmitted, %d bytes, time: %.3f ms, rate: %.3f Mb/s.\n",
+		name, sent, bytes, float64(elapsedUs)/1000.0, mbps(bytes, elapsedUs))
+}
+
+// flowSummaryLine is the server's line for a unidirectional flow that ended
+// (ours, instead of a line per packet without -v): packets and bytes
+// received, from the first to the last data packet.
+func flowSummaryLine(fd int, packets, bytes uint64, elapsedUs int64) string {
+	return fmt.Sprintf("Flow %d: %d packets, %d bytes received in %.3f ms, %.3f Mb/s.\n",
+		fd, packets, bytes, float64(elapsedUs)/1000.0, mbps(bytes, elapsedUs))
 }
 
 // seqnoLine is the server's line for a packet of a unidirectional test: its id

@@ -69,7 +69,7 @@ func TestDiffUs(t *testing.T) {
 		{time.Unix(10, 0), time.Unix(9, 0), 1000000},
 		{time.Unix(10, 999), time.Unix(10, 0), 0},
 		// 1001 ns and 999 ns: the negative nanosecond difference is truncated
-		// toward zero, as in C, which rounds these up (spec/tools.md §8).
+		// toward zero, as in C, which rounds these up.
 		{time.Unix(10, 1000), time.Unix(9, 999999999), 2},
 		{time.Unix(10, 0), time.Unix(9, 999999001), 1},
 		{time.Unix(10, 999999), time.Unix(10, 0), 999},
@@ -128,6 +128,21 @@ func TestJSON(t *testing.T) {
 		b, err := json.Marshal(tt.v)
 		if err != nil || string(b) != tt.want {
 			t.Errorf("%d: %s, %v\nwant %s", i, b, err, tt.want)
+		}
+	}
+}
+
+func TestUniSummaryLines(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{uniSummary("srv", 1000, 1500, 2000000),
+			"\n--- srv perf statistics ---\n1000 packets transmitted, 1500000 bytes, time: 2000.000 ms, rate: 6.000 Mb/s.\n"},
+		{uniSummary("srv", 0, 1500, 0),
+			"\n--- srv perf statistics ---\n0 packets transmitted, 0 bytes, time: 0.000 ms, rate: 0.000 Mb/s.\n"},
+		{flowSummaryLine(64, 10, 15000, 1000),
+			"Flow 64: 10 packets, 15000 bytes received in 1.000 ms, 120.000 Mb/s.\n"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q\nwant %q", tt.got, tt.want)
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/flow"
 )
 
-// The client has three modes (spec/tools.md §2.4):
+// The client has three modes:
 //
 //   - threaded (default): a writer goroutine sleeps the interval and then sends
 //     the next request, a reader goroutine reads the replies, with a receive

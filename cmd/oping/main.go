@@ -1,5 +1,5 @@
 // Command oping checks that a server is reachable over Ouroboros and reports
-// round-trip times, as the reference's oping (spec/tools.md §2). The packets it
+// round-trip times, as the reference's oping. The packets it
 // sends are those of the reference, so a Go client works with a C server and
 // the other way round (the layout is in msg.go).
 //
@@ -23,7 +23,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// Defaults and limits of the command line (spec/tools.md §2.1, §2.2).
+// Defaults and limits of the command line, the reference's.
 const (
 	defaultCount    = 2147483647 // INT_MAX: "ping until stopped"
 	defaultInterval = 1000       // ms

@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The oping packet (spec/tools.md §2.3). This layout is what makes a Go oping
+// The oping packet. This layout is what makes a Go oping
 // interoperate with the reference's, so every offset and byte order is fixed:
 //
 //	offset size field   encoding

@@ -13,7 +13,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/tool"
 )
 
-// The server (spec/tools.md §2.5) serves any number of clients from one event
+// The server serves any number of clients from one event
 // set, with three goroutines:
 //
 //   - accept: accepts flows, makes them non-blocking and adds them to the set;

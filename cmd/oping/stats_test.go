@@ -22,7 +22,7 @@ func TestSummary(t *testing.T) {
 		want      string
 	}{
 		{
-			// The example of the reference's tutorial (spec/tools.md §2.4).
+			// The example of the reference's tutorial.
 			"tutorial", statsOf(3, 0, 0.475, 0.304, 0.398), 3001011,
 			"\n--- my.oping.server ping statistics ---\n" +
 				"3 packets transmitted, 3 received, 0 out-of-order, 0% packet loss, time: 3001.011 ms\n" +

@@ -1,6 +1,6 @@
 // Package ctrl carries the control messages of the IRMd protocol: one protobuf
-// message per SOCK_SEQPACKET datagram, one request and one reply per connection
-// (spec/irmd.md §1.3). A message is at most BufSize bytes; there is no framing
+// message per SOCK_SEQPACKET datagram, one request and one reply per connection.
+// A message is at most BufSize bytes; there is no framing
 // beyond the datagram boundary.
 //
 // A message may carry file descriptors as SCM_RIGHTS ancillary data. That is how

@@ -1,7 +1,7 @@
 package ctrl_test
 
 // Representative messages for every irm_msg and ipcp_msg code, with the
-// fields spec/irmd.md §3.4 and §3.5 list for each. Used by the round-trip
+// fields the IRMd protocol lists for each. Used by the round-trip
 // tests and as the fuzz seed corpus.
 
 import (
@@ -37,7 +37,7 @@ func nameInfo(name string, lb uint32, paths string) *pb.NameInfoMsg {
 		Skey: proto.String(paths), Scrt: proto.String(paths), Ckey: proto.String(paths), Ccrt: proto.String(paths)}
 }
 
-// Bootstrap configurations of each IPCP type (spec/irmd.md §3.3).
+// Bootstrap configurations of each IPCP type.
 func confUnicast() *pb.IpcpConfigMsg {
 	return &pb.IpcpConfigMsg{
 		LayerInfo: layerInfo("unicast.layer", 1),

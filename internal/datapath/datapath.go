@@ -14,7 +14,7 @@
 //	| kind | SDU (0..MaxSDU bytes)     |
 //	+------+---------------------------+
 //
-// An empty data packet is the keepalive (spec/library.md §5.11). KindDown and
+// An empty data packet is the keepalive. KindDown and
 // KindUp carry the FLOW_DOWN/FLOW_UP signal of fccntl(FLOWFDOWN) to the peer.
 // This format is local to one host; it never appears on a network link.
 package datapath

@@ -1,6 +1,6 @@
 package frct
 
-// Conn is the FRCT engine of one flow (library.md §5) as a sans-I/O state
+// Conn is the FRCT engine of one flow as a sans-I/O state
 // machine (STYLE.md R5): it reads no clock, starts no goroutine and does no
 // I/O. Every entry point takes the current time; packets to transmit are
 // returned to the caller, and NextDeadline tells it when to call OnTimeout.
@@ -21,7 +21,7 @@ import (
 	"time"
 )
 
-// Defaults (library.md §5.13).
+// Defaults.
 const (
 	DefaultMPL         = 100 * time.Millisecond
 	DefaultA           = 10 * time.Second  // DELTA_T_ACK
@@ -30,7 +30,7 @@ const (
 	DefaultRQSize      = 256               // FRCT_REORDER_QUEUE_SIZE
 )
 
-// Timing constants (library.md §5.5–5.7, §5.13).
+// Timing constants.
 const (
 	tickTime    = 5 * time.Millisecond
 	ackDelay    = 2 * tickTime // delayed ACK, ≈10 ms in the reference
@@ -94,7 +94,7 @@ func (cfg Config) withDefaults() Config {
 	return cfg
 }
 
-// sndRec is the send connection record (library.md §5.2).
+// sndRec is the send connection record.
 type sndRec struct {
 	lwe   Seq // oldest unacknowledged
 	rwe   Seq // right window edge advertised by the peer
@@ -143,7 +143,7 @@ type Conn struct {
 }
 
 // New returns a Conn whose send and receive records are both inactive, so
-// the first packet sent starts a new run (library.md §5.2).
+// the first packet sent starts a new run.
 func New(cfg Config, now time.Time) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{cfg: cfg, rq: make([][]byte, cfg.RQSize)}

@@ -6,7 +6,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
-// Deallocation and linger (library.md §5.10).
+// Deallocation and linger.
 //
 //  1. A final ACK (flags ACK only, ackno = rcv.lwe) goes out if data
 //     arrived since the last acknowledgment, unless our own DATA is still

@@ -1,6 +1,6 @@
 package frct
 
-// Receive path (library.md §5.4), for every packet of the flow:
+// Receive path, for every packet of the flow:
 //
 //  1. Drop packets shorter than the 12-byte header (fixes F4).
 //  2. Expire the receive run if idle > rcv.inact. Without a run, DATA+DRF
@@ -16,7 +16,7 @@ package frct
 //     without RTX the packet is delivered if not older than the last one.
 //  8. Deliver the in-order prefix of the reorder queue: each delivered
 //     payload advances rcv.lwe and rcv.rwe (= lwe + RQSize).
-//  9. Dropped packets try to send an ACK|FC at once (§5.5).
+//  9. Dropped packets try to send an ACK|FC at once.
 //
 // Acknowledgments report in-order arrival (rcv.lwe); the advertised window
 // reports consumption. Payloads that Receive returns are queued for the

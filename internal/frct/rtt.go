@@ -2,7 +2,7 @@ package frct
 
 import "time"
 
-// RTT estimation (library.md §5.7): one probe at a time; the sample is the
+// RTT estimation: one probe at a time; the sample is the
 // time from sending the probe until an ACK past it arrives.
 //
 //	first sample m: srtt = m, mdev = m/2

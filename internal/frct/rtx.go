@@ -1,6 +1,6 @@
 package frct
 
-// Retransmission (library.md §5.7):
+// Retransmission:
 //
 //  1. Every DATA packet of an RTX flow is kept (a private copy) until an ACK
 //     passes it.

@@ -1,11 +1,11 @@
 // Package frct implements FRCT, the Flow and Retransmission Control of the
-// Ouroboros application library (library.md §5). This file holds sequence
+// Ouroboros application library. This file holds sequence
 // number arithmetic; the header wire format is in internal/wire.
 package frct
 
 // Seq is an FRCT sequence number or window edge. Arithmetic is modulo 2^32:
-// a is before b when the signed 32-bit distance a-b is negative
-// (library.md §5.1). Compare Seqs only with these methods, never with < or
+// a is before b when the signed 32-bit distance a-b is negative.
+// Compare Seqs only with these methods, never with < or
 // a raw int32 cast.
 type Seq uint32
 
@@ -27,7 +27,7 @@ const window24 = 1 << 24
 
 // Reconstruct24 rebuilds a full right window edge from the 24 bits carried
 // in an FRCT header (wire.FRCT.RWE), using s, the current send right edge, as
-// reference (library.md §5.1): the top 8 bits of s are put above the 24
+// reference: the top 8 bits of s are put above the 24
 // received bits, and if the result is before s by more than 0x7FFFFF, 2^24
 // is added. Only bits 0-23 of low are used.
 //

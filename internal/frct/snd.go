@@ -1,12 +1,12 @@
 package frct
 
-// Send path (library.md §5.3), for every user packet:
+// Send path, for every user packet:
 //
 //  1. If the send record is inactive (idle > snd.inact), start a new run: a
 //     random seqno, lwe = seqno, rwe = seqno + StartWindow. This is done
 //     before the window check, so a stale closed window cannot block a new
 //     run.
-//  2. Refuse with ErrWindowClosed unless seqno is before rwe (§5.6).
+//  2. Refuse with ErrWindowClosed unless seqno is before rwe.
 //  3. Flags DATA, plus DRF if nothing is unacknowledged (seqno == lwe).
 //  4. With an active receive run: FC with rcv.rwe.
 //  5. Without RTX: lwe += 1, so every packet carries DRF.

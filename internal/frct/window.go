@@ -6,7 +6,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
-// Flow control and rendezvous (library.md §5.6).
+// Flow control and rendezvous.
 //
 //  1. The window is open while snd.seqno is before snd.rwe.
 //  2. A Send on a closed window is refused (ErrWindowClosed) and arms the

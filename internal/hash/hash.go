@@ -1,5 +1,5 @@
-// Package hash computes the directory hash of a name for a layer
-// (spec/ipcp-other.md §0.2): the hash is taken over the name's bytes, without a
+// Package hash computes the directory hash of a name for a layer:
+// the hash is taken over the name's bytes, without a
 // terminator, with the layer's algorithm.
 package hash
 

@@ -28,7 +28,7 @@ func TestVectors(t *testing.T) {
 			t.Errorf("%v len %d, want %d", c.a, len(got), c.a.Len())
 		}
 	}
-	// spec/irmd.md §1.5: SHA3-256 of my.oping.server starts with d0b5d7eb.
+	// The reference's log: SHA3-256 of my.oping.server starts with d0b5d7eb.
 	h, _ := Sum(SHA3_256, "my.oping.server")
 	if Short(h) != "d0b5d7eb" {
 		t.Errorf("short hash = %s", Short(h))

@@ -1,5 +1,4 @@
-// Package ipcp is the skeleton every IPC process shares (spec/ipcp-unicast.md
-// §1): start-up with the arguments the IRMd passes, the control socket
+// Package ipcp is the skeleton every IPC process shares: start-up with the arguments the IRMd passes, the control socket
 // ipcp.<pid>.sock answering the IRMd's ipcp_msg requests one per connection,
 // the state machine INIT -> BOOT -> OPERATIONAL, the calls to the IRMd
 // (IPCP_CREATE_R, IPCP_FLOW_REQ_ARR, IPCP_FLOW_ALLOC_REPLY, IPCP_FLOW_DEALLOC),

@@ -87,7 +87,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	d.log.Info(fmt.Sprintf("Allocating flow for %d to %s (uid %d).", fi.NPid, dst, p.UID))
 
 	// The reference waits for a local accepter before every allocation; we
-	// only wait when the name is bound to something here (§2.6 QUIRK).
+	// only wait when the name is bound to something here (a quirk of the reference).
 	if !d.cfg.NoDirect && d.reg.HasBindings(dst) {
 		for d.waitAccepter(ctx, dst, deadline) {
 			if rep, ok := d.flowAllocDirect(fi, dst); ok {
@@ -120,7 +120,7 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		release()
 		return result(oerr.ENOMEM)
 	}
-	// OAP (irmd.md §4): every remote allocation carries a request header;
+	// OAP: every remote allocation carries a request header;
 	// the peer IRMd answers with a response that must match it.
 	oapReq, oapState, err := oap.NewRequest(time.Now(), nil)
 	if err != nil {
@@ -212,8 +212,8 @@ func (d *Daemon) noFlowID(pid int, err error) reply {
 	return result(oerr.EINVAL)
 }
 
-// flowAllocDirect connects the client to a local accepter of dst with no IPCP
-// (§2.6): both sides use the accepter's flow id.
+// flowAllocDirect connects the client to a local accepter of dst with no IPCP:
+// both sides use the accepter's flow id.
 func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
 	cliEnd, srvEnd, err := datapath.Pair(!d.cfg.Sockets)
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package irmd is the IPC Resource Manager daemon: one per host (per run
 // directory). It owns the registry (package reg), spawns and drives the IPCP
 // processes, answers applications and the irm tool on irm.sock, and brokers
-// flow allocation (spec/irmd.md §1–3).
+// flow allocation.
 //
 // Concurrency: one goroutine per accepted control connection, one request per
 // connection. Requests that block (accept, allocation) wait on registry state
@@ -50,7 +50,7 @@ import (
 // Version is printed by irmd --version.
 const Version = "0.23.0-go"
 
-// Timeouts of spec/irmd.md §1.9, and ours where we differ.
+// Timeouts: the reference's, and ours where we differ.
 const (
 	bootTimeout      = 30 * time.Second // IPCP_CREATE_R after spawn from a living IPCP (reference: 500 ms)
 	socketTimeout    = 500 * time.Millisecond
@@ -114,7 +114,7 @@ type Daemon struct {
 	watched    map[int]func()        // pids with a death watch, and its stop
 	conns      map[*net.UnixConn]struct{}
 
-	replay *oap.ReplayCache // OAP requests accepted in the last 20 s (irmd.md §4.9)
+	replay *oap.ReplayCache // OAP requests accepted in the last 20 s
 }
 
 // New takes the single-instance lock and opens irm.sock in the run directory.

@@ -12,7 +12,7 @@ import (
 
 // Fake is an in-memory IRMd registry. Its Handle method creates, destroys,
 // lists, bootstraps and enrolls IPCPs and creates, destroys and lists names
-// the way the IRMd does (spec/irmd.md §1.6, §2.2), without processes; every
+// the way the IRMd does, without processes; every
 // other request succeeds. It is safe for concurrent use.
 //
 // Invariants kept as in the IRMd: IPCPs are listed by type then pid, names by

@@ -38,7 +38,7 @@ var (
 	ErrKexUnsupported = fmt.Errorf("%w: key exchange", ErrUnsupported)
 )
 
-// Server-side freshness and replay errors (irmd.md §4.9).
+// Server-side freshness and replay errors.
 var (
 	ErrFuture          = errors.New("oap: request timestamp is in the future")
 	ErrOutdated        = errors.New("oap: request timestamp is too old")

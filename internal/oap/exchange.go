@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The unsecured exchange (irmd.md §4.10, §4.11): no certificates, no key
+// The unsecured exchange: no certificates, no key
 // exchange, no enc.conf on either side.
 //
 //	client                                    server

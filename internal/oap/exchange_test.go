@@ -92,7 +92,7 @@ func TestCompleteRejects(t *testing.T) {
 		{"wrong id", flip(0), ErrIDMismatch},
 		{"wrong id (last byte)", flip(15), ErrIDMismatch},
 		{"wrong hash", flip(MinHeaderLen + 10), ErrHashMismatch},
-		{"bytes 50-52 flipped (§4.12)", func() []byte {
+		{"bytes 50-52 flipped", func() []byte {
 			b := bytes.Clone(resp)
 			b[50], b[51], b[52] = ^b[50], ^b[51], ^b[52]
 			return b
@@ -111,7 +111,7 @@ func TestCompleteRejects(t *testing.T) {
 	if err := st.Complete(withKex); err != nil {
 		t.Errorf("response with kex: %v", err)
 	}
-	// Timestamp of the response is not checked (§4.9).
+	// Timestamp of the response is not checked.
 	b := bytes.Clone(resp)
 	binary.BigEndian.PutUint64(b[16:], 0)
 	if err := st.Complete(b); err != nil {

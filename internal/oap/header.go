@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Wire sizes and limits, in bytes (irmd.md §4.2).
+// Wire sizes and limits, in bytes.
 const (
 	MinHeaderLen = 36     // fixed part: id, timestamp, three NIDs, three lengths
 	IDLen        = 16     // flow-allocation id

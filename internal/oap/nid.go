@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// Algorithm NIDs (irmd.md §4.3). The values are OpenSSL's, plus two private
+// Algorithm NIDs. The values are OpenSSL's, plus two private
 // ones for the hybrid KEMs; they travel on the wire as 16-bit big-endian
 // integers. Within each kind the constants are listed weakest first, the order
 // that defines the negotiation rank.
@@ -111,7 +111,7 @@ func NIDName(nid uint16) string {
 }
 
 // ReqMD returns the digest that hashes a request whose md_nid is md: md
-// itself, or SHA-384 when md is 0 (irmd.md §4.2).
+// itself, or SHA-384 when md is 0.
 func ReqMD(md uint16) uint16 {
 	if md == 0 {
 		return MDSHA384

@@ -55,7 +55,7 @@ func TestNIDTable(t *testing.T) {
 		counts[KindOf(nid)]++
 	}
 	if counts[KindCipher] != 7 || counts[KindKex] != 13 || counts[KindDigest] != 8 {
-		t.Errorf("table sizes %v, want 7 ciphers, 13 kex, 8 digests (irmd.md §4.3)", counts)
+		t.Errorf("table sizes %v, want 7 ciphers, 13 kex, 8 digests", counts)
 	}
 	if NIDName(0) != "none" || NIDName(906) != "aes-256-ctr" || NIDName(2054) != "X448MLKEM1024" ||
 		NIDName(9999) != "nid(9999)" || KindOf(0) != KindUnknown {

@@ -20,11 +20,11 @@ func TestFreshness(t *testing.T) {
 		{"100 ms ahead", 100 * ms, nil},
 		{"100.999999 ms ahead (delta truncates to -100)", 101*ms - 1, nil},
 		{"101 ms ahead", 101 * ms, ErrFuture},
-		{"1 s ahead (§4.12)", time.Second, ErrFuture},
+		{"1 s ahead", time.Second, ErrFuture},
 		{"20 s old", -20 * time.Second, nil},
 		{"20.000999999 s old", -(20*time.Second + ms - 1), nil},
 		{"20.001 s old", -(20*time.Second + ms), ErrOutdated},
-		{"30 s old (§4.12)", -30 * time.Second, ErrOutdated},
+		{"30 s old", -30 * time.Second, ErrOutdated},
 	} {
 		var c0 ReplayCache
 		err := c0.Check([IDLen]byte{1}, uint64(t0.Add(c.ts).UnixNano()), t0)

@@ -1,5 +1,5 @@
 // Package oerr defines Errno, the error numbers of Ouroboros. The values are the
-// reference's (spec/library.md §2.1): Linux errno values plus the Ouroboros codes
+// reference's: Linux errno values plus the Ouroboros codes
 // from 1000 up. They cross the IRMd control protocol as negative numbers in the
 // result field, so they are fixed. The public flow package re-exports them.
 package oerr

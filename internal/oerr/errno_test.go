@@ -10,7 +10,7 @@ import (
 )
 
 func TestValues(t *testing.T) {
-	// The numbers cross the IRMd protocol: spec/library.md §2.1.
+	// The numbers cross the IRMd protocol: they are the reference's.
 	want := map[Errno]int32{EPERM: 1, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EINVAL: 22, EPIPE: 32,
 		EMSGSIZE: 90, ENOTSUP: 95, ECONNRESET: 104, ETIMEDOUT: 110, ENOTALLOC: 1000,
 		EIPCPTYPE: 1001, EIRMD: 1002, EIPCP: 1003, EIPCPSTATE: 1004, EFLOWDOWN: 1005,

@@ -1,5 +1,4 @@
-// Package olog is the slog.Handler that writes the reference's log line format
-// (spec/irmd.md §1.5):
+// Package olog is the slog.Handler that writes the reference's log line format:
 //
 //	==<pid, 5 digits>== <component>(<LVL>): <message>
 //

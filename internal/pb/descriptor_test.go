@@ -11,7 +11,7 @@ import (
 	_ "github.com/ouroboros-go/ouroboros/internal/pb"
 )
 
-// wireSpec is spec/irmd.md §3.2–3.5 transcribed: one line per field,
+// wireSpec is the reference's IRMd and IPCP messages transcribed: one line per field,
 // "message number name type label". A type is a scalar kind or the full name
 // of a message or enum.
 const wireSpec = `
@@ -221,7 +221,7 @@ func TestDescriptorsMatchSpec(t *testing.T) {
 	}
 }
 
-// The message codes and their numbers (spec/irmd.md §3.4, §3.5).
+// The message codes and their numbers, the reference's.
 func TestEnumsMatchSpec(t *testing.T) {
 	for _, c := range []struct {
 		enum   protoreflect.FullName

@@ -39,7 +39,7 @@ func rawQoS() *pb.QosspecMsg {
 }
 
 // The exact bytes of small messages, computed by hand from the field numbers
-// and types of spec/irmd.md §3.2–3.5 (tag = number<<3 | wire type; varints
+// and types of the reference's messages (tag = number<<3 | wire type; varints
 // little-endian base 128; sint32 zigzag; int32 negatives sign-extended to 10
 // bytes). A wrong field number or integer type changes these bytes.
 func TestWireBytes(t *testing.T) {

@@ -48,7 +48,7 @@ func Bin(t testing.TB) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "./cmd/...", "./examples/...")
+		args = append(args, "./cmd/...")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()

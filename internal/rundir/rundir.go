@@ -6,9 +6,14 @@
 package rundir
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Default is the reference's socket directory.
@@ -35,3 +40,43 @@ func IPCPSocket(dir string, pid int) string {
 
 // LockFile is the path of the IRMd's single-instance lock in dir.
 func LockFile(dir string) string { return filepath.Join(dir, "irmd.lock") }
+
+// StartWait bounds how long a client waits for an IRMd that is starting
+// (see Starting).
+const StartWait = 5 * time.Second
+
+// Starting reports whether an IRMd looks to be starting in dir, so that a
+// client that found no socket (or a socket that refused it) should try again
+// shortly rather than fail: the IRMd's lock file names a live process (the
+// IRMd takes the lock and writes its pid there before it opens irm.sock), or the directory itself changed less than
+// StartWait ago (created moments before, as by "mktemp -d" right before
+// "irmd &", or an IRMd is creating its files). A directory that does not
+// exist, or that has been quiet for StartWait with no lock held, is not
+// starting.
+func Starting(dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	if time.Since(st.ModTime()) < StartWait {
+		return true
+	}
+	// The lock file holds the pid of the IRMd that took the lock. Probing
+	// the lock itself could make a starting IRMd's non-blocking lock fail,
+	// so the pid is checked instead.
+	b, err := os.ReadFile(LockFile(dir))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return unix.Kill(pid, 0) != unix.ESRCH
+}
+
+// NotListening reports whether a connection to a socket failed because no
+// one listens there yet: the socket file is missing or refuses connections.
+func NotListening(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ECONNREFUSED)
+}

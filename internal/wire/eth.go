@@ -34,7 +34,7 @@ func (a EthAddr) String() string {
 	return string(s)
 }
 
-// Frame sizes (§7.2, §7.3).
+// Frame sizes.
 const (
 	EthDIXHeaderLen = 18 // dst, src, Ethertype, EID, length
 	EthLLCHeaderLen = 17 // dst, src, 802.3 length, DSAP, SSAP, control
@@ -220,7 +220,7 @@ const (
 	EthLLC EthFormat = 2
 )
 
-// Management header lengths (§7.4).
+// Management header lengths.
 const (
 	EthDIXMgmtLen = 39
 	EthLLCMgmtLen = 37

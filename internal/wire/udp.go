@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// UDP IPCP datagrams (ipcp-other.md §8.2). Every datagram starts with a
+// UDP IPCP datagrams. Every datagram starts with a
 // 4-byte big-endian endpoint id (EID). EID 0 marks a management message; any
 // other value is the receiver's local flow id (the C reference uses its fd,
 // 64..4095) and the rest of the datagram is the SDU.
@@ -91,7 +91,7 @@ func PutUDPEID(b []byte, eid uint32) {
 	binary.BigEndian.PutUint32(b, eid)
 }
 
-// UDPMgmt is a UDP management message (ipcp-other.md §8.2). On the wire it
+// UDPMgmt is a UDP management message. On the wire it
 // is a packed 47-byte header, multi-byte fields big-endian:
 //
 //	offset size field

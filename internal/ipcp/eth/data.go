@@ -28,7 +28,7 @@ type counters struct {
 // readBuf holds the largest frame: a 14-byte MAC header and 65535 bytes.
 const readBuf = 14 + 65536
 
-// reader receives every frame until the link closes (§7.3, §7.6).
+// reader receives every frame until the link closes.
 func (e *Eth) reader() {
 	defer e.wg.Done()
 	defer close(e.mgmtQ) // the workers end

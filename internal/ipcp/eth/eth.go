@@ -1,4 +1,4 @@
-// Package eth is the eth-dix and eth-llc IPCPs (spec/ipcp-other.md §7): a
+// Package eth is the eth-dix and eth-llc IPCPs: a
 // layer directly over one Ethernet segment, wire-compatible with the
 // reference. Format selects the framing (internal/wire): eth-dix is Ethernet
 // II with the layer's Ethertype (0xA000 by default) and a 16-bit endpoint id
@@ -237,7 +237,7 @@ func (e *Eth) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 	return layer, algo, nil
 }
 
-// capMTU is the IPCP's MTU for an interface MTU (§7.2).
+// capMTU is the IPCP's MTU for an interface MTU.
 func capMTU(f wire.EthFormat, dev string, ifMTU int) int {
 	mtu := min(ifMTU, wire.EthDIXMTUMax)
 	if f == wire.EthLLC {
@@ -292,7 +292,7 @@ func (e *Eth) registered(h []byte) bool {
 	return ok
 }
 
-// Query resolves a hash to the MAC of a host that has it (§7.5).
+// Query resolves a hash to the MAC of a host that has it.
 func (e *Eth) Query(ctx context.Context, h []byte) error {
 	_, err := e.lookup(ctx, h)
 	return err

@@ -1,4 +1,4 @@
-// Package local is the local IPCP (spec/ipcp-other.md §5): a layer that only
+// Package local is the local IPCP: a layer that only
 // connects processes on this host. It keeps the set of registered name hashes,
 // answers queries from it, and pairs the two N+1 flows of each allocation,
 // forwarding every datagram from one channel to the other unchanged (data,

@@ -14,7 +14,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// reader receives every datagram (spec/ipcp-other.md §8.3, data path):
+// reader receives every datagram (data path):
 // shorter than 4 bytes → dropped; EID 0 → management; otherwise the payload
 // goes to the flow with that local EID, if the datagram came from its peer.
 func (u *UDP) reader() {

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Dynamic DNS (spec/ipcp-other.md §8.4), done like the reference: by running
+// Dynamic DNS, done like the reference: by running
 // the BIND tools. A udp4/udp6 IPCP bootstrapped with a dns address publishes
 // the names registered with it with nsupdate and resolves names it has not
 // cached with nslookup, before falling back to the hosts file or the system

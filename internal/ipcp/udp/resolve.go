@@ -12,7 +12,7 @@ import (
 )
 
 // HostsEnv names a hosts file that replaces the system resolver for name
-// queries (spec/ipcp-other.md §8.4). Its lines have the /etc/hosts syntax,
+// queries. Its lines have the /etc/hosts syntax,
 // an address followed by names; the name of an Ouroboros name is the
 // lower-case hex of its MD5 hash:
 //

@@ -1,4 +1,4 @@
-// Package udp is the udp4 and udp6 IPCPs (spec/ipcp-other.md §8): a layer
+// Package udp is the udp4 and udp6 IPCPs: a layer
 // over UDP, wire-compatible with the reference.
 //
 // One socket, bound to the configured ip and port (3435 by default; every
@@ -217,7 +217,7 @@ func (u *UDP) Unreg(h []byte) error {
 	return nil
 }
 
-// Query resolves a hash to the IP of the host that has it (§8.4) and
+// Query resolves a hash to the IP of the host that has it and
 // caches the answer.
 func (u *UDP) Query(ctx context.Context, h []byte) error {
 	_, err := u.lookup(ctx, h)

@@ -280,7 +280,7 @@ func TestFlowTableFull(t *testing.T) {
 	}
 }
 
-// TestFlowStateMachine walks the transitions of spec/irmd.md §2.4, valid and
+// TestFlowStateMachine walks the transitions of the flow state machine, valid and
 // invalid. Process 10 is the application, 20 an IPCP, 30 a direct peer.
 func TestFlowStateMachine(t *testing.T) {
 	t.Parallel()
@@ -723,7 +723,7 @@ func TestFlowAppEnd(t *testing.T) {
 	})
 }
 
-// The state numbers travel in flow_info_msg (spec/irmd.md §2.4).
+// The state numbers travel in flow_info_msg.
 func TestFlowStateValues(t *testing.T) {
 	t.Parallel()
 	for i, name := range []string{"INIT", "ALLOC_PENDING", "ACCEPT_PENDING", "ALLOCATED",

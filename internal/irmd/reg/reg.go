@@ -1,5 +1,5 @@
 // Package reg is the IRMd's registry: names, programs, processes, IPCPs and
-// flows, with the flow state machine of spec/irmd.md §2.4. It is a plain data
+// flows, with the reference's flow state machine. It is a plain data
 // structure: no I/O, no logging, no goroutines. One mutex guards everything;
 // every change wakes the waiters (Wait re-checks its condition under the lock),
 // which replaces the reference's single condition variable.

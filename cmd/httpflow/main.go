@@ -68,6 +68,17 @@ func serve(args []string) error {
 	if *name == "" {
 		return errors.New("serve: -n NAME is required")
 	}
+	// A directory that cannot be served is an error at start, not a 404 for
+	// every request.
+	if *dir != "" {
+		st, err := os.Stat(*dir)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if !st.IsDir() {
+			return fmt.Errorf("serve: %s is not a directory", *dir)
+		}
+	}
 	l, err := flow.Listen(*name)
 	if err != nil {
 		return err
