@@ -80,3 +80,23 @@ func TestUnicastNotYet(t *testing.T) {
 		t.Fatalf("oping to an unregistered name succeeded:\n%s", out)
 	}
 }
+
+// TestUnicastBootstrapOptions: the irm tool's options for a unicast layer
+// reach the IPCP (it logs what it was bootstrapped with); a value it cannot
+// work with fails the bootstrap with the reason in its log.
+func TestUnicastBootstrapOptions(t *testing.T) {
+	e := setup(t, rig.Options{NoDirect: true})
+	e.Irm("ipcp", "bootstrap", "type", "unicast", "name", "u1", "layer", "opt-layer", "hash", "SHA3_512",
+		"ttl", "9", "routing", "lfa", "congestion", "none", "dht_alpha", "2", "dht_k", "5",
+		"dht_t_expire", "600", "dht_t_refresh", "60", "dht_t_replicate", "30")
+	e.WaitLog("Bootstrapped layer opt-layer as address", 10*time.Second)
+	want := "(hash SHA3_512, ttl 9, routing lfa, congestion none, dht alpha 2 k 5 expire 10m0s refresh 1m0s replicate 30s)."
+	if l := rig.Lines(e.Log(), "Bootstrapped layer opt-layer"); len(l) != 1 || !strings.HasSuffix(l[0], want) {
+		t.Fatalf("bootstrap log %q, want it to end with %q", l, want)
+	}
+	out, errOut, code := e.Run("irm", "ipcp", "bootstrap", "type", "unicast", "name", "u2", "layer", "bad-layer", "addr", "2")
+	if code == 0 {
+		t.Fatalf("bootstrap with 2-byte addresses succeeded:\n%s%s", out, errOut)
+	}
+	e.WaitLog("the flat address policy needs 4-byte addresses", 10*time.Second)
+}

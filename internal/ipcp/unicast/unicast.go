@@ -113,8 +113,10 @@ func (u *Unicast) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, 
 	if err := u.start(l, a); err != nil {
 		return "", 0, err
 	}
-	u.log.Info(fmt.Sprintf("Bootstrapped layer %s as address %s (%s, %v, %v).",
-		l.Name, addr.Format(a), l.Hash, l.Routing, l.CA))
+	u.log.Info(fmt.Sprintf("Bootstrapped layer %s as address %s (hash %s, ttl %d, routing %v, "+
+		"congestion %v, dht alpha %d k %d expire %v refresh %v replicate %v).",
+		l.Name, addr.Format(a), l.Hash, l.MaxTTL, l.Routing, l.CA,
+		l.DHT.Alpha, l.DHT.K, l.DHT.TExpire, l.DHT.TRefresh, l.DHT.TReplicate))
 	return l.Name, l.Hash, nil
 }
 
