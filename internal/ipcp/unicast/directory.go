@@ -191,6 +191,12 @@ func (d *directory) query(ctx context.Context, h []byte) (uint64, error) {
 	}
 	if a == 0 {
 		d.unwait(id, ch)
+		select { // the answer may have come while we gave up
+		case a = <-ch:
+		default:
+		}
+	}
+	if a == 0 {
 		return 0, fmt.Errorf("directory: name not found: %w", oerr.ENAME)
 	}
 	return a, nil
