@@ -182,7 +182,7 @@ func TestNamesAndPrograms(t *testing.T) {
 	if err := c.DestroyName(ctx, "a"); err == nil {
 		t.Fatal("destroyed a name twice")
 	}
-	if err := c.CreateIPCP(ctx, "x", irm.Unicast); err == nil {
+	if err := c.CreateIPCP(ctx, "x", irm.Broadcast); err == nil {
 		t.Fatal("created an IPCP of a type that is not built")
 	}
 }

@@ -4,6 +4,8 @@ package dt
 //
 // Sending (Send, from the flow allocator, the directory, or any local
 // component):
+//  0. a packet for our own address is delivered at once by EID, in the
+//     sender's goroutine, as if it had arrived (no link, no TTL check);
 //  1. look up the next hop for the destination in the cube's forwarding table;
 //  2. fill the PCI in the headroom the caller reserved: destination, cube,
 //     TTL = the layer's maximum, ECN 0, EID;
@@ -72,7 +74,6 @@ type Config struct {
 var (
 	ErrNoRoute  = errors.New("dt: no next hop for the destination")
 	ErrHeadroom = errors.New("dt: packet without headroom for the PCI")
-	ErrSelf     = errors.New("dt: destination is our own address")
 	ErrEID      = errors.New("dt: component EID out of range")
 	ErrLink     = errors.New("dt: bad link")
 )
@@ -167,15 +168,25 @@ func (d *DT) SetFlowHandler(h Handler) {
 // qc. pkt is the whole buffer: its first wire.DTPCILen bytes are headroom
 // for the PCI, the rest is the payload. Send rewrites the headroom and
 // does not keep pkt.
+//
+// A packet for our own address is handed to the handler of its EID before
+// Send returns (the handler runs in the caller's goroutine, so a handler
+// must not send to us while holding a lock that it takes itself); it
+// counts as sent and delivered, and an EID without a handler drops it
+// (counted, no error).
 func (d *DT) Send(dst uint64, qc qos.Cube, eid uint64, pkt []byte) error {
 	if len(pkt) < wire.DTPCILen {
 		return ErrHeadroom
 	}
-	if dst == d.self {
-		return ErrSelf
-	}
 	if qc < 0 || qc >= Cubes {
 		qc = qos.CubeBE
+	}
+	if dst == d.self {
+		h := wire.DT(pkt)
+		wire.DTFields{Dst: dst, QoS: uint8(qc), TTL: d.ttl, EID: eid}.Put(h)
+		d.stats.sent.Add(1)
+		d.deliver(h)
+		return nil
 	}
 	fd, ok := d.cfg.PFF[qc].NextHop(dst)
 	if !ok {

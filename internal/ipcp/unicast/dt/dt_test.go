@@ -3,6 +3,7 @@ package dt
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/ca"
@@ -70,9 +71,6 @@ func TestSendPCI(t *testing.T) {
 	}
 	if err := d.Send(far, qos.CubeBE, 1, b); !errors.Is(err, ErrNoRoute) {
 		t.Errorf("send without route: %v", err)
-	}
-	if err := d.Send(self, qos.CubeBE, 1, b); !errors.Is(err, ErrSelf) {
-		t.Errorf("send to self: %v", err)
 	}
 	if err := d.Send(other, qos.CubeBE, 1, b[:3]); !errors.Is(err, ErrHeadroom) {
 		t.Errorf("send without headroom: %v", err)
@@ -253,4 +251,34 @@ func FuzzReceive(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSendSelf: a packet for our own address reaches the handler of its EID
+// with the payload, without a link or a route, and an EID nobody handles
+// is dropped and counted.
+func TestSendSelf(t *testing.T) {
+	d, _ := newDT(t, ca.MBECN)
+	var got []string
+	d.Register(wire.DTEIDFlowAllocator, func(eid uint64, ecn uint8, p []byte) {
+		got = append(got, fmt.Sprintf("fa %d %d %s", eid, ecn, p))
+	})
+	d.SetFlowHandler(func(eid uint64, ecn uint8, p []byte) {
+		got = append(got, fmt.Sprintf("flow %#x %d %s", eid, ecn, p))
+	})
+	for _, s := range []struct {
+		eid uint64
+		p   string
+	}{{wire.DTEIDFlowAllocator, "req"}, {1 << 40, "data"}, {wire.DTEIDDHT, "dht"}} {
+		b := append(make([]byte, wire.DTPCILen), s.p...)
+		if err := d.Send(self, qos.CubeBE, s.eid, b); err != nil {
+			t.Fatalf("send to self, EID %d: %v", s.eid, err)
+		}
+	}
+	want := []string{"fa 0 0 req", "flow 0x10000000000 0 data"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("delivered %q, want %q", got, want)
+	}
+	if st := d.Stats(); st.Sent != 3 || st.Delivered != 2 || st.NoEID != 1 || st.Received != 0 {
+		t.Errorf("stats %+v", st)
+	}
 }

@@ -11,10 +11,10 @@ type counters struct {
 
 // Stats counts what the data transfer did with packets since it started.
 type Stats struct {
-	Sent        uint64 // packets we originated and wrote to a link
+	Sent        uint64 // packets we originated and wrote to a link or delivered to ourselves
 	SendNoRoute uint64 // packets we originated with no next hop
 	Received    uint64 // packets read from links
-	Delivered   uint64 // of those, handed to a local component or flow
+	Delivered   uint64 // handed to a local component or flow (from links, or sent to ourselves)
 	Forwarded   uint64 // of those, written on towards their destination
 	Malformed   uint64 // dropped: shorter than a PCI
 	TTL         uint64 // dropped: TTL exhausted

@@ -28,6 +28,12 @@
 // a refusal). Deallocation is local: the entry goes, and packets still
 // arriving for it are dropped as for an unknown EID.
 //
+// The name may be registered at this member itself (two applications on one
+// host, or a one-member layer): FLOW_REQ and FLOW_REPLY then go straight to
+// our own worker's queue, marked local, and never through the data
+// transfer; the data takes the data transfer's local delivery. A FLOW_REQ
+// naming our own address that arrives from the network is refused.
+//
 // # EIDs
 //
 // A flow's EID is 64 bits: the N+1 flow id in the lower half and a fresh

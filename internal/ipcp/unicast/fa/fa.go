@@ -73,12 +73,19 @@ type FA struct {
 	byID  map[int]*flow
 	byEID map[uint64]*flow // by our EID
 
-	ctl  chan []byte // Post → worker
+	ctl  chan ctlMsg // Post, and messages to ourselves → worker
 	done chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
 
 	stats counters
+}
+
+// ctlMsg is a queued flow allocator message; local is true for one we
+// sent to ourselves (a flow between two applications on this member).
+type ctlMsg struct {
+	b     []byte
+	local bool
 }
 
 type state int
@@ -104,7 +111,6 @@ type flow struct {
 var (
 	ErrNotAlloc = fmt.Errorf("fa: no such flow: %w", oerr.ENOTALLOC)
 	ErrHash     = fmt.Errorf("fa: name hash of the wrong length: %w", oerr.EINVAL)
-	ErrSelf     = fmt.Errorf("fa: the name is registered at this member: %w", oerr.ENAME)
 	ErrState    = fmt.Errorf("fa: flow not in a state for this: %w", oerr.EPERM)
 )
 
@@ -130,7 +136,7 @@ func New(cfg Config) (*FA, error) {
 		cfg.Queue = 64
 	}
 	return &FA{cfg: cfg, log: cfg.Log, epoch: time.Now(), byID: make(map[int]*flow),
-		byEID: make(map[uint64]*flow), ctl: make(chan []byte, cfg.Queue), done: make(chan struct{})}, nil
+		byEID: make(map[uint64]*flow), ctl: make(chan ctlMsg, cfg.Queue), done: make(chan struct{})}, nil
 }
 
 // now is the congestion avoidance's clock: monotonic nanoseconds.
@@ -197,15 +203,30 @@ func (fa *FA) flowByEID(eid uint64) *flow {
 	return fa.byEID[eid]
 }
 
-// sendMsg sends a flow allocator message to the FA of dst.
+// sendMsg sends a flow allocator message to the FA of dst. One for our own
+// address is queued for our worker directly, marked local: it never
+// touches the data transfer, so a request "from ourselves" is believed
+// only when it really is ours. The queue does not wait (the worker itself
+// sends replies): when it is full the message is dropped and counted.
 func (fa *FA) sendMsg(dst uint64, m wire.FAMsg) error {
+	if dst == fa.cfg.DT.Addr() {
+		select {
+		case fa.ctl <- ctlMsg{b: m.Append(nil), local: true}:
+			return nil
+		default:
+			fa.stats.ctlDropped.Add(1)
+			return fmt.Errorf("fa: control queue full: %w", oerr.EAGAIN)
+		}
+	}
 	b := m.Append(make([]byte, wire.DTPCILen, wire.DTPCILen+m.Len()))
 	return fa.cfg.DT.Send(dst, qos.CubeBE, wire.DTEIDFlowAllocator, b)
 }
 
 // Alloc starts the allocation of N+1 flow id to the name with hash h: it
 // finds the name's member in the directory and sends it a FLOW_REQ. The
-// answer comes later, through Upper.FlowAllocReply.
+// answer comes later, through Upper.FlowAllocReply. The member may be this
+// one: the request and the reply then stay inside it, and the data goes
+// through the data transfer's local delivery.
 func (fa *FA) Alloc(id int, h []byte, q qos.Spec, pk []byte) error {
 	if len(h) != fa.cfg.HashLen {
 		return ErrHash
@@ -216,9 +237,6 @@ func (fa *FA) Alloc(id int, h []byte, q qos.Spec, pk []byte) error {
 	}
 	if dst == 0 {
 		return fmt.Errorf("fa: directory gives no address: %w", oerr.ENAME)
-	}
-	if dst == fa.cfg.DT.Addr() {
-		return ErrSelf
 	}
 	// The entry exists before the request leaves: a fast reply finds it.
 	f, err := fa.add(id, q.Cube(), pending, 0, dst)

@@ -3,6 +3,7 @@ package fa
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -311,4 +312,52 @@ func TestRequestFromSelf(t *testing.T) {
 	if len(p.ub.arrived) != 0 || p.b.Stats().Malformed != 3 || len(p.n.sent) != 0 {
 		t.Errorf("arrived %v, stats %+v, sent %d", p.ub.arrived, p.b.Stats(), len(p.n.sent))
 	}
+}
+
+// TestAllocateSelf: a flow to a name registered at this member. The request
+// and the reply stay inside the member (nothing reaches the data transfer
+// but the data), the flow comes up and data goes both ways.
+func TestAllocateSelf(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newPair(t, ca.None, nil)
+		b, ub := p.b, p.ub
+		b.Start()
+		defer b.Close()
+		if err := b.Alloc(1, hashB, qos.Spec{}, []byte("pk")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		ub.mu.Lock()
+		arrived := append([]int(nil), ub.arrived...)
+		ub.mu.Unlock()
+		if len(arrived) != 1 || arrived[0] != 100 {
+			t.Fatalf("arrived %v, want [100]", arrived)
+		}
+		if err := b.AllocResp(100, 0, []byte("rpk")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		ub.mu.Lock()
+		r, ok := ub.replies[1]
+		ub.mu.Unlock()
+		if !ok || r != 0 {
+			t.Fatalf("reply for flow 1: %d (%v)", r, ok)
+		}
+		write(t, b, 1, "ping")
+		write(t, b, 100, "pong")
+		ub.mu.Lock()
+		defer ub.mu.Unlock()
+		if got := ub.rxData; len(got[100]) != 1 || got[100][0] != "ping" || len(got[1]) != 1 || got[1][0] != "pong" {
+			t.Errorf("data %v", got)
+		}
+		if fmt.Sprint(ub.rxPk) != "[pk rpk]" {
+			t.Errorf("piggybacked data %q", ub.rxPk)
+		}
+		if len(p.n.sent) != 2 {
+			t.Errorf("%d packets through the data transfer, want the 2 data packets", len(p.n.sent))
+		}
+		if st := b.Stats(); st.Malformed != 0 || st.CtlDropped != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 }

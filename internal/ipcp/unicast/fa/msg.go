@@ -15,7 +15,7 @@ import (
 // the message is dropped and counted.
 func (fa *FA) Post(_ uint64, _ uint8, b []byte) {
 	select {
-	case fa.ctl <- append([]byte(nil), b...):
+	case fa.ctl <- ctlMsg{b: append([]byte(nil), b...)}:
 	default:
 		fa.stats.ctlDropped.Add(1)
 	}
@@ -28,8 +28,8 @@ func (fa *FA) Start() {
 		defer fa.wg.Done()
 		for {
 			select {
-			case b := <-fa.ctl:
-				fa.Handle(b)
+			case m := <-fa.ctl:
+				fa.handle(m.b, m.local)
 			case <-fa.done:
 				return
 			}
@@ -46,7 +46,10 @@ func (fa *FA) Close() {
 // Handle processes one flow allocator message from a peer. Whatever the
 // bytes, it never panics and never touches a flow the message does not
 // name by its full EID; what it cannot use it drops, counts and logs.
-func (fa *FA) Handle(b []byte) {
+func (fa *FA) Handle(b []byte) { fa.handle(b, false) }
+
+// handle is Handle; local is true for a message we sent ourselves.
+func (fa *FA) handle(b []byte, local bool) {
 	m, err := wire.ParseFA(b, fa.cfg.HashLen)
 	if err != nil {
 		fa.drop(&fa.stats.malformed, "malformed message (%d bytes): %v", len(b), err)
@@ -54,7 +57,7 @@ func (fa *FA) Handle(b []byte) {
 	}
 	switch m.Code {
 	case wire.FAFlowReq:
-		fa.flowReq(m)
+		fa.flowReq(m, local)
 	case wire.FAFlowReply:
 		fa.flowReply(m)
 	case wire.FAFlowUpdate:
@@ -69,9 +72,11 @@ func (fa *FA) drop(c *atomic.Uint64, format string, args ...any) {
 
 // flowReq hands a request to the IRMd. If it fails, the requester is told
 // with a negative FLOW_REPLY (the reference sends nothing and leaves the
-// requester to time out; its requester handles such a reply).
-func (fa *FA) flowReq(m wire.FAMsg) {
-	if m.SAddr == 0 || m.SAddr > wire.DTAddrMax || m.SAddr == fa.cfg.DT.Addr() || m.SEID < wire.DTEIDFirstFlow {
+// requester to time out; its requester handles such a reply). Our own
+// address as the source is accepted only from ourselves (local).
+func (fa *FA) flowReq(m wire.FAMsg, local bool) {
+	self := m.SAddr == fa.cfg.DT.Addr()
+	if m.SAddr == 0 || m.SAddr > wire.DTAddrMax || self != local || m.SEID < wire.DTEIDFirstFlow {
 		fa.drop(&fa.stats.malformed, "FLOW_REQ with source address %#x, EID %#x", m.SAddr, m.SEID)
 		return
 	}
