@@ -202,12 +202,23 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 	return nil
 }
 
-// addFlow enters f in the table. The IRMd reuses an id only after we
+// ErrFlowRoom refuses a flow that the IPCP's limit of open files leaves no
+// room for.
+var ErrFlowRoom = fmt.Errorf("the IPCP has reached its limit of open files (ulimit -n): %w", oerr.ENOMEM)
+
+// addFlow enters f in the table, unless the table is full (ErrFlowRoom). The IRMd reuses an id only after we
 // released it, so an existing flow with the same id is a bug somewhere: it is
 // logged and the old flow released.
 func (p *IPCP) addFlow(f *Flow) error {
 	p.mu.Lock()
 	old := p.flows[f.ID]
+	if old == nil && p.maxFlows > 0 && len(p.flows) >= p.maxFlows {
+		n := len(p.flows)
+		p.mu.Unlock()
+		p.log.Error(fmt.Sprintf("Refused flow %d: holding %d flows, the limit of open files leaves no room "+
+			"for more (ulimit -n; %d descriptors are kept for requests).", f.ID, n, fdReserve))
+		return ErrFlowRoom
+	}
 	p.flows[f.ID] = f
 	close(p.arrived)
 	p.arrived = make(chan struct{})
