@@ -1,7 +1,10 @@
 package ipcp
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -74,4 +77,39 @@ func TestFlowTableFull(t *testing.T) {
 		t.Fatalf("alloc after a release: result %d", res)
 	}
 	<-rec.flows
+}
+
+// The IRMd's IPCP_FLOW_ALLOC_RESP for a flow that arrived and was refused
+// for lack of room is answered ENOTALLOC at once, whether it came before or
+// after the refusal: waiting respWait for that flow held the accepting
+// server in the IRMd, and every other allocation behind it. (Virtual time.)
+func TestRespForRefusedFlow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &IPCP{flows: map[int]*Flow{}, arrived: make(chan struct{}), refused: map[int]bool{}}
+		start := time.Now()
+		p.markRefused(5)
+		if _, err := p.waitFlow(context.Background(), 5); !errors.Is(err, oerr.ENOTALLOC) || time.Since(start) != 0 {
+			t.Fatalf("refused before the answer: %v after %v", err, time.Since(start))
+		}
+		errc := make(chan error)
+		go func() {
+			_, err := p.waitFlow(context.Background(), 6)
+			errc <- err
+		}()
+		time.Sleep(time.Second)
+		p.markRefused(6)
+		if err := <-errc; !errors.Is(err, oerr.ENOTALLOC) || time.Since(start) != time.Second {
+			t.Fatalf("refused while waited for: %v after %v", err, time.Since(start))
+		}
+		if len(p.refused) != 0 {
+			t.Fatalf("refused ids left: %v", p.refused)
+		}
+		// An id used again is a flow again.
+		p.markRefused(7)
+		f := &Flow{ID: 7}
+		p.addFlow(f)
+		if g, err := p.waitFlow(context.Background(), 7); g != f || err != nil {
+			t.Fatalf("id used again: %v, %v", g, err)
+		}
+	})
 }

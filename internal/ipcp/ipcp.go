@@ -127,6 +127,13 @@ type IPCP struct {
 	// could no longer accept a request, and every allocation and release
 	// through it would wait for its timeout). 0: no bound.
 	maxFlows int
+	// refused holds the ids of flows the IRMd gave for a request that
+	// arrived (FlowReqArr) and that the table had no room for: the IRMd's
+	// IPCP_FLOW_ALLOC_RESP for one is answered ENOTALLOC at once instead
+	// of waiting respWait for a flow that never comes. An id leaves it
+	// when that answer is given, when the id is released, or when it is
+	// used again.
+	refused map[int]bool
 }
 
 // fdReserve is how many descriptors the flow table leaves free.
@@ -159,7 +166,7 @@ func New(cfg Config, ops Ops) (*IPCP, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &IPCP{cfg: cfg, ops: ops, log: cfg.Log, pid: pid, ln: ln, ctx: ctx, cancel: cancel,
-		state: StateInit, flows: map[int]*Flow{}, arrived: make(chan struct{}), maxFlows: flowRoom()}, nil
+		state: StateInit, flows: map[int]*Flow{}, arrived: make(chan struct{}), maxFlows: flowRoom(), refused: map[int]bool{}}, nil
 }
 
 // PID returns the IPCP's pid.
