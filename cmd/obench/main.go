@@ -41,7 +41,9 @@ func usage(fs *flag.FlagSet) func() {
 Measures Ouroboros flows (direct, local IPCP, two hosts over a udp4 layer on
 loopback, two hosts over an eth-dix layer on a veth pair; each raw and
 reliable) next to the kernel (Unix socketpair, UDP on loopback): latency,
-ping-pong, one-way and echo throughput, and CPU time per packet. Prints a
+ping-pong, one-way and echo throughput, and CPU time per packet; then the
+allocation rate and memory per flow with many concurrent flows, and the time
+of one allocation with few and with many names. Prints a
 Markdown table and writes JSON and Markdown results into the output directory.
 Needs irmd, ipcpd-local, ipcpd-udp4 and ipcpd-eth-dix next to obench or on
 $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
@@ -56,6 +58,7 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("obench", flag.ContinueOnError)
 	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
+	scaleOnly := fs.Bool("scale-only", false, "only the many-flows and many-names measurements")
 	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +82,7 @@ func run(args []string) int {
 		cfg.LatencyCount = max(10, int(*duration/cfg.LatencyInterval))
 	}
 	cfg.Log = os.Stderr
+	cfg.ScaleOnly = *scaleOnly
 
 	h, err := bench.New(cfg)
 	if err != nil {

@@ -65,6 +65,9 @@ func (rep *Report) Markdown() string {
 		"over a udp4 or eth-dix layer) may lose any, a loss on another path fails its row.%s%s\n",
 		kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick, ethNote(rep), skipNote(rep))
 	for _, s := range sections {
+		if len(rep.Results) == 0 {
+			break // obench --scale-only
+		}
 		fmt.Fprintf(&b, "\n## %s\n\n", s.title(rep))
 		b.WriteString("| path | size B | " + strings.Join(s.columns, " | ") + " |\n")
 		b.WriteString("|---|---:|" + strings.Repeat("---:|", len(s.columns)) + "\n")
@@ -74,6 +77,7 @@ func (rep *Report) Markdown() string {
 			}
 		}
 	}
+	b.WriteString(rep.scaleMarkdown())
 	return b.String()
 }
 

@@ -15,7 +15,8 @@ import (
 
 // PeerCommand is the hidden first argument that makes obench run as the
 // server end of a path: "obench peer unix" (the socket is file descriptor 3),
-// "obench peer udp", or "obench peer flow <name>". A peer prints "ready"
+// "obench peer udp", "obench peer flow <name>", or a role of the scale
+// measurements (scalepeer.go). A peer prints "ready"
 // (followed by the UDP port for udp) once it serves, and exits when its
 // standard input closes, so it never outlives the harness.
 const PeerCommand = "peer"
@@ -112,6 +113,16 @@ func PeerMain(args []string) int {
 			return 2
 		}
 		err = peerFlow(args[1])
+	case roleHold, roleMany:
+		if len(args) != 2 {
+			fmt.Fprintf(os.Stderr, "obench peer %s: want a name\n", args[0])
+			return 2
+		}
+		if args[0] == roleHold {
+			err = peerHold(args[1])
+		} else {
+			err = peerMany(args[1])
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "obench peer: unknown role %q\n", args[0])
 		return 2

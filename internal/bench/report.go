@@ -212,11 +212,25 @@ type Report struct {
 	ElapsedNs         int64 `json:"elapsed_ns"`          // the whole run
 
 	Results []Result `json:"results"`
+	// Scale holds many concurrent flows (scale.go); Names times an
+	// allocation with few and with many names.
+	Scale []ScaleResult `json:"scale,omitempty"`
+	Names []NamesResult `json:"names,omitempty"`
 }
 
 // Failed reports whether any measurement failed. A skipped one did not.
 func (rep *Report) Failed() bool {
 	for _, r := range rep.Results {
+		if r.Error != "" {
+			return true
+		}
+	}
+	for _, r := range rep.Scale {
+		if r.Error != "" {
+			return true
+		}
+	}
+	for _, r := range rep.Names {
 		if r.Error != "" {
 			return true
 		}

@@ -36,7 +36,15 @@ type Config struct {
 	LatencyInterval time.Duration // pause before each of those pings
 	Warmup          int           // round trips on each path before its measurements
 	Paths           []Path        // nil means DefaultPaths()
-	Log             io.Writer     // progress lines; nil discards them
+	ScaleOnly       bool          // measure no path, only ScaleFlows and Names
+	// ScaleFlows are the numbers of concurrent flows held on the direct
+	// path and through the local IPCP (scale.go); none for nil.
+	ScaleFlows []int
+	// Names are the numbers of names in the irmd at which NameAllocs
+	// allocations through the local IPCP are timed; none for nil.
+	Names      []int
+	NameAllocs int
+	Log        io.Writer // progress lines; nil discards them
 }
 
 // DefaultConfig returns the configuration of a full run (a few minutes
@@ -44,10 +52,12 @@ type Config struct {
 func DefaultConfig(smoke bool) Config {
 	if smoke {
 		return Config{Smoke: true, Duration: 100 * time.Millisecond, LatencyCount: 20,
-			LatencyInterval: time.Millisecond, Warmup: 10}
+			LatencyInterval: time.Millisecond, Warmup: 10,
+			ScaleFlows: []int{100, 300}, Names: []int{10, 1000}, NameAllocs: 20}
 	}
 	return Config{Duration: 2 * time.Second, LatencyCount: 2000,
-		LatencyInterval: time.Millisecond, Warmup: 1000}
+		LatencyInterval: time.Millisecond, Warmup: 1000,
+		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200}
 }
 
 // Harness runs the measurements. Create it with New and call Cleanup when
@@ -105,9 +115,16 @@ func (h *Harness) Run(ctx context.Context) *Report {
 		ClockTick:         int(ClockTick()),
 	}
 	for _, p := range h.cfg.Paths {
+		if h.cfg.ScaleOnly {
+			break
+		}
 		rep.Results = append(rep.Results, h.runPath(ctx, p)...)
 	}
 	ComputeRatios(rep.Results)
+	rep.Scale = h.runScale(ctx)
+	if len(h.cfg.Names) > 0 {
+		rep.Names = h.runNames(ctx)
+	}
 	rep.ElapsedNs = int64(time.Since(start))
 	return rep
 }

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
@@ -119,6 +120,32 @@ type IPCP struct {
 	algo    hash.Algo
 	flows   map[int]*Flow
 	arrived chan struct{} // closed and replaced when a flow enters the table
+	// maxFlows is how many flows the table may hold: each holds one
+	// descriptor, and the limit of open files must keep fdReserve for the
+	// IRMd's requests and the IPCP's own sockets (at the limit, the IPCP
+	// could no longer accept a request, and every allocation and release
+	// through it would wait for its timeout). 0: no bound.
+	maxFlows int
+	// refused holds the ids of flows the IRMd gave for a request that
+	// arrived (FlowReqArr) and that the table had no room for: the IRMd's
+	// IPCP_FLOW_ALLOC_RESP for one is answered ENOTALLOC at once instead
+	// of waiting respWait for a flow that never comes. An id leaves it
+	// when that answer is given, when the id is released, or when it is
+	// used again.
+	refused map[int]bool
+}
+
+// fdReserve is how many descriptors the flow table leaves free.
+const fdReserve = 128
+
+// flowRoom returns the flows that this process's limit of open files leaves
+// room for (see IPCP.maxFlows), or 0 if it cannot be read.
+func flowRoom() int {
+	var l unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); err != nil || l.Cur > 1<<30 {
+		return 0
+	}
+	return max(1, int(l.Cur)-fdReserve)
 }
 
 // New opens the control socket of the IPCP.
@@ -138,7 +165,7 @@ func New(cfg Config, ops Ops) (*IPCP, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &IPCP{cfg: cfg, ops: ops, log: cfg.Log, pid: pid, ln: ln, ctx: ctx, cancel: cancel,
-		state: StateInit, flows: map[int]*Flow{}, arrived: make(chan struct{})}, nil
+		state: StateInit, flows: map[int]*Flow{}, arrived: make(chan struct{}), maxFlows: flowRoom(), refused: map[int]bool{}}, nil
 }
 
 // PID returns the IPCP's pid.

@@ -202,13 +202,25 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 	return nil
 }
 
-// addFlow enters f in the table. The IRMd reuses an id only after we
+// ErrFlowRoom refuses a flow that the IPCP's limit of open files leaves no
+// room for.
+var ErrFlowRoom = fmt.Errorf("the IPCP has reached its limit of open files (ulimit -n): %w", oerr.ENOMEM)
+
+// addFlow enters f in the table, unless the table is full (ErrFlowRoom). The IRMd reuses an id only after we
 // released it, so an existing flow with the same id is a bug somewhere: it is
 // logged and the old flow released.
 func (p *IPCP) addFlow(f *Flow) error {
 	p.mu.Lock()
 	old := p.flows[f.ID]
+	if old == nil && p.maxFlows > 0 && len(p.flows) >= p.maxFlows {
+		n := len(p.flows)
+		p.mu.Unlock()
+		p.log.Error(fmt.Sprintf("Refused flow %d: holding %d flows, the limit of open files leaves no room "+
+			"for more (ulimit -n; %d descriptors are kept for requests).", f.ID, n, fdReserve))
+		return ErrFlowRoom
+	}
 	p.flows[f.ID] = f
+	delete(p.refused, f.ID)
 	close(p.arrived)
 	p.arrived = make(chan struct{})
 	p.mu.Unlock()
@@ -257,10 +269,16 @@ func (p *IPCP) waitFlow(ctx context.Context, id int) (*Flow, error) {
 	deadline := time.After(respWait)
 	for {
 		p.mu.Lock()
-		f, ch := p.flows[id], p.arrived
+		f, ch, refused := p.flows[id], p.arrived, p.refused[id]
+		if refused {
+			delete(p.refused, id)
+		}
 		p.mu.Unlock()
 		if f != nil {
 			return f, nil
+		}
+		if refused {
+			return nil, oerr.ENOTALLOC
 		}
 		select {
 		case <-ch:
@@ -315,9 +333,22 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 	}
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
+		if errors.Is(err, ErrFlowRoom) {
+			p.markRefused(f.ID)
+		}
 		return nil, err
 	}
 	return f, nil
+}
+
+// markRefused records that flow id, which the IRMd gave for a request that
+// arrived, was refused here (see IPCP.refused), and wakes a waitFlow for it.
+func (p *IPCP) markRefused(id int) {
+	p.mu.Lock()
+	p.refused[id] = true
+	close(p.arrived)
+	p.arrived = make(chan struct{})
+	p.mu.Unlock()
 }
 
 // FlowAllocReply answers the IRMd's allocation of flow id (response 0 = success).
@@ -334,6 +365,9 @@ func (p *IPCP) FlowAllocReply(ctx context.Context, id int, response int32, mplMs
 // flow was held. The IRMd asked for it and learns of it from our answer, so
 // nothing more is sent.
 func (p *IPCP) Dealloc(id int) bool {
+	p.mu.Lock()
+	delete(p.refused, id)
+	p.mu.Unlock()
 	f := p.delFlow(id)
 	if f == nil {
 		return false

@@ -143,6 +143,9 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	// half-closed), and the answer says whether the IPCP kept the id.
 	actx, cancel := context.WithDeadline(ctx, earliest(deadline, time.Now().Add(flowAllocTimeout)))
 	refused, err := d.ipcpCallAbort(actx, ipcp.PID, req, flowAllocTimeout+ctrl.AbortGrace, fdsOf(ipcpEnd)...)
+	// Read before cancel, after which actx.Err() is never nil: an IPCP that
+	// answered with an error at once did not time out.
+	timedOut := actx.Err() != nil
 	cancel()
 	ipcpEnd.Close()
 	if err != nil {
@@ -154,11 +157,14 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		switch {
 		case ctx.Err() != nil:
 			return reply{none: true}
-		case actx.Err() != nil:
+		case timedOut:
 			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s timed out.", fi.NPid, dst))
 			return result(oerr.ETIMEDOUT)
 		}
 		d.log.Error(fmt.Sprintf("IPCP %d failed to allocate flow %d: %v.", ipcp.PID, id, err))
+		if e := (oerr.Errno(0)); refused && errors.As(err, &e) && e == oerr.ENOMEM {
+			return result(e) // a limit the IPCP reached: the requester learns which
+		}
 		return result(oerr.EIPCP)
 	}
 	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
