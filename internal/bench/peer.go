@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
-	"github.com/ouroboros-go/ouroboros/irm"
 )
 
 // PeerCommand is the hidden first argument that makes obench run as the
@@ -175,12 +174,21 @@ func peerUDP() error {
 // client allocated it with (raw, or reliable with FRCT), so one peer serves
 // every QoS.
 func peerFlow(name string) error {
+	return acceptLoop(name, func(f *flow.Flow) {
+		// Whole messages only: a message that fills the buffer is not
+		// followed by a zero-length read.
+		f.SetFlags(flow.FlagRdWr | flow.FlagRNoPart)
+		serve(f, false)
+	})
+}
+
+// acceptLoop binds this process to name, prints "ready" and hands every
+// flow it accepts to handle in a goroutine of its own, closing the flow
+// when handle returns. It returns when an accept fails.
+func acceptLoop(name string, handle func(*flow.Flow)) error {
 	exitOnStdinEOF(flow.Fini)
-	if err := flow.Init(); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	err := (&irm.Client{}).BindProcess(ctx, os.Getpid(), name)
+	err := flow.Bind(ctx, name)
 	cancel()
 	if err != nil {
 		return err
@@ -193,10 +201,7 @@ func peerFlow(name string) error {
 		}
 		go func() {
 			defer f.Close()
-			// Whole messages only: a message that fills the buffer is not
-			// followed by a zero-length read.
-			f.SetFlags(flow.FlagRdWr | flow.FlagRNoPart)
-			serve(f, false)
+			handle(f)
 		}()
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
-	"github.com/ouroboros-go/ouroboros/irm"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
@@ -47,36 +46,18 @@ const allocTimeout = 30 * time.Second
 
 // peerHold serves every flow accepted for name with a small echo loop.
 func peerHold(name string) error {
-	exitOnStdinEOF(flow.Fini)
-	if err := flow.Init(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	err := (&irm.Client{}).BindProcess(ctx, os.Getpid(), name)
-	cancel()
-	if err != nil {
-		return err
-	}
-	fmt.Println("ready")
-	for {
-		f, err := flow.Accept(context.Background())
-		if err != nil {
-			return err
-		}
-		go func() {
-			defer f.Close()
-			buf := make([]byte, 1024)
-			for {
-				n, err := f.Read(buf)
-				if err != nil {
-					return
-				}
-				if _, err := f.Write(buf[:n]); err != nil {
-					return
-				}
+	return acceptLoop(name, func(f *flow.Flow) {
+		buf := make([]byte, 1024)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
 			}
-		}()
-	}
+			if _, err := f.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // peerMany is the client of the scale measurements.
