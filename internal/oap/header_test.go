@@ -138,7 +138,8 @@ func set16(b []byte, off int, v uint16) []byte {
 	return c
 }
 
-// TestDecodeRules covers each rule of irmd.md §4.2 and the §4.12 header cases.
+// TestDecodeRules covers each decoding rule and the header cases of the
+// reference's OAP tests.
 func TestDecodeRules(t *testing.T) {
 	min := unhex(t, specReq)
 	signed := signedReq(t, 300, 0)
