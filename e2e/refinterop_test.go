@@ -43,7 +43,7 @@ func startRefNode(t *testing.T) *refNode {
 	}
 	cnode := refPrefix + "/cnode.sh"
 	if _, err := os.Stat(cnode); err != nil {
-		t.Skipf("the reference implementation is not installed at %s (CI installs it from ../shared/reference when present)", refPrefix)
+		t.Skipf("the reference implementation is not installed at %s (CI installs it from the reference implementation's install kit, ../shared/reference, when present beside the checkout)", refPrefix)
 	}
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("the reference needs /dev/fuse")

@@ -8,9 +8,9 @@ import (
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
-// TestCRC: a ber = 0 flow appends the CRC-32 of library.md §6.1 (check value
-// of "123456789": cb f4 39 26, big-endian) and drops packets whose CRC is
-// wrong; the end without CRC plays the peer by hand.
+// TestCRC: a ber = 0 flow appends the IEEE CRC-32 as the reference does
+// (check value of "123456789": cb f4 39 26, big-endian) and drops packets
+// whose CRC is wrong; the end without CRC plays the peer by hand.
 func TestCRC(t *testing.T) {
 	withCRC := qos.Spec{BER: 0, Loss: 1}
 	noCRC := qos.Spec{BER: 1, Loss: 1}

@@ -88,8 +88,9 @@ func TestOrderedFlowNoStall(t *testing.T) {
 	readNumbered(t, b, n, false) // a local channel loses nothing
 }
 
-// TestReliableRequestResponse is the reader-hang regression of library.md
-// §5.15 (F8): immediate answers, many rounds, each bounded by a timeout.
+// TestReliableRequestResponse is the regression for the reader hang seen in
+// the reference (F8): immediate answers, many rounds, each bounded by a
+// timeout.
 func TestReliableRequestResponse(t *testing.T) {
 	a, b := pair(t, reliable, reliable)
 	go func() {

@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ]; then
 else
 	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 	command -v nft >/dev/null 2>&1 || missing="$missing nftables"
-	[ -e /opt/o7s-ref ] || echo "make test: the reference is not installed at /opt/o7s-ref: the interoperability tests are SKIPPED (.ci/run installs it from ../shared/reference when present)."
+	[ -e /opt/o7s-ref ] || echo "make test: the reference is not installed at /opt/o7s-ref: the interoperability tests are SKIPPED (.ci/run installs it from the reference implementation's install kit, when present beside the checkout)."
 fi
 if [ -n "$missing" ]; then
 	echo "make test: missing:$missing. The tests that need them are SKIPPED (nftables: the"

@@ -1,4 +1,4 @@
-// Command ipcpd-unicast is the unicast IPC process (spec/ipcp-unicast.md).
+// Command ipcpd-unicast is the unicast IPC process.
 // The IRMd starts it (irm ipcp create type unicast); bootstrap the first
 // member of a layer with irm ipcp bootstrap type unicast name N layer L
 // [options]. In this version a layer has one member: enrollment and

@@ -174,8 +174,8 @@ func parseArgs(args []string, w io.Writer) (config, error) {
 	}
 	// -d overrides -c whatever their order; with -i 0 the reference assumes
 	// ten packets per millisecond. The count uses the interval after its
-	// truncation to 10 s (the spec does not say which; this one keeps
-	// count × interval = duration).
+	// truncation to 10 s (which one the reference uses is not known; this one
+	// keeps count × interval = duration).
 	if cfg.duration > 0 {
 		if cfg.interval == 0 {
 			cfg.count = uint32(cfg.duration * 10)

@@ -1,7 +1,7 @@
 package frct
 
 // Conn is the FRCT engine of one flow as a sans-I/O state
-// machine (STYLE.md R5): it reads no clock, starts no goroutine and does no
+// machine: it reads no clock, starts no goroutine and does no
 // I/O. Every entry point takes the current time; packets to transmit are
 // returned to the caller, and NextDeadline tells it when to call OnTimeout.
 //

@@ -249,7 +249,7 @@ func (c *Conn) scheduleAck(now time.Time) {
 	}
 }
 
-// ackPkt builds a standalone ACK|FC (send_frct_pkt, §5.5) if something
+// ackPkt builds a standalone ACK|FC, as the reference does, if something
 // arrived in order since the last ACK, or the reader opened the window past
 // the last advertised edge, and the receive side was active within A.
 // While control packets are held (ctl.go) it returns nil and re-arms the

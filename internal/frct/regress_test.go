@@ -9,10 +9,10 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
-// The reference failures of library.md §5.15, as regression tests. (The
-// third, the reader hang of F8, is a property of the flow layer, where one
-// receive goroutine is the only consumer of the channel: see
-// flow/frct_test.go.)
+// The reference failures observed on live traffic between reference peers, as
+// regression tests. (The third, the reader hang of F8, is a property of the
+// flow layer, where one receive goroutine is the only consumer of the channel:
+// see flow/frct_test.go.)
 
 // TestSlowResponderF6: a reliable request/response where the responder's
 // ACK|FC reaches the requester before its first DATA (a reference responder
@@ -87,7 +87,7 @@ func TestOneWayNoRTXNoStall(t *testing.T) {
 }
 
 // TestReplayReferencePackets plays the requester against the reference
-// server's packets captured in library.md §5.15: its delayed ACK|FC, then
+// server's packets captured on live traffic: its delayed ACK|FC, then
 // its DATA|DRF|ACK|FC response. Our requester's first packet is byte-equal
 // to the reference client's, the ACK acknowledges it, the response is
 // delivered (the reference client drops it: F6), and our next packet

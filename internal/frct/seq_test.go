@@ -86,11 +86,12 @@ func TestSeqReconstruct24(t *testing.T) {
 		// almost 2^24 ahead: the rule only corrects forward wrap.
 		{"far ahead is not corrected", 0x12000010, 0xfffff0, 0x12fffff0},
 		{"zero reference", 0, 0xffffff, 0x00ffffff},
-		// library.md §5.15: server edge ISN+64 = 0x24d4475d, client sends
-		// FC window 000000; the edge moves to 0x25000000.
-		{"library §5.15 rollover", 0x24d4471d + 64, 0x000000, 0x25000000},
-		// captures.md §10.3 frame 42: client edge ISN+64 with ISN 0xebac3780,
-		// server advertises 0xac3881 (client seqno + 257).
+		// Live reference traffic: server edge ISN+64 = 0x24d4475d, client
+		// sends FC window 000000; the edge moves to 0x25000000.
+		{"reference rollover", 0x24d4471d + 64, 0x000000, 0x25000000},
+		// internal/wire/testdata/udp-uni.pcapng frame 42: client edge
+		// ISN+64 with ISN 0xebac3780, server advertises 0xac3881 (client
+		// seqno + 257).
 		{"captures frame 42", 0xebac3780 + 64, 0xac3881, 0xebac3881},
 		// frame 43: server edge 0x0f0f333e+64, client advertises 0x0f343f.
 		{"captures frame 43", 0x0f0f333e + 64, 0x0f343f, 0x0f0f343f},

@@ -39,8 +39,8 @@ func (c *Conn) refuse(now time.Time) {
 	c.win.rdvUntil = now.Add(maxRDV)
 }
 
-// onFC applies a received window field (24 bits, §5.1). The edge may move
-// backwards, as in the reference (F7).
+// onFC applies a received window field (the low 24 bits of the edge). The
+// edge may move backwards, as in the reference (F7).
 func (c *Conn) onFC(low uint32) {
 	c.snd.rwe = c.snd.rwe.Reconstruct24(low)
 	if c.windowOpen() {

@@ -1,5 +1,5 @@
 // Package oap implements the wire format of OAP, the Ouroboros flow-allocation
-// authentication protocol (spec irmd.md §4), and its unsecured handshake.
+// authentication protocol, and its unsecured handshake.
 //
 // # Role
 //
@@ -39,13 +39,14 @@
 // # What is implemented
 //
 //   - Header with Encode/AppendEncode, DecodeRequest and DecodeResponse, which
-//     apply every decoding rule of §4.2. Decoded slices alias the input.
-//   - The NID table of §4.3 and the request digests (SHA-2, SHA-3; the BLAKE2
+//     apply the reference's decoding rules (see decode in header.go).
+//     Decoded slices alias the input.
+//   - The reference's table of algorithm NIDs and the request digests (SHA-2, SHA-3; the BLAKE2
 //     NIDs are known, so they decode, but Sum reports ErrDigestUnavailable
 //     because the standard library has no BLAKE2).
-//   - The unsecured exchange of §4.10/§4.11: NewRequest and ClientState.Complete
-//     on the client, Process on the server, with the freshness and replay
-//     checks of §4.9 (ReplayCache).
+//   - The unsecured exchange (no credentials, no enc.conf on either side):
+//     NewRequest and ClientState.Complete on the client, Process on the
+//     server, with the server's freshness and replay checks (ReplayCache).
 //
 // Not implemented (a later step): certificates and signatures, key exchange,
 // enc.conf and negotiation. Process refuses a request that carries a
@@ -56,8 +57,8 @@
 // # Errors
 //
 // All errors wrap one of the sentinels in errors.go, so callers can use
-// errors.Is. For the errno sent back in IPCP_FLOW_ALLOC_RESP, irmd.md §4.10
-// has the server use -EAUTH for freshness, replay and certificate failures
+// errors.Is. For the errno sent back in IPCP_FLOW_ALLOC_RESP, the reference
+// server uses -EAUTH for freshness, replay and certificate failures
 // (ErrFuture, ErrOutdated, ErrReplay, ErrAuthUnsupported) and -ECRYPT for
 // key-exchange failures (ErrKexUnsupported); it names no errno for a request
 // that fails to decode (-EAUTH is a reasonable choice). Every client-side

@@ -11,7 +11,7 @@ var (
 	// fields (plus the request digest, for a response) say.
 	ErrTruncated = errors.New("oap: header truncated")
 	// ErrUnknownNID: a cipher, KDF or digest NID that is not 0 and not in the
-	// table of irmd.md §4.3 (or of the wrong kind).
+	// reference's NID table (or of the wrong kind).
 	ErrUnknownNID = errors.New("oap: unknown algorithm NID")
 	// ErrTrailing: bytes after the last field of a message without a
 	// certificate (only a signed message has a trailing signature).

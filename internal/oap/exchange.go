@@ -50,7 +50,7 @@ func NewRequest(now time.Time, random io.Reader) ([]byte, *ClientState, error) {
 // ID returns the flow-allocation id of the request.
 func (st *ClientState) ID() [IDLen]byte { return st.id }
 
-// Complete checks the server's response (irmd.md §4.10, client complete): it
+// Complete checks the server's response, as the reference client does: it
 // must decode as a response to our request, carry our id and the digest of our
 // request. A signed response is refused with ErrAuthUnsupported. Key-exchange
 // data and a cipher in the response are ignored, as the reference does when

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// TestProcessSpecVector: the server answers the §4.11 request 5 ms later with
-// exactly the §4.11 response.
+// TestProcessSpecVector: the server answers the minimal request (specReq) 5 ms
+// later with exactly the minimal response (specResp).
 func TestProcessSpecVector(t *testing.T) {
 	resp, err := Process(unhex(t, specReq), time.Unix(0, specRespTS), NewReplayCache(0))
 	if err != nil {
@@ -119,8 +119,9 @@ func TestCompleteRejects(t *testing.T) {
 	}
 }
 
-// TestProcessRejects covers the server side of §4.12 that applies without
-// cryptography, plus the refusal of what is not implemented.
+// TestProcessRejects covers the server-side cases of the reference's OAP tests
+// that apply without cryptography, plus the refusal of what is not
+// implemented.
 func TestProcessRejects(t *testing.T) {
 	min := unhex(t, specReq)
 	at := time.Unix(0, specTS)
@@ -155,8 +156,8 @@ func TestProcessRejects(t *testing.T) {
 			t.Errorf("%s: refused request entered the replay cache", c.name)
 		}
 	}
-	// Cipher set without kex (§4.12 nid_without_kex): a server without kex
-	// proceeds unencrypted, like the reference. Piggybacked data is ignored.
+	// Cipher set without kex (the reference's nid_without_kex case): a server
+	// without kex proceeds unencrypted, like the reference. Piggybacked data is ignored.
 	for _, b := range [][]byte{set16(min, 24, CipherAES256GCM), withData} {
 		if _, err := Process(b, at, NewReplayCache(0)); err != nil {
 			t.Errorf("request %x: %v", b, err)

@@ -147,8 +147,10 @@ func DecodeResponse(b []byte, reqMD uint16) (*Header, error) {
 	return decode(b, n)
 }
 
-// decode applies the rules of irmd.md §4.2 in order; hashLen is 0 for a
-// request.
+// decode applies the reference's decoding rules in order: at least 36 bytes;
+// known (or zero) NIDs; room for the certificate, kex data, data and hashLen
+// bytes of request digest; no trailing bytes unless a certificate makes them a
+// signature. hashLen is 0 for a request.
 func decode(b []byte, hashLen int) (*Header, error) {
 	if len(b) < MinHeaderLen {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrTruncated, len(b), MinHeaderLen)

@@ -54,7 +54,7 @@ func TestDecodeCaptures(t *testing.T) {
 	}{
 		{"udp4 frames 1/2", capUDPReq, capUDPResp, 1795679391046281033, 1795679391047856351},
 		{"unicast frames 31/32", capUniReq, capUniResp, 1795679397727467533, 1795679397728102787},
-		{"irmd.md 4.11", specReq, specResp, specTS, specRespTS},
+		{"minimal exchange", specReq, specResp, specTS, specRespTS},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reqB, respB := unhex(t, c.req), unhex(t, c.resp)
@@ -138,7 +138,8 @@ func set16(b []byte, off int, v uint16) []byte {
 	return c
 }
 
-// TestDecodeRules covers each rule of irmd.md §4.2 and the §4.12 header cases.
+// TestDecodeRules covers each decoding rule and the header cases of the
+// reference's OAP tests.
 func TestDecodeRules(t *testing.T) {
 	min := unhex(t, specReq)
 	signed := signedReq(t, 300, 0)

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Freshness limits of a request timestamp, checked by the server (irmd.md
-// §4.9). They require the clocks of client and server hosts to agree within
+// Freshness limits of a request timestamp, checked by the server, as in the
+// reference. They require the clocks of client and server hosts to agree within
 // 100 ms one way and 20 s the other.
 const (
 	MaxFuture = 100 * time.Millisecond // a request may be at most this far ahead of now
@@ -56,9 +56,9 @@ func (c *ReplayCache) Len() int {
 	return len(c.seen)
 }
 
-// Check applies the checks of irmd.md §4.9 to a request with the given id and
-// timestamp (ns since the Unix epoch) received at now, and remembers it if it
-// passes. With delta = (now − timestamp) in whole milliseconds, truncated
+// Check applies the reference's freshness and replay checks to a request with
+// the given id and timestamp (ns since the Unix epoch) received at now, and
+// remembers it if it passes. With delta = (now − timestamp) in whole milliseconds, truncated
 // toward zero as in the reference, it rejects delta < −100 (ErrFuture) and
 // delta > 20000 (ErrOutdated); then a request seen before with the same id and
 // timestamp (ErrReplay).

@@ -6,10 +6,12 @@ import (
 	"testing"
 )
 
-// Test vectors. spec* come from irmd.md §4.11 (id 00..0f, request timestamp
-// 2026-01-01T00:00:00Z = 0x18867251EDFA0000, server 5 ms later); cap* are the
-// OAP headers of real exchanges between reference IRMds, captures.md §10.1
-// (captures/udp-uni.pcapng frames 1/2, udp4 layer, and 31/32, unicast layer).
+// Test vectors. spec* are the minimal interoperable exchange, with no
+// credentials and no enc.conf on either side (id 00..0f, request timestamp
+// 2026-01-01T00:00:00Z = 0x18867251EDFA0000, server 5 ms later; the response
+// ends with SHA-384 of the request); cap* are the OAP headers of real
+// exchanges between reference IRMds (frames 1/2, udp4 layer, and 31/32,
+// unicast layer, of internal/wire/testdata/udp-uni.pcapng).
 const (
 	specReq  = "000102030405060708090a0b0c0d0e0f 18867251edfa0000 000000000000000000000000"
 	specResp = "000102030405060708090a0b0c0d0e0f 18867251ee464b40 000000000000000000000000" +

@@ -148,7 +148,7 @@ o7s.ipcp.ipcp_msg 15 uid uint32 optional
 `
 
 // TestDescriptorsMatchSpec checks every field's number, name, type and label
-// against the spec, and that no message has fields the spec does not list.
+// against wireSpec, and that no message has fields wireSpec does not list.
 func TestDescriptorsMatchSpec(t *testing.T) {
 	want := map[protoreflect.FullName]int{} // fields per message
 	for _, line := range strings.Split(wireSpec, "\n") {

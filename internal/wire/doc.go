@@ -6,7 +6,7 @@
 // (type FRCT []byte) with accessors and setters that work on a packet buffer
 // in place, plus a plain Fields struct with Append and a Parse function for
 // code that wants values. Every format is tested with a hex table taken from
-// the specification and from real captures, a loop over every truncated
+// the reference's formats and from real captures, a loop over every truncated
 // prefix, and a round-trip fuzz target.
 //
 // udp.go and eth.go hold the shim IPCPs' formats as field structs with

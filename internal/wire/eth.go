@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Ethernet IPCP frames (ipcp-other.md §7.2-§7.4). Two framings exist:
+// Ethernet IPCP frames, in the reference's wire format. Two framings exist:
 // eth-dix (Ethernet II with its own Ethertype, then a 16-bit EID and a
 // length) and eth-llc (IEEE 802.3 length, then an 802.2 LLC UI header with
 // bit-reversed SAPs). All multi-byte fields are big-endian.

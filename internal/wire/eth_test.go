@@ -30,24 +30,25 @@ type ethDIXVector struct {
 	dst  string   // the name whose SHA3-256 is the hash
 }
 
-// captures.md §10.4, dix-enc.pcapng frames 1-9 (Ethernet header of lo).
+// Frames 1-9 of a capture between reference IPCPs of an eth-dix layer on lo
+// (hence the zero MACs); the capture file itself is not in testdata.
 var ethDIXVectors = []ethDIXVector{
-	{"§10.4 frame 1 NAME_QUERY_REQ",
+	{"eth-dix capture frame 1 NAME_QUERY_REQ",
 		"ffffffffffff" + zeroMAC + dixDefault + "0000 0047" + "0000 0000" + dixZeroQoS + "000200" + hashOpingDix,
 		EthDIXHeader{Dst: EthBroadcast, Ethertype: 0xa000, Length: 71},
 		&EthMgmt{Code: EthNameQueryReq}, "", "oping.dix"},
-	{"§10.4 frame 2 NAME_QUERY_REPLY",
+	{"eth-dix capture frame 2 NAME_QUERY_REPLY",
 		zeroMAC + zeroMAC + dixDefault + "0000 0047" + "0000 0000" + dixZeroQoS + "000300" + hashOpingDix,
 		EthDIXHeader{Ethertype: 0xa000, Length: 71},
 		&EthMgmt{Code: EthNameQueryReply}, "", "oping.dix"},
-	{"§10.4 frame 3 FLOW_REQ",
+	{"eth-dix capture frame 3 FLOW_REQ",
 		zeroMAC + zeroMAC + dixDefault + "0000 006b" +
 			"0040 0000 00000001 0000000000000000 00000001 ffffffff ffffffff 0001d4c0 00000000 000000" + hashOpingDix +
 			"96efc31871fe988e957c7e714bdda534 18eb8b663b939045 000000000000000000000000",
 		EthDIXHeader{Ethertype: 0xa000, Length: 107},
 		&EthMgmt{SEID: 64, Loss: 1, BER: 1, MaxGap: 0xffffffff, Delay: 0xffffffff, Timeout: 120000, Code: EthFlowReq},
 		"96efc31871fe988e957c7e714bdda534 18eb8b663b939045 000000000000000000000000", "oping.dix"},
-	{"§10.4 frame 4 FLOW_REPLY",
+	{"eth-dix capture frame 4 FLOW_REPLY",
 		zeroMAC + zeroMAC + dixDefault + "0000 007b" + "0041 0040" + dixZeroQoS + "000100" +
 			"96efc31871fe988e957c7e714bdda534 18eb8b663ba56b64 000000000000000000000000" +
 			"45b5ba9166765e8fa235029265213bf107b3909003e5c7d1a6bd8e85f4f0a169c2ca945f2cc3043e3b6b255d99cd632e",
@@ -55,15 +56,15 @@ var ethDIXVectors = []ethDIXVector{
 		&EthMgmt{SEID: 65, DEID: 64, Code: EthFlowReply},
 		"96efc31871fe988e957c7e714bdda534 18eb8b663ba56b64 000000000000000000000000" +
 			"45b5ba9166765e8fa235029265213bf107b3909003e5c7d1a6bd8e85f4f0a169c2ca945f2cc3043e3b6b255d99cd632e", ""},
-	{"§10.4 frame 5 data", zeroMAC + zeroMAC + dixDefault + "0041 0040" + pingSDU("00000000 00000000", "9cd48024"),
+	{"eth-dix capture frame 5 data", zeroMAC + zeroMAC + dixDefault + "0041 0040" + pingSDU("00000000 00000000", "9cd48024"),
 		EthDIXHeader{Ethertype: 0xa000, EID: 65, Length: 64}, nil, pingSDU("00000000 00000000", "9cd48024"), ""},
-	{"§10.4 frame 6 data", zeroMAC + zeroMAC + dixDefault + "0040 0040" + pingSDU("00000001 00000000", "9cd48024"),
+	{"eth-dix capture frame 6 data", zeroMAC + zeroMAC + dixDefault + "0040 0040" + pingSDU("00000001 00000000", "9cd48024"),
 		EthDIXHeader{Ethertype: 0xa000, EID: 64, Length: 64}, nil, pingSDU("00000001 00000000", "9cd48024"), ""},
-	{"§10.4 frame 7 data", zeroMAC + zeroMAC + dixDefault + "0041 0040" + pingSDU("00000000 00000001", "a1157030"),
+	{"eth-dix capture frame 7 data", zeroMAC + zeroMAC + dixDefault + "0041 0040" + pingSDU("00000000 00000001", "a1157030"),
 		EthDIXHeader{Ethertype: 0xa000, EID: 65, Length: 64}, nil, pingSDU("00000000 00000001", "a1157030"), ""},
-	{"§10.4 frame 8 data", zeroMAC + zeroMAC + dixDefault + "0040 0040" + pingSDU("00000001 00000001", "a1157030"),
+	{"eth-dix capture frame 8 data", zeroMAC + zeroMAC + dixDefault + "0040 0040" + pingSDU("00000001 00000001", "a1157030"),
 		EthDIXHeader{Ethertype: 0xa000, EID: 64, Length: 64}, nil, pingSDU("00000001 00000001", "a1157030"), ""},
-	{"§10.4 frame 9 NAME_QUERY_REQ",
+	{"eth-dix capture frame 9 NAME_QUERY_REQ",
 		"ffffffffffff" + zeroMAC + dixDefault + "0000 0047" + "0000 0000" + dixZeroQoS + "000200" + hashOpencUDP,
 		EthDIXHeader{Dst: EthBroadcast, Ethertype: 0xa000, Length: 71},
 		&EthMgmt{Code: EthNameQueryReq}, "", "openc.udp"},
@@ -142,7 +143,7 @@ func TestEthDIXCaptures(t *testing.T) {
 	}
 }
 
-// Constructed from the layouts of §7.4, every field distinct.
+// Constructed from the management message layouts, every field distinct.
 func TestEthMgmtLayouts(t *testing.T) {
 	m := EthMgmt{SEID: 0x02, DEID: 0x41, Code: EthFlowReq, Availability: 7, InOrder: 1,
 		Loss: 0x05060708, Bandwidth: 0x1112131415161718, BER: 0x21222324, MaxGap: 0x31323334,

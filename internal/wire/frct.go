@@ -64,9 +64,9 @@ func (f FRCTFlags) String() string {
 	return strings.Join(parts, "|")
 }
 
-// FRCT is a view of an FRCT header at the start of a packet (library.md
-// §5.1). All fields are big-endian. Accessors assume the view holds at least
-// FRCTLen bytes; check Valid once at the edge.
+// FRCT is a view of an FRCT header at the start of a packet, in the
+// reference's wire format. All fields are big-endian. Accessors assume the
+// view holds at least FRCTLen bytes; check Valid once at the edge.
 //
 //	byte 0      flags
 //	bytes 1-3   right window edge, low 24 bits (valid with FC)

@@ -15,44 +15,44 @@ type frctVector struct {
 }
 
 var frctVectors = []frctVector{
-	// library.md §5.1 example: DATA|DRF|FC, edge 0x12345678 (only the low
-	// 24 bits go on the wire), seqno 0xdeadbeef, no ACK.
-	{"library §5.1 example", "0b 345678 deadbeef 00000000",
+	// DATA|DRF|FC, edge 0x12345678 (only the low 24 bits go on the wire),
+	// seqno 0xdeadbeef, no ACK.
+	{"DATA|DRF|FC example", "0b 345678 deadbeef 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTFC, RWE: 0x12345678, Seqno: 0xdeadbeef}},
 
-	// library.md §5.15, live traffic between two C peers.
-	{"library §5.15 client request", "03 000000 4a5c5639 00000000",
+	// Live traffic between two reference peers on a local flow.
+	{"live client request", "03 000000 4a5c5639 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF, Seqno: 0x4a5c5639}},
-	{"library §5.15 server delayed ACK", "0c 5c573a 00000000 4a5c563a",
+	{"live server delayed ACK", "0c 5c573a 00000000 4a5c563a",
 		FRCTFields{Flags: FRCTACK | FRCTFC, RWE: 0x5c573a, Ackno: 0x4a5c563a}},
-	{"library §5.15 server response", "0f 5c573a 24d4471d 4a5c563a",
+	{"live server response", "0f 5c573a 24d4471d 4a5c563a",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTACK | FRCTFC, RWE: 0x5c573a, Seqno: 0x24d4471d, Ackno: 0x4a5c563a}},
 
-	// captures.md §10.3 (udp-uni.pcapng), frames 41-48 as annotated there;
-	// 43-46 and 49 read from captures/frame-list.txt at UDP payload offset 19.
-	{"captures §10.3 frame 41", "03000000 ebac3780 00000000",
+	// testdata/udp-uni.pcapng, frames 41-49: the FRCT header at UDP payload
+	// offset 19 (after the UDP EID and the DT header).
+	{"udp-uni frame 41", "03000000 ebac3780 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF, Seqno: 0xebac3780}},
-	{"captures §10.3 frame 42", "0bac3881 0f0f333e 00000000",
+	{"udp-uni frame 42", "0bac3881 0f0f333e 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTFC, RWE: 0xac3881, Seqno: 0x0f0f333e}},
-	{"captures frame-list frame 43", "0b0f343f ebac3781 00000000",
+	{"udp-uni frame 43", "0b0f343f ebac3781 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTFC, RWE: 0x0f343f, Seqno: 0xebac3781}},
-	{"captures frame-list frame 44", "0bac3882 0f0f333f 00000000",
+	{"udp-uni frame 44", "0bac3882 0f0f333f 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTFC, RWE: 0xac3882, Seqno: 0x0f0f333f}},
-	{"captures frame-list frame 45", "0b0f343f ebac3782 00000000",
+	{"udp-uni frame 45", "0b0f343f ebac3782 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTFC, RWE: 0x0f343f, Seqno: 0xebac3782}},
-	{"captures frame-list frame 46", "0bac3883 0f0f3340 00000000",
+	{"udp-uni frame 46", "0bac3883 0f0f3340 00000000",
 		FRCTFields{Flags: FRCTData | FRCTDRF | FRCTFC, RWE: 0xac3883, Seqno: 0x0f0f3340}},
-	{"captures §10.3 frame 47", "04000000 00000000 0f0f3341",
+	{"udp-uni frame 47", "04000000 00000000 0f0f3341",
 		FRCTFields{Flags: FRCTACK, Ackno: 0x0f0f3341}},
-	{"captures §10.3 frame 48", "0cac3883 00000000 ebac3783",
+	{"udp-uni frame 48", "0cac3883 00000000 ebac3783",
 		FRCTFields{Flags: FRCTACK | FRCTFC, RWE: 0xac3883, Ackno: 0xebac3783}},
-	{"captures frame-list frame 49", "0c0f3440 00000000 0f0f3341",
+	{"udp-uni frame 49", "0c0f3440 00000000 0f0f3341",
 		FRCTFields{Flags: FRCTACK | FRCTFC, RWE: 0x0f3440, Ackno: 0x0f0f3341}},
 
-	// Control packets described in library.md §5.5 (constructed, not captured).
-	{"library §5.5 RDVS", "10000000 00000000 00000000",
+	// Control packets as the reference builds them (constructed, not captured).
+	{"constructed RDVS", "10000000 00000000 00000000",
 		FRCTFields{Flags: FRCTRDVS}},
-	{"library §5.5 RDV answer", "08ffffff 00000000 00000000",
+	{"constructed RDV answer", "08ffffff 00000000 00000000",
 		FRCTFields{Flags: FRCTFC, RWE: 0xffffffff}},
 	{"all flags, all ones", "ffffffff ffffffff ffffffff",
 		FRCTFields{Flags: 0xff, RWE: FRCTWindowMask, Seqno: 0xffffffff, Ackno: 0xffffffff}},

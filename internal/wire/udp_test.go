@@ -24,8 +24,8 @@ type udpMgmtVector struct {
 const oapZeros = "000000000000000000000000"
 
 var udpMgmtVectors = []udpMgmtVector{
-	// ipcp-other.md §8.2 layout, every field distinct.
-	{"spec §8.2 FLOW_REQ layout",
+	// The management datagram layout, every field distinct.
+	{"FLOW_REQ layout",
 		"00000000 01020304 05060708 fffffffe 1112131415161718 21222324 31323334 41424344 51525354 61626364 01 07 01" +
 			"000102030405060708090a0b0c0d0e0f dada",
 		UDPMgmt{SEID: 0x01020304, DEID: 0x05060708, Response: -2, Bandwidth: 0x1112131415161718,
@@ -33,19 +33,19 @@ var udpMgmtVectors = []udpMgmtVector{
 			Code: UDPFlowReq, Availability: 7, InOrder: 1,
 			Hash: [16]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}},
 		"dada", ""},
-	{"spec §8.2 FLOW_REPLY, no data",
+	{"FLOW_REPLY, no data",
 		"00000000 00000001 00000002 00000000 0000000000000000 00000000 00000000 00000000 00000000 00000000 02 00 00",
 		UDPMgmt{SEID: 1, DEID: 2, Code: UDPFlowReply}, "", ""},
 
-	// captures.md §10.1, udp-uni.pcapng frames 1 and 2 (UDP payload).
-	{"captures §10.1 frame 1 FLOW_REQ",
+	// testdata/udp-uni.pcapng frames 1 and 2 (UDP payload), udp4 layer.
+	{"udp-uni frame 1 FLOW_REQ",
 		"00000000 00000040 00000000 00000000 0000000000000000 ffffffff 00000001 00000001 ffffffff 0001d4c0 010000" +
 			"779191825caad6e112b374577b6a33d2" +
 			"72705609b7e06cda02e8e8684691359e 18eb88e469cda749" + oapZeros,
 		UDPMgmt{SEID: 64, Delay: 0xffffffff, Loss: 1, BER: 1, MaxGap: 0xffffffff, Timeout: 120000, Code: UDPFlowReq,
 			Hash: [16]byte{0x77, 0x91, 0x91, 0x82, 0x5c, 0xaa, 0xd6, 0xe1, 0x12, 0xb3, 0x74, 0x57, 0x7b, 0x6a, 0x33, 0xd2}},
 		"72705609b7e06cda02e8e8684691359e 18eb88e469cda749" + oapZeros, "oping.udp"},
-	{"captures §10.1 frame 2 FLOW_REPLY",
+	{"udp-uni frame 2 FLOW_REPLY",
 		"00000000 00000040 00000041 00000000 0000000000000000 00000000 00000000 00000000 00000000 00000000 020000" +
 			"72705609b7e06cda02e8e8684691359e 18eb88e469e5b0df" + oapZeros +
 			"eb822f2e77c7091e470ac5a93a5a25e567b79bd96ae40cac2a86a4838e7f5ba35c97766b589a96db424c2478896314bd",
@@ -53,31 +53,30 @@ var udpMgmtVectors = []udpMgmtVector{
 		"72705609b7e06cda02e8e8684691359e 18eb88e469e5b0df" + oapZeros +
 			"eb822f2e77c7091e470ac5a93a5a25e567b79bd96ae40cac2a86a4838e7f5ba35c97766b589a96db424c2478896314bd", ""},
 
-	// captures.md §10.2 frames 9/10 (enrolment flow to "uni") and 20/21
-	// (mgmt adjacency to "uni1", s_eid 67 / d_eid 68), read from
-	// udp-uni.pcapng.
-	{"captures §10.2 frame 9 FLOW_REQ",
+	// testdata/udp-uni.pcapng frames 9/10 (enrolment flow to "uni") and
+	// 20/21 (mgmt adjacency to "uni1", s_eid 67 / d_eid 68).
+	{"udp-uni frame 9 FLOW_REQ",
 		"00000000 00000040 00000000 00000000 0000000000000000 ffffffff 00000001 00000001 ffffffff 0001d4c0 010000" +
 			"e52805d8344b67b9b3554d45f1c8958f" +
 			"af4fef505891121677a9d38dd09c0eff 18eb88e4cb655609" + oapZeros,
 		UDPMgmt{SEID: 64, Delay: 0xffffffff, Loss: 1, BER: 1, MaxGap: 0xffffffff, Timeout: 120000, Code: UDPFlowReq,
 			Hash: [16]byte{0xe5, 0x28, 0x05, 0xd8, 0x34, 0x4b, 0x67, 0xb9, 0xb3, 0x55, 0x4d, 0x45, 0xf1, 0xc8, 0x95, 0x8f}},
 		"af4fef505891121677a9d38dd09c0eff 18eb88e4cb655609" + oapZeros, "uni"},
-	{"captures §10.2 frame 10 FLOW_REPLY",
+	{"udp-uni frame 10 FLOW_REPLY",
 		"00000000 00000040 00000042 00000000 0000000000000000 00000000 00000000 00000000 00000000 00000000 020000" +
 			"af4fef505891121677a9d38dd09c0eff 18eb88e4cb6d32aa" + oapZeros +
 			"e893c291c0fce8847d56e61f80b70da484b84279201448c5fbb6661a7a680d58e848bc230c45f557fa8625df822ff60c",
 		UDPMgmt{SEID: 64, DEID: 66, Code: UDPFlowReply},
 		"af4fef505891121677a9d38dd09c0eff 18eb88e4cb6d32aa" + oapZeros +
 			"e893c291c0fce8847d56e61f80b70da484b84279201448c5fbb6661a7a680d58e848bc230c45f557fa8625df822ff60c", ""},
-	{"captures §10.2 frame 20 FLOW_REQ",
+	{"udp-uni frame 20 FLOW_REQ",
 		"00000000 00000043 00000000 00000000 0000000000000000 ffffffff 00000001 00000001 ffffffff 0001d4c0 010000" +
 			"a40841edea4d571f3cab914b53d73ecc" +
 			"4d340237f1e080b35a8c19283aa5deac 18eb88e5085409ed" + oapZeros,
 		UDPMgmt{SEID: 67, Delay: 0xffffffff, Loss: 1, BER: 1, MaxGap: 0xffffffff, Timeout: 120000, Code: UDPFlowReq,
 			Hash: [16]byte{0xa4, 0x08, 0x41, 0xed, 0xea, 0x4d, 0x57, 0x1f, 0x3c, 0xab, 0x91, 0x4b, 0x53, 0xd7, 0x3e, 0xcc}},
 		"4d340237f1e080b35a8c19283aa5deac 18eb88e5085409ed" + oapZeros, "uni1"},
-	{"captures §10.2 frame 21 FLOW_REPLY",
+	{"udp-uni frame 21 FLOW_REPLY",
 		"00000000 00000043 00000044 00000000 0000000000000000 00000000 00000000 00000000 00000000 00000000 020000" +
 			"4d340237f1e080b35a8c19283aa5deac 18eb88e5085a51f6" + oapZeros +
 			"ccda143308f80585628dc462cb1f976bb7dace6245ca63372ec3707d97fdcff9a42a19163617debbf1d0718729e7b0d8",
@@ -85,16 +84,17 @@ var udpMgmtVectors = []udpMgmtVector{
 		"4d340237f1e080b35a8c19283aa5deac 18eb88e5085a51f6" + oapZeros +
 			"ccda143308f80585628dc462cb1f976bb7dace6245ca63372ec3707d97fdcff9a42a19163617debbf1d0718729e7b0d8", ""},
 
-	// captures.md §10.5, the rejected allocation (UDP frames 10 and 11 of
-	// dix-enc.pcapng): the reply is a bare 47-byte header with -1008.
-	{"captures §10.5 frame 10 FLOW_REQ",
+	// A rejected allocation between reference IPCPs of a udp4 layer (frames
+	// 10 and 11 of a capture not in testdata): the reply is a bare 47-byte
+	// header with -1008.
+	{"rejected capture frame 10 FLOW_REQ",
 		"00000000 00000040 00000000 00000000 0000000000000000 ffffffff 00000001 00000001 ffffffff 0001d4c0 010000" +
 			"effbfa4fddd0844ba7746149d2b6daa1" +
 			"d396c77bc8f0ad6547a52c9aaa789068 18eb8b669c3dae15" + oapZeros,
 		UDPMgmt{SEID: 64, Delay: 0xffffffff, Loss: 1, BER: 1, MaxGap: 0xffffffff, Timeout: 120000, Code: UDPFlowReq,
 			Hash: [16]byte{0xef, 0xfb, 0xfa, 0x4f, 0xdd, 0xd0, 0x84, 0x4b, 0xa7, 0x74, 0x61, 0x49, 0xd2, 0xb6, 0xda, 0xa1}},
 		"d396c77bc8f0ad6547a52c9aaa789068 18eb8b669c3dae15" + oapZeros, "openc.udp"},
-	{"captures §10.5 frame 11 FLOW_REPLY -1008",
+	{"rejected capture frame 11 FLOW_REPLY -1008",
 		"00000000 00000040 00000041 fffffc10 0000000000000000 00000000 00000000 00000000 00000000 00000000 020000",
 		UDPMgmt{SEID: 64, DEID: 65, Response: -1008, Code: UDPFlowReply}, "", ""},
 }
@@ -197,18 +197,18 @@ func TestUDPMgmtErrors(t *testing.T) {
 	}
 }
 
-// Data datagrams: captures.md §10.1 frames 3 and 4, §10.3 frames 31 and 32
-// (UDP payload prefixes).
+// Data datagrams: testdata/udp-uni.pcapng frames 3 and 4 (udp4 layer) and 31
+// and 32 (unicast layer), UDP payload prefixes.
 func TestUDPEID(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		hex  string
 		eid  uint32
 	}{
-		{"§10.1 frame 3", "00000041 00000000 00000000 e60b0000 00000000 556a2c01", 65},
-		{"§10.1 frame 4", "00000040 00000001 00000000 e60b0000 00000000 556a2c01", 64},
-		{"§10.3 frame 31", "00000040 61b039f4 003c00", 64},
-		{"§10.3 frame 32", "00000042 9c6fc4e4 003c00", 66},
+		{"udp-uni frame 3", "00000041 00000000 00000000 e60b0000 00000000 556a2c01", 65},
+		{"udp-uni frame 4", "00000040 00000001 00000000 e60b0000 00000000 556a2c01", 64},
+		{"udp-uni frame 31", "00000040 61b039f4 003c00", 64},
+		{"udp-uni frame 32", "00000042 9c6fc4e4 003c00", 66},
 		{"eid only", "ffffffff", 0xffffffff},
 	} {
 		b := mustHex(t, tc.hex)

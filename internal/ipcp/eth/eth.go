@@ -49,9 +49,9 @@
 // FLOW_REQ that cannot be served (no free SAP, the IRMd refuses) is answered
 // with a negative FLOW_REPLY; the SAP of a requested flow is taken when the
 // request arrives, and none is taken for a refusal; the management queue is
-// FIFO; the socket is bound to the layer's protocol, not ETH_P_ALL (§7.1
-// allows it). Deallocation is local, as in the reference: the peer's flow
-// ends through its own keepalive timeout. No BPF, netmap or qdisc bypass.
+// FIFO; the socket is bound to the layer's protocol, not ETH_P_ALL as in the
+// reference, which changes nothing on the wire. Deallocation is local, as in
+// the reference: the peer's flow ends through its own keepalive timeout. No BPF, netmap or qdisc bypass.
 package eth
 
 import (

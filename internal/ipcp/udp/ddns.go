@@ -30,9 +30,9 @@ import (
 //   - Both run nsupdate with an empty environment and judge it by its exit
 //     status, only logging the result: a registration never fails because of
 //     DDNS (the reference fails it when it cannot write the script to
-//     nsupdate; we do not). We also give nslookup an empty environment (the
-//     spec says nothing of it): the output parsed is then in the C locale and
-//     the IPCP's environment is not handed to a foreign program.
+//     nsupdate; we do not). We also give nslookup an empty environment (what
+//     the reference gives it is not known): the output parsed is then in the
+//     C locale and the IPCP's environment is not handed to a foreign program.
 //   - The record type is A for udp4 and AAAA for udp6. The reference
 //     publishes an A record for udp6 too ([QUIRK]).
 //   - The reference caches 0.0.0.0 instead of the address nslookup gave

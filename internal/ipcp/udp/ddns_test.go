@@ -26,7 +26,7 @@ import (
 // NsupdateEnv and NslookupEnv. The fakes record their stdin, arguments and
 // initial environment (/proc/$$/environ) in their directory.
 
-const opingHex = "7862c6fec5ecaef4aa2e3934725e23b3" // MD5("oping"), spec §8.4
+const opingHex = "7862c6fec5ecaef4aa2e3934725e23b3" // MD5("oping"): the DNS name of "oping"
 
 // syncBuf is a log sink safe for concurrent use.
 type syncBuf struct {

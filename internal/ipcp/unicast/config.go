@@ -32,9 +32,8 @@ type Layer struct {
 	DHT dir.Config // IDLen is the hash length; Peer the member to bootstrap through
 }
 
-// Reference defaults (spec/ipcp-unicast.md §7.2) for the parts a bootstrap
-// message may leave out (the link-state and DHT sections are optional in
-// the protobuf).
+// The reference's defaults for the parts a bootstrap message may leave out
+// (the link-state and DHT sections are optional in the protobuf).
 const (
 	defaultTRecalc = 4 * time.Second
 	defaultTUpdate = 15 * time.Second

@@ -94,7 +94,7 @@ func (r *Registry) ListProcs() []int {
 // pending flows become DEALLOCATED (their waiters fail), and, if it was an
 // IPCP, the IPCP entry goes too. It returns the flows the process holds as an
 // application (handed over to it), for the caller to release (the reference
-// leaves those behind, §1.7 QUIRK).
+// leaves the allocated flows of a dead process behind).
 func (r *Registry) DestroyProc(pid int) []Flow {
 	flows, _ := r.RemoveProc(pid)
 	return flows
@@ -184,7 +184,7 @@ func (r *Registry) BindProgram(path, name string, auto bool, argv []string, by C
 // UnbindProgram removes the binding of prog (a basename or a path) to name and
 // the name's auto-start entries of that program. With an empty name the program
 // is forgotten. (The reference keys one by basename and the other by path, so
-// neither form fully unbinds, §2.3 QUIRK; here both forms work.)
+// neither form fully unbinds; here both forms work.)
 func (r *Registry) UnbindProgram(prog, name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

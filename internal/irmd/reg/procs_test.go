@@ -323,8 +323,8 @@ func TestDestroyProcFlows(t *testing.T) {
 
 // test_bind_prog: binding with BIND_AUTO adds the auto-start entry and the
 // program's name; unbinding removes both; binding without auto adds no
-// auto-start entry. Unbinding works by basename and by full path (the
-// reference's QUIRK, §2.3, is fixed).
+// auto-start entry. Unbinding works by basename and by full path (in the
+// reference neither form removes both).
 func TestBindProg(t *testing.T) {
 	t.Parallel()
 	const path = "/usr/bin/testprog"

@@ -13,8 +13,9 @@
 // round-robin names append it, spillover names insert it at the head. A flow
 // request takes the first entry of the name and moves that flow to ALLOCATED in
 // the same critical section, and all the flow's entries leave every list, so two
-// simultaneous requests can never take the same accept (the reference's race,
-// §2.9, is closed).
+// simultaneous requests can never take the same accept (the reference picks
+// the accept and assigns the request in two critical sections, so two
+// requests can take the same one; that race is closed here).
 //
 // Flow ids. An id names one flow to everyone who holds it, so it is reused
 // only after every holder has released it; until then its record stays in the

@@ -216,9 +216,9 @@ func TestWaitSemantics(t *testing.T) {
 
 // ---- concurrency -------------------------------------------------------------------
 
-// Two requests can never take the same pending accept (§2.9 race, closed):
-// many responders race for the accepts of many accepters, while accepters keep
-// arming new accepts. Every accept must be answered exactly once, by the
+// Two requests can never take the same pending accept (the reference's race,
+// closed here): many responders race for the accepts of many accepters, while
+// accepters keep arming new accepts. Every accept must be answered exactly once, by the
 // responder that took it.
 func TestRespondAcceptConcurrent(t *testing.T) {
 	t.Parallel()
