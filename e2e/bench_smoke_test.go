@@ -73,6 +73,12 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("report header: %+v", rep)
 	}
 
+	for _, table := range []string{"\n## Many flows", "\n## Many names"} {
+		if !strings.Contains(stdout.String(), table) {
+			t.Errorf("no table %q in the output", table[1:])
+		}
+	}
+
 	plan := bench.Plan()
 	paths := bench.DefaultPaths()
 	if len(rep.Results) != len(paths)*len(plan) {
@@ -92,7 +98,10 @@ func TestBenchSmoke(t *testing.T) {
 			}
 		}
 		rows := 0
-		for _, line := range strings.Split(stdout.String(), "\n") {
+		// The tables of the plan come before the many-flows and many-names
+		// tables, whose rows also start with a path's label.
+		planTables, _, _ := strings.Cut(stdout.String(), "\n## Many ")
+		for _, line := range strings.Split(planTables, "\n") {
 			if strings.HasPrefix(line, "| "+p.Label+" | ") {
 				rows++
 			}
