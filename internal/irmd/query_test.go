@@ -108,8 +108,30 @@ func TestFirstReachCancelled(t *testing.T) {
 // after 200 ms and fail the allocation with a naming error.
 func TestSelectSlowIPCP(t *testing.T) {
 	d, _, _ := start(t)
-	pid := os.Getpid() // the fake IPCP is this process: the IRMd checks that the pid lives
-	if err := d.reg.CreateIPCP(reg.IPCP{PID: pid, Type: typeUDP4, Name: "slow"}); err != nil {
+	pid := fakeIPCP(t, d, "slow", func(req *pb.IpcpMsg) (int32, bool) {
+		if req.GetCode() != pb.IpcpMsgCode_IPCP_QUERY {
+			return 0, false
+		}
+		time.Sleep(500 * time.Millisecond)
+		return 0, true
+	})
+	i, h, err := d.selectIPCP(context.Background(), "far.away", time.Time{})
+	if err != nil || i.PID != pid {
+		t.Fatalf("selectIPCP with an IPCP answering in 500 ms: %+v, %v", i, err)
+	}
+	if want, _ := hash.Sum(hash.MD5, "far.away"); string(h) != string(want) {
+		t.Errorf("hash %x, want %x", h, want)
+	}
+}
+
+// fakeIPCP registers this process as a bootstrapped udp4 IPCP called name in
+// layer "l" (the IRMd checks that the pid lives) and serves its socket until
+// the test ends: each request gets a reply with the result answer returns,
+// or none if it returns false. It returns the IPCP's pid.
+func fakeIPCP(t *testing.T, d *Daemon, name string, answer func(req *pb.IpcpMsg) (result int32, reply bool)) int {
+	t.Helper()
+	pid := os.Getpid()
+	if err := d.reg.CreateIPCP(reg.IPCP{PID: pid, Type: typeUDP4, Name: name}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.reg.SetLayer(pid, "l", uint32(hash.MD5)); err != nil {
@@ -128,19 +150,16 @@ func TestSelectSlowIPCP(t *testing.T) {
 				return
 			}
 			req := &pb.IpcpMsg{}
-			if _, err := ctrl.Recv(c, req); err == nil && req.GetCode() == pb.IpcpMsgCode_IPCP_QUERY {
-				time.Sleep(500 * time.Millisecond)
-				ctrl.Send(c, &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_REPLY.Enum(), Result: proto.Int32(0)})
+			files, err := ctrl.Recv(c, req)
+			ctrl.CloseFiles(files)
+			if err == nil {
+				if res, ok := answer(req); ok {
+					ctrl.Send(c, &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_REPLY.Enum(), Result: proto.Int32(res)})
+				}
 			}
 			c.Close()
 		}
 	}()
-	defer func() { l.Close(); <-done }()
-	i, h, err := d.selectIPCP(context.Background(), "far.away", time.Time{})
-	if err != nil || i.PID != pid {
-		t.Fatalf("selectIPCP with an IPCP answering in 500 ms: %+v, %v", i, err)
-	}
-	if want, _ := hash.Sum(hash.MD5, "far.away"); string(h) != string(want) {
-		t.Errorf("hash %x, want %x", h, want)
-	}
+	t.Cleanup(func() { l.Close(); <-done })
+	return pid
 }
