@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/ouroboros-go/ouroboros/internal/hash"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/addr"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/ca"
@@ -129,4 +131,37 @@ func parseConfig(conf *pb.IpcpConfigMsg) (Layer, error) {
 		l.DHT.Peer = h.GetPeer()
 	}
 	return l, nil
+}
+
+// typeUnicast is the IPCP type of a unicast layer in a configuration.
+const typeUnicast = 1
+
+// message is the configuration an enroller hands out: every field
+// present (the reference refuses a message without a required one), times
+// in whole seconds, and as the directory's bootstrap peer the member
+// peer, which is the enroller itself.
+func (l Layer) message(peer uint64) *pb.IpcpConfigMsg {
+	u32 := proto.Uint32
+	secs := func(d time.Duration) *uint32 { return u32(uint32(d / time.Second)) }
+	return &pb.IpcpConfigMsg{
+		LayerInfo: &pb.LayerInfoMsg{Name: proto.String(l.Name), DirHashAlgo: u32(uint32(l.Hash))},
+		IpcpType:  u32(typeUnicast),
+		Unicast: &pb.UniConfigMsg{
+			Dt: &pb.DtConfigMsg{
+				AddrSize: u32(uint32(l.AddrSize)),
+				EidSize:  u32(uint32(l.EIDSize)),
+				MaxTtl:   u32(uint32(l.MaxTTL)),
+				Routing: &pb.RoutingConfigMsg{Pol: u32(0), Ls: &pb.LsConfigMsg{
+					Pol: u32(uint32(l.Routing)), TRecalc: secs(l.TRecalc), TUpdate: secs(l.TUpdate), TTimeo: secs(l.TTimeo),
+				}},
+			},
+			Dir: &pb.DirConfigMsg{Pol: u32(0), Dht: &pb.DirDhtConfigMsg{
+				Alpha: u32(uint32(l.DHT.Alpha)), K: u32(uint32(l.DHT.K)),
+				TExpire: secs(l.DHT.TExpire), TRefresh: secs(l.DHT.TRefresh), TReplicate: secs(l.DHT.TReplicate),
+				Peer: proto.Uint64(peer),
+			}},
+			AddrAuthType: u32(uint32(l.AddrAuth)),
+			CongAvoid:    u32(uint32(l.CA)),
+		},
+	}
 }

@@ -110,6 +110,16 @@ func (d *directory) timer() {
 	}
 }
 
+// routesChanged tells the DHT that the data transfer may reach members it
+// could not reach before: a bootstrap that went nowhere is tried again.
+func (d *directory) routesChanged() {
+	d.mu.Lock()
+	d.node.Rejoin(time.Now())
+	out := d.collectLocked()
+	d.mu.Unlock()
+	d.flush(out)
+}
+
 // close stops the timer; waiting queries fail.
 func (d *directory) close() {
 	close(d.done)

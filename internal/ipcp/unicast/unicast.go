@@ -30,13 +30,17 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/hash"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp"
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/connmgr"
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/enroll"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/addr"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/dt"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/fa"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/pff"
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/routing"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 	"github.com/ouroboros-go/ouroboros/internal/wire"
@@ -58,39 +62,43 @@ type skeleton interface {
 // Unicast is a unicast IPCP's behaviour.
 type Unicast struct {
 	ipcp.Unsupported
-	sk  skeleton
-	log *slog.Logger
+	sk    skeleton
+	log   *slog.Logger
+	cm    *connmgr.Manager
+	lower connmgr.Lower
 
-	ctx    context.Context // ends at Close: bounds calls to the IRMd
+	ctx    context.Context // ends at Close: bounds calls to the IRMd and the acceptor
 	cancel context.CancelFunc
 
-	mu    sync.Mutex // guards the fields below until boot is set
-	boot  bool
-	layer Layer
-	addr  uint64
-	dt    *dt.DT
-	fa    *fa.FA
-	dir   *directory
+	mu     sync.Mutex // guards the fields below until boot is set
+	boot   bool
+	layer  Layer
+	addr   uint64
+	dt     *dt.DT
+	fa     *fa.FA
+	dir    *directory
+	nb     *neighbours
+	router *routing.Router
+	pff    *pff.Table // of every QoS cube
+	conf   *pb.IpcpConfigMsg // what enrollees get
 
 	readers struct {
 		sync.Mutex
 		done map[*ipcp.Flow]chan struct{} // closed when the flow's reader ends
 	}
-	wg sync.WaitGroup // readers
+	wg sync.WaitGroup // readers and the acceptor
 }
 
-// New returns the unicast IPCP's operations for p.
-func New(p *ipcp.IPCP) ipcp.Ops { return newUnicast(p, p.Log()) }
+// New returns the unicast IPCP's operations for p; its N-1 flows are
+// those of the flow API.
+func New(p *ipcp.IPCP) ipcp.Ops { return newUnicast(p, p.Log(), flowLower{}) }
 
-func newUnicast(sk skeleton, log *slog.Logger) *Unicast {
-	u := &Unicast{sk: sk, log: log}
+func newUnicast(sk skeleton, log *slog.Logger, lower connmgr.Lower) *Unicast {
+	u := &Unicast{sk: sk, log: log, lower: lower, cm: connmgr.New(lower, log)}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.readers.done = map[*ipcp.Flow]chan struct{}{}
 	return u
 }
-
-// errNotYet is the answer to the operations that need N-1 flows.
-var errNotYet = fmt.Errorf("not implemented yet in this unicast IPCP (no N-1 flows): %w", oerr.ENOTSUP)
 
 // Bootstrap makes this IPCP the first member of a layer: it checks the
 // configuration, draws its address and starts the components.
@@ -120,13 +128,19 @@ func (u *Unicast) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, 
 	return l.Name, l.Hash, nil
 }
 
-// start builds and starts the components of a member with address a.
+// start builds and starts the components of a member with address a, in
+// the reference's order: data transfer and routing, directory, flow
+// allocator, then the connection manager's responder (Data Transfer,
+// Management and Enrollment connections). l.DHT.Peer is the member the
+// directory bootstraps through (ourselves for the first member).
 func (u *Unicast) start(l Layer, a uint64) error {
 	tab := pff.New(l.Routing.PFFPolicy())
 	d, err := dt.New(dt.Config{Addr: a, TTL: l.MaxTTL, CA: l.CA, PFF: [dt.Cubes]*pff.Table{tab}})
 	if err != nil {
 		return fmt.Errorf("data transfer: %v: %w", err, oerr.EINVAL)
 	}
+	r := routing.NewRouter(routing.RouterConfig{Self: a, Algo: l.Routing, PFF: []*pff.Table{tab},
+		Update: l.TUpdate, Timeout: l.TTimeo, Recalc: l.TRecalc}, time.Now())
 	var seed [16]byte
 	if _, err := rand.Read(seed[:]); err != nil {
 		return err
@@ -147,9 +161,27 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	d.Register(wire.DTEIDDHT, dirc.receive)
 	d.SetFlowHandler(f.Receive)
 	f.Start()
+	nb := newNeighbours(d, r, dirc, u.log)
+	// Later members bootstrap their directory through us.
+	conf := l.message(a)
 	u.mu.Lock()
-	u.boot, u.layer, u.addr, u.dt, u.fa, u.dir = true, l, a, d, f, dirc
+	u.boot, u.layer, u.addr, u.dt, u.fa, u.dir, u.nb, u.router, u.pff, u.conf = true, l, a, d, f, dirc, nb, r, tab, conf
 	u.mu.Unlock()
+
+	u.cm.Register(connmgr.DTInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompDT, c) })
+	u.cm.Register(connmgr.MgmtInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompMgmt, c) })
+	u.cm.Register(connmgr.EnrollInfo(), func(c connmgr.Conn) {
+		if err := enroll.Serve(c.Flow, conf, u.log); err != nil {
+			u.log.Warn(fmt.Sprintf("Enrollment failed: %v.", err))
+			return
+		}
+		u.log.Info("Enrollment completed.")
+	})
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		u.cm.Serve(u.ctx)
+	}()
 	return nil
 }
 
@@ -170,19 +202,115 @@ func (u *Unicast) Addr() uint64 {
 	return u.addr
 }
 
-// Enroll is not there yet: it needs N-1 flows.
-func (u *Unicast) Enroll(context.Context, string) (string, hash.Algo, error) {
-	return "", 0, fmt.Errorf("enrollment is %w", errNotYet)
+// Enroll makes this IPCP a member of the layer that dst (the name of a
+// member, or of the layer, in a lower layer) belongs to: it gets the
+// layer's configuration from the member over an Enrollment connection,
+// draws its address, starts its components and acknowledges. A failure
+// leaves the IPCP as it was, so enrollment can be tried again.
+func (u *Unicast) Enroll(ctx context.Context, dst string) (string, hash.Algo, error) {
+	u.mu.Lock()
+	boot := u.boot
+	u.mu.Unlock()
+	if boot {
+		return "", 0, oerr.EIPCPSTATE
+	}
+	c, err := u.cm.Connect(ctx, connmgr.EnrollInfo(), dst, qos.Raw)
+	if err != nil {
+		return "", 0, fmt.Errorf("%v: %w", err, oerr.EIPCP)
+	}
+	defer c.Flow.Close()
+	id, conf, err := enroll.Request(ctx, c.Flow, typeUnicast, u.log)
+	if err != nil {
+		return "", 0, fmt.Errorf("enrollment with %s: %v: %w", dst, err, oerr.EIPCP)
+	}
+	l, err := parseConfig(conf)
+	if err != nil {
+		return "", 0, fmt.Errorf("the configuration from %s: %w", dst, err)
+	}
+	if l.EIDSize != eidSize {
+		return "", 0, fmt.Errorf("the layer's EID size %d is not supported: %w", l.EIDSize, oerr.ENOTSUP)
+	}
+	if l.DHT.Peer == 0 {
+		l.DHT.Peer = c.Peer.Addr // an enroller that does not name itself
+	}
+	a, err := addr.New(l.AddrAuth, l.AddrSize, nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("%v: %w", err, oerr.EINVAL)
+	}
+	if err := u.start(l, a); err != nil {
+		return "", 0, err
+	}
+	if err := enroll.SendAck(c.Flow, id, 0); err != nil {
+		u.log.Warn(fmt.Sprintf("Failed to acknowledge the enrollment: %v.", err))
+	}
+	u.log.Info(fmt.Sprintf("Enrolled in layer %s through %s as address %s (directory peer %s).",
+		l.Name, dst, addr.Format(a), addr.Format(l.DHT.Peer)))
+	return l.Name, l.Hash, nil
 }
 
-// Connect is not there yet: it needs N-1 flows.
-func (u *Unicast) Connect(context.Context, string, string, qos.Spec) error {
-	return fmt.Errorf("connect is %w", errNotYet)
+// compName maps the component a connect or disconnect names to the
+// connection manager's: "" or "*" is both.
+func compName(comp string) (string, error) {
+	switch comp {
+	case "", "*":
+		return "", nil
+	case connmgr.CompDT, "dt":
+		return connmgr.CompDT, nil
+	case connmgr.CompMgmt, "mgmt":
+		return connmgr.CompMgmt, nil
+	}
+	return "", fmt.Errorf("unknown component %q: %w", comp, oerr.EINVAL)
 }
 
-// Disconnect is not there yet: it needs N-1 flows.
-func (u *Unicast) Disconnect(context.Context, string, string) error {
-	return fmt.Errorf("disconnect is %w", errNotYet)
+// Connect opens a Management or Data Transfer connection (or both,
+// Management first) to the member called dst in a lower layer. The
+// Management flow is raw; the Data Transfer flow has QoS q and carries the
+// QoS cube q maps to.
+func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) error {
+	u.mu.Lock()
+	boot, a, nb := u.boot, u.addr, u.nb
+	u.mu.Unlock()
+	if !boot {
+		return oerr.EIPCPSTATE
+	}
+	comp, err := compName(comp)
+	if err != nil {
+		return err
+	}
+	if comp == "" || comp == connmgr.CompMgmt {
+		c, err := u.cm.Connect(ctx, connmgr.MgmtInfo(a), dst, qos.Raw)
+		if err != nil {
+			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
+		}
+		if err := nb.add(connmgr.CompMgmt, c); err != nil {
+			return err
+		}
+	}
+	if comp == "" || comp == connmgr.CompDT {
+		c, err := u.cm.Connect(ctx, connmgr.DTInfo(a), dst, q)
+		if err != nil {
+			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
+		}
+		return nb.add(connmgr.CompDT, c)
+	}
+	return nil
+}
+
+// Disconnect closes the connections of the component (both for "" or
+// "*") that Connect opened to dst. None is not an error.
+func (u *Unicast) Disconnect(_ context.Context, dst, comp string) error {
+	u.mu.Lock()
+	boot, nb := u.boot, u.nb
+	u.mu.Unlock()
+	if !boot {
+		return oerr.EIPCPSTATE
+	}
+	comp, err := compName(comp)
+	if err != nil {
+		return err
+	}
+	nb.disconnect(dst, comp)
+	return nil
 }
 
 // Reg publishes the name hash h in the directory (idempotent).
@@ -218,8 +346,11 @@ func (u *Unicast) Query(ctx context.Context, h []byte) error {
 func (u *Unicast) Close() {
 	u.cancel()
 	u.mu.Lock()
-	f, d := u.fa, u.dir
+	f, d, nb := u.fa, u.dir, u.nb
 	u.mu.Unlock()
+	if nb != nil {
+		nb.close()
+	}
 	if f != nil {
 		f.Close()
 	}

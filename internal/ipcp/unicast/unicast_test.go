@@ -119,7 +119,7 @@ func (s *skel) release(u *Unicast, f *ipcp.Flow) {
 
 func bootstrapped(t *testing.T, s *skel, conf irm.Config) *Unicast {
 	t.Helper()
-	u := newUnicast(s, quiet)
+	u := newUnicast(s, quiet, newMemNet().lower())
 	t.Cleanup(u.Close)
 	layer, algo, err := u.Bootstrap(context.Background(), conf.Message())
 	if err != nil {
@@ -279,7 +279,7 @@ func TestBootstrapConfig(t *testing.T) {
 	} {
 		c := irm.DefaultConfig(irm.Unicast, "L")
 		bad.mod(&c)
-		u := newUnicast(newSkel(), quiet)
+		u := newUnicast(newSkel(), quiet, newMemNet().lower())
 		if _, _, err := u.Bootstrap(context.Background(), c.Message()); !errors.Is(err, bad.want) {
 			t.Errorf("%s: %v, want %v", bad.name, err, bad.want)
 		}
@@ -287,24 +287,29 @@ func TestBootstrapConfig(t *testing.T) {
 	}
 	m := irm.DefaultConfig(irm.Unicast, "L").Message()
 	m.Unicast = nil
-	if _, _, err := newUnicast(newSkel(), quiet).Bootstrap(context.Background(), m); !errors.Is(err, oerr.EINVAL) {
+	if _, _, err := newUnicast(newSkel(), quiet, newMemNet().lower()).Bootstrap(context.Background(), m); !errors.Is(err, oerr.EINVAL) {
 		t.Errorf("no unicast part: %v", err)
 	}
 }
 
-// TestNotYet: before the bootstrap names are refused for the state; the
-// operations that need N-1 flows say they are not supported.
-func TestNotYet(t *testing.T) {
-	u := newUnicast(newSkel(), quiet)
+// TestBeforeBootstrap: before the bootstrap or enrollment names are
+// refused for the state, and so are connections; an enrollment with a
+// member that cannot be reached fails and leaves the IPCP able to try
+// again.
+func TestBeforeBootstrap(t *testing.T) {
+	u := newUnicast(newSkel(), quiet, newMemNet().lower())
 	defer u.Close()
 	h, _ := hash.Sum(hash.SHA3_256, "x")
 	if err := u.Reg(h); !errors.Is(err, oerr.EIPCPSTATE) {
 		t.Errorf("reg before bootstrap: %v", err)
 	}
-	if _, _, err := u.Enroll(context.Background(), "peer"); !errors.Is(err, oerr.ENOTSUP) {
-		t.Errorf("enroll: %v", err)
-	}
-	if err := u.Connect(context.Background(), "peer", "dt", qos.Raw); !errors.Is(err, oerr.ENOTSUP) {
+	if err := u.Connect(context.Background(), "peer", "dt", qos.Raw); !errors.Is(err, oerr.EIPCPSTATE) {
 		t.Errorf("connect: %v", err)
+	}
+	if _, _, err := u.Enroll(context.Background(), "peer"); !errors.Is(err, oerr.EIPCP) {
+		t.Errorf("enroll with nobody: %v", err)
+	}
+	if _, _, err := u.Bootstrap(context.Background(), irm.DefaultConfig(irm.Unicast, "L").Message()); err != nil {
+		t.Errorf("bootstrap after a failed enrollment: %v", err)
 	}
 }

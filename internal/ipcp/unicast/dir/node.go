@@ -121,6 +121,24 @@ func (n *Node) Start(now time.Time) {
 	n.join(now)
 }
 
+// Rejoin repeats the bootstrap request to the peer at once, with its
+// back-off reset, while we know no-one: the owner calls it when routes
+// change, since a request sent before there was a route to the peer went
+// nowhere and the next try may be up to a back-off away.
+func (n *Node) Rejoin(now time.Time) {
+	if n.tab.len() > 0 {
+		return
+	}
+	if l := n.lookups[lookupKey(FindNodeReq, n.self.ID)]; l != nil && l.join {
+		for _, c := range l.cands {
+			if c.magic && c.state == inFlight {
+				c.state, c.tries = unasked, 0
+			}
+		}
+	}
+	n.join(now)
+}
+
 func (n *Node) join(now time.Time) {
 	if n.cfg.Peer == 0 || n.cfg.Peer == n.self.Addr {
 		return
