@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/udp"
 	"github.com/ouroboros-go/ouroboros/internal/rig"
 )
 
@@ -259,4 +260,101 @@ func TestReferenceClientToOurServer(t *testing.T) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestReferenceUnicast: a unicast layer with a member of each
+// implementation, over udp4 between our namespace and a reference node,
+// bootstrapped by either. The other member enrolls through it by the
+// layer's name (OCEP, OEP and the whole configuration on the wire) and
+// connects to it (Management and Data Transfer connections, LSUs). A name
+// registered at the reference is then found from our side through the
+// DHT, and our oping gets every answer from the reference's oping server
+// across the layer (flow allocator messages and DT packets both ways); and
+// the reverse, the reference's oping against ours.
+func TestReferenceUnicast(t *testing.T) {
+	t.Run("ours bootstraps", func(t *testing.T) { testReferenceUnicast(t, true) })
+	t.Run("reference bootstraps", func(t *testing.T) { testReferenceUnicast(t, false) })
+}
+
+func testReferenceUnicast(t *testing.T, oursFirst bool) {
+	r := startRefNode(t)
+	hosts := writeHosts(t, map[string]string{"uni.ref": "10.99.0.1", "uni": "10.99.0.1"})
+	if oursFirst {
+		hosts = writeHosts(t, map[string]string{"uni.ref": "10.99.0.1"})
+	}
+	in := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true, Env: []string{udp.HostsEnv + "=" + hosts}})
+	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
+	r.bootstrap("10.99.0.1")
+	r.run("host", r.name, "uni.go", "10.99.0.2")
+	// The reference's irmd allocates only to names it knows.
+	for _, n := range []string{"uni", "uni.go", "uni.ref", "oping.go", "oping.ref"} {
+		r.run("exec", r.name, "irm", "name", "create", n)
+	}
+	explain := func() string {
+		return fmt.Sprintf("our irmd log (tail):\n%s\nreference irmd log (tail):\n%s", lastLines(in.Log(), 25), r.logTail())
+	}
+
+	if oursFirst {
+		in.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.go", "layer", "uni", "autobind")
+		in.Irm("name", "register", "uni.go", "layer", "udp")
+		in.Irm("name", "register", "uni", "layer", "udp")
+		r.run("host", r.name, "uni", "10.99.0.2")
+		if out, err := r.try(time.Minute, "exec", r.name, "irm", "ipcp", "enroll", "name", "uni.ref", "layer", "uni", "autobind"); err != nil {
+			t.Fatalf("the reference's enrollment through our member: %v\n%s\n%s", err, out, explain())
+		}
+		in.WaitLog("Enrollment completed.", 10*time.Second)
+		if out, err := r.try(time.Minute, "exec", r.name, "irm", "ipcp", "connect", "name", "uni.ref", "dst", "uni.go"); err != nil {
+			t.Fatalf("the reference's connect to our member: %v\n%s\n%s", err, out, explain())
+		}
+	} else {
+		r.run("exec", r.name, "irm", "ipcp", "bootstrap", "type", "unicast", "name", "uni.ref", "layer", "uni", "autobind")
+		r.run("exec", r.name, "irm", "name", "register", "uni.ref", "layer", "udp")
+		r.run("exec", r.name, "irm", "name", "register", "uni", "layer", "udp")
+		if out, errOut, code := in.Run("irm", "ipcp", "enroll", "name", "uni.go", "layer", "uni", "autobind"); code != 0 {
+			t.Fatalf("our enrollment through the reference's member: exit %d\n%s%s\n%s", code, out, errOut, explain())
+		}
+		in.WaitLog("Enrolled in layer uni through uni", 10*time.Second)
+		if out, errOut, code := in.Run("irm", "ipcp", "connect", "name", "uni.go", "dst", "uni.ref"); code != 0 {
+			t.Fatalf("our connect to the reference's member: exit %d\n%s%s\n%s", code, out, errOut, explain())
+		}
+	}
+	in.WaitLog("Data Transfer connection", 10*time.Second)
+
+	// A reference server, found from our side.
+	r.run("exec", r.name, "irm", "name", "register", "oping.ref", "layer", "uni")
+	r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", "oping.ref", "auto", "--", "-l")
+	var out, errOut string
+	code := -1
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		out, errOut, code = in.Run("oping", "-n", "oping.ref", "-c", "10", "-i", "20ms")
+		if code == 0 {
+			break
+		}
+	}
+	if code != 0 || !strings.Contains(out, "10 packets transmitted, 10 received") {
+		t.Fatalf("our oping to the reference's server across the layer: exit %d\n%s%s\n%s", code, out, errOut, explain())
+	}
+	t.Logf("our oping to the reference's server: %s", lastLine(opingSummary.FindString(out)))
+
+	// Our server, found from the reference's side.
+	in.Irm("name", "register", "oping.go", "layer", "uni")
+	srv := in.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	in.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.go")
+	var rout string
+	var err error
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		rout, err = r.try(time.Minute, "exec", r.name, "timeout", "-k", "2", "30", "stdbuf", "-oL", "oping", "-n", "oping.go",
+			"-c", "10", "-i", "20")
+		if err == nil {
+			break
+		}
+	}
+	if m := opingSummary.FindStringSubmatch(rout); err != nil || m == nil || m[2] != "10" {
+		t.Fatalf("the reference's oping to our server across the layer: %v\n%s\n%s", err, rout, explain())
+	}
+	t.Logf("the reference's oping to our server: %s", lastLine(opingSummary.FindString(rout)))
+	if errs := unicastErrors(in.Log()); len(errs) != 0 {
+		t.Fatalf("our unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
+	}
 }
