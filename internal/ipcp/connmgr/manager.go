@@ -2,6 +2,7 @@ package connmgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,10 @@ type Lower interface {
 	Alloc(ctx context.Context, dst string, q qos.Spec) (Flow, error)
 	Accept(ctx context.Context) (Flow, error)
 }
+
+// ErrGone is what a Lower's Accept returns (wrapped) when no flow can
+// ever come: Serve then ends quietly.
+var ErrGone = errors.New("connmgr: the lower layers are gone")
 
 // Conn is an established connection: an N-1 flow dedicated to one
 // component, and what the peer said about itself in OCEP.
@@ -160,6 +165,9 @@ func (m *Manager) Serve(ctx context.Context) {
 				f.Close()
 			}
 			return
+		}
+		if errors.Is(err, ErrGone) {
+			return // the IRMd went: the IPCP is being stopped
 		}
 		if err != nil {
 			m.log.Warn(fmt.Sprintf("Failed to accept an N-1 flow: %v.", err))

@@ -2,6 +2,8 @@ package unicast
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/ouroboros-go/ouroboros/flow"
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/connmgr"
@@ -24,6 +26,9 @@ func (flowLower) Alloc(ctx context.Context, dst string, q qos.Spec) (connmgr.Flo
 
 func (flowLower) Accept(ctx context.Context) (connmgr.Flow, error) {
 	f, err := flow.Accept(ctx)
+	if errors.Is(err, flow.ErrIRMDGone) {
+		return nil, fmt.Errorf("%w: %w", connmgr.ErrGone, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ type Unicast struct {
 	dir    *directory
 	nb     *neighbours
 	router *routing.Router
-	pff    *pff.Table // of every QoS cube
+	pff    *pff.Table        // of every QoS cube
 	conf   *pb.IpcpConfigMsg // what enrollees get
 
 	readers struct {
