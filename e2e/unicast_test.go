@@ -137,3 +137,91 @@ func TestUnicastBootstrapOptions(t *testing.T) {
 	}
 	e.WaitLog("the flat address policy needs 4-byte addresses", 10*time.Second)
 }
+
+// pingUntil runs oping from in to name until it gets every answer (a name
+// reaches the directory of the other members once the DHT bootstrap went
+// through, which needs the routes a connection brings), for at most 30 s.
+func pingUntil(t *testing.T, in *rig.Instance, name string, args ...string) string {
+	t.Helper()
+	var out, errOut string
+	code := -1
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		out, errOut, code = in.Run("oping", append([]string{"-n", name, "-c", "20", "-i", "10ms"}, args...)...)
+		if code == 0 {
+			break
+		}
+	}
+	if code != 0 || !strings.Contains(out, "20 packets transmitted, 20 received, 0 out-of-order, 0% packet loss") {
+		t.Fatalf("oping -n %s %v: exit %d\n%s%s\n%s", name, args, code, out, errOut, in.Tail())
+	}
+	return rig.Lines(out, "rtt")[0]
+}
+
+// TestUnicastOverLocal: two members of a unicast layer on one host, their
+// N-1 flows through the local IPCP. The server's name is registered at the
+// second member only, so the flow crosses the layer: the first member
+// finds it in the DHT and its packets go over the Data Transfer flow.
+func TestUnicastOverLocal(t *testing.T) {
+	e := setup(t, rig.Options{NoDirect: true})
+	e.Irm("ipcp", "bootstrap", "type", "local", "name", "loc", "layer", "lo")
+	e.Irm("ipcp", "bootstrap", "type", "unicast", "name", "u1", "layer", "uni", "autobind")
+	e.Irm("name", "register", "u1", "layer", "lo")
+	e.Irm("name", "register", "uni", "layer", "lo")
+	e.Irm("ipcp", "enroll", "name", "u2", "layer", "uni", "autobind")
+	e.Irm("name", "register", "u2", "layer", "lo")
+	e.Irm("ipcp", "connect", "name", "u2", "dst", "u1")
+	e.WaitLog("Data Transfer connection", 10*time.Second)
+
+	e.Irm("name", "register", "oping.u2", "ipcp", "u2")
+	srv := e.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	e.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.u2")
+	t.Logf("oping across a unicast layer over the local IPCP: %s", pingUntil(t, e.Instance, "oping.u2"))
+	if l := rig.Lines(e.Log(), "Allocating flow"); len(l) == 0 {
+		t.Fatalf("no allocation in the log")
+	}
+	if errs := unicastErrors(e.Log()); len(errs) != 0 {
+		t.Fatalf("a unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// TestUnicastTwoLevels: recursion. Hosts A and B share a udp4 layer; a
+// unicast layer "uni" spans them over it, and a second unicast layer "top"
+// spans them over "uni": top's members enroll and connect through flows of
+// uni, whose members carry them over udp4. oping crosses both levels.
+func TestUnicastTwoLevels(t *testing.T) {
+	u := newUDPHosts(t, map[string]string{"uni.a": "a", "uni": "a", "uni.b": "b"})
+	a, b := u.a, u.b
+	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.a", "layer", "uni", "autobind")
+	b.Irm("ipcp", "enroll", "name", "uni.b", "layer", "uni", "autobind")
+	b.Irm("ipcp", "connect", "name", "uni.b", "dst", "uni.a")
+
+	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "top.a", "layer", "top", "autobind")
+	a.Irm("name", "register", "top.a", "layer", "uni")
+	a.Irm("name", "register", "top", "layer", "uni")
+	// B's enrollment needs "top" in uni's directory at B's member: retry
+	// while the DHT of uni settles.
+	var out, errOut string
+	code := -1
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if out, errOut, code = b.Run("irm", "ipcp", "enroll", "name", "top.b", "layer", "top", "autobind"); code == 0 {
+			break
+		}
+	}
+	if code != 0 {
+		t.Fatalf("enrollment in top over uni: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, a.Tail(), b.Tail())
+	}
+	b.Irm("ipcp", "connect", "name", "top.b", "dst", "top.a")
+
+	b.Irm("name", "register", "oping.top", "layer", "top")
+	srv := b.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	b.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.top")
+	t.Logf("oping over top over uni over udp4: %s", pingUntil(t, a.Instance, "oping.top"))
+	t.Logf("reliable, 1400 B: %s", pingUntil(t, a.Instance, "oping.top", "-q", "data", "-s", "1400"))
+	for _, in := range []*rig.Instance{a.Instance, b} {
+		if errs := unicastErrors(in.Log()); len(errs) != 0 {
+			t.Fatalf("a unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
+		}
+	}
+}

@@ -10,6 +10,9 @@
 //	ethclient loop NAME N            N allocations in a row, one echo each
 //	ethclient hold NAME              one flow with a 1 s peer timeout, echoes
 //	                                 until it fails, then prints the error
+//	ethclient stream NAME N          one raw flow, N numbered echoes 10 ms
+//	                                 apart, read without a timeout; prints
+//	                                 what came back and the longest gap
 //	ethclient flood DEV DST dix|llc N  N malformed, stray and bogus frames
 //	                                 from a raw socket on DEV to MAC DST
 package main
@@ -74,6 +77,8 @@ func main() {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	case "stream":
+		stream(name, n)
 	case "flood":
 		if len(os.Args) != 6 {
 			fail("usage: ethclient flood DEV DST dix|llc N")
@@ -290,4 +295,55 @@ func flood(dev, dst string, llc bool, n int) {
 	}
 	unix.Close(fd)
 	fmt.Printf("flood sent %d frames (%d send errors)\n", sent, errs)
+}
+
+// stream sends n numbered messages 10 ms apart on one raw flow while a
+// reader counts the echoes; it waits up to 10 s after the last for the
+// stragglers, then prints "stream sent N received M last L gap G": the
+// highest number echoed and the longest time without an echo.
+func stream(name string, n int) {
+	f := alloc(name, qos.Raw)
+	defer f.Close()
+	var mu sync.Mutex
+	received, last := 0, -1
+	lastAt, gap := time.Now(), time.Duration(0)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64)
+		for {
+			k, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			i, err := strconv.Atoi(string(buf[:k]))
+			if err != nil {
+				continue
+			}
+			mu.Lock()
+			received++
+			last = max(last, i)
+			now := time.Now()
+			gap = max(gap, now.Sub(lastAt))
+			lastAt = now
+			full := received == n
+			mu.Unlock()
+			if full {
+				return
+			}
+		}
+	}()
+	for i := range n {
+		if _, err := f.Write([]byte(strconv.Itoa(i))); err != nil {
+			fail(fmt.Sprintf("write %d: %v", i, err))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	fmt.Printf("stream sent %d received %d last %d gap %v\n", n, received, last, gap.Round(time.Millisecond))
 }

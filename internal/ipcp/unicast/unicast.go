@@ -262,10 +262,19 @@ func compName(comp string) (string, error) {
 	return "", fmt.Errorf("unknown component %q: %w", comp, oerr.EINVAL)
 }
 
+// neighbourTimeout is the peer timeout of the N-1 flows Connect opens, in
+// ms: each end sends a keepalive after a quarter of it without traffic,
+// and a flow that hears nothing for this long fails, which drops its
+// connection and moves routes off it (an alternate at once, with lfa).
+// The lower layers do not tell when a neighbour dies or its link goes
+// down; the default peer timeout of a flow (two minutes) would leave the
+// routes on a dead link that long.
+const neighbourTimeout = 4000
+
 // Connect opens a Management or Data Transfer connection (or both,
 // Management first) to the member called dst in a lower layer. The
 // Management flow is raw; the Data Transfer flow has QoS q and carries the
-// QoS cube q maps to.
+// QoS cube q maps to. Both have the peer timeout neighbourTimeout.
 func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) error {
 	u.mu.Lock()
 	boot, a, nb := u.boot, u.addr, u.nb
@@ -277,8 +286,11 @@ func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) err
 	if err != nil {
 		return err
 	}
+	q.Timeout = neighbourTimeout
 	if comp == "" || comp == connmgr.CompMgmt {
-		c, err := u.cm.Connect(ctx, connmgr.MgmtInfo(a), dst, qos.Raw)
+		mq := qos.Raw
+		mq.Timeout = neighbourTimeout
+		c, err := u.cm.Connect(ctx, connmgr.MgmtInfo(a), dst, mq)
 		if err != nil {
 			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
 		}

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/rig"
+)
+
+var streamLine = regexp.MustCompile(`stream sent \d+ received (\d+) last (\d+) gap \S+`)
+
+// TestUnicastRingOverEth: five hosts in network namespaces on one Ethernet
+// segment (root only), each with an eth-dix IPCP and a member of a unicast
+// layer with loop-free alternates. The members are connected in a ring,
+// r1-r2-r3-r4-r5-r1, so r1 reaches r3 in two hops through r2, or in three
+// the other way. oping from r1 reaches a server at r3. Then, while a
+// stream of echoes runs from r1 to r3 (10 s, one every 10 ms), host 2's
+// eth-dix IPCP is destroyed: the connections through it fall silent, time
+// out (the N-1 flows' peer timeout, 4 s), and traffic moves to the other
+// side of the ring. The flow itself survives: echoes stop for a few
+// seconds and come again until the end of the stream. (oping would give up
+// on its own: its client stops after 2 s without an answer.)
+func TestUnicastRingOverEth(t *testing.T) {
+	const hosts = 5
+	n := rig.NewNet(t, hosts)
+	h := make([]*rig.Instance, hosts+1)
+	for i := 1; i <= hosts; i++ {
+		h[i] = rig.Start(t, rig.Options{NetNS: n.NS(i), NoDirect: true})
+		h[i].Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+	}
+	h[1].Irm("ipcp", "bootstrap", "type", "unicast", "name", "r1", "layer", "ring", "routing", "lfa",
+		"ls_t_update", "1", "ls_t_timeo", "3", "ls_t_recalc", "1", "autobind")
+	h[1].Irm("name", "register", "r1", "layer", "eth")
+	h[1].Irm("name", "register", "ring", "layer", "eth")
+	for i := 2; i <= hosts; i++ {
+		r := fmt.Sprintf("r%d", i)
+		h[i].Irm("ipcp", "enroll", "name", r, "layer", "ring", "autobind")
+		h[i].Irm("name", "register", r, "layer", "eth")
+	}
+	for i := 1; i <= hosts; i++ {
+		h[i].Irm("ipcp", "connect", "name", fmt.Sprintf("r%d", i), "dst", fmt.Sprintf("r%d", i%hosts+1))
+	}
+	h[3].Irm("name", "register", "oping.r3", "layer", "ring")
+	srv := h[3].Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	h[3].Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.r3")
+	t.Logf("r1 to r3: %s", pingUntil(t, h[1], "oping.r3"))
+
+	h[3].Irm("name", "register", "echo.r3", "layer", "ring")
+	ethClient(t, h[3], "serve", "echo.r3").WaitOutput(t, "ready", 10*time.Second)
+	const count = 1000 // 10 s at 10 ms
+	cli := ethClient(t, h[1], "stream", "echo.r3", strconv.Itoa(count))
+	time.Sleep(2 * time.Second) // a part of the stream before the cut
+	h[2].Irm("ipcp", "destroy", "name", "eth")
+	if !cli.Wait(60 * time.Second) {
+		t.Fatalf("the stream did not end\n%s", cli.Tail())
+	}
+	m := streamLine.FindStringSubmatch(cli.Out.String())
+	if m == nil {
+		t.Fatalf("stream: %s", cli.Out.String())
+	}
+	received, _ := strconv.Atoi(m[1])
+	last, _ := strconv.Atoi(m[2])
+	if last < count-50 || received < count/2 {
+		t.Fatalf("the flow did not survive the cut: %s\nr1:\n%s", m[0], h[1].Tail())
+	}
+	if received == count {
+		t.Fatalf("nothing was lost: the cut was not on the path (%s)", m[0])
+	}
+	t.Logf("across the cut: %s", m[0])
+	for i := 1; i <= hosts; i++ {
+		if errs := unicastErrors(h[i].Log()); len(errs) != 0 {
+			t.Fatalf("unicast IPCP r%d logged errors:\n%s", i, strings.Join(errs, "\n"))
+		}
+	}
+}
