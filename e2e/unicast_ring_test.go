@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/udp"
 	"github.com/ouroboros-go/ouroboros/internal/rig"
 )
 
@@ -75,6 +76,46 @@ func TestUnicastRingOverEth(t *testing.T) {
 	for i := 1; i <= hosts; i++ {
 		if errs := unicastErrors(h[i].Log()); len(errs) != 0 {
 			t.Fatalf("unicast IPCP r%d logged errors:\n%s", i, strings.Join(errs, "\n"))
+		}
+	}
+}
+
+// TestUnicastTwoLowerLayers: a member with two lower layers of different
+// kinds. Three hosts in namespaces (root only): A and B share a udp4
+// layer, B and C an eth-dix layer (C has no udp4 IPCP, A no Ethernet
+// one). The unicast layer's member at B is connected to A over udp4 and to
+// C over Ethernet, so oping from A to a server at C crosses both, relayed
+// by B.
+func TestUnicastTwoLowerLayers(t *testing.T) {
+	n := rig.NewNet(t, 3)
+	hostsA := writeHosts(t, map[string]string{"uni.b": n.IP4(2)})
+	hostsB := writeHosts(t, map[string]string{"uni.a": n.IP4(1), "uni": n.IP4(1)})
+	a := rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true, Env: []string{udp.HostsEnv + "=" + hostsA}})
+	b := rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true, Env: []string{udp.HostsEnv + "=" + hostsB}})
+	c := rig.Start(t, rig.Options{NetNS: n.NS(3), NoDirect: true})
+	a.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", n.IP4(1))
+	b.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", n.IP4(2))
+	b.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+	c.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+
+	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.a", "layer", "uni", "autobind")
+	a.Irm("name", "register", "uni.a", "layer", "udp")
+	a.Irm("name", "register", "uni", "layer", "udp")
+	b.Irm("ipcp", "enroll", "name", "uni.b", "layer", "uni", "autobind")
+	b.Irm("name", "register", "uni.b", "layer", "udp")
+	b.Irm("name", "register", "uni.b", "layer", "eth")
+	b.Irm("ipcp", "connect", "name", "uni.b", "dst", "uni.a")
+	c.Irm("ipcp", "enroll", "name", "uni.c", "dst", "uni.b", "autobind")
+	c.Irm("ipcp", "connect", "name", "uni.c", "dst", "uni.b")
+
+	c.Irm("name", "register", "oping.c", "layer", "uni")
+	srv := c.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	c.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.c")
+	t.Logf("A to C over udp4 and Ethernet: %s", pingUntil(t, a, "oping.c"))
+	for _, in := range []*rig.Instance{a, b, c} {
+		if errs := unicastErrors(in.Log()); len(errs) != 0 {
+			t.Fatalf("a unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 		}
 	}
 }
