@@ -180,9 +180,7 @@ func TestReferenceClientToOurServer(t *testing.T) {
 	in := rig.Start(t, rig.Options{NetNS: r.ns})
 	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
 	in.Irm("name", "register", "oping.go", "layer", "udp")
-	srv := in.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	in.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.go")
+	srv := opingServer(t, in, "oping.go")
 
 	r.bootstrap("10.99.0.1")
 	r.run("host", r.name, "oping.go", "10.99.0.2")
@@ -338,9 +336,7 @@ func testReferenceUnicast(t *testing.T, oursFirst bool) {
 
 	// Our server, found from the reference's side.
 	in.Irm("name", "register", "oping.go", "layer", "uni")
-	srv := in.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	in.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.go")
+	opingServer(t, in, "oping.go")
 	var rout string
 	var err error
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {

@@ -46,9 +46,7 @@ func TestUnicastRingOverEth(t *testing.T) {
 		h[i].Irm("ipcp", "connect", "name", fmt.Sprintf("r%d", i), "dst", fmt.Sprintf("r%d", i%hosts+1))
 	}
 	h[3].Irm("name", "register", "oping.r3", "layer", "ring")
-	srv := h[3].Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	h[3].Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.r3")
+	opingServer(t, h[3], "oping.r3")
 	t.Logf("r1 to r3: %s", pingUntil(t, h[1], "oping.r3"))
 
 	h[3].Irm("name", "register", "echo.r3", "layer", "ring")
@@ -109,9 +107,7 @@ func TestUnicastTwoLowerLayers(t *testing.T) {
 	c.Irm("ipcp", "connect", "name", "uni.c", "dst", "uni.b")
 
 	c.Irm("name", "register", "oping.c", "layer", "uni")
-	srv := c.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	c.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.c")
+	opingServer(t, c, "oping.c")
 	t.Logf("A to C over udp4 and Ethernet: %s", pingUntil(t, a, "oping.c"))
 	for _, in := range []*rig.Instance{a, b, c} {
 		if errs := unicastErrors(in.Log()); len(errs) != 0 {

@@ -38,9 +38,7 @@ func TestUnicastOneMember(t *testing.T) {
 	}
 
 	e.Irm("name", "register", "oping.uni", "layer", "uni-layer")
-	srv := e.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	e.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.uni")
+	opingServer(t, e.Instance, "oping.uni")
 	out, errOut, code := e.Run("oping", "-n", "oping.uni", "-c", "20", "-i", "10ms")
 	if code != 0 || !strings.Contains(out, "20 packets transmitted, 20 received, 0 out-of-order, 0% packet loss") {
 		t.Fatalf("oping: exit %d\n%s%s\n%s", code, out, errOut, e.Tail())
@@ -88,9 +86,7 @@ func TestUnicastOverUDP(t *testing.T) {
 	}
 
 	b.Irm("name", "register", "oping.uni", "layer", "uni")
-	srv := b.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	b.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.uni")
+	opingServer(t, b, "oping.uni")
 	var out, errOut string
 	code := -1
 	// The name reaches A's directory once B's DHT bootstrap went through
@@ -138,6 +134,16 @@ func TestUnicastBootstrapOptions(t *testing.T) {
 	e.WaitLog("the flat address policy needs 4-byte addresses", 10*time.Second)
 }
 
+// opingServer starts oping -l at in and binds it to name, which must
+// exist (registered).
+func opingServer(t *testing.T, in *rig.Instance, name string) *rig.Proc {
+	t.Helper()
+	srv := in.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	in.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", name)
+	return srv
+}
+
 // pingUntil runs oping from in to name until it gets every answer (a name
 // reaches the directory of the other members once the DHT bootstrap went
 // through, which needs the routes a connection brings), for at most 30 s.
@@ -173,9 +179,7 @@ func TestUnicastOverLocal(t *testing.T) {
 	e.WaitLog("Data Transfer connection", 10*time.Second)
 
 	e.Irm("name", "register", "oping.u2", "ipcp", "u2")
-	srv := e.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	e.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.u2")
+	opingServer(t, e.Instance, "oping.u2")
 	t.Logf("oping across a unicast layer over the local IPCP: %s", pingUntil(t, e.Instance, "oping.u2"))
 	if l := rig.Lines(e.Log(), "Allocating flow"); len(l) == 0 {
 		t.Fatalf("no allocation in the log")
@@ -214,9 +218,7 @@ func TestUnicastTwoLevels(t *testing.T) {
 	b.Irm("ipcp", "connect", "name", "top.b", "dst", "top.a")
 
 	b.Irm("name", "register", "oping.top", "layer", "top")
-	srv := b.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	b.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.top")
+	opingServer(t, b, "oping.top")
 	t.Logf("oping over top over uni over udp4: %s", pingUntil(t, a.Instance, "oping.top"))
 	t.Logf("reliable, 1400 B: %s", pingUntil(t, a.Instance, "oping.top", "-q", "data", "-s", "1400"))
 	for _, in := range []*rig.Instance{a.Instance, b} {

@@ -71,7 +71,8 @@ func flowBetween(t *testing.T, a, b *node, h []byte) (*datapath.Endpoint, *datap
 	return x, y
 }
 
-// echo sends n SDUs each way between x and y and checks they arrive.
+// echo sends n rounds of SDUs between x and y, checking each arrives: a
+// ping from x, a pong from y and an empty SDU (a keepalive's size) from x.
 func echo(t *testing.T, x, y *datapath.Endpoint, n int) {
 	t.Helper()
 	buf := make([]byte, datapath.MaxSDU+1)
@@ -79,7 +80,7 @@ func echo(t *testing.T, x, y *datapath.Endpoint, n int) {
 		for _, d := range []struct {
 			from, to *datapath.Endpoint
 			msg      string
-		}{{x, y, fmt.Sprintf("ping %d", i)}, {y, x, fmt.Sprintf("pong %d", i)}} {
+		}{{x, y, fmt.Sprintf("ping %d", i)}, {y, x, fmt.Sprintf("pong %d", i)}, {x, y, ""}} {
 			if err := d.from.WritePacket(datapath.KindData, append([]byte{0}, d.msg...)); err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@ package unicast
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -175,22 +174,7 @@ func TestOneMemberFlow(t *testing.T) {
 	}
 
 	appA, appB := s.app(a.ID), s.app(bid)
-	buf := make([]byte, datapath.MaxSDU+1)
-	for i := range 50 {
-		for _, d := range []struct {
-			from, to *datapath.Endpoint
-			msg      string
-		}{{appA, appB, fmt.Sprintf("ping %d", i)}, {appB, appA, fmt.Sprintf("pong %d", i)}, {appA, appB, ""}} {
-			if err := d.from.WritePacket(datapath.KindData, append([]byte{0}, d.msg...)); err != nil {
-				t.Fatal(err)
-			}
-			d.to.SetReadDeadline(time.Now().Add(wait))
-			kind, sdu, err := d.to.ReadPacket(buf)
-			if err != nil || kind != datapath.KindData || string(sdu) != d.msg {
-				t.Fatalf("sent %q, read %d %q %v", d.msg, kind, sdu, err)
-			}
-		}
-	}
+	echo(t, appA, appB, 50)
 
 	appA.Close()
 	s.release(u, a)
