@@ -212,9 +212,9 @@ func (f *Flow) RxQueueLen() int {
 	return n
 }
 
-// TxQueueLen returns the number of bytes written but not yet taken by the
-// peer's receive goroutine (FLOWGTXQLEN counts packets in the reference; this
-// data path only knows bytes).
+// TxQueueLen returns the number of packets written but not yet taken by
+// the peer's receive goroutine (FLOWGTXQLEN): exact on the shared-memory
+// data path, estimated from the kernel's byte count on the socket one.
 func (f *Flow) TxQueueLen() int { return f.ep.TxQueued() }
 
 // Addr is the address of a flow end: an application name.

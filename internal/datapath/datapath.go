@@ -26,6 +26,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -104,6 +105,10 @@ func Pair(shm bool) (a, b End, err error) {
 type Endpoint struct {
 	c   *net.UnixConn
 	shm *shm // nil: packets travel through the socket
+
+	// txLen is the length of the last packet written to the socket, for
+	// TxQueued's estimate (socket path only).
+	txLen atomic.Int64
 }
 
 // New wraps a channel end; it takes ownership of the files.
@@ -190,6 +195,7 @@ func (e *Endpoint) WritePacket(kind Kind, pkt []byte) error {
 		return e.shmWrite(kind, pkt, false)
 	}
 	pkt[0] = byte(kind)
+	e.txLen.Store(int64(len(pkt)))
 	_, err := e.c.Write(pkt)
 	return err
 }
@@ -288,7 +294,16 @@ func (e *Endpoint) Close() error {
 	return err
 }
 
-// TxQueued returns the number of bytes sent but not yet read by the peer.
+// sockOverhead is about what the kernel charges a Unix socket's send
+// queue per packet beyond its bytes (the socket buffer's bookkeeping).
+const sockOverhead = 768
+
+// TxQueued returns the number of packets sent but not yet read by the
+// peer: counted exactly with shared memory; with the socket, estimated from
+// the bytes the kernel holds (SIOCOUTQ, which counts its bookkeeping too)
+// and the length of the last packet written. The unicast layer's
+// congestion marking reads it as a queue length in packets, as the
+// reference's FLOWGTXQLEN is.
 func (e *Endpoint) TxQueued() int {
 	if e.shm != nil {
 		e.shm.mu.RLock()
@@ -296,7 +311,7 @@ func (e *Endpoint) TxQueued() int {
 		if e.shm.mapping == nil {
 			return 0
 		}
-		return e.shm.tx.Used()
+		return e.shm.tx.Records()
 	}
 	rc, err := e.c.SyscallConn()
 	if err != nil {
@@ -306,7 +321,11 @@ func (e *Endpoint) TxQueued() int {
 	rc.Control(func(fd uintptr) {
 		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
 	})
-	return n
+	if n <= 0 {
+		return 0
+	}
+	per := int(e.txLen.Load()) + sockOverhead
+	return (n + per - 1) / per
 }
 
 // IsDown reports whether err means the channel is gone (peer closed or local close).
@@ -328,6 +347,7 @@ func (e *Endpoint) TryWritePacket(kind Kind, pkt []byte) error {
 		return e.shmWrite(kind, pkt, true)
 	}
 	pkt[0] = byte(kind)
+	e.txLen.Store(int64(len(pkt)))
 	rc, err := e.c.SyscallConn()
 	if err != nil {
 		return err

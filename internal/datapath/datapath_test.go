@@ -107,3 +107,31 @@ func testTryWrite(t *testing.T, shm bool) {
 		t.Fatalf("read past deadline: %v", err)
 	}
 }
+
+// TestTxQueuedPackets: TxQueued counts packets, not bytes: exactly on the
+// shared-memory path, within a factor of two on the socket one; 0 once
+// the peer read them all.
+func TestTxQueuedPackets(t *testing.T) { bothModes(t, testTxQueuedPackets) }
+
+func testTxQueuedPackets(t *testing.T, shm bool) {
+	a, b := endpoints(t, shm)
+	const n = 10
+	for range n {
+		if err := a.WritePacket(KindData, make([]byte, 1001)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := a.TxQueued()
+	if shm && q != n || !shm && (q < n/2 || q > 2*n) {
+		t.Errorf("TxQueued = %d after %d packets of 1000 bytes", q, n)
+	}
+	buf := make([]byte, MaxSDU+1)
+	for range n {
+		if _, _, err := b.ReadPacket(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if q := a.TxQueued(); q != 0 {
+		t.Errorf("TxQueued = %d after the peer read everything", q)
+	}
+}

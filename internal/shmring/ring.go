@@ -8,7 +8,9 @@
 // the host; the mapping never leaves the host):
 //
 //	offset 0    head      uint64  bytes ever written (producer)
+//	offset 8    puts      uint64  records ever written (producer)
 //	offset 64   tail      uint64  bytes ever consumed (consumer)
+//	offset 72   takes     uint64  records ever consumed (consumer)
 //	offset 128  rxSleep   uint32  consumer is (about to be) blocked: ring its doorbell
 //	offset 192  txWait    uint32  producer waits for space: ring its doorbell
 //	offset 256  data      [Size]byte
@@ -36,7 +38,9 @@ import (
 // Header offsets; each field on its own cache line.
 const (
 	offHead    = 0
+	offPuts    = 8
 	offTail    = 64
+	offTakes   = 72
 	offRxSleep = 128
 	offTxWait  = 192
 	HeaderSize = 256
@@ -123,6 +127,7 @@ func (r *Ring) Put(kind byte, payload []byte) error {
 	r.data[off+4] = kind
 	copy(r.data[off+recHdr:], payload)
 	atomic.StoreUint64(r.u64(offHead), head+need)
+	atomic.StoreUint64(r.u64(offPuts), atomic.LoadUint64(r.u64(offPuts))+1)
 	return nil
 }
 
@@ -163,7 +168,23 @@ func (r *Ring) Peek() (kind byte, payload []byte, ok bool, err error) {
 
 // Advance consumes the record Peek returned (its length as Peek checked it,
 // not as the shared memory says now).
-func (r *Ring) Advance() { atomic.StoreUint64(r.u64(offTail), r.next) }
+func (r *Ring) Advance() {
+	atomic.StoreUint64(r.u64(offTail), r.next)
+	atomic.StoreUint64(r.u64(offTakes), atomic.LoadUint64(r.u64(offTakes))+1)
+}
+
+// Records returns the number of records in the ring, as the two sides'
+// counters say: 0 if the peer's counter is ahead of ours (it is the peer's
+// to write, and may lie), and never more than the ring could hold. The
+// counters move just after the indices, so a record being put or taken
+// may be counted or not.
+func (r *Ring) Records() int {
+	puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes))
+	if takes >= puts {
+		return 0
+	}
+	return int(min(puts-takes, r.size/recHdr))
+}
 
 // Used returns the bytes in the ring (records and padding).
 func (r *Ring) Used() int {

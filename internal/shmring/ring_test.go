@@ -166,3 +166,36 @@ func BenchmarkPutPeek(b *testing.B) {
 		r.Advance()
 	}
 }
+
+// TestRecords: the record count follows puts and takes, wrap records
+// excluded, and a peer's counters cannot make it negative or larger than
+// the ring could hold.
+func TestRecords(t *testing.T) {
+	r, err := New(make([]byte, HeaderSize+4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, 1000)
+	for i := range 50 { // wraps several times: 1008-byte records in 4096 bytes
+		for r.Records() < 3 {
+			if err := r.Put(1, payload); err != nil {
+				t.Fatalf("put %d: %v", i, err)
+			}
+		}
+		if _, _, ok, err := r.Peek(); !ok || err != nil {
+			t.Fatalf("peek %d: %v %v", i, ok, err)
+		}
+		r.Advance()
+		if n := r.Records(); n != 2 {
+			t.Fatalf("round %d: %d records, want 2", i, n)
+		}
+	}
+	*r.u64(offTakes) = *r.u64(offPuts) + 5 // a lying consumer
+	if n := r.Records(); n != 0 {
+		t.Errorf("takes ahead of puts: %d records", n)
+	}
+	*r.u64(offTakes), *r.u64(offPuts) = 0, 1<<60
+	if n := r.Records(); n > 4096/recHdr {
+		t.Errorf("%d records in a 4096-byte ring", n)
+	}
+}

@@ -59,7 +59,7 @@ type Config struct {
 	Rand io.Reader
 	// Log is for dropped messages; slog.Default if nil.
 	Log *slog.Logger
-	// Queue is the depth of the control message queue of Post; 64 if 0.
+	// Queue is the depth of the control message queue of Post; 256 if 0.
 	Queue int
 }
 
@@ -74,12 +74,24 @@ type FA struct {
 	byEID map[uint64]*flow // by our EID
 
 	ctl  chan ctlMsg // Post, and messages to ourselves → worker
-	done chan struct{}
+	reqs chan struct{} // a token per FLOW_REQ being handed to the IRMd
+	// asking holds the requesters (address, EID) whose FLOW_REQ is being
+	// handed to the IRMd, so that a duplicate is refused even before the
+	// first one made a flow. Guarded by mu.
+	asking map[[2]uint64]bool
+	done   chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
 
 	stats counters
 }
+
+// maxReqs bounds the flow requests handed to the IRMd at once. Each waits
+// for the IRMd in a goroutine of its own, so that a burst of requests (a
+// hundred applications allocating at once) does not queue behind one
+// another in the worker and overflow its queue; beyond this many, a
+// request is refused at once.
+const maxReqs = 256
 
 // ctlMsg is a queued flow allocator message; local is true for one we
 // sent to ourselves (a flow between two applications on this member).
@@ -133,10 +145,11 @@ func New(cfg Config) (*FA, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.Queue <= 0 {
-		cfg.Queue = 64
+		cfg.Queue = 256
 	}
 	return &FA{cfg: cfg, log: cfg.Log, epoch: time.Now(), byID: make(map[int]*flow),
-		byEID: make(map[uint64]*flow), ctl: make(chan ctlMsg, cfg.Queue), done: make(chan struct{})}, nil
+		byEID: make(map[uint64]*flow), ctl: make(chan ctlMsg, cfg.Queue),
+		reqs: make(chan struct{}, maxReqs), asking: make(map[[2]uint64]bool), done: make(chan struct{})}, nil
 }
 
 // now is the congestion avoidance's clock: monotonic nanoseconds.

@@ -361,3 +361,50 @@ func TestAllocateSelf(t *testing.T) {
 		}
 	})
 }
+
+// slowUpper is a fake IRMd side that answers a flow request only when
+// the test lets it (each call takes a token from gate).
+type slowUpper struct {
+	*upper
+	gate chan struct{}
+}
+
+func (u slowUpper) FlowReqArr(h []byte, q qos.Spec, pk []byte, prepare func(int)) (int, error) {
+	<-u.gate
+	return u.upper.FlowReqArr(h, q, pk, prepare)
+}
+
+// TestRequestBurst: 200 flow requests that arrive at once, while the IRMd
+// has not answered the first, all reach the IRMd (none is dropped in the
+// worker's queue); a duplicate of a pending one is dropped.
+func TestRequestBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := &net{fas: map[uint64]*FA{}}
+		up := slowUpper{upper: newUpper(100), gate: make(chan struct{})}
+		b, err := New(Config{DT: dtOf{n, addrB}, Dir: dir{}, Upper: up, HashLen: 32, CA: ca.None, Log: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.fas[addrB] = b
+		b.Start()
+		defer b.Close()
+		const burst = 200
+		for i := range burst {
+			m := wire.FAMsg{Code: wire.FAFlowReq, SAddr: addrA, SEID: 1<<40 + uint64(i), Hash: hashB}
+			b.Post(0, 0, m.Append(nil))
+		}
+		dup := wire.FAMsg{Code: wire.FAFlowReq, SAddr: addrA, SEID: 1 << 40, Hash: hashB}
+		b.Post(0, 0, dup.Append(nil))
+		synctest.Wait() // every request waits for the IRMd now
+		for range burst {
+			up.gate <- struct{}{}
+		}
+		synctest.Wait()
+		up.mu.Lock()
+		arrived := len(up.arrived)
+		up.mu.Unlock()
+		if st := b.Stats(); arrived != burst || st.CtlDropped != 0 || st.Malformed != 1 {
+			t.Errorf("%d of %d requests reached the IRMd; stats %+v", arrived, burst, st)
+		}
+	})
+}

@@ -29,11 +29,34 @@ func (fa *FA) Start() {
 		for {
 			select {
 			case m := <-fa.ctl:
+				if r, err := wire.ParseFA(m.b, fa.cfg.HashLen); err == nil && r.Code == wire.FAFlowReq {
+					fa.handleReqAsync(r, m.local)
+					continue
+				}
 				fa.handle(m.b, m.local)
 			case <-fa.done:
 				return
 			}
 		}
+	}()
+}
+
+// handleReqAsync hands a FLOW_REQ to a goroutine of its own, which waits
+// for the IRMd (see maxReqs); beyond maxReqs pending, it is refused at
+// once with EAGAIN.
+func (fa *FA) handleReqAsync(m wire.FAMsg, local bool) {
+	select {
+	case fa.reqs <- struct{}{}:
+	default:
+		fa.stats.refused.Add(1)
+		fa.log.Info(fmt.Sprintf("Flow request from %#x refused: %d requests are pending.", m.SAddr, maxReqs))
+		fa.sendMsg(m.SAddr, wire.FAMsg{Code: wire.FAFlowReply, REID: m.SEID, Response: -int32(oerr.EAGAIN)})
+		return
+	}
+	fa.wg.Add(1)
+	go func() {
+		defer func() { <-fa.reqs; fa.wg.Done() }()
+		fa.flowReq(m, local) // m.Hash and m.Data alias the queued copy, ours alone
 	}()
 }
 
@@ -80,10 +103,12 @@ func (fa *FA) flowReq(m wire.FAMsg, local bool) {
 		fa.drop(&fa.stats.malformed, "FLOW_REQ with source address %#x, EID %#x", m.SAddr, m.SEID)
 		return
 	}
-	if fa.duplicate(m.SAddr, m.SEID) {
+	key := [2]uint64{m.SAddr, m.SEID}
+	if !fa.startAsking(key) {
 		fa.drop(&fa.stats.malformed, "duplicate FLOW_REQ from %#x, EID %#x", m.SAddr, m.SEID)
 		return
 	}
+	defer fa.doneAsking(key)
 	q := qos.Spec{Delay: m.Delay, Bandwidth: m.Bandwidth, Availability: m.Availability,
 		Loss: m.Loss, BER: m.BER, InOrder: m.InOrder, MaxGap: m.MaxGap, Timeout: m.Timeout}
 	var addErr error
@@ -101,10 +126,27 @@ func (fa *FA) flowReq(m wire.FAMsg, local bool) {
 	}
 }
 
-// duplicate reports whether a flow with the peer's address and EID exists.
-func (fa *FA) duplicate(raddr, reid uint64) bool {
-	fa.mu.RLock()
-	defer fa.mu.RUnlock()
+// startAsking records a request from key unless one is being handed to
+// the IRMd or a flow with the peer's address and EID exists already.
+func (fa *FA) startAsking(key [2]uint64) bool {
+	fa.mu.Lock()
+	defer fa.mu.Unlock()
+	if fa.asking[key] || fa.duplicateLocked(key[0], key[1]) {
+		return false
+	}
+	fa.asking[key] = true
+	return true
+}
+
+func (fa *FA) doneAsking(key [2]uint64) {
+	fa.mu.Lock()
+	delete(fa.asking, key)
+	fa.mu.Unlock()
+}
+
+// duplicateLocked reports whether a flow with the peer's address and EID
+// exists. Called with fa.mu held.
+func (fa *FA) duplicateLocked(raddr, reid uint64) bool {
 	for _, f := range fa.byID {
 		f.mu.Lock()
 		dup := f.raddr == raddr && f.reid == reid
