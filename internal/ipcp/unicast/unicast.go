@@ -171,7 +171,10 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	u.cm.Register(connmgr.DTInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompDT, c) })
 	u.cm.Register(connmgr.MgmtInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompMgmt, c) })
 	u.cm.Register(connmgr.EnrollInfo(), func(c connmgr.Conn) {
-		if err := enroll.Serve(c.Flow, conf, u.log); err != nil {
+		if err := enroll.Serve(u.ctx, c.Flow, conf, u.log); err != nil {
+			if u.ctx.Err() != nil {
+				return // Close ended it
+			}
 			u.log.Warn(fmt.Sprintf("Enrollment failed: %v.", err))
 			return
 		}
