@@ -81,6 +81,7 @@ type Unicast struct {
 	router *routing.Router
 	pff    *pff.Table        // of every QoS cube
 	conf   *pb.IpcpConfigMsg // what enrollees get
+	closed bool              // Close was called
 
 	readers struct {
 		sync.Mutex
@@ -148,7 +149,10 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	rnd := mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
 	dirc, err := newDirectory(l.DHT, a, rnd, sendDHT(func(dst, eid uint64, pkt []byte) error {
 		return d.Send(dst, qos.CubeBE, eid, pkt)
-	}, u.log), u.log)
+	}, u.log), func(a uint64) bool {
+		_, ok := tab.NextHop(a)
+		return ok
+	}, u.log)
 	if err != nil {
 		return fmt.Errorf("directory: %v: %w", err, oerr.EINVAL)
 	}
@@ -277,7 +281,11 @@ const neighbourTimeout = 4000
 // Connect opens a Management or Data Transfer connection (or both,
 // Management first) to the member called dst in a lower layer. The
 // Management flow is raw; the Data Transfer flow has QoS q and carries the
-// QoS cube q maps to. Both have the peer timeout neighbourTimeout.
+// QoS cube q maps to. Both have the peer timeout neighbourTimeout. When
+// both are asked for and the Data Transfer one fails, the Management one
+// is closed again: a failed connect leaves nothing behind (the
+// reference's CLI, connecting them one by one, keeps it, and a retry then
+// makes a second one).
 func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) error {
 	u.mu.Lock()
 	boot, a, nb := u.boot, u.addr, u.nb
@@ -290,6 +298,7 @@ func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) err
 		return err
 	}
 	q.Timeout = neighbourTimeout
+	mgmt := 0 // the Management connection made here
 	if comp == "" || comp == connmgr.CompMgmt {
 		mq := qos.Raw
 		mq.Timeout = neighbourTimeout
@@ -297,16 +306,23 @@ func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) err
 		if err != nil {
 			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
 		}
-		if err := nb.add(connmgr.CompMgmt, c); err != nil {
+		if mgmt, err = nb.add(connmgr.CompMgmt, c); err != nil {
 			return err
 		}
 	}
 	if comp == "" || comp == connmgr.CompDT {
 		c, err := u.cm.Connect(ctx, connmgr.DTInfo(a), dst, q)
-		if err != nil {
-			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
+		if err == nil {
+			_, err = nb.add(connmgr.CompDT, c)
+		} else {
+			err = fmt.Errorf("%v: %w", err, oerr.EIPCP)
 		}
-		return nb.add(connmgr.CompDT, c)
+		if err != nil {
+			if mgmt != 0 {
+				nb.remove(mgmt, "the Data Transfer connection failed")
+			}
+			return err
+		}
 	}
 	return nil
 }
@@ -357,8 +373,17 @@ func (u *Unicast) Query(ctx context.Context, h []byte) error {
 }
 
 // Close stops the components and waits for their goroutines; the skeleton
-// has closed every N+1 flow's channel, which ends the readers.
+// has closed every N+1 flow's channel, which ends the readers. Calls after
+// the first return at once (the neighbours and the directory close their
+// channels once only).
 func (u *Unicast) Close() {
+	u.mu.Lock()
+	closed := u.closed
+	u.closed = true
+	u.mu.Unlock()
+	if closed {
+		return
+	}
 	u.cancel()
 	u.mu.Lock()
 	f, d, nb := u.fa, u.dir, u.nb
