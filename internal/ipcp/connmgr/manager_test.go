@@ -370,3 +370,43 @@ func TestServeEndsVirtual(t *testing.T) {
 		}
 	})
 }
+
+// TestServePendingBound: with as many silent flows as the responder waits
+// for at once, a further flow is closed at once without an answer; once
+// the silent ones time out, flows are served again.
+func TestServePendingBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		a, conns, _ := responder(t, ctx)
+		const maxPending = 64 // the manager's bound
+		var silent []*connmgrtest.End
+		for range maxPending {
+			e, _ := a.Dial("b")
+			silent = append(silent, e)
+		}
+		synctest.Wait()
+		hello, _ := connmgr.DTInfo(7).Marshal()
+		extra, _ := a.Dial("b")
+		extra.Write(hello)
+		synctest.Wait()
+		if !extra.PeerClosed() {
+			t.Error("a flow beyond the bound is still open")
+		}
+		if len(conns) != 0 {
+			t.Error("a flow beyond the bound was served")
+		}
+		time.Sleep(connmgr.Timeout)
+		synctest.Wait()
+		for i, e := range silent {
+			if !e.PeerClosed() {
+				t.Fatalf("silent flow %d open after %v", i, connmgr.Timeout)
+			}
+		}
+		e, _ := a.Dial("b")
+		e.Write(hello)
+		if c := <-conns; c.Peer.Addr != 7 {
+			t.Errorf("connection %+v", c.Peer)
+		}
+	})
+}

@@ -127,7 +127,8 @@ func TestAckBytes(t *testing.T) {
 	}
 }
 
-// fakeEnroller answers the request on e with what answer makes of its id.
+// fakeEnroller answers the request on e with what answer makes of its id:
+// nothing for nil, and an empty answer closes e.
 func fakeEnroller(t *testing.T, e *connmgrtest.End, answer func(ID) []byte) {
 	go func() {
 		b, err := read(e, time.Second)
@@ -140,7 +141,11 @@ func fakeEnroller(t *testing.T, e *connmgrtest.End, answer func(ID) []byte) {
 			t.Errorf("request %x: %v", b, err)
 			return
 		}
-		if msg := answer(id); msg != nil {
+		switch msg := answer(id); {
+		case msg == nil: // silent
+		case len(msg) == 0: // the member dies
+			e.Close()
+		default:
 			e.Write(msg)
 		}
 	}()
@@ -156,7 +161,8 @@ func marshalResp(t *testing.T, r Response) []byte {
 
 // TestRequestRefuses: the enrollee refuses a response for another id, a
 // denial, a layer of another IPCP type, an oversized or malformed response,
-// and gives up on a silent member after exactly RespTimeout (virtual time).
+// fails when the member goes, and gives up on a silent member after
+// exactly RespTimeout (virtual time).
 func TestRequestRefuses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		conf := unicastConf()
@@ -188,6 +194,7 @@ func TestRequestRefuses(t *testing.T) {
 				return b
 			}, ErrMalformed},
 			{"silent", typeUnicast, func(ID) []byte { return nil }, os.ErrDeadlineExceeded},
+			{"gone", typeUnicast, func(ID) []byte { return []byte{} }, io.EOF}, // closes the flow
 		} {
 			a, b := connmgrtest.Pipe(qos.Raw)
 			fakeEnroller(t, b, c.answer)

@@ -282,10 +282,11 @@ func TestRingRestart(t *testing.T) {
 	echo(t, x, y, 5)
 }
 
-// TestEnrollWithSelf: an IPCP enrolling through its own name fails (no
-// member answers there) and stays able to enroll; a member enrolling
-// again, even through itself, is refused for its state.
-func TestEnrollWithSelf(t *testing.T) {
+// TestEnrollFailures: an IPCP enrolling through its own name fails (no
+// member answers there), and so does one whose enroller dies after the
+// request; either way it stays able to enroll, and then does. A member
+// enrolling again, even through itself, is refused for its state.
+func TestEnrollFailures(t *testing.T) {
 	leakcheck.Check(t)
 	n := newMemNet()
 	a, x := newNode(t, n, "a", "L"), newNode(t, n, "x")
@@ -293,12 +294,29 @@ func TestEnrollWithSelf(t *testing.T) {
 	if _, _, err := a.u.Bootstrap(ctx, ringConf().Message()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := x.u.Enroll(ctx, "x"); !errors.Is(err, oerr.EIPCP) {
-		t.Errorf("enrolling through itself: %v", err)
-	}
+	// An enroller that reads the request and goes.
+	dying := connmgr.New(n.lower("dying"), quiet)
+	dying.Register(connmgr.EnrollInfo(), func(c connmgr.Conn) {
+		buf := make([]byte, 2048)
+		c.Flow.Read(buf)
+		c.Flow.Close()
+	})
+	dctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dying.Serve(dctx)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+
 	h, _ := hash.Sum(hash.SHA3_256, "x")
-	if err := x.u.Reg(h); !errors.Is(err, oerr.EIPCPSTATE) {
-		t.Errorf("after the failed enrollment: %v", err)
+	for _, dst := range []string{"x", "dying"} {
+		if _, _, err := x.u.Enroll(ctx, dst); !errors.Is(err, oerr.EIPCP) {
+			t.Errorf("enrolling through %s: %v", dst, err)
+		}
+		if err := x.u.Reg(h); !errors.Is(err, oerr.EIPCPSTATE) {
+			t.Errorf("after the failed enrollment through %s: %v", dst, err)
+		}
 	}
 	if _, _, err := x.u.Enroll(ctx, "L"); err != nil {
 		t.Fatalf("enrolling after the failure: %v", err)
