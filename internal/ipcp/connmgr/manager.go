@@ -147,10 +147,15 @@ func readInfo(ctx context.Context, f Flow) (ConnInfo, error) {
 	}
 	f.SetReadDeadline(dl)
 	defer f.SetReadDeadline(time.Time{})
-	stop := context.AfterFunc(ctx, func() { f.Close() })
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		f.Close()
+	})
 	buf := make([]byte, MaxOCEPLen+1)
 	n, err := f.Read(buf)
 	if !stop() {
+		<-closed // no goroutine outlives the exchange
 		return ConnInfo{}, fmt.Errorf("no OCEP answer: %w", ctx.Err())
 	}
 	if err != nil {

@@ -321,8 +321,9 @@ func TestServeOversized(t *testing.T) {
 	})
 }
 
-// TestServeEnds: when its context ends, Serve returns at once, even with an
-// exchange in progress (whose flow it closes), and leaves no goroutine.
+// TestServeEnds: when its context ends, Serve returns, closing the flow of
+// an exchange in progress, and leaves no goroutine (TestServeEndsVirtual
+// checks that it does not wait out the silent peer).
 func TestServeEnds(t *testing.T) {
 	leakcheck.Check(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -336,16 +337,11 @@ func TestServeEnds(t *testing.T) {
 		t.Fatal("no connection")
 	}
 	silent, _ := a.Dial("b")
-	time.Sleep(10 * time.Millisecond) // let Serve take it (not an assertion)
-	start := time.Now()
 	cancel()
 	select {
 	case <-done:
 	case <-time.After(wait):
 		t.Fatal("Serve did not return")
-	}
-	if el := time.Since(start); el >= connmgr.Timeout {
-		t.Errorf("Serve returned after %v, waiting out a silent peer", el)
 	}
 	if !silent.PeerClosed() {
 		t.Error("the silent flow was left open")

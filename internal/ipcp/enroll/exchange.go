@@ -43,10 +43,15 @@ func readMsg(ctx context.Context, f connmgr.Flow, dl time.Time) ([]byte, error) 
 	}
 	f.SetReadDeadline(dl)
 	defer f.SetReadDeadline(time.Time{})
-	stop := context.AfterFunc(ctx, func() { f.Close() })
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		f.Close()
+	})
 	buf := make([]byte, MaxMsgLen+1)
 	n, err := f.Read(buf)
 	if !stop() {
+		<-closed // no goroutine outlives the exchange
 		return nil, ctx.Err()
 	}
 	if err != nil {
