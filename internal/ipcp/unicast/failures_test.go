@@ -159,3 +159,43 @@ func TestCloseDuringEnrollment(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentJoin: of enrollments and a bootstrap asked for at the same
+// time, one makes the IPCP a member and the others are refused for the
+// state; the member works (connects to its enroller).
+func TestConcurrentJoin(t *testing.T) {
+	leakcheck.Check(t)
+	n := newMemNet()
+	a, x := newNode(t, n, "a", "L"), newNode(t, n, "x")
+	ctx := context.Background()
+	if _, _, err := a.u.Bootstrap(ctx, ringConf().Message()); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			var err error
+			if i == 3 {
+				_, _, err = x.u.Bootstrap(ctx, ringConf().Message())
+			} else {
+				_, _, err = x.u.Enroll(ctx, "L")
+			}
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range 4 {
+		switch err := recv(t, errs, "an answer"); {
+		case err == nil:
+			ok++
+		case !errors.Is(err, oerr.EIPCPSTATE):
+			t.Errorf("refused with %v, want EIPCPSTATE", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of 4 succeeded", ok)
+	}
+	if err := x.u.Connect(ctx, "a", "", qos.Raw); err != nil {
+		t.Error(err)
+	}
+}

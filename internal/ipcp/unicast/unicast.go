@@ -70,18 +70,19 @@ type Unicast struct {
 	ctx    context.Context // ends at Close: bounds calls to the IRMd and the acceptor
 	cancel context.CancelFunc
 
-	mu     sync.Mutex // guards the fields below until boot is set
-	boot   bool
-	layer  Layer
-	addr   uint64
-	dt     *dt.DT
-	fa     *fa.FA
-	dir    *directory
-	nb     *neighbours
-	router *routing.Router
-	pff    *pff.Table        // of every QoS cube
-	conf   *pb.IpcpConfigMsg // what enrollees get
-	closed bool              // Close was called
+	mu      sync.Mutex // guards the fields below; the components do not change once boot is set
+	boot    bool
+	layer   Layer
+	addr    uint64
+	dt      *dt.DT
+	fa      *fa.FA
+	dir     *directory
+	nb      *neighbours
+	router  *routing.Router
+	pff     *pff.Table        // of every QoS cube
+	conf    *pb.IpcpConfigMsg // what enrollees get
+	closed  bool              // Close was called
+	joining bool              // a bootstrap or enrollment is under way
 
 	readers struct {
 		sync.Mutex
@@ -104,6 +105,10 @@ func newUnicast(sk skeleton, log *slog.Logger, lower connmgr.Lower) *Unicast {
 // Bootstrap makes this IPCP the first member of a layer: it checks the
 // configuration, draws its address and starts the components.
 func (u *Unicast) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash.Algo, error) {
+	if err := u.claim(); err != nil {
+		return "", 0, err
+	}
+	defer u.unclaim()
 	l, err := parseConfig(conf)
 	if err != nil {
 		return "", 0, err
@@ -169,7 +174,15 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	// Later members bootstrap their directory through us.
 	conf := l.message(a)
 	u.mu.Lock()
+	if u.closed { // Close came while we started: it cannot see these
+		u.mu.Unlock()
+		nb.close()
+		f.Close()
+		dirc.close()
+		return fmt.Errorf("the IPCP is closing: %w", oerr.EIPCPSTATE)
+	}
 	u.boot, u.layer, u.addr, u.dt, u.fa, u.dir, u.nb, u.router, u.pff, u.conf = true, l, a, d, f, dirc, nb, r, tab, conf
+	u.wg.Add(1) // for Serve, under mu: Close, once it set closed, waits for it
 	u.mu.Unlock()
 
 	u.cm.Register(connmgr.DTInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompDT, c) })
@@ -184,12 +197,32 @@ func (u *Unicast) start(l Layer, a uint64) error {
 		}
 		u.log.Info("Enrollment completed.")
 	})
-	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
 		u.cm.Serve(u.ctx)
 	}()
 	return nil
+}
+
+// claim starts a bootstrap or an enrollment: there is one at a time, and
+// none once the IPCP is a member or closed (EIPCPSTATE). The skeleton
+// checks the state too, but it changes only when the operation returns,
+// so two requests could otherwise both start the components.
+func (u *Unicast) claim() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.boot || u.joining || u.closed {
+		return oerr.EIPCPSTATE
+	}
+	u.joining = true
+	return nil
+}
+
+// unclaim ends what claim started, successful or not.
+func (u *Unicast) unclaim() {
+	u.mu.Lock()
+	u.joining = false
+	u.mu.Unlock()
 }
 
 // booted returns the components, or EIPCPSTATE before the bootstrap.
@@ -215,12 +248,10 @@ func (u *Unicast) Addr() uint64 {
 // draws its address, starts its components and acknowledges. A failure
 // leaves the IPCP as it was, so enrollment can be tried again.
 func (u *Unicast) Enroll(ctx context.Context, dst string) (string, hash.Algo, error) {
-	u.mu.Lock()
-	boot := u.boot
-	u.mu.Unlock()
-	if boot {
-		return "", 0, oerr.EIPCPSTATE
+	if err := u.claim(); err != nil {
+		return "", 0, err
 	}
+	defer u.unclaim()
 	c, err := u.cm.Connect(ctx, connmgr.EnrollInfo(), dst, qos.Raw)
 	if err != nil {
 		return "", 0, fmt.Errorf("%v: %w", err, oerr.EIPCP)
