@@ -4,10 +4,12 @@
 // Enrollment), and tells the components when such a connection comes or
 // goes.
 //
-// For now it holds OCEP, the connection establishment exchange. The first
-// SDU each way on a new N-1 flow is an OCEP message (a protobuf, at most
-// 128 bytes) naming the component and the sender's protocol, version,
-// concrete syntax and layer address:
+// The Manager runs OCEP, the connection establishment exchange, as
+// initiator (Connect) and responder (Serve); connmgrtest has in-memory
+// flows and lower layers for tests. The first SDU each way on a new N-1
+// flow is an OCEP message (a protobuf, at most 128 bytes) naming the
+// component and the sender's protocol, version, concrete syntax and layer
+// address:
 //
 //	component      protocol  version  syntax  address
 //	Data Transfer  dtp       1        fixed   own address

@@ -103,8 +103,8 @@ func (m *Manager) Unregister(comp string) {
 }
 
 // Connect allocates a flow to dst with QoS q and establishes a connection
-// of the component ours describes: it sends ours, waits at most Timeout for
-// the peer's answer and checks that the peer speaks the same protocol,
+// of the component ours describes: it sends ours, waits at most Timeout
+// (less if ctx ends first) for the peer's answer and checks that the peer speaks the same protocol,
 // version and syntax. On failure the flow is closed. The flow's read
 // deadline is cleared before Connect returns.
 func (m *Manager) Connect(ctx context.Context, ours ConnInfo, dst string, q qos.Spec) (Conn, error) {
@@ -137,7 +137,9 @@ func (m *Manager) exchange(ctx context.Context, f Flow, msg []byte) (ConnInfo, e
 }
 
 // readInfo reads one OCEP message from f within Timeout (and ctx), and
-// clears the read deadline afterwards.
+// clears the read deadline afterwards. If ctx ends first, f is closed (so
+// the read ends at once: Serve's context ending must not wait out a silent
+// peer) and readInfo fails; the caller closes f on failure anyway.
 func readInfo(ctx context.Context, f Flow) (ConnInfo, error) {
 	dl := time.Now().Add(Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
@@ -145,8 +147,17 @@ func readInfo(ctx context.Context, f Flow) (ConnInfo, error) {
 	}
 	f.SetReadDeadline(dl)
 	defer f.SetReadDeadline(time.Time{})
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		f.Close()
+	})
 	buf := make([]byte, MaxOCEPLen+1)
 	n, err := f.Read(buf)
+	if !stop() {
+		<-closed // no goroutine outlives the exchange
+		return ConnInfo{}, fmt.Errorf("no OCEP answer: %w", ctx.Err())
+	}
 	if err != nil {
 		return ConnInfo{}, fmt.Errorf("no OCEP answer: %w", err)
 	}
@@ -154,7 +165,9 @@ func readInfo(ctx context.Context, f Flow) (ConnInfo, error) {
 }
 
 // Serve accepts flows until ctx ends (or Accept fails for good), and
-// waits for the exchanges and handlers it started. An Accept error is
+// waits for the exchanges and handlers it started. Exchanges in progress
+// end (their flows closed) as soon as ctx ends; a handler that blocks
+// must watch ctx itself. An Accept error is
 // logged and retried after a pause, unless ctx is done.
 func (m *Manager) Serve(ctx context.Context) {
 	defer m.wg.Wait()
@@ -198,7 +211,9 @@ func (m *Manager) respond(ctx context.Context, f Flow) {
 	peer, err := readInfo(ctx, f)
 	<-m.pending
 	if err != nil {
-		m.log.Warn(fmt.Sprintf("Closed an N-1 flow without connection establishment: %v.", err))
+		if ctx.Err() == nil { // not the IPCP stopping
+			m.log.Warn(fmt.Sprintf("Closed an N-1 flow without connection establishment: %v.", err))
+		}
 		f.Close()
 		return
 	}

@@ -1,5 +1,7 @@
 // Package enroll is enrollment, the way a new IPCP joins a unicast or
-// broadcast layer through a member (OEP). For now it holds the messages.
+// broadcast layer through a member (OEP): the messages, and the two sides
+// of the exchange (Request and SendAck for the enrollee, Serve for the
+// member).
 //
 // The enrollee opens an N-1 flow to the member's name, does connection
 // establishment for the "Enrollment" component, and sends a request with a

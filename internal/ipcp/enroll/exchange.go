@@ -34,12 +34,26 @@ var (
 	ErrWrongType  = errors.New("enroll: the layer is of another IPCP type")
 )
 
-// readMsg reads one SDU of at most MaxMsgLen bytes before dl.
-func readMsg(f connmgr.Flow, dl time.Time) ([]byte, error) {
+// readMsg reads one SDU of at most MaxMsgLen bytes before dl. If ctx ends
+// first, f is closed, which ends the read at once (the exchange is over:
+// both sides close f when it fails).
+func readMsg(ctx context.Context, f connmgr.Flow, dl time.Time) ([]byte, error) {
+	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
+		dl = d
+	}
 	f.SetReadDeadline(dl)
 	defer f.SetReadDeadline(time.Time{})
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		f.Close()
+	})
 	buf := make([]byte, MaxMsgLen+1)
 	n, err := f.Read(buf)
+	if !stop() {
+		<-closed // no goroutine outlives the exchange
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +78,7 @@ func Request(ctx context.Context, f connmgr.Flow, typ uint32, log *slog.Logger) 
 	if _, err := f.Write(MarshalRequest(id)); err != nil {
 		return id, nil, fmt.Errorf("sending the enrollment request: %w", err)
 	}
-	dl := t0.Add(RespTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(dl) {
-		dl = d
-	}
-	b, err := readMsg(f, dl)
+	b, err := readMsg(ctx, f, t0.Add(RespTimeout))
 	if err != nil {
 		return id, nil, fmt.Errorf("no enrollment response: %w", err)
 	}
@@ -103,10 +113,11 @@ func SendAck(f connmgr.Flow, id ID, result int32) error {
 // Serve is the enroller's side on f, an accepted Enrollment connection:
 // it reads the request, answers with conf (the whole layer configuration)
 // and the time, reads the acknowledgement and logs the outcome. It closes
-// f. Each wait is bounded by AckTimeout.
-func Serve(f connmgr.Flow, conf *pb.IpcpConfigMsg, log *slog.Logger) error {
+// f. Each wait is bounded by AckTimeout, and the exchange ends when ctx
+// does.
+func Serve(ctx context.Context, f connmgr.Flow, conf *pb.IpcpConfigMsg, log *slog.Logger) error {
 	defer f.Close()
-	b, err := readMsg(f, time.Now().Add(AckTimeout))
+	b, err := readMsg(ctx, f, time.Now().Add(AckTimeout))
 	if err != nil {
 		return fmt.Errorf("no enrollment request: %w", err)
 	}
@@ -121,7 +132,7 @@ func Serve(f connmgr.Flow, conf *pb.IpcpConfigMsg, log *slog.Logger) error {
 	if _, err := f.Write(resp); err != nil {
 		return fmt.Errorf("sending the enrollment response: %w", err)
 	}
-	b, err = readMsg(f, time.Now().Add(AckTimeout))
+	b, err = readMsg(ctx, f, time.Now().Add(AckTimeout))
 	if err != nil {
 		return fmt.Errorf("no acknowledgement: %w", err)
 	}

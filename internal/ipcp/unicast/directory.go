@@ -42,11 +42,16 @@ type directory struct {
 
 // newDirectory starts the DHT of the member with address self. cfg.Peer 0
 // or self means the first member of the layer.
-func newDirectory(cfg dir.Config, self uint64, rnd *rand.Rand, send func(uint64, []byte), log *slog.Logger) (*directory, error) {
+//
+// reachable says whether routing has a path to an address: a lookup skips
+// values it refuses (see dir.Node.SetUsable), so that a member that
+// restarted with a new address is found there. nil accepts every address.
+func newDirectory(cfg dir.Config, self uint64, rnd *rand.Rand, send func(uint64, []byte), reachable func(uint64) bool, log *slog.Logger) (*directory, error) {
 	n, err := dir.New(cfg, self, rnd)
 	if err != nil {
 		return nil, err
 	}
+	n.SetUsable(reachable)
 	d := &directory{self: self, send: send, log: log, node: n, local: map[string]bool{},
 		waits: map[uint64][]chan uint64{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	d.mu.Lock()

@@ -32,7 +32,7 @@ func TestDirectoryTwoMembers(t *testing.T) {
 		}
 	}
 	cfg := dir.Config{IDLen: hash.SHA3_256.Len()}
-	a, err := newDirectory(cfg, A, rand.New(rand.NewPCG(1, 2)), send, quiet)
+	a, err := newDirectory(cfg, A, rand.New(rand.NewPCG(1, 2)), send, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestDirectoryTwoMembers(t *testing.T) {
 	dirs[A] = a
 	mu.Unlock()
 	cfg.Peer = A
-	b, err := newDirectory(cfg, B, rand.New(rand.NewPCG(3, 4)), send, quiet)
+	b, err := newDirectory(cfg, B, rand.New(rand.NewPCG(3, 4)), send, nil, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

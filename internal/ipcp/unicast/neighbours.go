@@ -65,12 +65,13 @@ func newNeighbours(d *dt.DT, r *routing.Router, dirc *directory, log *slog.Logge
 
 // add takes an established connection of component comp (from Connect
 // or from the responder) and puts it to work. It fails only after close.
-func (n *neighbours) add(comp string, c connmgr.Conn) error {
+// It returns the connection's id.
+func (n *neighbours) add(comp string, c connmgr.Conn) (int, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
 		c.Flow.Close()
-		return fmt.Errorf("the IPCP is shutting down")
+		return 0, fmt.Errorf("the IPCP is shutting down")
 	}
 	nc := &nconn{id: n.nextID, comp: comp, c: c}
 	n.nextID++
@@ -91,7 +92,7 @@ func (n *neighbours) add(comp string, c connmgr.Conn) error {
 		})
 		if err := n.dt.AddLink(nc.id, nc.link, c.Flow.QoS().Cube()); err != nil {
 			n.drop(nc, err.Error())
-			return err
+			return 0, err
 		}
 		n.send(n.router.AddDT(time.Now(), c.Peer.Addr, nc.id))
 		n.dir.routesChanged()
@@ -102,7 +103,17 @@ func (n *neighbours) add(comp string, c connmgr.Conn) error {
 	}
 	n.poke()
 	n.log.Info(fmt.Sprintf("%s connection %d to %s (%s) up.", comp, nc.id, peer, orDash(c.Dst)))
-	return nil
+	return nc.id, nil
+}
+
+// remove ends connection id, if it is still there.
+func (n *neighbours) remove(id int, why string) {
+	n.mu.Lock()
+	nc := n.conns[id]
+	n.mu.Unlock()
+	if nc != nil {
+		n.drop(nc, why)
+	}
 }
 
 func orDash(s string) string {

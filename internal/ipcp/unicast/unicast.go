@@ -70,17 +70,19 @@ type Unicast struct {
 	ctx    context.Context // ends at Close: bounds calls to the IRMd and the acceptor
 	cancel context.CancelFunc
 
-	mu     sync.Mutex // guards the fields below until boot is set
-	boot   bool
-	layer  Layer
-	addr   uint64
-	dt     *dt.DT
-	fa     *fa.FA
-	dir    *directory
-	nb     *neighbours
-	router *routing.Router
-	pff    *pff.Table        // of every QoS cube
-	conf   *pb.IpcpConfigMsg // what enrollees get
+	mu      sync.Mutex // guards the fields below; the components do not change once boot is set
+	boot    bool
+	layer   Layer
+	addr    uint64
+	dt      *dt.DT
+	fa      *fa.FA
+	dir     *directory
+	nb      *neighbours
+	router  *routing.Router
+	pff     *pff.Table        // of every QoS cube
+	conf    *pb.IpcpConfigMsg // what enrollees get
+	closed  bool              // Close was called
+	joining bool              // a bootstrap or enrollment is under way
 
 	readers struct {
 		sync.Mutex
@@ -103,6 +105,10 @@ func newUnicast(sk skeleton, log *slog.Logger, lower connmgr.Lower) *Unicast {
 // Bootstrap makes this IPCP the first member of a layer: it checks the
 // configuration, draws its address and starts the components.
 func (u *Unicast) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash.Algo, error) {
+	if err := u.claim(); err != nil {
+		return "", 0, err
+	}
+	defer u.unclaim()
 	l, err := parseConfig(conf)
 	if err != nil {
 		return "", 0, err
@@ -148,7 +154,10 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	rnd := mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
 	dirc, err := newDirectory(l.DHT, a, rnd, sendDHT(func(dst, eid uint64, pkt []byte) error {
 		return d.Send(dst, qos.CubeBE, eid, pkt)
-	}, u.log), u.log)
+	}, u.log), func(a uint64) bool {
+		_, ok := tab.NextHop(a)
+		return ok
+	}, u.log)
 	if err != nil {
 		return fmt.Errorf("directory: %v: %w", err, oerr.EINVAL)
 	}
@@ -165,24 +174,55 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	// Later members bootstrap their directory through us.
 	conf := l.message(a)
 	u.mu.Lock()
+	if u.closed { // Close came while we started: it cannot see these
+		u.mu.Unlock()
+		nb.close()
+		f.Close()
+		dirc.close()
+		return fmt.Errorf("the IPCP is closing: %w", oerr.EIPCPSTATE)
+	}
 	u.boot, u.layer, u.addr, u.dt, u.fa, u.dir, u.nb, u.router, u.pff, u.conf = true, l, a, d, f, dirc, nb, r, tab, conf
+	u.wg.Add(1) // for Serve, under mu: Close, once it set closed, waits for it
 	u.mu.Unlock()
 
 	u.cm.Register(connmgr.DTInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompDT, c) })
 	u.cm.Register(connmgr.MgmtInfo(a), func(c connmgr.Conn) { nb.add(connmgr.CompMgmt, c) })
 	u.cm.Register(connmgr.EnrollInfo(), func(c connmgr.Conn) {
-		if err := enroll.Serve(c.Flow, conf, u.log); err != nil {
+		if err := enroll.Serve(u.ctx, c.Flow, conf, u.log); err != nil {
+			if u.ctx.Err() != nil {
+				return // Close ended it
+			}
 			u.log.Warn(fmt.Sprintf("Enrollment failed: %v.", err))
 			return
 		}
 		u.log.Info("Enrollment completed.")
 	})
-	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
 		u.cm.Serve(u.ctx)
 	}()
 	return nil
+}
+
+// claim starts a bootstrap or an enrollment: there is one at a time, and
+// none once the IPCP is a member or closed (EIPCPSTATE). The skeleton
+// checks the state too, but it changes only when the operation returns,
+// so two requests could otherwise both start the components.
+func (u *Unicast) claim() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.boot || u.joining || u.closed {
+		return oerr.EIPCPSTATE
+	}
+	u.joining = true
+	return nil
+}
+
+// unclaim ends what claim started, successful or not.
+func (u *Unicast) unclaim() {
+	u.mu.Lock()
+	u.joining = false
+	u.mu.Unlock()
 }
 
 // booted returns the components, or EIPCPSTATE before the bootstrap.
@@ -208,12 +248,10 @@ func (u *Unicast) Addr() uint64 {
 // draws its address, starts its components and acknowledges. A failure
 // leaves the IPCP as it was, so enrollment can be tried again.
 func (u *Unicast) Enroll(ctx context.Context, dst string) (string, hash.Algo, error) {
-	u.mu.Lock()
-	boot := u.boot
-	u.mu.Unlock()
-	if boot {
-		return "", 0, oerr.EIPCPSTATE
+	if err := u.claim(); err != nil {
+		return "", 0, err
 	}
+	defer u.unclaim()
 	c, err := u.cm.Connect(ctx, connmgr.EnrollInfo(), dst, qos.Raw)
 	if err != nil {
 		return "", 0, fmt.Errorf("%v: %w", err, oerr.EIPCP)
@@ -274,7 +312,11 @@ const neighbourTimeout = 4000
 // Connect opens a Management or Data Transfer connection (or both,
 // Management first) to the member called dst in a lower layer. The
 // Management flow is raw; the Data Transfer flow has QoS q and carries the
-// QoS cube q maps to. Both have the peer timeout neighbourTimeout.
+// QoS cube q maps to. Both have the peer timeout neighbourTimeout. When
+// both are asked for and the Data Transfer one fails, the Management one
+// is closed again: a failed connect leaves nothing behind (the
+// reference's CLI, connecting them one by one, keeps it, and a retry then
+// makes a second one).
 func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) error {
 	u.mu.Lock()
 	boot, a, nb := u.boot, u.addr, u.nb
@@ -287,6 +329,7 @@ func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) err
 		return err
 	}
 	q.Timeout = neighbourTimeout
+	mgmt := 0 // the Management connection made here
 	if comp == "" || comp == connmgr.CompMgmt {
 		mq := qos.Raw
 		mq.Timeout = neighbourTimeout
@@ -294,16 +337,23 @@ func (u *Unicast) Connect(ctx context.Context, dst, comp string, q qos.Spec) err
 		if err != nil {
 			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
 		}
-		if err := nb.add(connmgr.CompMgmt, c); err != nil {
+		if mgmt, err = nb.add(connmgr.CompMgmt, c); err != nil {
 			return err
 		}
 	}
 	if comp == "" || comp == connmgr.CompDT {
 		c, err := u.cm.Connect(ctx, connmgr.DTInfo(a), dst, q)
-		if err != nil {
-			return fmt.Errorf("%v: %w", err, oerr.EIPCP)
+		if err == nil {
+			_, err = nb.add(connmgr.CompDT, c)
+		} else {
+			err = fmt.Errorf("%v: %w", err, oerr.EIPCP)
 		}
-		return nb.add(connmgr.CompDT, c)
+		if err != nil {
+			if mgmt != 0 {
+				nb.remove(mgmt, "the Data Transfer connection failed")
+			}
+			return err
+		}
 	}
 	return nil
 }
@@ -354,8 +404,17 @@ func (u *Unicast) Query(ctx context.Context, h []byte) error {
 }
 
 // Close stops the components and waits for their goroutines; the skeleton
-// has closed every N+1 flow's channel, which ends the readers.
+// has closed every N+1 flow's channel, which ends the readers. Calls after
+// the first return at once (the neighbours and the directory close their
+// channels once only).
 func (u *Unicast) Close() {
+	u.mu.Lock()
+	closed := u.closed
+	u.closed = true
+	u.mu.Unlock()
+	if closed {
+		return
+	}
 	u.cancel()
 	u.mu.Lock()
 	f, d, nb := u.fa, u.dir, u.nb

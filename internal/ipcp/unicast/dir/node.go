@@ -60,6 +60,8 @@ type Node struct {
 	lastID  uint64
 	maintAt time.Time
 	stats   Stats
+
+	usable func(addr uint64) bool // nil: every address; see SetUsable
 }
 
 type cached struct {
@@ -94,6 +96,15 @@ func New(cfg Config, addr uint64, rnd *rand.Rand) (*Node, error) {
 	n.tab = newTable(n.self, cfg.K, cfg.TRefresh)
 	return n, nil
 }
+
+// SetUsable makes lookups skip the values (addresses) for which f is
+// false, as if they were absent, and forget a remembered answer that f
+// refuses. A member gives the test "has a route to it": after a member
+// restarts with a new address, the values and answers naming its old one
+// live on (until t_expire and TCache), and without the test a lookup could
+// keep answering with the address nobody has any more. A value skipped
+// stays stored, and is served to others.
+func (n *Node) SetUsable(f func(addr uint64) bool) { n.usable = f }
 
 // Self returns our contact: node ID and address.
 func (n *Node) Self() Contact { return n.self }
@@ -289,7 +300,7 @@ func (n *Node) Lookup(now time.Time, key []byte) (addr, id uint64, err error) {
 		return a, 0, nil
 	}
 	if c, ok := n.cache[string(key)]; ok {
-		if now.Before(c.exp) {
+		if now.Before(c.exp) && (n.usable == nil || n.usable(c.addr)) {
 			return c.addr, 0, nil
 		}
 		delete(n.cache, string(key))
@@ -311,10 +322,11 @@ func (n *Node) Lookup(now time.Time, key []byte) (addr, id uint64, err error) {
 	return 0, l.id, nil
 }
 
-// pick returns the first value that is another member's address, or 0.
+// pick returns the first value that is another member's address (and
+// usable), or 0.
 func (n *Node) pick(vals [][]byte) uint64 {
 	for _, v := range vals {
-		if a, err := DecodeValue(v); err == nil && a != 0 && a != n.self.Addr {
+		if a, err := DecodeValue(v); err == nil && a != 0 && a != n.self.Addr && (n.usable == nil || n.usable(a)) {
 			return a
 		}
 	}

@@ -17,6 +17,10 @@ type LSDB struct {
 	self  uint64
 	adj   map[adjKey]*adjacency
 	graph *Graph
+	// gone holds the last seqno of each of our own adjacencies that was
+	// removed (one entry per neighbour address this member ever lost,
+	// 8 bytes each): see AddNeighbour.
+	gone map[uint64]uint64
 }
 
 type adjKey struct{ src, dst uint64 }
@@ -35,7 +39,7 @@ type Adjacency struct {
 
 // NewLSDB returns an empty database for the member with address self.
 func NewLSDB(self uint64) *LSDB {
-	return &LSDB{self: self, adj: make(map[adjKey]*adjacency), graph: NewGraph()}
+	return &LSDB{self: self, adj: make(map[adjKey]*adjacency), graph: NewGraph(), gone: map[uint64]uint64{}}
 }
 
 // Graph returns the graph of the database's adjacencies. The caller may
@@ -69,11 +73,22 @@ func (db *LSDB) Update(u wire.LSU, now time.Time) (accepted, changed bool) {
 }
 
 // AddNeighbour records a new data transfer connection to nb, at now: it
-// adds the adjacency self→nb with seqno 0 and returns the LSU announcing
-// it, for every Management neighbour. changed says whether the topology
-// changed (false if the adjacency was already known).
+// adds the adjacency self→nb and returns the LSU announcing it, for every
+// Management neighbour. changed says whether the topology changed (false
+// if the adjacency was already known).
+//
+// The first adjacency to nb has seqno 0, as in the reference. One that
+// comes back (nb was disconnected and connected again) goes on from the
+// last seqno the removed one had: the others may still hold that copy,
+// not yet aged out, and would refuse a lower seqno, so the fresh
+// announcement would be lost and their stale copy would age out later,
+// taking the link out of their routes for a while although it is up.
 func (db *LSDB) AddNeighbour(nb uint64, now time.Time) (lsu wire.LSU, changed bool) {
 	lsu = wire.LSU{Dst: nb, Src: db.self}
+	if s, ok := db.gone[nb]; ok {
+		lsu.Seqno = s + 1
+		delete(db.gone, nb)
+	}
 	_, changed = db.Update(lsu, now)
 	return lsu, changed
 }
@@ -82,6 +97,9 @@ func (db *LSDB) AddNeighbour(nb uint64, now time.Time) (lsu wire.LSU, changed bo
 // connection goes. No LSU announces this; other members age it out. It
 // reports whether the topology changed.
 func (db *LSDB) RemoveNeighbour(nb uint64) bool {
+	if a := db.adj[adjKey{db.self, nb}]; a != nil {
+		db.gone[nb] = a.seqno
+	}
 	return db.remove(adjKey{db.self, nb})
 }
 

@@ -97,6 +97,33 @@ func TestLSDBRestart(t *testing.T) {
 	}
 }
 
+// TestLSDBReconnect: an adjacency that comes back within the member's
+// life goes on from its last seqno, so that a peer still holding the old
+// copy accepts the announcement at once (seqno 0 would be ignored there
+// until the copy aged out, and the link would then drop out of its
+// routes).
+func TestLSDBReconnect(t *testing.T) {
+	a, b := NewLSDB(1), NewLSDB(2)
+	lsu, _ := a.AddNeighbour(2, t0)
+	b.Update(lsu, t0)
+	var lsus []wire.LSU
+	for i := range 5 {
+		lsus, _ = a.Tick(t0.Add(time.Duration(i+1)*time.Second), time.Minute)
+		b.Update(lsus[0], t0.Add(time.Duration(i+1)*time.Second))
+	}
+	a.RemoveNeighbour(2)
+	lsu, changed := a.AddNeighbour(2, t0.Add(10*time.Second))
+	if lsu != (wire.LSU{Src: 1, Dst: 2, Seqno: 6}) || !changed {
+		t.Fatalf("AddNeighbour again = %+v, %v", lsu, changed)
+	}
+	if ok, _ := b.Update(lsu, t0.Add(10*time.Second)); !ok {
+		t.Error("the peer ignores the announcement of the link back")
+	}
+	if lsu, _ := a.AddNeighbour(3, t0); lsu.Seqno != 0 {
+		t.Errorf("a new neighbour's adjacency has seqno %d", lsu.Seqno)
+	}
+}
+
 // TestFloodConverges floods LSUs over random connected topologies the way
 // members do (accepted updates go on to every other neighbour, a new
 // neighbour gets the whole database) and checks that every member ends with
