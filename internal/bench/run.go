@@ -44,7 +44,19 @@ type Config struct {
 	// allocations through the local IPCP are timed; none for nil.
 	Names      []int
 	NameAllocs int
-	Log        io.Writer // progress lines; nil discards them
+	// Tools runs the tools tables (tools.go) on ToolPaths (nil means
+	// DefaultToolPaths()): oping -f with ToolFloodCount pings, oping -i 5
+	// with ToolPacedCount, ocbr -f for OcbrSeconds.
+	Tools          bool
+	ToolPaths      []ToolPath
+	ToolFloodCount int
+	ToolPacedCount int
+	OcbrSeconds    int
+	// Reference is the directory of the reference implementation's
+	// installation (with cnode.sh), whose tools run next to ours; "" for
+	// none.
+	Reference string
+	Log       io.Writer // progress lines; nil discards them
 }
 
 // DefaultConfig returns the configuration of a full run (a few minutes
@@ -53,11 +65,13 @@ func DefaultConfig(smoke bool) Config {
 	if smoke {
 		return Config{Smoke: true, Duration: 100 * time.Millisecond, LatencyCount: 20,
 			LatencyInterval: time.Millisecond, Warmup: 10,
-			ScaleFlows: []int{100, 300}, Names: []int{10, 1000}, NameAllocs: 20}
+			ScaleFlows: []int{100, 300}, Names: []int{10, 1000}, NameAllocs: 20,
+			Tools: true, ToolFloodCount: 200, ToolPacedCount: 20, OcbrSeconds: 1}
 	}
 	return Config{Duration: 2 * time.Second, LatencyCount: 2000,
 		LatencyInterval: time.Millisecond, Warmup: 1000,
-		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200}
+		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200,
+		Tools: true, ToolFloodCount: 20000, ToolPacedCount: 300, OcbrSeconds: 3}
 }
 
 // Harness runs the measurements. Create it with New and call Cleanup when
@@ -79,6 +93,9 @@ func New(cfg Config) (*Harness, error) {
 	}
 	if cfg.Paths == nil {
 		cfg.Paths = DefaultPaths()
+	}
+	if cfg.ToolPaths == nil {
+		cfg.ToolPaths = DefaultToolPaths()
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
@@ -113,6 +130,12 @@ func (h *Harness) Run(ctx context.Context) *Report {
 		LatencyCount:      h.cfg.LatencyCount,
 		LatencyIntervalNs: int64(h.cfg.LatencyInterval),
 		ClockTick:         int(ClockTick()),
+		ToolFloodCount:    h.cfg.ToolFloodCount,
+		ToolPacedCount:    h.cfg.ToolPacedCount,
+		OcbrSeconds:       h.cfg.OcbrSeconds,
+	}
+	if h.cfg.Tools && !h.cfg.ScaleOnly {
+		rep.Tools = h.runTools(ctx)
 	}
 	for _, p := range h.cfg.Paths {
 		if h.cfg.ScaleOnly {
