@@ -60,16 +60,16 @@ func (rep *Report) Markdown() string {
 		b.WriteString("\n## The data path: obench's own client and server\n\n" +
 			"The tables below measure the flows themselves, between obench and a server of its own (no tool " +
 			"in the way), each over a path of its own, next to the kernel.\n\n")
+		fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. Ouroboros flows are raw (QoS raw: no "+
+			"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
+			"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
+			"ratios to %s. CPU µs/pkt is the user+system time of every process involved (client, server, and "+
+			"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 or eth-dix layer) per packet delivered, "+
+			"a round trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. "+
+			"Lost counts the packets that never arrived; only UDP and Ethernet (kernel UDP, or under a raw flow "+
+			"over a udp4 or eth-dix layer) may lose any, a loss on another path fails its row.%s%s\n",
+			kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick, ethNote(rep), skipNote(rep))
 	}
-	fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. Ouroboros flows are raw (QoS raw: no "+
-		"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
-		"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
-		"ratios to %s. CPU µs/pkt is the user+system time of every process involved (client, server, and "+
-		"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 or eth-dix layer) per packet delivered, "+
-		"a round trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. "+
-		"Lost counts the packets that never arrived; only UDP and Ethernet (kernel UDP, or under a raw flow "+
-		"over a udp4 or eth-dix layer) may lose any, a loss on another path fails its row.%s%s\n",
-		kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick, ethNote(rep), skipNote(rep))
 	for _, s := range sections {
 		if len(rep.Results) == 0 {
 			break // obench --scale-only

@@ -53,8 +53,9 @@ type Config struct {
 	ToolPacedCount int
 	OcbrSeconds    int
 	// Reference is the directory of the reference implementation's
-	// installation (with cnode.sh), whose tools run next to ours; "" for
-	// none.
+	// installation (with cnode.sh), whose tools run next to ours on the
+	// paths with a RefVariant (reftools.go); "" for none. Not in smoke
+	// runs.
 	Reference string
 	Log       io.Writer // progress lines; nil discards them
 }
@@ -71,7 +72,8 @@ func DefaultConfig(smoke bool) Config {
 	return Config{Duration: 2 * time.Second, LatencyCount: 2000,
 		LatencyInterval: time.Millisecond, Warmup: 1000,
 		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200,
-		Tools: true, ToolFloodCount: 20000, ToolPacedCount: 300, OcbrSeconds: 3}
+		Tools: true, ToolFloodCount: 20000, ToolPacedCount: 300, OcbrSeconds: 3,
+		Reference: installedReference()}
 }
 
 // Harness runs the measurements. Create it with New and call Cleanup when
@@ -276,4 +278,13 @@ func summary(r *Result) string {
 		parts = append(parts, f.Key+"="+FormatFigure(f.Key, f.Value))
 	}
 	return strings.Join(parts, " ")
+}
+
+// installedReference returns DefaultReference if the reference
+// implementation is installed there (with its cnode.sh), else "".
+func installedReference() string {
+	if _, err := os.Stat(DefaultReference + "/cnode.sh"); err != nil {
+		return ""
+	}
+	return DefaultReference
 }

@@ -124,7 +124,7 @@ func (h *Harness) runTools(ctx context.Context) []ToolResult {
 	rows := h.runToolKernel(ctx)
 	for _, p := range h.cfg.ToolPaths {
 		rows = append(rows, h.runToolPath(ctx, p)...)
-		if p.RefVariant != "" && h.cfg.Reference != "" {
+		if p.RefVariant != "" && h.cfg.Reference != "" && !h.cfg.Smoke {
 			rows = append(rows, h.runRefPath(ctx, p)...)
 		}
 	}
@@ -141,6 +141,7 @@ func (h *Harness) toolRows(p ToolPath, impl string, qs []string) []ToolResult {
 			label := toolLabel(p.Label, q)
 			if impl == ImplReference {
 				label = "reference: " + label
+				tool, args, _ = h.refToolArgs(m)
 			}
 			rows = append(rows, ToolResult{Path: p.ID, Label: label, Impl: impl, QoS: q, Test: m.Test,
 				Size: m.Size, Command: commandLine(tool, args)})
@@ -291,7 +292,7 @@ func (h *Harness) runTool(ctx context.Context, hs *hostSet, srv *toolServer, r *
 		}
 		packets = 2 * st.Received
 	case OcbrFlood:
-		t, err := waitOcbrTest(srv.c, mark, 5*time.Second)
+		t, err := waitOcbrTest(srv.c.out.String, srv.c.done, mark, 5*time.Second)
 		if err != nil {
 			return err
 		}
@@ -357,12 +358,13 @@ func ocbrSent(out string) int64 {
 	return 0
 }
 
-// waitOcbrTest waits until the ocbr server c reports the end of a test in
-// its output after byte mark, and returns the test.
-func waitOcbrTest(c *child, mark int, limit time.Duration) (OcbrTest, error) {
+// waitOcbrTest waits until the ocbr server whose output output returns
+// reports the end of a test in its output after byte mark, and returns the
+// test. exited is closed when the server exited (nil if unknown).
+func waitOcbrTest(output func() string, exited <-chan struct{}, mark int, limit time.Duration) (OcbrTest, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		out := c.out.String()
+		out := output()
 		if mark > len(out) {
 			mark = len(out)
 		}
@@ -379,7 +381,7 @@ func waitOcbrTest(c *child, mark int, limit time.Duration) (OcbrTest, error) {
 			return t, nil
 		}
 		select {
-		case <-c.done:
+		case <-exited:
 			return t, fmt.Errorf("ocbr server exited: %s", cellText(out[mark:], 300))
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -485,15 +487,6 @@ func (h *Harness) runToolKernel(ctx context.Context) []ToolResult {
 			r.CPUPerPacketNs = float64(r.CPUNs) / float64(packets)
 		}
 		h.logf("tools, %s: %s: %s", r.Label, r.Command, toolSummary(r))
-	}
-	return rows
-}
-
-// runRefPath runs the reference's rows of p (reftools.go).
-func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
-	rows := h.toolRows(p, ImplReference, []string{"raw"})
-	for i := range rows {
-		rows[i].Skipped = "not implemented"
 	}
 	return rows
 }
