@@ -77,7 +77,7 @@ func (h *Harness) startRefNode(variant string) (*refNode, error) {
 		return nil, err
 	}
 	n := &refNode{h: h, cnode: filepath.Join(h.cfg.Reference, "cnode.sh"),
-		name:  fmt.Sprintf("o7sb%dr%d", os.Getpid(), h.netSeq.Add(1)),
+		name:  fmt.Sprintf("o7sref%dx%d", os.Getpid(), h.netSeq.Add(1)),
 		state: state}
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "O7S_REF_STATE=") {
