@@ -1,4 +1,9 @@
-// Package bench is the benchmark harness behind obench: it measures latency
+// Package bench is the benchmark harness behind obench. First it runs the
+// tools users run (oping -f, oping -i 5, ocbr -f: tools.go) between real
+// processes over every path below, raw and reliable, parsing their output,
+// next to the kernel doing the same job between two Go processes, and next
+// to the reference implementation's tools where it is installed
+// (reftools.go). Then it measures latency
 // and throughput of Ouroboros flows (a direct local flow, a flow through the
 // local IPCP, a flow between two hosts over a udp4 layer on loopback, a flow
 // between two hosts over an eth-dix layer on a veth pair; each raw and
@@ -8,7 +13,9 @@
 // spent per packet, and renders the results as JSON and Markdown.
 //
 // Every Ouroboros path runs in private irmds (one per host), each in a
-// temporary run directory; nothing touches /var/run/ouroboros or /etc/hosts.
+// temporary run directory; nothing touches /var/run/ouroboros or /etc/hosts
+// (the reference's nodes mount their own over them, in mount namespaces of
+// their own).
 // The eth-dix layer runs on a veth pair and a network namespace of its own
 // (root only; skipped otherwise). Cleanup stops every process the harness
 // started, removes every directory it made and deletes every veth pair and
