@@ -271,7 +271,7 @@ func (h *Harness) runTool(ctx context.Context, hs *hostSet, srv *toolServer, r *
 	pids := append(hs.pids(), srv.c.pid())
 	before, err := CPUTicks(pids)
 	if err != nil {
-		return err
+		return fmt.Errorf("a process of the path is gone (%w)%s", err, hs.logs())
 	}
 	mark := len(srv.c.out.String())
 	out, cpu, err := h.runClient(ctx, tool+" client", cmd, planned+toolSlack)
@@ -306,7 +306,7 @@ func (h *Harness) runTool(ctx context.Context, hs *hostSet, srv *toolServer, r *
 	}
 	after, err := CPUTicks(pids)
 	if err != nil {
-		return err
+		return fmt.Errorf("a process of the path is gone after the command (%w)%s", err, hs.logs())
 	}
 	r.CPUNs = int64(TicksToDuration(after-before, ClockTick()) + cpu)
 	if packets > 0 {
