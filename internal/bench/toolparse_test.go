@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -159,5 +160,64 @@ func TestToolsMarkdown(t *testing.T) {
 	}
 	if strings.Contains(md, "×ref") {
 		t.Errorf("a ×ref column without reference rows:\n%s", md)
+	}
+}
+
+func TestCommandLines(t *testing.T) {
+	h := &Harness{cfg: DefaultConfig(false)}
+	for _, c := range []struct {
+		m    ToolMeasure
+		q    string
+		ref  bool
+		want string
+	}{
+		{ToolMeasure{OpingFlood, 64}, "raw", false, "oping -f -c 20000 -s 64 -q raw"},
+		{ToolMeasure{OpingPaced, 64}, "data", false, "oping -i 5 -c 300 -s 64 -q data"},
+		{ToolMeasure{OcbrFlood, 1000}, "data", false, "ocbr -f -s 1000 -d 3 -q data"},
+		// The reference's ocbr has no -q: its flows are raw.
+		{ToolMeasure{OcbrFlood, 64}, "raw", true, "ocbr -f -s 64 -d 3"},
+		{ToolMeasure{OpingFlood, 64}, "raw", true, "oping -f -c 20000 -s 64 -q raw"},
+	} {
+		tool, args, _ := h.toolArgs(c.m, c.q)
+		if c.ref {
+			tool, args, _ = h.refToolArgs(c.m)
+		}
+		if got := commandLine(tool, args); got != c.want {
+			t.Errorf("%v %s ref=%v: %q, want %q", c.m, c.q, c.ref, got, c.want)
+		}
+		if args[0] != "-n" || args[1] != serverName {
+			t.Errorf("%v: client arguments %q do not name the server first", c.m, args)
+		}
+	}
+}
+
+// TestToolsMissingPrograms runs the tools part where no program it needs
+// exists: every row is an error row saying why, and the run fails.
+func TestToolsMissingPrograms(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PATH", dir)
+	cfg := DefaultConfig(true)
+	cfg.ToolPaths = DefaultToolPaths()[:2]
+	cfg.Reference = ""
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.self = dir + "/obench"
+	defer h.Cleanup()
+	rep := &Report{Tools: h.runTools(context.Background())}
+	if want := len(ToolPlan()) * (1 + 2*len(ToolQoS)); len(rep.Tools) != want {
+		t.Fatalf("%d rows, want %d", len(rep.Tools), want)
+	}
+	for _, r := range rep.Tools {
+		if r.Error == "" || r.Sent != 0 || !math.IsNaN(r.Figure()) {
+			t.Errorf("%s %s: %+v, want an error row", r.Label, r.Command, r)
+		}
+	}
+	if !strings.Contains(rep.Tools[len(rep.Tools)-1].Error, "irmd is neither next to") {
+		t.Errorf("error %q does not say what is missing", rep.Tools[len(rep.Tools)-1].Error)
+	}
+	if !rep.Failed() {
+		t.Error("the run did not fail")
 	}
 }
