@@ -28,7 +28,9 @@ import (
 func TestBenchSmoke(t *testing.T) {
 	bin := rig.Bin(t)
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// About a minute alone, nearly three with the race detector on a busy
+	// 2-core machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "obench"), "--smoke", "--out", out)
 	for _, e := range os.Environ() {
