@@ -19,16 +19,18 @@ import (
 
 // TestBenchSmoke runs the benchmark harness in smoke mode against real
 // processes (its own private irmds, a local IPCP, two hosts over a udp4
-// layer, two hosts over an eth-dix layer on a veth pair, its peers) and
-// checks that it prints its table and writes its JSON and Markdown with every
-// row, reliable flows included, and that it leaves no veth pair or network
+// layer, two hosts over an eth-dix layer on a veth pair, its peers, the
+// oping and ocbr tools) and checks that it prints its tables and writes its
+// JSON and Markdown with every row, the tools' and reliable flows included, and that it leaves no veth pair or network
 // namespace behind. Speed is never asserted, nor that a raw flow over UDP or
 // Ethernet loses nothing. Without root the eth-dix rows must say why they
 // were skipped.
 func TestBenchSmoke(t *testing.T) {
 	bin := rig.Bin(t)
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// About a minute alone, nearly three with the race detector on a busy
+	// 2-core machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "obench"), "--smoke", "--out", out)
 	for _, e := range os.Environ() {
@@ -79,6 +81,8 @@ func TestBenchSmoke(t *testing.T) {
 		}
 	}
 
+	checkToolRows(t, rep, stdout.String())
+
 	plan := bench.Plan()
 	paths := bench.DefaultPaths()
 	if len(rep.Results) != len(paths)*len(plan) {
@@ -98,9 +102,11 @@ func TestBenchSmoke(t *testing.T) {
 			}
 		}
 		rows := 0
-		// The tables of the plan come before the many-flows and many-names
-		// tables, whose rows also start with a path's label.
-		planTables, _, _ := strings.Cut(stdout.String(), "\n## Many ")
+		// The tables of the plan come after the tools tables and before the
+		// many-flows and many-names tables, whose rows also start with a
+		// path's label.
+		_, planTables, _ := strings.Cut(stdout.String(), "\n## The data path")
+		planTables, _, _ = strings.Cut(planTables, "\n## Many ")
 		for _, line := range strings.Split(planTables, "\n") {
 			if strings.HasPrefix(line, "| "+p.Label+" | ") {
 				rows++
@@ -163,6 +169,72 @@ func checkNoBenchNets(t *testing.T, pid int) {
 		out, _ := exec.Command("ip", args...).Output()
 		for _, m := range left.FindAllStringSubmatch(string(out), -1) {
 			t.Errorf("obench left %s behind (ip %s)", m[1], strings.Join(args, " "))
+		}
+	}
+}
+
+// checkToolRows checks the tools rows of a smoke run: a kernel row and a row
+// of ours for every path, QoS and tool command, in order, each with its
+// figure and its ratio to the kernel's (or, on eth-dix without root, the
+// reason it was skipped), and their tables in the Markdown. Figures are
+// never compared with anything.
+func checkToolRows(t *testing.T, rep *bench.Report, md string) {
+	t.Helper()
+	if !strings.Contains(md, "\n## What users run: the tools next to the kernel\n") {
+		t.Errorf("no tools section in the output")
+	}
+	for _, title := range []string{"### `oping -f -c ", "### `oping -i 5 -c ", "### `ocbr -f -s 64 ", "### `ocbr -f -s 1000 "} {
+		if !strings.Contains(md, "\n"+title) {
+			t.Errorf("no table %q in the output", title)
+		}
+	}
+	plan := bench.ToolPlan()
+	var want []bench.ToolResult
+	for _, m := range plan {
+		want = append(want, bench.ToolResult{Path: bench.UnixID, Impl: bench.ImplKernel, Test: m.Test, Size: m.Size})
+	}
+	skip := map[string]string{}
+	for _, p := range bench.DefaultToolPaths() {
+		if p.Skip != nil {
+			skip[p.ID] = p.Skip()
+		}
+		for _, q := range bench.ToolQoS {
+			for _, m := range plan {
+				want = append(want, bench.ToolResult{Path: p.ID, Impl: bench.ImplOurs, QoS: q, Test: m.Test, Size: m.Size})
+			}
+		}
+	}
+	var rows []bench.ToolResult
+	for _, r := range rep.Tools {
+		if r.Impl != bench.ImplReference { // optional, not in smoke runs
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d tools rows, want %d", len(rows), len(want))
+	}
+	for i, w := range want {
+		r := rows[i]
+		if r.Path != w.Path || r.Impl != w.Impl || r.QoS != w.QoS || r.Test != w.Test || r.Size != w.Size {
+			t.Errorf("tools row %d is %s %s %s %s %d, want %s %s %s %s %d", i, r.Path, r.Impl, r.QoS, r.Test, r.Size,
+				w.Path, w.Impl, w.QoS, w.Test, w.Size)
+			continue
+		}
+		if why := skip[r.Path]; why != "" {
+			if r.Skipped != why || r.Error != "" || r.Sent != 0 {
+				t.Errorf("tools row %d (%s %s) skipped for %q: %+v", i, r.Label, r.Command, why, r)
+			}
+			continue
+		}
+		fig := r.Figure()
+		if r.Error != "" || r.Skipped != "" || r.Received == 0 || r.Received > r.Sent || !(fig > 0) {
+			t.Errorf("tools row %d (%s %s): %+v", i, r.Label, r.Command, r)
+		}
+		if r.Impl == bench.ImplOurs && !(r.KernelRatio > 0) {
+			t.Errorf("tools row %d (%s %s): no ratio to the kernel", i, r.Label, r.Command)
+		}
+		if r.Impl == bench.ImplOurs && !strings.Contains(md, "\n| "+r.Label+" | ") {
+			t.Errorf("tools row %d: no row %q in the output", i, r.Label)
 		}
 	}
 }

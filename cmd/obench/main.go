@@ -1,4 +1,8 @@
 // Command obench is the benchmark harness: in one run on one machine it
+// runs the tools users run (oping -f, oping -i 5, ocbr -f) between real
+// processes over every path below, raw and reliable, next to the kernel
+// doing the same job between two Go processes, and next to the reference
+// implementation's tools where it is installed (--reference); then it
 // measures the latency and throughput of Ouroboros flows (direct, through a
 // local IPCP of a private irmd, between two private hosts over a udp4 layer
 // on 127.0.0.1 and 127.0.0.2, and between two private hosts over an eth-dix
@@ -9,8 +13,8 @@
 // flow's: to the raw flow of the same path), and writes the results as JSON
 // and Markdown. `make bench` runs it through bench/run.
 //
-// It needs irmd, ipcpd-local, ipcpd-udp4 and ipcpd-eth-dix next to its own
-// executable or on $PATH, and runs its own server processes (hidden
+// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-eth-dix, oping and ocbr next
+// to its own executable or on $PATH, and runs its own server processes (hidden
 // subcommand "peer"). The eth-dix layer needs root and the ip tool (it
 // creates the veth pair and the namespace, and deletes them on every exit,
 // Ctrl-C included); without them its rows say "skipped" and why.
@@ -38,15 +42,18 @@ func main() {
 func usage(fs *flag.FlagSet) func() {
 	return func() {
 		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
-Measures Ouroboros flows (direct, local IPCP, two hosts over a udp4 layer on
-loopback, two hosts over an eth-dix layer on a veth pair; each raw and
-reliable) next to the kernel (Unix socketpair, UDP on loopback): latency,
+Runs the oping and ocbr tools over Ouroboros flows (direct, local IPCP, two
+hosts over a udp4 layer on loopback, two hosts over an eth-dix layer on a
+veth pair; each raw and reliable) next to the kernel doing the same job over
+a Unix socketpair, and the reference implementation's tools where it is
+installed. Then measures the flows themselves next to the kernel (Unix
+socketpair, UDP on loopback): latency,
 ping-pong, one-way and echo throughput, and CPU time per packet; then the
 allocation rate and memory per flow with many concurrent flows, and the time
 of one allocation with few and with many names. Prints a
 Markdown table and writes JSON and Markdown results into the output directory.
-Needs irmd, ipcpd-local, ipcpd-udp4 and ipcpd-eth-dix next to obench or on
-$PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
+Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-eth-dix, oping and ocbr next to
+obench or on $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)
 		fs.PrintDefaults()
@@ -59,6 +66,8 @@ func run(args []string) int {
 	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
 	scaleOnly := fs.Bool("scale-only", false, "only the many-flows and many-names measurements")
+	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr and the kernel; the reference's where installed)")
+	reference := fs.String("reference", "", "directory of the reference implementation (with cnode.sh) whose tools run next to ours on the direct and local IPCP paths; \"none\" for none (default "+bench.DefaultReference+" if installed; never in smoke runs)")
 	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)
 	if err := fs.Parse(args); err != nil {
@@ -83,6 +92,21 @@ func run(args []string) int {
 	}
 	cfg.Log = os.Stderr
 	cfg.ScaleOnly = *scaleOnly
+	if *scaleOnly && *toolsOnly {
+		fmt.Fprintln(os.Stderr, "obench: --scale-only and --tools-only exclude each other")
+		return 1
+	}
+	if *toolsOnly {
+		cfg.Paths = []bench.Path{}
+		cfg.ScaleFlows, cfg.Names = nil, nil
+	}
+	switch *reference {
+	case "":
+	case "none":
+		cfg.Reference = ""
+	default:
+		cfg.Reference = *reference
+	}
 
 	h, err := bench.New(cfg)
 	if err != nil {

@@ -230,30 +230,13 @@ func (h *Harness) sweepStaleNets(ip string) {
 }
 
 // openEthDIXLayer is a flow with QoS spec from host A to a server on host B
-// over an eth-dix layer on a veth pair of its own (see above); names are
-// resolved by the layer's broadcast queries. A veth drops frames when the
-// receiving side's queue is full: a raw flow sees the losses, a reliable one
-// retransmits.
+// over an eth-dix layer on a veth pair of its own (ethInstance).
 func openEthDIXLayer(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error) {
-	if why := ethSkip(); why != "" {
-		return nil, fmt.Errorf("eth-dix layer: %s", why)
-	}
-	v, remove, err := h.newVethNet(ethMTU(Plan()))
+	inst, remove, err := h.ethInstance()
 	if err != nil {
 		return nil, err
 	}
-	h.logf("eth-dix layer: veth pair %s (host A, this namespace) and %s (host B, namespace %s), MTU %d",
-		v.devA, v.devB, v.ns, v.mtu)
-	s, err := openOuroboros(ctx, h, instance{
-		noDirect: true,
-		ipcps:    []string{"ipcpd-eth-dix"},
-		twoHosts: true,
-		serverNS: v.ns,
-		lossy:    true,
-		layer: func(ctx context.Context, a, b *host) error {
-			return bootstrapEthDIX(ctx, a, b, v.devA, v.devB)
-		},
-	}, spec)
+	s, err := openOuroboros(ctx, h, inst, spec)
 	if err != nil {
 		remove()
 		return nil, err
@@ -263,6 +246,34 @@ func openEthDIXLayer(ctx context.Context, h *Harness, spec qos.Spec) (*Session, 
 	closeHosts := s.close
 	s.close = func() { closeHosts(); remove() }
 	return s, nil
+}
+
+// ethInstance creates a veth pair and a namespace (see above) and returns
+// two hosts over an eth-dix layer on it, and the function that deletes the
+// pair and the namespace, to call after the hosts stopped. Names are
+// resolved by the layer's broadcast queries. A veth drops frames when the
+// receiving side's queue is full: a raw flow sees the losses, a reliable one
+// retransmits.
+func (h *Harness) ethInstance() (instance, func(), error) {
+	if why := ethSkip(); why != "" {
+		return instance{}, nil, fmt.Errorf("eth-dix layer: %s", why)
+	}
+	v, remove, err := h.newVethNet(ethMTU(Plan()))
+	if err != nil {
+		return instance{}, nil, err
+	}
+	h.logf("eth-dix layer: veth pair %s (host A, this namespace) and %s (host B, namespace %s), MTU %d",
+		v.devA, v.devB, v.ns, v.mtu)
+	return instance{
+		noDirect: true,
+		ipcps:    []string{"ipcpd-eth-dix"},
+		twoHosts: true,
+		serverNS: v.ns,
+		lossy:    true,
+		layer: func(ctx context.Context, a, b *host) error {
+			return bootstrapEthDIX(ctx, a, b, v.devA, v.devB)
+		},
+	}, remove, nil
 }
 
 // bootstrapEthDIX creates and bootstraps an eth-dix IPCP on host a over devA

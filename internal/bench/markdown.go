@@ -38,8 +38,8 @@ var sections = []section{
 		[]string{"packets_per_s", "mbps", "lost", "cpu_per_packet"}},
 }
 
-// Markdown renders the report: a header with the machine, then one table per
-// test with every figure, its ratio to the path's kernel baseline, and the CPU
+// Markdown renders the report: a header with the machine, the tools tables
+// (toolmd.go), then one table per test of the data path with every figure, its ratio to the path's kernel baseline, and the CPU
 // time per packet.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
@@ -55,15 +55,21 @@ func (rep *Report) Markdown() string {
 	fmt.Fprintf(&b, "- date: %s\n", rep.Date.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "- machine: %s, %d cores, Linux %s, %s\n", rep.CPU, rep.Cores, rep.Kernel, rep.GoVersion)
 	fmt.Fprintf(&b, "- mode: %s; the run took %v\n\n", mode, time.Duration(rep.ElapsedNs).Round(time.Second/10))
-	fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. Ouroboros flows are raw (QoS raw: no "+
-		"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
-		"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
-		"ratios to %s. CPU µs/pkt is the user+system time of every process involved (client, server, and "+
-		"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 or eth-dix layer) per packet delivered, "+
-		"a round trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. "+
-		"Lost counts the packets that never arrived; only UDP and Ethernet (kernel UDP, or under a raw flow "+
-		"over a udp4 or eth-dix layer) may lose any, a loss on another path fails its row.%s%s\n",
-		kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick, ethNote(rep), skipNote(rep))
+	b.WriteString(rep.toolsMarkdown())
+	if len(rep.Results) > 0 {
+		b.WriteString("\n## The data path: obench's own client and server\n\n" +
+			"The tables below measure the flows themselves, between obench and a server of its own (no tool " +
+			"in the way), each over a path of its own, next to the kernel.\n\n")
+		fmt.Fprintf(&b, "Packet sizes include the harness's 16-byte header. Ouroboros flows are raw (QoS raw: no "+
+			"FRCT) unless marked reliable (QoS data: FRCT, in order, with retransmission). (×r) after a figure is "+
+			"that figure ÷ the same figure of the row's baseline: %s%s; the JSON also has every Ouroboros row's "+
+			"ratios to %s. CPU µs/pkt is the user+system time of every process involved (client, server, and "+
+			"every irmd and IPCP of an Ouroboros path: both hosts' for a udp4 or eth-dix layer) per packet delivered, "+
+			"a round trip counting two; the times are read in clock ticks of %v, so short measurements are coarse. "+
+			"Lost counts the packets that never arrived; only UDP and Ethernet (kernel UDP, or under a raw flow "+
+			"over a udp4 or eth-dix layer) may lose any, a loss on another path fails its row.%s%s\n",
+			kernelBaselines(rep), otherBaselines(rep), kernelPaths(rep), tick, ethNote(rep), skipNote(rep))
+	}
 	for _, s := range sections {
 		if len(rep.Results) == 0 {
 			break // obench --scale-only

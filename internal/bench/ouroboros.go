@@ -160,12 +160,48 @@ func (h *Harness) startHost(name, irmdPath, netns string, inst instance, push fu
 	return o, nil
 }
 
-// openOuroboros starts the hosts of inst (each a private irmd in a new run
-// directory; host B's inside inst.serverNS if set), their layer, a server
-// process bound to serverName on the server's host (in its namespace), and allocates a flow with QoS spec from this process, an
-// application of the client's host, to it (the server adopts that QoS when
-// it accepts).
-func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec) (s *Session, err error) {
+// hostSet is the running hosts of an instance: the client's and the
+// server's (the same host for a one-host instance), their layer set up and
+// serverName registered in it.
+type hostSet struct {
+	hosts          []*host // the client's first
+	client, server *host
+	stops          []func() // teardown, newest first
+}
+
+// push registers a teardown step, run before the ones registered earlier.
+func (hs *hostSet) push(f func()) { hs.stops = append([]func(){f}, hs.stops...) }
+
+// close runs every teardown step: the processes, then the directories.
+func (hs *hostSet) close() {
+	for _, f := range hs.stops {
+		f()
+	}
+	hs.stops = nil
+}
+
+// pids returns the irmds and IPCPs of every host.
+func (hs *hostSet) pids() []int {
+	var pids []int
+	for _, o := range hs.hosts {
+		pids = append(pids, o.pids...)
+	}
+	return pids
+}
+
+// logs returns every irmd's output, for an error message.
+func (hs *hostSet) logs() string {
+	var b strings.Builder
+	for _, o := range hs.hosts {
+		fmt.Fprintf(&b, "\n%s log:\n%s", o.name, o.irmd.out.String())
+	}
+	return b.String()
+}
+
+// startHosts starts the hosts of inst (each a private irmd in a new run
+// directory; host B's inside inst.serverNS if set) and their layer. On
+// failure it tears down what it started.
+func (h *Harness) startHosts(ctx context.Context, inst instance) (hs *hostSet, err error) {
 	irmdPath, err := findCommand(h.self, "irmd")
 	if err != nil {
 		return nil, err
@@ -175,20 +211,12 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 			return nil, err
 		}
 	}
-	var stops []func() // teardown, newest first
-	push := func(f func()) { stops = append([]func(){f}, stops...) }
-	teardown := func() {
-		for _, f := range stops {
-			f()
-		}
-	}
+	hs = &hostSet{}
 	defer func() {
 		if err != nil {
-			teardown()
+			hs.close()
 		}
 	}()
-
-	var hosts []*host // the client's first
 	names := []string{"irmd"}
 	if inst.twoHosts {
 		names = []string{"irmd A", "irmd B"}
@@ -198,28 +226,41 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 		if inst.twoHosts && i == 1 {
 			netns = inst.serverNS
 		}
-		o, err := h.startHost(name, irmdPath, netns, inst, push)
+		o, err := h.startHost(name, irmdPath, netns, inst, hs.push)
 		if err != nil {
 			return nil, err
 		}
-		hosts = append(hosts, o)
+		hs.hosts = append(hs.hosts, o)
 	}
-	client, server := hosts[0], hosts[len(hosts)-1]
-	logs := func() string {
-		var b strings.Builder
-		for _, o := range hosts {
-			fmt.Fprintf(&b, "\n%s log:\n%s", o.name, o.irmd.out.String())
+	hs.client, hs.server = hs.hosts[0], hs.hosts[len(hs.hosts)-1]
+	if inst.layer != nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
+		defer cancel()
+		if err := inst.layer(ctx, hs.client, hs.server); err != nil {
+			return nil, fmt.Errorf("%w%s", err, hs.logs())
 		}
-		return b.String()
 	}
+	return hs, nil
+}
 
+// openOuroboros starts the hosts of inst and their layer (startHosts), a
+// server process bound to serverName on the server's host (in its
+// namespace), and allocates a flow with QoS spec from this process, an
+// application of the client's host, to it (the server adopts that QoS when
+// it accepts).
+func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec) (s *Session, err error) {
+	hs, err := h.startHosts(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			hs.close()
+		}
+	}()
+	client, server := hs.client, hs.server
 	ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
 	defer cancel()
-	if inst.layer != nil {
-		if err := inst.layer(ctx, client, server); err != nil {
-			return nil, fmt.Errorf("%w%s", err, logs())
-		}
-	}
 
 	cmd, err := nsCommand(server.netns, h.self, PeerCommand, "flow", serverName)
 	if err != nil {
@@ -230,14 +271,11 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	if err != nil {
 		return nil, err
 	}
-	push(func() { h.procs.stop(peer) })
+	hs.push(func() { h.procs.stop(peer) })
 	if _, err := peer.waitOutput("ready", readyWait); err != nil {
 		return nil, err
 	}
-	pids := []int{os.Getpid()}
-	for _, o := range hosts {
-		pids = append(pids, o.pids...)
-	}
+	pids := append([]int{os.Getpid()}, hs.pids()...)
 	pids = append(pids, peer.pid())
 
 	// This process is an application of the client's host: the flow
@@ -245,7 +283,7 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	flow.Fini()
 	orig, had := os.LookupEnv(rundir.Env)
 	os.Setenv(rundir.Env, client.dir)
-	push(func() {
+	hs.push(func() {
 		flow.Fini()
 		if had {
 			os.Setenv(rundir.Env, orig)
@@ -255,9 +293,9 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	})
 	f, err := flow.Alloc(ctx, serverName, spec)
 	if err != nil {
-		return nil, fmt.Errorf("alloc %s: %w%s", serverName, err, logs())
+		return nil, fmt.Errorf("alloc %s: %w%s", serverName, err, hs.logs())
 	}
-	push(func() {
+	hs.push(func() {
 		f.SetLinger(closeLinger)
 		f.Close()
 	})
@@ -273,7 +311,7 @@ func openOuroboros(ctx context.Context, h *Harness, inst instance, spec qos.Spec
 	if err := f.SetFlags(flow.FlagRdWr | flow.FlagRNoPart); err != nil {
 		return nil, err
 	}
-	return &Session{Conn: f, Lossy: inst.lossy && !spec.Reliable(), PIDs: pids, close: teardown}, nil
+	return &Session{Conn: f, Lossy: inst.lossy && !spec.Reliable(), PIDs: pids, close: hs.close}, nil
 }
 
 // client is a client of o's irmd.

@@ -210,16 +210,32 @@ type Report struct {
 	LatencyIntervalNs int64 `json:"latency_interval_ns"` // pause before each of them
 	ClockTick         int   `json:"clock_tick_hz"`       // unit of the CPU times read, ticks per second
 	ElapsedNs         int64 `json:"elapsed_ns"`          // the whole run
+	// The tool commands' counts (Config.ToolFloodCount, ToolPacedCount,
+	// OcbrSeconds).
+	ToolFloodCount int `json:"tool_flood_count,omitempty"`
+	ToolPacedCount int `json:"tool_paced_count,omitempty"`
+	OcbrSeconds    int `json:"ocbr_seconds,omitempty"`
 
-	Results []Result `json:"results"`
+	// Tools holds the tools tables: our tools, the reference's, the
+	// kernel (tools.go).
+	Tools   []ToolResult `json:"tools,omitempty"`
+	Results []Result     `json:"results"`
 	// Scale holds many concurrent flows (scale.go); Names times an
 	// allocation with few and with many names.
 	Scale []ScaleResult `json:"scale,omitempty"`
 	Names []NamesResult `json:"names,omitempty"`
 }
 
-// Failed reports whether any measurement failed. A skipped one did not.
+// Failed reports whether any measurement failed. A skipped one did not,
+// nor did a row of the reference.
 func (rep *Report) Failed() bool {
+	for _, r := range rep.Tools {
+		// The reference's rows are optional: their errors show in the
+		// table, they do not fail the run.
+		if r.Error != "" && r.Impl != ImplReference {
+			return true
+		}
+	}
 	for _, r := range rep.Results {
 		if r.Error != "" {
 			return true

@@ -1,4 +1,9 @@
-// Package bench is the benchmark harness behind obench: it measures latency
+// Package bench is the benchmark harness behind obench. First it runs the
+// tools users run (oping -f, oping -i 5, ocbr -f: tools.go) between real
+// processes over every path below, raw and reliable, parsing their output,
+// next to the kernel doing the same job between two Go processes, and next
+// to the reference implementation's tools where it is installed
+// (reftools.go). Then it measures latency
 // and throughput of Ouroboros flows (a direct local flow, a flow through the
 // local IPCP, a flow between two hosts over a udp4 layer on loopback, a flow
 // between two hosts over an eth-dix layer on a veth pair; each raw and
@@ -8,7 +13,9 @@
 // spent per packet, and renders the results as JSON and Markdown.
 //
 // Every Ouroboros path runs in private irmds (one per host), each in a
-// temporary run directory; nothing touches /var/run/ouroboros or /etc/hosts.
+// temporary run directory; nothing touches /var/run/ouroboros or /etc/hosts
+// (the reference's nodes mount their own over them, in mount namespaces of
+// their own).
 // The eth-dix layer runs on a veth pair and a network namespace of its own
 // (root only; skipped otherwise). Cleanup stops every process the harness
 // started, removes every directory it made and deletes every veth pair and
@@ -44,7 +51,20 @@ type Config struct {
 	// allocations through the local IPCP are timed; none for nil.
 	Names      []int
 	NameAllocs int
-	Log        io.Writer // progress lines; nil discards them
+	// Tools runs the tools tables (tools.go) on ToolPaths (nil means
+	// DefaultToolPaths()): oping -f with ToolFloodCount pings, oping -i 5
+	// with ToolPacedCount, ocbr -f for OcbrSeconds.
+	Tools          bool
+	ToolPaths      []ToolPath
+	ToolFloodCount int
+	ToolPacedCount int
+	OcbrSeconds    int
+	// Reference is the directory of the reference implementation's
+	// installation (with cnode.sh), whose tools run next to ours on the
+	// paths with a RefVariant (reftools.go); "" for none. Not in smoke
+	// runs.
+	Reference string
+	Log       io.Writer // progress lines; nil discards them
 }
 
 // DefaultConfig returns the configuration of a full run (a few minutes
@@ -53,11 +73,14 @@ func DefaultConfig(smoke bool) Config {
 	if smoke {
 		return Config{Smoke: true, Duration: 100 * time.Millisecond, LatencyCount: 20,
 			LatencyInterval: time.Millisecond, Warmup: 10,
-			ScaleFlows: []int{100, 300}, Names: []int{10, 1000}, NameAllocs: 20}
+			ScaleFlows: []int{100, 300}, Names: []int{10, 1000}, NameAllocs: 20,
+			Tools: true, ToolFloodCount: 200, ToolPacedCount: 20, OcbrSeconds: 1}
 	}
 	return Config{Duration: 2 * time.Second, LatencyCount: 2000,
 		LatencyInterval: time.Millisecond, Warmup: 1000,
-		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200}
+		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200,
+		Tools: true, ToolFloodCount: 20000, ToolPacedCount: 300, OcbrSeconds: 3,
+		Reference: installedReference()}
 }
 
 // Harness runs the measurements. Create it with New and call Cleanup when
@@ -79,6 +102,9 @@ func New(cfg Config) (*Harness, error) {
 	}
 	if cfg.Paths == nil {
 		cfg.Paths = DefaultPaths()
+	}
+	if cfg.ToolPaths == nil {
+		cfg.ToolPaths = DefaultToolPaths()
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
@@ -113,6 +139,12 @@ func (h *Harness) Run(ctx context.Context) *Report {
 		LatencyCount:      h.cfg.LatencyCount,
 		LatencyIntervalNs: int64(h.cfg.LatencyInterval),
 		ClockTick:         int(ClockTick()),
+		ToolFloodCount:    h.cfg.ToolFloodCount,
+		ToolPacedCount:    h.cfg.ToolPacedCount,
+		OcbrSeconds:       h.cfg.OcbrSeconds,
+	}
+	if h.cfg.Tools && !h.cfg.ScaleOnly {
+		rep.Tools = h.runTools(ctx)
 	}
 	for _, p := range h.cfg.Paths {
 		if h.cfg.ScaleOnly {
@@ -253,4 +285,13 @@ func summary(r *Result) string {
 		parts = append(parts, f.Key+"="+FormatFigure(f.Key, f.Value))
 	}
 	return strings.Join(parts, " ")
+}
+
+// installedReference returns DefaultReference if the reference
+// implementation is installed there (with its cnode.sh), else "".
+func installedReference() string {
+	if _, err := os.Stat(DefaultReference + "/cnode.sh"); err != nil {
+		return ""
+	}
+	return DefaultReference
 }

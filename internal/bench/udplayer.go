@@ -31,15 +31,25 @@ const (
 )
 
 // openUDP4Layer is a flow with QoS spec from host A to a server on host B
-// over a udp4 layer: both IPCPs on the same free port of their address, names
-// resolved through a private hosts file. UDP on loopback may lose packets
-// under a flood: a raw flow sees the losses, a reliable one retransmits.
+// over a udp4 layer (udp4Instance).
 func openUDP4Layer(ctx context.Context, h *Harness, spec qos.Spec) (*Session, error) {
-	port, err := freeUDPPort(udpAddrA, udpAddrB)
+	inst, err := udp4Instance()
 	if err != nil {
 		return nil, err
 	}
-	return openOuroboros(ctx, h, instance{
+	return openOuroboros(ctx, h, inst, spec)
+}
+
+// udp4Instance is two hosts, A and B, over a udp4 layer: both IPCPs on the
+// same free port of their address, names resolved through a private hosts
+// file. UDP on loopback may lose packets under a flood: a raw flow sees the
+// losses, a reliable one retransmits.
+func udp4Instance() (instance, error) {
+	port, err := freeUDPPort(udpAddrA, udpAddrB)
+	if err != nil {
+		return instance{}, err
+	}
+	return instance{
 		noDirect: true,
 		ipcps:    []string{"ipcpd-udp4"},
 		twoHosts: true,
@@ -48,7 +58,7 @@ func openUDP4Layer(ctx context.Context, h *Harness, spec qos.Spec) (*Session, er
 		layer: func(ctx context.Context, a, b *host) error {
 			return bootstrapUDP4(ctx, a, b, port)
 		},
-	}, spec)
+	}, nil
 }
 
 // bootstrapUDP4 creates and bootstraps a udp4 IPCP on host a (bound to

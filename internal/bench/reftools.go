@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The reference rows run the same tool commands with the reference
+// implementation's tools, irmd and IPCPs, installed in Config.Reference
+// (/opt/o7s-ref, with its cnode.sh), in the same run: one isolated reference
+// node per path (cnode.sh start: a network and a mount namespace of its
+// own), its irmd of the path's variant (direct: flows between processes of
+// the node bypass the IPCPs; nodirect: through the local IPCP), a local IPCP
+// with serverName registered in its layer, the tool server bound to
+// serverName, the client run inside the node. Raw only: the reference's FRCT
+// flows are known to stall. Their CPU time is not measured.
+
+// DefaultReference is where the reference implementation is installed.
+const DefaultReference = "/opt/o7s-ref"
+
+// ReferenceSkip says why the reference rows cannot run from dir ("" when
+// they can): they need root and the installation's cnode.sh.
+func ReferenceSkip(dir string) string {
+	if os.Geteuid() != 0 {
+		return "needs root for the reference's isolated nodes"
+	}
+	if st, err := os.Stat(filepath.Join(dir, "cnode.sh")); err != nil || st.Mode()&0o111 == 0 {
+		return "no reference installation with cnode.sh in " + dir
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		return "the reference needs /dev/fuse"
+	}
+	return ""
+}
+
+// refNode is a running reference node.
+type refNode struct {
+	h      *Harness
+	cnode  string   // cnode.sh
+	name   string   // the node's name (and network namespace's)
+	env    []string // cnode.sh's environment: its state directory
+	state  string   // the node's state directory (logs, pid files)
+	remove func()   // stops the node, once
+}
+
+// cmd returns a cnode.sh command.
+func (n *refNode) cmd(args ...string) *exec.Cmd {
+	c := exec.Command(n.cnode, args...)
+	c.Env = n.env
+	return c
+}
+
+// run runs a cnode.sh command to its end, at most limit.
+func (n *refNode) run(limit time.Duration, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	c := exec.CommandContext(ctx, n.cnode, args...)
+	c.Env = n.env
+	out, err := c.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("cnode.sh %s: %v: %s", strings.Join(args, " "), err, cellText(string(out), 300))
+	}
+	return string(out), nil
+}
+
+// startRefNode starts a reference node of variant with a local IPCP
+// bootstrapped and serverName registered in its layer.
+func (h *Harness) startRefNode(variant string) (*refNode, error) {
+	state, err := h.procs.tempDir("obench-ref-")
+	if err != nil {
+		return nil, err
+	}
+	n := &refNode{h: h, cnode: filepath.Join(h.cfg.Reference, "cnode.sh"),
+		name:  fmt.Sprintf("o7sref%dx%d", os.Getpid(), h.netSeq.Add(1)),
+		state: state}
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "O7S_REF_STATE=") {
+			n.env = append(n.env, e)
+		}
+	}
+	n.env = append(n.env, "O7S_REF_STATE="+state)
+	n.state = filepath.Join(state, n.name)
+	// Registered before the start: a start that fails half-way leaves a
+	// node to stop.
+	n.remove, err = h.procs.onCleanup(func() {
+		if out, err := n.run(time.Minute, "stop", n.name); err != nil {
+			h.logf("reference node %s: %v%s", n.name, err, out)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*refNode, error) {
+		log, _ := os.ReadFile(filepath.Join(n.state, "irmd.log"))
+		n.remove()
+		return nil, fmt.Errorf("%w\nreference irmd log:\n%s", err, cellText(string(log), 2000))
+	}
+	if _, err := n.run(time.Minute, "start", n.name, variant); err != nil {
+		return fail(err)
+	}
+	if _, err := n.run(readyWait, "exec", n.name, "irm", "ipcp", "bootstrap", "type", "local",
+		"name", ipcpName, "layer", layerName); err != nil {
+		return fail(err)
+	}
+	if _, err := n.run(readyWait, "exec", n.name, "irm", "name", "create", serverName); err != nil {
+		return fail(err)
+	}
+	if _, err := n.run(readyWait, "exec", n.name, "irm", "name", "register", serverName, "layer", layerName); err != nil {
+		return fail(err)
+	}
+	return n, nil
+}
+
+// log returns the output of the background command tag of the node.
+func (n *refNode) log(tag string) string {
+	b, _ := os.ReadFile(filepath.Join(n.state, "bg."+tag+".log"))
+	return string(b)
+}
+
+// startServer starts "tool -l args..." in the background of the node as tag,
+// waits until its output has ready and binds it to serverName.
+func (n *refNode) startServer(tag, ready string, tool string, args ...string) error {
+	out, err := n.run(readyWait, append([]string{"bg", n.name, tag, tool, "-l"}, args...)...)
+	if err != nil {
+		return err
+	}
+	pid := strings.TrimSpace(out)
+	if _, err := strconv.Atoi(pid); err != nil {
+		return fmt.Errorf("cnode.sh bg %s: no pid in %q", tool, out)
+	}
+	deadline := time.Now().Add(readyWait)
+	for !strings.Contains(n.log(tag), ready) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("reference %s server printed no %q in %v: %s", tool, ready, readyWait,
+				cellText(n.log(tag), 300))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err = n.run(readyWait, "exec", n.name, "irm", "bind", "process", pid, "name", serverName)
+	return err
+}
+
+// stopServer stops the background command tag.
+func (n *refNode) stopServer(tag string) {
+	if out, err := n.run(time.Minute, "kill", n.name, tag); err != nil {
+		n.h.logf("reference node %s: %v%s", n.name, err, out)
+	}
+}
+
+// refToolArgs returns the reference client's arguments for m, raw: the
+// reference's ocbr has no -q (its flows are raw).
+func (h *Harness) refToolArgs(m ToolMeasure) (tool string, args []string, planned time.Duration) {
+	tool, args, planned = h.toolArgs(m, "raw")
+	if tool == "ocbr" {
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-q" {
+				args = append(args[:i:i], args[i+2:]...)
+				break
+			}
+		}
+	}
+	return tool, args, planned
+}
+
+// runRefPath runs the tool plan with the reference's tools on a reference
+// node of p's variant, raw only. A failure fails the reference's rows only.
+func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
+	rows := h.toolRows(p, ImplReference, []string{"raw"})
+	if why := ReferenceSkip(h.cfg.Reference); why != "" {
+		for i := range rows {
+			rows[i].Skipped = why
+		}
+		return rows
+	}
+	fail := func(err error) []ToolResult {
+		for i := range rows {
+			if rows[i].Error == "" && rows[i].Sent == 0 {
+				rows[i].Error = err.Error()
+			}
+		}
+		h.logf("tools, reference %s: %v", p.Label, err)
+		return rows
+	}
+	h.logf("tools, reference %s: starting (variant %s)", p.Label, p.RefVariant)
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	n, err := h.startRefNode(p.RefVariant)
+	if err != nil {
+		return fail(fmt.Errorf("setup: %w", err))
+	}
+	defer n.remove()
+	for _, tool := range []string{"oping", "ocbr"} {
+		var err error
+		if tool == "oping" {
+			err = n.startServer("oping", "Ouroboros ping server started.", "oping", "-Q")
+		} else {
+			err = n.startServer("ocbr", "Server started", "ocbr", "-i", "1", "-t", "1")
+		}
+		if err != nil {
+			return fail(fmt.Errorf("%s server: %w", tool, err))
+		}
+		for i := range rows {
+			r := &rows[i]
+			if !strings.HasPrefix(string(r.Test), tool) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				r.Error = err.Error()
+				continue
+			}
+			if err := h.runRefTool(ctx, n, r); err != nil {
+				r.Error = err.Error()
+				h.logf("tools, %s: %s: %v", r.Label, r.Command, err)
+				continue
+			}
+			h.logf("tools, %s: %s: %s", r.Label, r.Command, toolSummary(r))
+		}
+		n.stopServer(tool)
+	}
+	if log, _ := os.ReadFile(filepath.Join(n.state, "irmd.log")); p.RefVariant == "direct" &&
+		!strings.Contains(string(log), "(direct)") {
+		return fail(fmt.Errorf("the reference's flows did not go direct"))
+	}
+	return rows
+}
+
+// runRefTool runs the client command of r inside the reference node n and
+// fills in r's figures (not its CPU time).
+func (h *Harness) runRefTool(ctx context.Context, n *refNode, r *ToolResult) error {
+	tool, args, planned := h.refToolArgs(ToolMeasure{r.Test, r.Size})
+	limit := planned + toolSlack
+	// timeout inside the node: a blocked reference oping ignores SIGTERM.
+	secs := strconv.Itoa(int(limit.Seconds()))
+	cmd := n.cmd(append([]string{"exec", n.name, "timeout", "-k", "5", secs, tool}, args...)...)
+	mark := len(n.log(tool))
+	out, _, err := h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
+	if err != nil {
+		return err
+	}
+	switch r.Test {
+	case OpingFlood, OpingPaced:
+		st, err := ParseOping(out)
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, cellText(out, 300))
+		}
+		r.Sent, r.Received, r.ElapsedNs = st.Sent, st.Received, int64(st.Elapsed)
+		r.AvgRTTNs = float64(st.Avg)
+		if r.Test == OpingFlood {
+			r.RoundTripsPerSec = Rate(st.Received, st.Elapsed)
+		}
+	case OcbrFlood:
+		// The reference's server ends a test by its 1 s timeout.
+		t, err := waitOcbrTest(func() string { return n.log(tool) }, nil, mark, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		r.Sent = ocbrSent(out)
+		r.Received = t.Packets()
+		r.PacketsPerSec = t.Rate()
+		for _, f := range t.Intervals() {
+			r.ElapsedNs += int64(f.Elapsed)
+		}
+	}
+	return nil
+}
