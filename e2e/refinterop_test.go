@@ -354,3 +354,84 @@ func testReferenceUnicast(t *testing.T, oursFirst bool) {
 		t.Fatalf("our unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
+
+// TestReferenceUnicastMiddle: a unicast layer in a line of three, ours -
+// reference - ours, each hop a udp4 layer of its own (10.99.0.0/24 on the
+// left, 10.98.0.0/24 on the right, the reference node in both). Our left
+// member bootstraps the layer, the reference enrolls through it and
+// connects to it, our right member enrolls through the reference and
+// connects to it. Our oping on the left then reaches a server on the
+// right through the reference member, which forwards our packets (and
+// relays the DHT traffic that finds the name).
+func TestReferenceUnicastMiddle(t *testing.T) {
+	r := startRefNode(t)
+	right := r.ns + "r"
+	if out, err := exec.Command("ip", "netns", "add", right).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v\n%s", right, err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", right).Run() })
+	r.run("veth", r.name, right, "10.98.0.1/24", "10.98.0.2/24")
+
+	left := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true,
+		Env: []string{udp.HostsEnv + "=" + writeHosts(t, map[string]string{"uni.ref": "10.99.0.1"})}})
+	rightIn := rig.Start(t, rig.Options{NetNS: right, NoDirect: true,
+		Env: []string{udp.HostsEnv + "=" + writeHosts(t, map[string]string{"uni.ref": "10.98.0.1"})}})
+	left.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
+	rightIn.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp2", "ip", "10.98.0.2")
+	r.bootstrap("10.99.0.1")
+	if out, err := r.try(time.Minute, "exec", r.name, "irm", "ipcp", "bootstrap", "type", "udp4",
+		"name", "udp2", "layer", "udp2", "ip", "10.98.0.1"); err != nil {
+		t.Fatalf("reference udp4 bootstrap on the right: %v\n%s", err, out)
+	}
+	for _, n := range []string{"uni", "uni.go"} {
+		r.run("host", r.name, n, "10.99.0.2")
+	}
+	r.run("host", r.name, "uni.go2", "10.98.0.2")
+	for _, n := range []string{"uni", "uni.go", "uni.go2", "uni.ref", "oping.right"} {
+		r.run("exec", r.name, "irm", "name", "create", n)
+	}
+	explain := func() string {
+		return fmt.Sprintf("left irmd log (tail):\n%s\nright irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
+			lastLines(left.Log(), 20), lastLines(rightIn.Log(), 20), r.logTail())
+	}
+
+	left.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.go", "layer", "uni", "autobind")
+	left.Irm("name", "register", "uni.go", "layer", "udp")
+	left.Irm("name", "register", "uni", "layer", "udp")
+	for _, args := range [][]string{
+		{"irm", "ipcp", "enroll", "name", "uni.ref", "layer", "uni", "autobind"},
+		{"irm", "name", "register", "uni.ref", "layer", "udp2"},
+		{"irm", "ipcp", "connect", "name", "uni.ref", "dst", "uni.go"},
+	} {
+		if out, err := r.try(time.Minute, append([]string{"exec", r.name}, args...)...); err != nil {
+			t.Fatalf("reference: %s: %v\n%s\n%s", strings.Join(args, " "), err, out, explain())
+		}
+	}
+	for _, args := range [][]string{
+		{"ipcp", "enroll", "name", "uni.go2", "dst", "uni.ref", "autobind"},
+		{"ipcp", "connect", "name", "uni.go2", "dst", "uni.ref"},
+	} {
+		if out, errOut, code := rightIn.Run("irm", args...); code != 0 {
+			t.Fatalf("right: irm %s: exit %d\n%s%s\n%s", strings.Join(args, " "), code, out, errOut, explain())
+		}
+	}
+	rightIn.Irm("name", "register", "oping.right", "layer", "uni")
+	opingServer(t, rightIn, "oping.right")
+	var out, errOut string
+	code := -1
+	for end := time.Now().Add(40 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		out, errOut, code = left.Run("oping", "-n", "oping.right", "-c", "10", "-i", "20ms")
+		if code == 0 {
+			break
+		}
+	}
+	if code != 0 || !strings.Contains(out, "10 packets transmitted, 10 received") {
+		t.Fatalf("oping left to right through the reference: exit %d\n%s%s\n%s", code, out, errOut, explain())
+	}
+	t.Logf("through the reference member: %s", lastLine(opingSummary.FindString(out)))
+	for _, in := range []*rig.Instance{left, rightIn} {
+		if errs := unicastErrors(in.Log()); len(errs) != 0 {
+			t.Fatalf("our unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
+		}
+	}
+}
