@@ -115,3 +115,49 @@ func TestUnicastTwoLowerLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestUnicastStackOverEthLossy: two hosts in namespaces on one Ethernet
+// segment (root only): a unicast layer "uni" over eth-dix, and a second
+// unicast layer "top" over "uni". oping crosses both levels; then, with 5 %
+// of the frames each host sends dropped, 4 MB over a reliable stream in
+// "top" arrive whole (SHA-256 at both ends): FRCT of the application's
+// flow recovers the loss of the two unicast layers below it, which
+// retransmit nothing.
+func TestUnicastStackOverEthLossy(t *testing.T) {
+	n := rig.NewNet(t, 2)
+	a := rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true})
+	b := rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true})
+	for _, in := range []*rig.Instance{a, b} {
+		in.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+	}
+	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.a", "layer", "uni", "autobind")
+	a.Irm("name", "register", "uni.a", "layer", "eth")
+	a.Irm("name", "register", "uni", "layer", "eth")
+	b.Irm("ipcp", "enroll", "name", "uni.b", "layer", "uni", "autobind")
+	b.Irm("ipcp", "connect", "name", "uni.b", "dst", "uni.a")
+
+	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "top.a", "layer", "top", "autobind")
+	a.Irm("name", "register", "top.a", "layer", "uni")
+	a.Irm("name", "register", "top", "layer", "uni")
+	var out, errOut string
+	code := -1
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		if out, errOut, code = b.Run("irm", "ipcp", "enroll", "name", "top.b", "layer", "top", "autobind"); code == 0 {
+			break
+		}
+	}
+	if code != 0 {
+		t.Fatalf("enrollment in top over uni: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, a.Tail(), b.Tail())
+	}
+	b.Irm("ipcp", "connect", "name", "top.b", "dst", "top.a")
+	b.Irm("name", "register", "oping.top", "layer", "top")
+	opingServer(t, b, "oping.top")
+	t.Logf("oping over top over uni over eth-dix: %s", pingUntil(t, a, "oping.top"))
+
+	b.Irm("name", "register", "bulk.top", "layer", "top")
+	bulkAcross(t, a, b, "bulk.top", 4<<20, func() {
+		for i := 1; i <= 2; i++ {
+			n.Impair(i, rig.Impairment{Loss: 0.05})
+		}
+	})
+}
