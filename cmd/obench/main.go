@@ -43,8 +43,8 @@ func usage(fs *flag.FlagSet) func() {
 	return func() {
 		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
 Runs the oping and ocbr tools over Ouroboros flows (direct, local IPCP, two
-hosts over a udp4 layer on loopback, two hosts over an eth-dix layer on a
-veth pair; each raw and reliable) next to the kernel doing the same job over
+hosts over a udp4 layer on loopback, a unicast layer over that udp4 layer,
+two hosts over an eth-dix layer on a veth pair; each raw and reliable) next to the kernel doing the same job over
 a Unix socketpair, and the reference implementation's tools where it is
 installed. Then measures the flows themselves next to the kernel (Unix
 socketpair, UDP on loopback): latency,
@@ -52,7 +52,7 @@ ping-pong, one-way and echo throughput, and CPU time per packet; then the
 allocation rate and memory per flow with many concurrent flows, and the time
 of one allocation with few and with many names. Prints a
 Markdown table and writes JSON and Markdown results into the output directory.
-Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-eth-dix, oping and ocbr next to
+Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping and ocbr next to
 obench or on $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)

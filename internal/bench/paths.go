@@ -69,6 +69,7 @@ const (
 	LocalIPCPID = "local-ipcp"
 	UDP4LayerID = "udp4-layer"
 	EthDIXID    = "eth-dix-layer"
+	UnicastID   = "unicast-udp4" // a unicast layer over the udp4 layer (tools tables only)
 	UnixID      = "unix-seqpacket"
 	UDPID       = "udp-loopback"
 )

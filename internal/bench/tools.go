@@ -52,6 +52,14 @@ func DefaultToolPaths() []ToolPath {
 				}
 				return h.startHosts(ctx, inst)
 			}},
+		{ID: UnicastID, Label: "unicast over udp4",
+			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
+				inst, err := unicastInstance()
+				if err != nil {
+					return nil, err
+				}
+				return h.startHosts(ctx, inst)
+			}},
 		{ID: EthDIXID, Label: "eth-dix layer", Skip: ethSkip,
 			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
 				inst, remove, err := h.ethInstance()
