@@ -102,7 +102,7 @@ func (n *neighbours) add(comp string, c connmgr.Conn) (int, error) {
 		n.send(n.router.AddMgmt(c.Peer.Addr, nc.id))
 	}
 	n.poke()
-	n.log.Info(fmt.Sprintf("%s connection %d to %s (%s) up.", comp, nc.id, peer, orDash(c.Dst)))
+	n.log.Info(fmt.Sprintf("%s connection %d to %s (%s) up.", comp, nc.id, peer, dstOrAccepted(c.Dst)))
 	return nc.id, nil
 }
 
@@ -116,7 +116,7 @@ func (n *neighbours) remove(id int, why string) {
 	}
 }
 
-func orDash(s string) string {
+func dstOrAccepted(s string) string {
 	if s == "" {
 		return "accepted"
 	}
