@@ -64,9 +64,10 @@ func TestREADMETutorial(t *testing.T) {
 	}
 
 	tmp := t.TempDir()
-	// Stop what the tutorial left running: the irmd stops the IPCP and the
-	// server it started or that announced themselves.
-	stop := "\nkill $(jobs -p) 2>/dev/null\nwait\n"
+	// Stop what the tutorial left running, the last job first: the server
+	// before the irmd (a server whose irmd goes away first rightly reports
+	// that it failed to accept a flow), then the irmd, which stops the IPCP.
+	stop := "\nfor j in $(jobs -p | tac); do kill $j 2>/dev/null; wait $j; done\nwait\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-s")

@@ -73,15 +73,15 @@ type FA struct {
 	byID  map[int]*flow
 	byEID map[uint64]*flow // by our EID
 
-	ctl  chan ctlMsg // Post, and messages to ourselves → worker
+	ctl  chan ctlMsg   // Post, and messages to ourselves → worker
 	reqs chan struct{} // a token per FLOW_REQ being handed to the IRMd
 	// asking holds the requesters (address, EID) whose FLOW_REQ is being
 	// handed to the IRMd, so that a duplicate is refused even before the
 	// first one made a flow. Guarded by mu.
 	asking map[[2]uint64]bool
 	done   chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	wg     sync.WaitGroup
+	once   sync.Once
 
 	stats counters
 }
