@@ -78,6 +78,9 @@ func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote str
 }
 
 func (f *Flow) start() {
+	// The receive goroutine does not poll: a Read waits for the peer's next
+	// record itself (hotRead), and polling would take the CPU from the peer.
+	f.ep.SetPolling(false)
 	go f.receive()
 	if t := f.info.QoS.Timeout; t != 0 {
 		l := liveness{timeout: time.Duration(t) * time.Millisecond}
@@ -191,7 +194,11 @@ func (f *Flow) SetDeadline(t time.Time) error {
 }
 
 // SetReadDeadline sets the deadline for pending and future Reads (net.Conn).
-func (f *Flow) SetReadDeadline(t time.Time) error { f.rd.set(t); return nil }
+func (f *Flow) SetReadDeadline(t time.Time) error {
+	f.rd.set(t)
+	f.ep.InterruptHot() // a Read waiting in hotRead looks at the new deadline
+	return nil
+}
 
 // SetWriteDeadline sets the deadline for pending and future Writes (net.Conn):
 // a Write blocked on a full channel is bound by the new deadline at once.

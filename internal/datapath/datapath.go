@@ -268,7 +268,16 @@ func PutBuf(b *[]byte) {
 }
 
 // SetReadDeadline sets the deadline of ReadPacket.
-func (e *Endpoint) SetReadDeadline(t time.Time) error { return e.c.SetReadDeadline(t) }
+func (e *Endpoint) SetReadDeadline(t time.Time) error {
+	if e.shm != nil {
+		var ns int64
+		if !t.IsZero() {
+			ns = t.UnixNano()
+		}
+		e.shm.rdl.Store(ns)
+	}
+	return e.c.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the deadline of WritePacket.
 func (e *Endpoint) SetWriteDeadline(t time.Time) error {

@@ -82,6 +82,25 @@ type shm struct {
 
 	misses, skip int  // polling statistics of the reading goroutine (see spin)
 	noSpin       bool // never poll (SetPolling)
+
+	// cons is the consumer role of the rx ring, held by whoever takes
+	// records: the reading goroutine (not while it sleeps on the socket) or
+	// a HotReader. It is private to this process.
+	cons      sync.Mutex
+	bellSleep atomic.Bool  // the reading goroutine sleeps on the socket
+	poked     atomic.Bool  // a HotReader cut that sleep short (read deadline now)
+	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
+	hot       bool         // ReadPacket waits in FUTEX_WAIT before the socket (SetHotWait)
+}
+
+// SetHotWait makes ReadPacket wait for a record in FUTEX_WAIT for up to
+// HotWindow before it sleeps on the socket: the peer's record then wakes the
+// reading thread directly. For a reader that forwards each packet itself (an
+// IPCP); a flow's reader hands packets on and lets Read wait (HotRead).
+func (e *Endpoint) SetHotWait(on bool) {
+	if e.shm != nil {
+		e.shm.hot = on
+	}
 }
 
 // SetPolling turns the reader's brief polling before sleep on or off (on by
@@ -164,69 +183,228 @@ func (e *Endpoint) doorbell() {
 
 var errCorrupt = fmt.Errorf("shared channel corrupt: %w", io.EOF)
 
+// next takes the next record of the rx ring, with the consumer role (cons)
+// held: ok is false when the ring is empty; io.EOF once it is empty and the
+// peer is gone, net.ErrClosed once this end is closed.
+func (e *Endpoint) next(get func(n int) []byte) (Kind, []byte, bool, error) {
+	s := e.shm
+	s.mu.RLock()
+	if s.mapping == nil {
+		s.mu.RUnlock()
+		return 0, nil, false, net.ErrClosed
+	}
+	kind, p, ok, err := s.rx.Peek()
+	if err != nil {
+		s.mu.RUnlock()
+		s.setDown()
+		return 0, nil, false, errCorrupt
+	}
+	if ok {
+		buf := get(1 + len(p))
+		n := copy(buf[1:], p)
+		s.rx.Advance()
+		wake := s.rx.TakeTxWait()
+		s.mu.RUnlock()
+		if wake {
+			e.doorbell()
+		}
+		if n < len(p) {
+			return 0, nil, false, ErrTooBig
+		}
+		return Kind(kind), buf[1 : 1+n], true, nil
+	}
+	down := s.down.Load()
+	s.mu.RUnlock()
+	if down {
+		return 0, nil, false, io.EOF
+	}
+	return 0, nil, false, nil
+}
+
 // shmRead is ReadPacketInto over the rings.
 func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 	s := e.shm
 	var bells [64]byte
+	var hotUntil time.Time
 	for {
-		s.mu.RLock()
-		if s.mapping == nil {
-			s.mu.RUnlock()
-			return 0, nil, net.ErrClosed
+		s.cons.Lock()
+		kind, sdu, ok, err := e.next(get)
+		if ok || err != nil {
+			s.cons.Unlock()
+			return kind, sdu, err
 		}
-		kind, p, ok, err := s.rx.Peek()
-		if err != nil {
-			s.mu.RUnlock()
-			s.setDown()
-			return 0, nil, errCorrupt
-		}
-		if ok {
-			buf := get(1 + len(p))
-			n := copy(buf[1:], p)
-			s.rx.Advance()
-			wake := s.rx.TakeTxWait()
-			s.mu.RUnlock()
-			if wake {
-				e.doorbell()
+		if s.hot {
+			if hotUntil.IsZero() {
+				hotUntil = time.Now().Add(HotWindow)
 			}
-			if n < len(p) {
-				return 0, nil, ErrTooBig
+			if e.hotWait(hotUntil) {
+				s.cons.Unlock()
+				continue
 			}
-			return Kind(kind), buf[1 : 1+n], nil
 		}
-		if s.down.Load() {
-			s.mu.RUnlock()
-			return 0, nil, io.EOF
-		}
-		s.mu.RUnlock()
+		s.cons.Unlock()
 		if e.spin() {
 			continue
 		}
 		// Announce sleep, then look again before blocking (see shmring).
+		// The announcement is made with the consumer role: a goroutine that
+		// holds it (HotRead) may have the producer wake it by futex instead.
 		s.sockMu.Lock()
+		s.cons.Lock()
 		s.mu.RLock()
 		empty := true
 		if s.mapping != nil {
-			s.rx.SetRxSleep(true)
+			s.bellSleep.Store(true)
+			s.rx.SetRxSleepHow(shmring.SleepBell)
 			empty = s.rx.Empty()
 		}
 		s.mu.RUnlock()
+		s.cons.Unlock()
 		if !empty {
+			s.bellSleep.Store(false)
 			s.sockMu.Unlock()
 			continue
 		}
 		n, err := e.c.Read(bells[:])
+		s.bellSleep.Store(false)
 		s.sockMu.Unlock()
 		if err != nil || n == 0 {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if s.poked.Swap(false) {
+					// A HotRead left records behind: take them.
+					var dl time.Time
+					if ns := s.rdl.Load(); ns != 0 {
+						dl = time.Unix(0, ns)
+					}
+					e.c.SetReadDeadline(dl)
+					continue
+				}
 				return 0, nil, err
 			}
 			// The peer is gone: drain what it left, then EOF.
 			s.setDown()
+			e.interruptHot()
 			continue
 		}
 		s.wakeWriters()
+	}
+}
+
+// HotWindow bounds one hot wait: how long a reader blocks in FUTEX_WAIT on
+// its ring (woken directly by the peer's next record) before it goes back to
+// sleeping on the doorbell socket through the netpoller. It covers the gap
+// of a paced ping (oping -i 5) and a round trip through an IPCP; past it, an
+// idle reader costs nothing more. A dying peer is noticed on the socket, so
+// at most this late.
+const HotWindow = 10 * time.Millisecond
+
+// hotSlots bounds the threads of this process blocked in hot waits at once
+// (each blocks an OS thread); readers beyond it sleep on their socket.
+var hotSlots = make(chan struct{}, 16)
+
+// hotWait blocks in FUTEX_WAIT on the rx ring until the peer puts a record,
+// this end is closed or interrupted, or until passes. Called with the
+// consumer role held. It reports false, without waiting, when until has
+// passed or no slot is free.
+func (e *Endpoint) hotWait(until time.Time) bool {
+	d := time.Until(until)
+	if d <= 0 {
+		return false
+	}
+	select {
+	case hotSlots <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-hotSlots }()
+	s := e.shm
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mapping == nil {
+		return true
+	}
+	s.rx.SetRxSleepHow(shmring.SleepFutex)
+	if s.rx.Empty() && !s.down.Load() {
+		futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
+	}
+	s.rx.SetRxSleepHow(0)
+	return true
+}
+
+// interruptHot wakes this end's hot wait, if any (it looks at the ring again).
+func (e *Endpoint) interruptHot() {
+	s := e.shm
+	s.mu.RLock()
+	if s.mapping != nil {
+		w := s.rx.RxSleepWord()
+		if atomic.CompareAndSwapUint32(w, shmring.SleepFutex, 0) {
+			futexWake(w)
+		}
+	}
+	s.mu.RUnlock()
+}
+
+// HotRead lets a goroutine other than the one in ReadPacket take records
+// straight from the shared ring, waiting for them in FUTEX_WAIT, so that the
+// packet reaches the goroutine that needs it without a hand-off. It takes the
+// consumer role if it is free (the reading goroutine sleeps on its socket) and
+// returns nil otherwise, or on a channel without shared memory. Release the
+// HotReader with Done.
+func (e *Endpoint) HotRead() *HotReader {
+	if e.shm == nil || !e.shm.cons.TryLock() {
+		return nil
+	}
+	return &HotReader{e: e}
+}
+
+// HotReader holds the consumer role of a shared-memory channel (see HotRead).
+type HotReader struct{ e *Endpoint }
+
+// Next returns the next record. If the ring is empty it waits once in
+// FUTEX_WAIT, until until at the latest (zero: it does not wait), and
+// reports ok false if it woke without a record (the peer's record, a
+// spurious or an interrupting wake-up, or until): the caller looks at its
+// deadlines and calls again. Errors are ReadPacket's; the reading goroutine
+// sees them too.
+func (h *HotReader) Next(get func(n int) []byte, until time.Time) (kind Kind, sdu []byte, ok bool, err error) {
+	e := h.e
+	kind, sdu, ok, err = e.next(get)
+	if ok || err != nil || until.IsZero() || !e.hotWait(until) {
+		return kind, sdu, ok, err
+	}
+	return e.next(get)
+}
+
+// Done gives the consumer role back. If the reading goroutine sleeps on the
+// socket, the doorbell is armed for it again, and it is woken if records are
+// left in the ring.
+func (h *HotReader) Done() {
+	e := h.e
+	s := e.shm
+	left := false
+	s.mu.RLock()
+	if s.mapping != nil {
+		if s.bellSleep.Load() {
+			s.rx.SetRxSleepHow(shmring.SleepBell)
+			left = !s.rx.Empty()
+		} else {
+			s.rx.SetRxSleepHow(0)
+		}
+	}
+	s.mu.RUnlock()
+	s.cons.Unlock()
+	if left {
+		s.poked.Store(true)
+		e.c.SetReadDeadline(time.Now())
+	}
+}
+
+// InterruptHot makes a hot wait of this end look again at once (for a new
+// read deadline).
+func (e *Endpoint) InterruptHot() {
+	if e.shm != nil {
+		e.interruptHot()
 	}
 }
 
@@ -311,7 +489,11 @@ func (e *Endpoint) shmPut(kind Kind, payload []byte) error {
 	s.txMu.Unlock()
 	switch {
 	case err == nil:
-		if s.tx.TakeRxSleep() {
+		switch s.tx.TakeRxSleepHow() {
+		case 0:
+		case shmring.SleepFutex:
+			futexWake(s.tx.RxSleepWord())
+		default:
 			e.doorbell()
 		}
 		return nil
@@ -327,6 +509,7 @@ func (e *Endpoint) shmPut(kind Kind, payload []byte) error {
 func (e *Endpoint) shmClose() {
 	s := e.shm
 	s.setDown()
+	e.interruptHot() // a hot wait holds mu (read) until it wakes
 	s.mu.Lock()
 	if s.mapping != nil {
 		unix.Munmap(s.mapping)
