@@ -55,6 +55,10 @@ type Flow struct {
 	lastRcv atomic.Int64 // unix ns of the last packet from the peer
 	lastSnd atomic.Int64 // unix ns of the last packet to the peer
 
+	// rxHolding: the receive goroutine took a datagram from the channel and
+	// has not handled it yet (it may wait for room in rxq).
+	rxHolding atomic.Bool
+
 	fr          *frctFlow     // FRCT state if the QoS asks for in-order delivery; nil otherwise
 	lingerBound time.Duration // see SetLinger
 	crc         bool          // QoS ber = 0: packets carry a CRC-32 (crc.go)

@@ -27,6 +27,10 @@ func (f *Flow) receive() {
 	own := f.fr == nil && !f.crc
 	var pooled *[]byte
 	get := func(n int) []byte {
+		// Called with the channel's consumer role held, once a datagram is
+		// there: from now until it is handled, no hotRead may take the
+		// datagrams behind it (they would be queued before it).
+		f.rxHolding.Store(true)
 		if own {
 			return make([]byte, n)
 		}
@@ -38,6 +42,7 @@ func (f *Flow) receive() {
 			datapath.PutBuf(pooled)
 			pooled = nil
 		}
+		f.rxHolding.Store(false)
 		kind, sdu, err := f.ep.ReadPacketInto(get)
 		if err != nil {
 			f.mu.Lock()
@@ -130,6 +135,9 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 		return false, false
 	}
 	defer h.Done()
+	if f.rxHolding.Load() {
+		return false, false // the receive goroutine has a datagram to queue first
+	}
 	for {
 		f.mu.Lock()
 		stop := f.closed || f.queued() >= rxCap
