@@ -89,6 +89,8 @@ type shm struct {
 	cons      sync.Mutex
 	bellSleep atomic.Bool  // the reading goroutine sleeps on the socket
 	poked     atomic.Bool  // a HotReader cut that sleep short (read deadline now)
+	lazy      atomic.Bool  // that sleep ends by itself when HotReaders stop coming
+	lastHot   atomic.Int64 // when the last HotReader left, unix ns
 	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
 	hot       bool         // ReadPacket waits in FUTEX_WAIT before the socket (SetHotWait)
 }
@@ -249,13 +251,26 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		// Announce sleep, then look again before blocking (see shmring).
 		// The announcement is made with the consumer role: a goroutine that
 		// holds it (HotRead) may have the producer wake it by futex instead.
+		// While HotReaders come and go (one left less than HotWindow ago),
+		// the futex stays armed for the next one, and this goroutine only
+		// looks at the ring when that window closes (lazy): so the peer's
+		// record never rings the doorbell in the moment between two
+		// HotReaders.
 		s.sockMu.Lock()
 		s.cons.Lock()
 		s.mu.RLock()
 		empty := true
+		var lazyUntil int64
 		if s.mapping != nil {
 			s.bellSleep.Store(true)
-			s.rx.SetRxSleepHow(shmring.SleepBell)
+			if lh := s.lastHot.Load(); lh != 0 && time.Now().UnixNano()-lh < int64(HotWindow) {
+				lazyUntil = lh + int64(HotWindow)
+				s.lazy.Store(true)
+				s.rx.SetRxSleepHow(shmring.SleepFutex)
+			} else {
+				s.lazy.Store(false)
+				s.rx.SetRxSleepHow(shmring.SleepBell)
+			}
 			empty = s.rx.Empty()
 		}
 		s.mu.RUnlock()
@@ -265,19 +280,25 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 			s.sockMu.Unlock()
 			continue
 		}
+		rdl := s.rdl.Load()
+		if lazyUntil != 0 {
+			if rdl != 0 {
+				lazyUntil = min(lazyUntil, rdl)
+			}
+			e.c.SetReadDeadline(time.Unix(0, lazyUntil))
+		}
 		n, err := e.c.Read(bells[:])
 		s.bellSleep.Store(false)
 		s.sockMu.Unlock()
+		if lazyUntil != 0 || s.poked.Load() {
+			e.c.SetReadDeadline(unixOrZero(rdl))
+		}
 		if err != nil || n == 0 {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				if s.poked.Swap(false) {
-					// A HotRead left records behind: take them.
-					var dl time.Time
-					if ns := s.rdl.Load(); ns != 0 {
-						dl = time.Unix(0, ns)
-					}
-					e.c.SetReadDeadline(dl)
+				// A HotReader left records behind (poked), or the lazy
+				// window closed: look at the ring.
+				if s.poked.Swap(false) || lazyUntil != 0 && (rdl == 0 || time.Now().UnixNano() < rdl) {
 					continue
 				}
 				return 0, nil, err
@@ -289,6 +310,14 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		}
 		s.wakeWriters()
 	}
+}
+
+// unixOrZero is the time of ns unix nanoseconds, the zero time for 0.
+func unixOrZero(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // HotWindow bounds one hot wait: how long a reader blocks in FUTEX_WAIT on
@@ -383,13 +412,18 @@ func (h *HotReader) Done() {
 	e := h.e
 	s := e.shm
 	left := false
+	s.lastHot.Store(time.Now().UnixNano())
 	s.mu.RLock()
 	if s.mapping != nil {
-		if s.bellSleep.Load() {
+		switch {
+		case !s.bellSleep.Load():
+			s.rx.SetRxSleepHow(0) // the reading goroutine is awake and looks
+		case s.lazy.Load():
+			s.rx.SetRxSleepHow(shmring.SleepFutex) // for the next HotReader
+			left = !s.rx.Empty()
+		default:
 			s.rx.SetRxSleepHow(shmring.SleepBell)
 			left = !s.rx.Empty()
-		} else {
-			s.rx.SetRxSleepHow(0)
 		}
 	}
 	s.mu.RUnlock()
