@@ -26,11 +26,18 @@ import (
 //	offset 4096+R    ring 1 (role 1 -> role 0)
 //
 // A packet moves without a system call when the reader is busy: the writer
-// puts the record in the ring and rings the doorbell (one byte on the socket)
-// only if the reader announced it is going to sleep; symmetrically, a writer
-// waiting for space announces it and the reader rings back after consuming.
+// puts the record in the ring and wakes the reader only if it announced it is
+// going to sleep, in the way it announced: a doorbell (one byte on the socket,
+// for a goroutine asleep in the netpoller) or FUTEX_WAKE on the ring's sleep
+// word (for a thread blocked in FUTEX_WAIT, which then runs at once: no
+// netpoller, no hand-off between goroutines). Symmetrically, a writer waiting
+// for space announces it and the reader rings back after consuming.
 // Each end has one reading goroutine (ReadPacket), which also receives the
-// doorbells meant for its writers and wakes them.
+// doorbells meant for its writers and wakes them, and sees the peer's end
+// (EOF on the socket). Another goroutine may take the consumer role while the
+// reading goroutine sleeps on the socket (HotRead): a flow's Read waiting for
+// the next packet, which it then takes from the ring itself. The consumer
+// role is a mutex of this process only; nothing is locked across processes.
 const (
 	ringData  = 512 << 10 // bytes of data per direction; a quarter is the largest record
 	ringBytes = shmring.HeaderSize + ringData
