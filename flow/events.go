@@ -70,6 +70,7 @@ type EventSet struct {
 	dropped int
 	closed  bool
 	kick    chan struct{}
+	hot     *Flow // the flow Wait last took packets from itself (waiter's only)
 }
 
 // NewEventSet creates an empty set. A process has at most 31 sets (ENOMEM).
@@ -256,8 +257,14 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 				until = dl
 			}
 			if got, again := f.hotRead(until); got || again {
+				s.hot = f
 				continue
 			}
+		}
+		if s.hot != nil {
+			// The receive goroutine delivers from here (see Flow.Read).
+			s.hot.ep.EndHot()
+			s.hot = nil
 		}
 		select {
 		case <-s.kick:

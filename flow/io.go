@@ -209,6 +209,9 @@ func (f *Flow) Read(p []byte) (int, error) {
 			if got, again := f.hotRead(f.hotUntil(start, timeo)); got || again {
 				continue
 			}
+			// From here the receive goroutine delivers: it must not wait
+			// for a Read to come back for the ring.
+			f.ep.EndHot()
 		}
 		if !wait {
 			if err != nil {

@@ -441,6 +441,21 @@ func (h *HotReader) Done() {
 	}
 }
 
+// EndHot tells the channel that no HotReader is coming back soon (the caller
+// waits for the reading goroutine instead): a reading goroutine that sleeps
+// lazily (see shmRead) is woken to sleep on its doorbell, so the next record
+// is not left waiting for the end of the lazy window.
+func (e *Endpoint) EndHot() {
+	s := e.shm
+	if s == nil || s.lastHot.Swap(0) == 0 {
+		return
+	}
+	if s.lazy.Load() && s.bellSleep.Load() {
+		s.poked.Store(true)
+		e.c.SetReadDeadline(time.Now())
+	}
+}
+
 // InterruptHot makes a hot wait of this end look again at once (for a new
 // read deadline).
 func (e *Endpoint) InterruptHot() {
