@@ -120,7 +120,8 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 // while the receive goroutine sleeps on its socket: the packet reaches the
 // goroutine that waits for it without a hand-off, and the peer's record wakes
 // this thread directly (datapath.HotRead). It waits once for the first
-// datagram, until until at the latest (zero: not at all), then takes what
+// datagram, until until at the latest (zero: not at all; nor when nothing
+// came from the peer for datapath.HotWindow), then takes what
 // else is there while rxq has room. got reports that it handled a datagram;
 // again that it woke without one before until (a deadline may have changed):
 // the caller looks at its state and may call again. Raw flows without CRC
@@ -129,6 +130,11 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 func (f *Flow) hotRead(until time.Time) (got, again bool) {
 	if f.fr != nil || f.crc {
 		return false, false
+	}
+	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
+		// The peer has been quiet: no thread is blocked for it (an idle
+		// flow costs nothing); the receive goroutine wakes the reader.
+		until = time.Time{}
 	}
 	h := f.ep.HotRead()
 	if h == nil {
