@@ -88,6 +88,7 @@ type shm struct {
 	sockMu sync.Mutex
 
 	misses, skip int  // polling statistics of the reading goroutine (see spin)
+	backoff      int  // skip is spinSkip<<backoff after the next misses
 	noSpin       bool // never poll (SetPolling)
 
 	// cons is the consumer role of the rx ring, held by whoever takes
@@ -406,7 +407,10 @@ type HotReader struct{ e *Endpoint }
 func (h *HotReader) Next(get func(n int) []byte, until time.Time) (kind Kind, sdu []byte, ok bool, err error) {
 	e := h.e
 	kind, sdu, ok, err = e.next(get)
-	if ok || err != nil || until.IsZero() || !e.hotWait(until) {
+	if ok || err != nil || until.IsZero() {
+		return kind, sdu, ok, err
+	}
+	if !e.pollOnce() && !e.hotWait(until) {
 		return kind, sdu, ok, err
 	}
 	return e.next(get)
@@ -604,19 +608,30 @@ func (e *Endpoint) drainDoorbells() {
 // both sides a wake-up through the kernel (the largest cost of a round trip).
 // Polling only pays when the peer can run meanwhile: after four polls in a row
 // that caught nothing (a slow peer, or more busy processes than cores), the
-// reader skips polling for its next spinSkip sleeps.
+// reader skips polling for its next spinSkip sleeps, twice as many after each
+// further four misses (up to spinSkip<<spinBackoffMax), until a poll catches
+// a record: a reader whose replies come through an IPCP, or paced, soon polls
+// for almost none of its packets.
 const (
-	spinFor  = 20 * time.Microsecond
-	spinSkip = 16
+	spinFor        = 20 * time.Microsecond
+	spinSkip       = 16
+	spinBackoffMax = 6
 )
 
 // spin polls the rx ring for up to spinFor, yielding between polls; it reports
 // whether a record arrived. Only the reading goroutine calls it.
 func (e *Endpoint) spin() bool {
-	s := e.shm
-	if s.noSpin {
+	if e.shm.noSpin {
 		return false
 	}
+	return e.pollOnce()
+}
+
+// pollOnce is spin whatever SetPolling says (a HotReader polls: it is the
+// goroutine that waits for the packet, not a receive goroutine that would
+// hand it on).
+func (e *Endpoint) pollOnce() bool {
+	s := e.shm
 	if s.skip > 0 {
 		s.skip--
 		return false
@@ -628,12 +643,13 @@ func (e *Endpoint) spin() bool {
 		ready := s.mapping == nil || !s.rx.Empty() || s.down.Load()
 		s.mu.RUnlock()
 		if ready {
-			s.misses = 0
+			s.misses, s.backoff = 0, 0
 			return true
 		}
 	}
 	if s.misses++; s.misses >= 4 {
-		s.misses, s.skip = 0, spinSkip
+		s.misses, s.skip = 0, spinSkip<<s.backoff
+		s.backoff = min(s.backoff+1, spinBackoffMax)
 	}
 	return false
 }
