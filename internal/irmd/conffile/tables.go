@@ -375,7 +375,7 @@ func (p *parser) option(t *table, e *entry, c *irm.Config) error {
 		c.Eth.Dev = s
 	case "ethertype":
 		if v, err = t.integer(p, e, 0, 0xFFFF); err == nil && (v < 0x0600 || v == 0xFFFF) {
-			err = t.bad(p, e, "%#04x is not an Ethertype: want 0x0600 to 0xFFFE (0xA000 to 0xEFFF recommended)", v)
+			err = t.bad(p, e, "0x%04X is not an Ethertype: want 0x0600 to 0xFFFE (0xA000 to 0xEFFF recommended)", v)
 		}
 		c.Eth.Ethertype = uint16(v)
 	case "ip":
