@@ -175,3 +175,16 @@ func TestConfigFileStepFails(t *testing.T) {
 		t.Fatalf("IPCP %q still alive (or never created):\n%s", pid, out)
 	}
 }
+
+// TestConfigFileUDP6: a udp6 IPCP bootstrapped from the file binds the ip
+// and port it gives (the reference's parser drops the ip and binds ::).
+func TestConfigFileUDP6(t *testing.T) {
+	port := freeUDPPort(t, "::1")
+	conf := writeConfig(t, fmt.Sprintf("[udp6.u6]\nbootstrap = \"udp6-layer\"\nip = \"::1\"\nport = %d\nreg = [\"some.name\"]\n", port))
+	in := rig.Start(t, rig.Options{Config: conf})
+	in.WaitLog("carried out", 20*time.Second)
+	in.WaitLog(fmt.Sprintf("Bound to ::1 port %d (UDP/IPv6)", port), 10*time.Second)
+	if l := rig.Lines(in.Irm("ipcp", "list"), "u6"); len(l) != 1 || !strings.Contains(l[0], "udp6-layer") {
+		t.Fatalf("irm ipcp list: %q", l)
+	}
+}

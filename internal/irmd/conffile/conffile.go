@@ -196,7 +196,8 @@ func (p *parser) syntaxError(err error) error {
 			}
 		}
 	}
-	if p.cur != nil {
+	// A key's line belongs to the current table; a header's does not.
+	if p.cur != nil && e.Key != "" {
 		e.Table = p.cur.id
 	}
 	return e

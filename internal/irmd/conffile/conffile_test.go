@@ -206,6 +206,7 @@ func TestParseErrors(t *testing.T) {
 	cases := []struct{ text, want string }{
 		// TOML syntax, with the key where there is one
 		{"[unicast.x\n", "t.conf:1: expected ']'"},
+		{"[local.l]\nbootstrap = \"l\"\n[unicast.x\n", "t.conf:3: expected ']'"},
 		{"[local.l]\nbootstrap = \"l\nz\"\n", "t.conf:2: [local.l] bootstrap: basic strings cannot have new lines"},
 		{"[unicast.u]\n\n\ndht_k = \n", "t.conf:4: [unicast.u] dht_k: "},
 		{"[unicast.u]\nmax_ttl = 010\n", "t.conf:2: [unicast.u] max_ttl: integers cannot have leading zeroes"},
