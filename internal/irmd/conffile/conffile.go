@@ -222,13 +222,11 @@ func keyOnLine(data []byte, line int) string {
 	return strconv.Quote(k)[1 : len(strconv.Quote(k))-1]
 }
 
-// within reports whether b is a subslice of data.
+// within reports whether b lies inside data, so that Parser.Range, which
+// panics otherwise, can place it (a highlight is a subslice of the input).
 func within(data, b []byte) bool {
-	if cap(b) == 0 || cap(data) == 0 {
-		return false
-	}
 	off := cap(data) - cap(b)
-	return off >= 0 && off <= len(data)
+	return cap(b) > 0 && off >= 0 && off+len(b) <= len(data)
 }
 
 func (p *parser) line(r unstable.Range) int {
