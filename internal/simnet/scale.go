@@ -32,7 +32,7 @@ type RoutingSim struct {
 
 // SimConfig configures a RoutingSim.
 type SimConfig struct {
-	Algo  routing.Algorithm
+	Algo routing.Algorithm
 	// Delay is the one-way delay of every link; 1 ns if not positive (an
 	// LSU must not reach a member at the instant it was sent).
 	Delay time.Duration
