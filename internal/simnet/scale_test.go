@@ -14,7 +14,7 @@ import (
 // after a link cut. It simulates minutes of virtual time and a flood of
 // millions of LSUs, so it is skipped in -short mode and under the race
 // detector. The 1,000-member run floods about 40 million LSUs (the cut
-// waits for ageing, five refresh periods) and takes a minute or two.
+// waits for ageing, five refresh periods): about 20 s of CPU.
 func TestScale(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("simulates millions of LSUs: skipped in -short mode and under the race detector")
