@@ -9,3 +9,5 @@ require (
 )
 
 require golang.org/x/net v0.47.0
+
+require golang.org/x/crypto v0.44.0
