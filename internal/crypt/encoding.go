@@ -39,6 +39,12 @@ var (
 	oidX448      = asn1.ObjectIdentifier{1, 3, 101, 111}
 	oidDHPKCS3   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 3, 1} // dhKeyAgreement
 	oidDHX942    = asn1.ObjectIdentifier{1, 2, 840, 10046, 2, 1}     // dhpublicnumber
+	oidX25519    = asn1.ObjectIdentifier{1, 3, 101, 110}
+	oidECPublic  = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1} // id-ecPublicKey
+	// Named curves, the parameters of id-ecPublicKey.
+	oidP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidP521 = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
 )
 
 // spki is SubjectPublicKeyInfo (RFC 5280 §4.1).
@@ -120,9 +126,31 @@ func parseDER(b []byte) (Kex, *ecdh.PublicKey, []byte, error) {
 		// parameters, but none is supported.
 		return 0, nil, nil, fmt.Errorf("%w: finite-field DH public key", ErrUnsupported)
 	}
+	var want Kex
+	switch {
+	case oid.Equal(oidX25519):
+		want = X25519
+	case oid.Equal(oidECPublic):
+		var curve asn1.ObjectIdentifier
+		if rest, err := asn1.Unmarshal(s.Algorithm.Parameters.FullBytes, &curve); err != nil || len(rest) > 0 {
+			return 0, nil, nil, fmt.Errorf("%w: EC public key without a named curve", ErrInvalidKey)
+		}
+		switch {
+		case curve.Equal(oidP256):
+			want = Prime256v1
+		case curve.Equal(oidP384):
+			want = Secp384r1
+		case curve.Equal(oidP521):
+			want = Secp521r1
+		default:
+			return 0, nil, nil, fmt.Errorf("%w: EC curve %v", ErrUnknownAlgorithm, curve)
+		}
+	default:
+		return 0, nil, nil, fmt.Errorf("%w: public key algorithm %v", ErrUnknownAlgorithm, oid)
+	}
 	pub, err := x509.ParsePKIXPublicKey(b)
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("%w: public key algorithm %v", ErrUnknownAlgorithm, oid)
+		return want, nil, nil, fmt.Errorf("%w: %s: %w", ErrInvalidKey, want, err)
 	}
 	var ek *ecdh.PublicKey
 	switch k := pub.(type) {
@@ -130,14 +158,15 @@ func parseDER(b []byte) (Kex, *ecdh.PublicKey, []byte, error) {
 		ek = k
 	case *ecdsa.PublicKey:
 		if ek, err = k.ECDH(); err != nil {
-			return 0, nil, nil, fmt.Errorf("%w: %w", ErrUnknownAlgorithm, err)
+			return want, nil, nil, fmt.Errorf("%w: %s: %w", ErrInvalidKey, want, err)
 		}
-	default:
-		return 0, nil, nil, fmt.Errorf("%w: %T public key", ErrUnknownAlgorithm, pub)
+	}
+	if ek == nil {
+		return want, nil, nil, fmt.Errorf("%w: %s key parsed as %T", ErrInvalidKey, want, pub)
 	}
 	kex, ok := curveKex[ek.Curve()]
-	if !ok {
-		return 0, nil, nil, fmt.Errorf("%w: curve %v", ErrUnknownAlgorithm, ek.Curve())
+	if !ok || kex != want {
+		return want, nil, nil, fmt.Errorf("%w: %s key parsed as %T", ErrInvalidKey, want, pub)
 	}
 	if !bytes.Equal(marshalECDH(ek), b) {
 		return kex, nil, nil, fmt.Errorf("%w: non-canonical %s public key", ErrInvalidKey, kex)
