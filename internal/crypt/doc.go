@@ -14,6 +14,7 @@
 //	kem.go         ML-KEM-768/1024 and X25519MLKEM768 encapsulation and decapsulation
 //	negotiate.go   the server's and the client's negotiation rules, as pure functions
 //	exchange.go    both ends of an exchange built from the above
+//	keyfile.go     PEM key files: static KEM keys, X25519 and EC keys
 //	packet.go      PacketCipher: the packet format, Seal and Open
 //	rotation.go    the key-rotation state machine
 //	config.go      enc.conf parsing and its checks
@@ -85,8 +86,10 @@
 // client IRMd PrepareClient and Complete, both load enc.conf per name with
 // LoadConfig), to the IRMd's flow-allocation replies (cipher NID and key),
 // and to the flow library (a PacketCipher per encrypted flow, between FRCT
-// and CRC). Not here at all: certificates and signatures (irmd.md §4.6),
-// loading the static KEM key files of client encapsulation in the reference's
-// formats (NewKeyPair takes a seed; crypto/mlkem cannot import OpenSSL's
-// expanded raw ML-KEM private keys), and the OAP header itself (package oap).
+// and CRC). Not here at all: certificates and signatures (irmd.md §4.6), and
+// the OAP header itself (package oap). Of the server's static KEM key files,
+// PEM keys that contain their seed load (ParseKeyPairPEM); the raw hybrid
+// private key (kex.key.raw, OpenSSL's 2432-byte form with the expanded ML-KEM
+// key) and expanded-only PEM keys do not, since crypto/mlkem builds keys from
+// seeds only.
 package crypt

@@ -146,3 +146,21 @@ func FuzzNegotiateServer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeyPairPEM: no panic; a key that parses has a public key that
+// parses back as the same algorithm.
+func FuzzParseKeyPairPEM(f *testing.F) {
+	for _, s := range []string{x25519PEM, p256PEM, mlkem1024PEM, "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		kp, err := ParseKeyPairPEM(b)
+		if err != nil {
+			return
+		}
+		p, err := ParsePublicKey(kp.PublicKey().Bytes(), kp.PublicKey().Raw())
+		if err != nil || p.Kex() != kp.Kex() {
+			t.Fatalf("%s key pair: its public key parses as %v, %v", kp.Kex(), p, err)
+		}
+	})
+}
