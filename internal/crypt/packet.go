@@ -151,6 +151,7 @@ type PacketCipher struct {
 	mu    sync.Mutex
 	cur   *packetKey
 	prev  *packetKey // nil when not kept
+	next  *packetKey // RotateKey(cur), computed on the first packet that needs it
 	cntr  uint32     // packets sealed and opened, wrapping
 	age   uint32     // packets since the last rotation
 	phase bool       // flips at every rotation
@@ -249,16 +250,15 @@ func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	// Beyond the reference: the peer may have rotated without our seeing
 	// its phase change in time (the counters are shared by both
 	// directions). An AEAD failure is unambiguous, so try the next key and
-	// adopt it if it verifies.
-	next, err := newPacketKey(pc.nid, RotateKey(pc.cur.key, pc.salt))
-	if err != nil {
-		return dst, err
+	// adopt it if it verifies. The next key is kept, so that a stream of
+	// forged packets costs one derivation, not one each.
+	if pc.next == nil {
+		pc.next = pc.deriveNextLocked()
 	}
-	if out, ok := next.open(dst, iv, ct); ok {
-		pc.rotateToLocked(next)
+	if out, ok := pc.next.open(dst, iv, ct); ok {
+		pc.rotateToLocked(pc.next)
 		return out, nil
 	}
-	next.wipe()
 	return dst, ErrAuthentication
 }
 
@@ -268,7 +268,8 @@ func (pc *PacketCipher) Close() {
 	defer pc.mu.Unlock()
 	pc.cur.wipe()
 	pc.prev.wipe()
-	pc.prev = nil
+	pc.next.wipe()
+	pc.prev, pc.next = nil, nil
 }
 
 // equalKey reports whether the current key is k (for tests).

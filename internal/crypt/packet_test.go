@@ -132,6 +132,11 @@ func TestPacketTampered(t *testing.T) {
 				t.Errorf("%s: byte %d flipped: CTR gives %q, %v", c, i, out, err)
 			}
 		}
+		// The forged packets changed nothing: the original still opens
+		// under the first key.
+		if pt, err := rx.Open(nil, pkt); err != nil || string(pt) != "a message of some length" || !rx.equalKey(seq(32)) {
+			t.Errorf("%s: original after forgeries: %q, %v", c, pt, err)
+		}
 		// Another key.
 		other, _ := NewPacketCipher(c, bytes.Repeat([]byte{7}, 32), nil)
 		if _, err := other.Open(nil, pkt); c.IsAEAD() && !errors.Is(err, ErrAuthentication) {

@@ -49,22 +49,33 @@ func (pc *PacketCipher) openingLocked(rx bool) {
 	pc.age++
 }
 
-// rotateLocked derives the next key and rotates to it. pc.mu is held.
+// rotateLocked rotates to the next key. pc.mu is held.
 func (pc *PacketCipher) rotateLocked() {
+	next := pc.next
+	if next == nil {
+		next = pc.deriveNextLocked()
+	}
+	pc.rotateToLocked(next)
+}
+
+// deriveNextLocked returns the key that follows the current one. pc.mu is
+// held.
+func (pc *PacketCipher) deriveNextLocked() *packetKey {
 	next, err := newPacketKey(pc.nid, RotateKey(pc.cur.key, pc.salt))
 	if err != nil {
 		// The cipher accepted a key of the same size at creation.
 		panic("crypt: rotated key rejected: " + err.Error())
 	}
-	pc.rotateToLocked(next)
+	return next
 }
 
-// rotateToLocked makes next the current key and the current one the previous.
-// pc.mu is held.
+// rotateToLocked makes next (the successor of the current key) current, and
+// the current key the previous one. pc.mu is held.
 func (pc *PacketCipher) rotateToLocked(next *packetKey) {
 	pc.prev.wipe()
 	pc.prev = pc.cur
 	pc.cur = next
+	pc.next = nil
 	pc.age = 0
 	pc.phase = !pc.phase
 }
