@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -189,5 +190,42 @@ func TestSealRandFailure(t *testing.T) {
 	out, err := pc.Seal([]byte("x"), []byte("y"))
 	if err == nil || string(out) != "x" {
 		t.Errorf("Seal with a failing random source: %q, %v", out, err)
+	}
+}
+
+// TestConcurrentSealOpen uses each context from two goroutines at once (a
+// writer sealing, a receiver opening), as a flow does. Run with -race.
+func TestConcurrentSealOpen(t *testing.T) {
+	a, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), nil)
+	b, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), nil)
+	const n = 500
+	errs := make(chan error, 2)
+	pipe := func(from, to *PacketCipher) {
+		ch := make(chan []byte, 16)
+		go func() {
+			defer close(ch)
+			for i := range n {
+				p, _ := from.Seal(nil, []byte{byte(i)})
+				ch <- p
+			}
+		}()
+		go func() {
+			var err error
+			i := 0
+			for p := range ch {
+				if pt, e := to.Open(nil, p); err == nil && (e != nil || len(pt) != 1 || pt[0] != byte(i)) {
+					err = fmt.Errorf("packet %d: %x, %v", i, pt, e)
+				}
+				i++
+			}
+			errs <- err
+		}()
+	}
+	pipe(a, b)
+	pipe(b, a)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
