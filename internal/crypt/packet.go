@@ -132,7 +132,9 @@ type PacketOptions struct {
 	// RotationBit sets the rotation period to 2^RotationBit packets
 	// (2…31); 0 means KeyRotationBit. The reference's tests use 7.
 	RotationBit int
-	// Rand is the source of IVs; nil means crypto/rand.
+	// Rand is the source of IVs; nil means crypto/rand. Seal reads it
+	// without holding the context's lock: concurrent Seals need a
+	// Rand that is safe for concurrent use.
 	Rand io.Reader
 }
 
