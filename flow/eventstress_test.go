@@ -195,8 +195,9 @@ func TestEventSetStress(t *testing.T) {
 
 // TestBlockingReadDeadlines checks a blocking Read of a raw flow: it
 // returns a message that comes while it waits, fails with ETIMEDOUT at a
-// read deadline set while it waits, and with net.ErrClosed when the flow is closed under it; a stream of messages
-// written in bursts, with pauses that let the reader sleep, arrives whole.
+// read deadline set while it waits, and with net.ErrClosed when the flow
+// is closed under it; a stream of messages written in bursts, with pauses
+// that let the reader sleep, arrives whole.
 func TestBlockingReadDeadlines(t *testing.T) {
 	a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
 	go func() {
