@@ -45,6 +45,8 @@ func (r refRun) failure() (what string, refOwn bool) {
 		return "the reference's udp4 IPCP dropped our well-formed FLOW_REPLY (\"Flow allocation reply ... from wrong source\", though it came from our address and port 3435) and its allocation timed out", true
 	case strings.Contains(r.out, "Failed to allocate flow") && strings.Contains(r.refLog, "Failed to find IPCP"):
 		return "the reference's irmd found no IPCP for the name (-1003: its udp4 IPCP did not answer the name query in time, or is gone)", true
+	case strings.Contains(r.out, "Failed to allocate flow") && strings.Contains(r.refLog, "Flow allocation timed out"):
+		return "the reference's irmd timed out the flow allocation (no reply reached it, or its IPCP did not pass it on)", true
 	case strings.Contains(r.out, "Invalid message"):
 		return fmt.Sprintf("the reference client reported an invalid message (%d of %d answers; our server had received %d requests)",
 			r.got, r.sent, r.received), true
@@ -74,13 +76,18 @@ func TestRefRunFailure(t *testing.T) {
 		{"wrong source", func(r *refRun) {
 			r.exit, r.sent, r.got, r.received = 1, 0, 0, 0
 			r.out = "Failed to allocate flow: -1.\n"
-			r.refLog = "ipcpd/udp4(EE): Flow allocation reply for 66 from wrong source 10.99.0.2.\n"
+			r.refLog = "ipcpd/udp4(EE): Flow allocation reply for 66 from wrong source 10.99.0.2.\nirmd(EE): Flow allocation timed out.\n"
 		}, "wrong source", true},
 		{"no IPCP", func(r *refRun) {
 			r.exit, r.sent, r.got, r.received = 1, 0, 0, 0
 			r.out = "Failed to allocate flow: -1003.\n"
 			r.refLog = "irmd(EE): Failed to find IPCP for oping.go.\n"
 		}, "no IPCP", true},
+		{"allocation timed out", func(r *refRun) {
+			r.exit, r.sent, r.got, r.received = 1, 0, 0, 0
+			r.out = "Failed to allocate flow: -1.\n"
+			r.refLog = "irmd(EE): Flow allocation timed out.\n"
+		}, "timed out the flow allocation", true},
 		{"invalid message", func(r *refRun) { r.got, r.out = 16, "Invalid message on fd 64.\nServer timed out.\n" }, "invalid message", true},
 		{"sender stopped", func(r *refRun) { r.got, r.received = 4, 4 }, "sender stopped", true},
 		{"best receiver lost answers", func(r *refRun) { r.cube, r.min, r.got = "best", 15, 10 }, "best-effort receiver lost answers", true},
