@@ -237,10 +237,10 @@ func TestReferenceClientToOurServer(t *testing.T) {
 		{"best", 3, n * 3 / 4},
 	} {
 		for i := 1; i <= tc.runs; i++ {
-			// The reference client fails in about one run in five to
-			// ten, against its own oping -l server as often as against
-			// ours (README, "The reference's own failures"): it crashes
-			// with SIGSEGV, reports "Invalid message", its sender stops
+			// The reference client fails in about one run in six
+			// against our server, and in one in four against its own
+			// oping -l (README, "The reference client's own failures"):
+			// it crashes with SIGSEGV, reports "Invalid message", its sender stops
 			// ("Server timed out", our server having received only its
 			// first requests) and it then blocks in its exit until
 			// killed, its best-effort receiver loses answers our server
