@@ -145,6 +145,7 @@ func (h *Harness) Run(ctx context.Context) *Report {
 	}
 	if h.cfg.Tools && !h.cfg.ScaleOnly {
 		rep.Tools = h.runTools(ctx)
+		h.runToolsExtra(ctx, rep)
 	}
 	for _, p := range h.cfg.Paths {
 		if h.cfg.ScaleOnly {
