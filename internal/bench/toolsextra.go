@@ -165,9 +165,9 @@ func idleMarkdown(rows []IdleResult, clockTick int) string {
 	b.WriteString("\n### Idle cost: an `oping -l` server with no flow, and with one idle flow\n\n")
 	fmt.Fprintf(&b, "The CPU time (user+system, from /proc/<pid>/stat) each process used over %v, in ms per "+
 		"second: an `oping -l` server bound to its name with no flow, then with one raw flow open on which "+
-		"nothing is sent (its client, `oping -c 2 -i 10000`, pinged once when it allocated the flow, and pings "+
-		"again only after the window). Each window opens %v after the server started or the first reply came "+
-		"back. The times are read in %s: a process that used less than one tick in the window shows 0.\n\n",
+		"nothing is sent (its client, `oping -c 1 -i 10000`, allocates the flow and sends its one ping after 10 s, "+
+		"when the window has closed). Each window opens %v after the server started, or after the flow was "+
+		"allocated. The times are read in %s: a process that used less than one tick in the window shows 0.\n\n",
 		window, idleSettle, tick)
 	b.WriteString("| path | state | " + strings.Join(names, " | ") + " |\n")
 	b.WriteString("|---|---|" + strings.Repeat("---:|", len(names)) + "\n")
