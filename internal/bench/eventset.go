@@ -176,32 +176,40 @@ func (h *Harness) runEventSetPath(ctx context.Context, p ToolPath) []EventSetRes
 	}
 	h.logEventSet(r)
 
-	// The EventSet server, bound to serverName once the ocbr server is gone.
-	cmd, err := nsCommand(hs.server.netns, h.self, PeerCommand, roleEvServer, serverName)
-	if err != nil {
-		return fail(err)
-	}
-	cmd.Env = hs.server.env
-	ev, err := h.procs.start("eventset server", cmd, false)
-	if err != nil {
-		return fail(err)
-	}
-	defer h.procs.stop(ev)
-	if _, err := ev.waitOutput("ready", readyWait); err != nil {
-		return fail(fmt.Errorf("eventset server: %w%s", err, hs.logs()))
-	}
+	// The EventSet server, bound to serverName once the ocbr server is gone:
+	// a fresh one for every row, so that a flow a failed row left behind
+	// cannot count in the next.
 	for i := 1; i < len(rows); i++ {
 		r := &rows[i]
 		if err := ctx.Err(); err != nil {
 			r.Error = err.Error()
 			continue
 		}
-		if err := h.runEventSetClient(ctx, hs, ev, r); err != nil {
+		if err := h.runEventSetRow(ctx, hs, r); err != nil {
 			r.Error = err.Error()
 		}
 		h.logEventSet(r)
 	}
 	return rows
+}
+
+// runEventSetRow starts an EventSet server on hs's server host, runs the
+// client of r against it and stops it.
+func (h *Harness) runEventSetRow(ctx context.Context, hs *hostSet, r *EventSetResult) error {
+	cmd, err := nsCommand(hs.server.netns, h.self, PeerCommand, roleEvServer, serverName)
+	if err != nil {
+		return err
+	}
+	cmd.Env = hs.server.env
+	ev, err := h.procs.start("eventset server", cmd, false)
+	if err != nil {
+		return err
+	}
+	defer h.procs.stop(ev)
+	if _, err := ev.waitOutput("ready", readyWait); err != nil {
+		return fmt.Errorf("eventset server: %w%s", err, hs.logs())
+	}
+	return h.runEventSetClient(ctx, hs, ev, r)
 }
 
 func (h *Harness) logEventSet(r *EventSetResult) {
