@@ -85,7 +85,9 @@ func NewEventSet() (*EventSet, error) {
 }
 
 // Add puts f in the set. It fails with EPERM if f is in another set and with
-// EINVAL if f is closed. Messages already queued on f are reported by the next Wait.
+// EINVAL if f is closed. Messages already queued on f are reported by the
+// next Wait, or by a Wait in progress, which Add wakes: no packet may come
+// to wake it (the flow's queue may be full).
 func (s *EventSet) Add(f *Flow) error {
 	if f == nil {
 		return oerr.EINVAL
@@ -110,6 +112,7 @@ func (s *EventSet) Add(f *Flow) error {
 	s.flows[f] = struct{}{}
 	if f.queued() > 0 || f.partial != nil {
 		s.readyLocked(f)
+		s.wake()
 	}
 	return nil
 }

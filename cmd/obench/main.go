@@ -1,5 +1,5 @@
 // Command obench is the benchmark harness: in one run on one machine it
-// runs the tools users run (oping -f, oping -i 5, ocbr -f) between real
+// runs the tools users run (oping -f, oping -i 5, ocbr -f, operf) between real
 // processes over every path below, raw and reliable, next to the kernel
 // doing the same job between two Go processes, and next to the reference
 // implementation's tools where it is installed (--reference); then it
@@ -13,7 +13,7 @@
 // flow's: to the raw flow of the same path), and writes the results as JSON
 // and Markdown. `make bench` runs it through bench/run.
 //
-// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-eth-dix, oping and ocbr next
+// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-eth-dix, oping, ocbr and operf next
 // to its own executable or on $PATH, and runs its own server processes (hidden
 // subcommand "peer"). The eth-dix layer needs root and the ip tool (it
 // creates the veth pair and the namespace, and deletes them on every exit,
@@ -46,13 +46,15 @@ Runs the oping and ocbr tools over Ouroboros flows (direct, local IPCP, two
 hosts over a udp4 layer on loopback, a unicast layer over that udp4 layer,
 two hosts over an eth-dix layer on a veth pair; each raw and reliable) next to the kernel doing the same job over
 a Unix socketpair, and the reference implementation's tools where it is
-installed. Then measures the flows themselves next to the kernel (Unix
+installed; operf over the direct and local IPCP paths, a server on one
+EventSet with 1 and 100 busy flows, and the CPU time of an idle server and
+an idle flow. Then measures the flows themselves next to the kernel (Unix
 socketpair, UDP on loopback): latency,
 ping-pong, one-way and echo throughput, and CPU time per packet; then the
 allocation rate and memory per flow with many concurrent flows, and the time
 of one allocation with few and with many names. Prints a
 Markdown table and writes JSON and Markdown results into the output directory.
-Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping and ocbr next to
+Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping, ocbr and operf next to
 obench or on $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)
@@ -66,7 +68,7 @@ func run(args []string) int {
 	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
 	scaleOnly := fs.Bool("scale-only", false, "only the many-flows and many-names measurements")
-	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr and the kernel; the reference's where installed)")
+	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr, operf, EventSet, idle, and the kernel; the reference's where installed)")
 	reference := fs.String("reference", "", "directory of the reference implementation (with cnode.sh) whose tools run next to ours on the direct and local IPCP paths; \"none\" for none (default "+bench.DefaultReference+" if installed; never in smoke runs)")
 	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)
