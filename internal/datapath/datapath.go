@@ -269,16 +269,19 @@ func PutBuf(b *[]byte) {
 	}
 }
 
-// SetReadDeadline sets the deadline of ReadPacket.
+// SetReadDeadline sets the deadline of ReadPacket. With shared memory the
+// reading goroutine sets the socket's deadline itself: it is poked to.
 func (e *Endpoint) SetReadDeadline(t time.Time) error {
-	if e.shm != nil {
-		var ns int64
-		if !t.IsZero() {
-			ns = t.UnixNano()
-		}
-		e.shm.rdl.Store(ns)
+	if e.shm == nil {
+		return e.c.SetReadDeadline(t)
 	}
-	return e.c.SetReadDeadline(t)
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	e.shm.rdl.Store(ns)
+	e.poke()
+	return nil
 }
 
 // SetWriteDeadline sets the deadline of WritePacket.

@@ -96,11 +96,21 @@ type shm struct {
 	// a HotReader. It is private to this process.
 	cons      sync.Mutex
 	bellSleep atomic.Bool  // the reading goroutine sleeps on the socket
-	poked     atomic.Bool  // a HotReader cut that sleep short (read deadline now)
 	lazy      atomic.Bool  // that sleep ends by itself when HotReaders stop coming
 	lastHot   atomic.Int64 // when the last HotReader left, unix ns
 	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
 	hot       bool         // ReadPacket waits in FUTEX_WAIT before the socket (SetHotWait)
+
+	// dlMu serialises every change of the socket's read deadline: the
+	// reading goroutine's own (the read deadline, cut by the end of a lazy
+	// sleep) and the pokes of other goroutines, which set it to the past so
+	// that the sleep ends and the reading goroutine looks at the ring. Once
+	// poked, the deadline stays in the past until the reading goroutine has
+	// woken from a timeout and cleared poked: no poke is overwritten, and a
+	// timeout is an error only once rdl has passed.
+	dlMu  sync.Mutex
+	poked bool  // the deadline is in the past for a poke not yet seen
+	dlSet int64 // the deadline the reading goroutine last set, unix ns; 0 = none, -1 = unknown
 }
 
 // SetHotWait makes ReadPacket wait for a record in FUTEX_WAIT for up to
@@ -288,28 +298,22 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 			s.sockMu.Unlock()
 			continue
 		}
-		rdl := s.rdl.Load()
-		if lazyUntil != 0 {
-			if rdl != 0 {
-				lazyUntil = min(lazyUntil, rdl)
-			}
-			e.c.SetReadDeadline(time.Unix(0, lazyUntil))
-		}
+		e.armDeadline(lazyUntil)
 		n, err := e.c.Read(bells[:])
 		s.bellSleep.Store(false)
 		s.sockMu.Unlock()
-		if lazyUntil != 0 || s.poked.Load() {
-			e.c.SetReadDeadline(unixOrZero(rdl))
-		}
 		if err != nil || n == 0 {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				// A HotReader left records behind (poked), or the lazy
-				// window closed: look at the ring.
-				if s.poked.Swap(false) || lazyUntil != 0 && (rdl == 0 || time.Now().UnixNano() < rdl) {
-					continue
+				// A poke (records left behind, a new read deadline), the
+				// end of a lazy sleep, or the read deadline.
+				s.dlMu.Lock()
+				s.poked, s.dlSet = false, -1
+				s.dlMu.Unlock()
+				if rdl := s.rdl.Load(); rdl != 0 && time.Now().UnixNano() >= rdl {
+					return 0, nil, err
 				}
-				return 0, nil, err
+				continue
 			}
 			// The peer is gone: drain what it left, then EOF.
 			s.setDown()
@@ -318,6 +322,33 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		}
 		s.wakeWriters()
 	}
+}
+
+// armDeadline sets the socket's read deadline for a sleep of the reading
+// goroutine: the read deadline, or lazyUntil (unix ns; 0: none) if sooner;
+// a pending poke is left in place (the sleep ends at once).
+func (e *Endpoint) armDeadline(lazyUntil int64) {
+	s := e.shm
+	dl := s.rdl.Load()
+	if lazyUntil != 0 && (dl == 0 || lazyUntil < dl) {
+		dl = lazyUntil
+	}
+	s.dlMu.Lock()
+	if !s.poked && s.dlSet != dl {
+		e.c.SetReadDeadline(unixOrZero(dl))
+		s.dlSet = dl
+	}
+	s.dlMu.Unlock()
+}
+
+// poke ends the reading goroutine's sleep on the socket, or its next one if
+// it is awake: it then looks at the ring and its read deadline again.
+func (e *Endpoint) poke() {
+	s := e.shm
+	s.dlMu.Lock()
+	s.poked, s.dlSet = true, -1
+	e.c.SetReadDeadline(time.Unix(1, 0))
+	s.dlMu.Unlock()
 }
 
 // unixOrZero is the time of ns unix nanoseconds, the zero time for 0.
@@ -440,8 +471,7 @@ func (h *HotReader) Done() {
 	s.mu.RUnlock()
 	s.cons.Unlock()
 	if left {
-		s.poked.Store(true)
-		e.c.SetReadDeadline(time.Now())
+		e.poke()
 	}
 }
 
@@ -455,8 +485,7 @@ func (e *Endpoint) EndHot() {
 		return
 	}
 	if s.lazy.Load() && s.bellSleep.Load() {
-		s.poked.Store(true)
-		e.c.SetReadDeadline(time.Now())
+		e.poke()
 	}
 }
 
@@ -579,7 +608,9 @@ func (e *Endpoint) shmClose() {
 }
 
 // drainDoorbells reads the queued doorbells without blocking and notes the
-// peer's end (EOF). Called with sockMu held.
+// peer's end (EOF). Called with sockMu held. It does not go through the
+// netpoller's read (Control, not Read): a poked read deadline (in the past)
+// must not keep it from the socket.
 func (e *Endpoint) drainDoorbells() {
 	rc, err := e.c.SyscallConn()
 	if err != nil {
@@ -587,17 +618,17 @@ func (e *Endpoint) drainDoorbells() {
 		return
 	}
 	var buf [64]byte
-	rc.Read(func(fd uintptr) bool {
+	rc.Control(func(fd uintptr) {
 		for {
 			n, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_DONTWAIT)
 			switch {
 			case err == unix.EINTR:
 				continue
 			case err == unix.EAGAIN:
-				return true
+				return
 			case err != nil || n == 0:
 				e.shm.setDown()
-				return true
+				return
 			}
 		}
 	})
