@@ -87,9 +87,9 @@ type shm struct {
 	// and the peer's death while no goroutine reads.
 	sockMu sync.Mutex
 
-	misses, skip int  // polling statistics of the reading goroutine (see spin)
-	backoff      int  // skip is spinSkip<<backoff after the next misses
-	noSpin       bool // never poll (SetPolling)
+	spinStats pollStats // the reading goroutine's polling (see spin)
+	hotStats  pollStats // the HotReaders' polling, with the consumer role held
+	noSpin    bool      // never poll (SetPolling)
 
 	// cons is the consumer role of the rx ring, held by whoever takes
 	// records: the reading goroutine (not while it sleeps on the socket) or
@@ -441,7 +441,7 @@ func (h *HotReader) Next(get func(n int) []byte, until time.Time) (kind Kind, sd
 	if ok || err != nil || until.IsZero() {
 		return kind, sdu, ok, err
 	}
-	if !e.pollOnce() && !e.hotWait(until) {
+	if !e.pollOnce(&e.shm.hotStats) && !e.hotWait(until) {
 		return kind, sdu, ok, err
 	}
 	return e.next(get)
@@ -655,16 +655,23 @@ func (e *Endpoint) spin() bool {
 	if e.shm.noSpin {
 		return false
 	}
-	return e.pollOnce()
+	return e.pollOnce(&e.shm.spinStats)
+}
+
+// pollStats are the statistics of one poller (see spinFor): the reading
+// goroutine, or the HotReaders one at a time.
+type pollStats struct {
+	misses, skip int // polls in a row that caught nothing; polls still to skip
+	backoff      int // skip is spinSkip<<backoff after the next misses
 }
 
 // pollOnce is spin whatever SetPolling says (a HotReader polls: it is the
 // goroutine that waits for the packet, not a receive goroutine that would
-// hand it on).
-func (e *Endpoint) pollOnce() bool {
+// hand it on), with the poller's statistics st.
+func (e *Endpoint) pollOnce(st *pollStats) bool {
 	s := e.shm
-	if s.skip > 0 {
-		s.skip--
+	if st.skip > 0 {
+		st.skip--
 		return false
 	}
 	deadline := time.Now().Add(spinFor)
@@ -674,13 +681,13 @@ func (e *Endpoint) pollOnce() bool {
 		ready := s.mapping == nil || !s.rx.Empty() || s.down.Load()
 		s.mu.RUnlock()
 		if ready {
-			s.misses, s.backoff = 0, 0
+			st.misses, st.backoff = 0, 0
 			return true
 		}
 	}
-	if s.misses++; s.misses >= 4 {
-		s.misses, s.skip = 0, spinSkip<<s.backoff
-		s.backoff = min(s.backoff+1, spinBackoffMax)
+	if st.misses++; st.misses >= 4 {
+		st.misses, st.skip = 0, spinSkip<<st.backoff
+		st.backoff = min(st.backoff+1, spinBackoffMax)
 	}
 	return false
 }
