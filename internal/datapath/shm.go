@@ -534,18 +534,23 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 // passes. The peer's "space" doorbell arrives on the socket, which the
 // reading goroutine reads; when no goroutine is reading, the writer drains the
 // socket itself (noticing the peer's death) and polls the ring every 100 µs,
-// so it never depends on a reader it lacks.
+// so it never depends on a reader it lacks. A reading goroutine that holds
+// the socket now may stop reading it before the doorbell comes (it returns
+// a record a HotReader left, and a flow's receive goroutine then waits for
+// room in its queue, which may be this writer's goroutine's to make): so the
+// writer looks again after spaceRecheck in any case.
 func (e *Endpoint) waitSpace(space chan struct{}) error {
 	s := e.shm
-	var poll <-chan time.Time
+	every := spaceRecheck
 	if s.sockMu.TryLock() {
 		// Nobody reads the socket: look for the peer's end ourselves.
 		e.drainDoorbells()
 		s.sockMu.Unlock()
-		t := time.NewTimer(100 * time.Microsecond)
-		defer t.Stop()
-		poll = t.C
+		every = 100 * time.Microsecond
 	}
+	t := time.NewTimer(every)
+	defer t.Stop()
+	poll := t.C
 	var timer <-chan time.Time
 	if dl := s.wdl.Load(); dl != 0 {
 		d := time.Until(time.Unix(0, dl))
@@ -633,6 +638,10 @@ func (e *Endpoint) drainDoorbells() {
 		}
 	})
 }
+
+// spaceRecheck bounds how long a writer waiting for room in the ring relies
+// on the reading goroutine to pass on the peer's doorbell (see waitSpace).
+const spaceRecheck = time.Millisecond
 
 // spinFor is how long a reader polls its ring before it announces sleep: a
 // reply usually comes within a round trip, and catching it by polling saves
