@@ -27,6 +27,11 @@ type ToolPath struct {
 	RefVariant string
 	open       func(ctx context.Context, h *Harness) (*hostSet, error)
 	Skip       func() string // as Path.Skip
+
+	// refOpen starts the reference's nodes of the path: the node its
+	// clients run in and the server's, and what stops them; nil for one
+	// node of RefVariant with a local IPCP (openRefPath).
+	refOpen func(h *Harness) (client, server *refNode, stop func(), err error)
 }
 
 // ToolQoS are the QoS cubes every tool command runs with, by their tool name
@@ -52,7 +57,7 @@ func DefaultToolPaths() []ToolPath {
 				}
 				return h.startHosts(ctx, inst)
 			}},
-		{ID: UnicastID, Label: "unicast over udp4",
+		{ID: UnicastID, Label: "unicast over udp4", RefVariant: "nodirect", refOpen: refUnicastOpen(1),
 			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
 				inst, err := unicastInstance()
 				if err != nil {
@@ -60,6 +65,8 @@ func DefaultToolPaths() []ToolPath {
 				}
 				return h.startHosts(ctx, inst)
 			}},
+		{ID: UnicastTwoHopID, Label: "unicast, two hops over udp4", RefVariant: "nodirect",
+			refOpen: refUnicastOpen(2), open: openUnicastTwoHops},
 		{ID: EthDIXID, Label: "eth-dix layer", Skip: ethSkip,
 			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
 				inst, remove, err := h.ethInstance()
@@ -75,6 +82,7 @@ func DefaultToolPaths() []ToolPath {
 				hs.stops = append(hs.stops, remove)
 				return hs, nil
 			}},
+		{ID: UnicastEthID, Label: "unicast over eth-dix", Skip: ethSkip, open: openUnicastEth},
 	}
 }
 
