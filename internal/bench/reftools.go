@@ -276,11 +276,21 @@ func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *To
 	limit := planned + toolSlack
 	// timeout inside the node: a blocked reference oping ignores SIGTERM.
 	secs := strconv.Itoa(int(limit.Seconds()))
-	cmd := client.cmd(append([]string{"exec", client.name, "timeout", "-k", "5", secs, tool}, args...)...)
-	mark := len(server.log(tool))
-	out, _, err := h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
-	if err != nil {
-		return err
+	var out string
+	var mark int
+	for try := 1; ; try++ {
+		cmd := client.cmd(append([]string{"exec", client.name, "timeout", "-k", "5", secs, tool}, args...)...)
+		mark = len(server.log(tool))
+		var err error
+		out, _, err = h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
+		if err == nil {
+			break
+		}
+		// Nothing was measured yet: the allocation failed.
+		if try == refTries || !strings.Contains(out, "Failed to allocate flow") {
+			return err
+		}
+		h.logf("tools, %s: %s: the reference's allocation failed, try %d of %d", r.Label, r.Command, try, refTries)
 	}
 	switch r.Test {
 	case OpingFlood, OpingPaced:

@@ -38,11 +38,12 @@ func refUniIPCPAddr(j int) string {
 	return refUniAddr(j-1, j)
 }
 
-// refUniTries is how often a step of the reference's setup that allocates
-// a flow is tried: its udp4 IPCP now and then fails to answer a flow
+// refTries is how often a command of the reference's that allocates a
+// flow is tried (a step of the setup, a tool client that failed to
+// allocate its flow): now and then its udp4 IPCP fails to answer a flow
 // request ("Failed to respond to flow request"), and the irmd gives up on
 // the allocation.
-const refUniTries = 3
+const refTries = 3
 
 // refUniProbes bounds the pings that wait until the first node finds the
 // server's name (its directory learns it from the last node's, and its
@@ -170,15 +171,15 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 	return client, server, stop, nil
 }
 
-// retry runs a command inside the node up to refUniTries times, until it
+// retry runs a command inside the node up to refTries times, until it
 // succeeds.
 func (n *refNode) retry(args ...string) error {
 	var err error
-	for try := 1; try <= refUniTries; try++ {
+	for try := 1; try <= refTries; try++ {
 		if err = n.exec(2*readyWait, args...); err == nil {
 			return nil
 		}
-		n.h.logf("reference node %s: try %d of %d: %v", n.name, try, refUniTries, err)
+		n.h.logf("reference node %s: try %d of %d: %v", n.name, try, refTries, err)
 	}
 	return err
 }
