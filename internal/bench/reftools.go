@@ -131,7 +131,7 @@ func (n *refNode) exec(limit time.Duration, args ...string) error {
 func (n *refNode) fail(err error) error {
 	log := n.irmdLog()
 	n.remove()
-	return fmt.Errorf("%w\nreference irmd log (%s):\n%s", err, n.name, cellText(log, 2000))
+	return fmt.Errorf("%w\nreference irmd log (%s), its end:\n%s", err, n.name, logTail(log, 2000))
 }
 
 // irmdLog returns the node's irmd log.

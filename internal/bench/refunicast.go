@@ -2,8 +2,10 @@ package bench
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -42,8 +44,36 @@ func refUniIPCPAddr(j int) string {
 // flow is tried (a step of the setup, a tool client that failed to
 // allocate its flow): now and then its udp4 IPCP fails to answer a flow
 // request ("Failed to respond to flow request"), and the irmd gives up on
-// the allocation.
+// the allocation after 20 s.
 const refTries = 3
+
+// refUniPause is the pause before each connection of the reference's setup
+// and before each retry. Seen on a busy 2-core machine: without it, the
+// reference's udp4 IPCP often failed to answer the flow request of a
+// connection that came right after the enrollment's or the previous
+// connection's flow with the same neighbour (in 5 setups of 7); with it,
+// once in 9.
+const refUniPause = time.Second
+
+// refStepWait bounds each command of the reference's setup: longer than the
+// reference's own wait for an allocation, and than the start of one of its
+// IPCPs on a busy machine (it took more than 10 s on a 2-core machine with a
+// load of 14).
+const refStepWait = 30 * time.Second
+
+// ansiEscape matches the colour codes of the reference's logs.
+var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// logTail returns the end of a reference log, its last n characters at
+// most, on one line and without colours: the start is a banner, the end
+// says what failed.
+func logTail(s string, n int) string {
+	s = strings.Join(strings.Fields(ansiEscape.ReplaceAllString(s, "")), " ")
+	if r := []rune(s); len(r) > n {
+		s = "…" + string(r[len(r)-n+1:])
+	}
+	return strings.ReplaceAll(s, "|", "\\|")
+}
 
 // refUniProbes bounds the pings that wait until the first node finds the
 // server's name (its directory learns it from the last node's, and its
@@ -67,14 +97,22 @@ func refUnicastOpen(hops int) func(h *Harness) (client, server *refNode, stop fu
 // the irmd log of the node where the setup failed.
 func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(), err error) {
 	var nodes []*refNode
-	stop = func() {
-		for i := len(nodes) - 1; i >= 0; i-- {
-			nodes[i].remove()
+	// All at once: a node's stop takes seconds (its irmd waits for its
+	// unicast IPCP to exit).
+	stopAll := func() {
+		var wg sync.WaitGroup
+		for _, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n.remove()
+			}()
 		}
+		wg.Wait()
 	}
 	defer func() {
 		if err != nil {
-			stop()
+			stopAll()
 		}
 	}()
 	for j := 0; j <= hops; j++ {
@@ -86,8 +124,8 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 	}
 	// fail adds the irmd log of node j.
 	fail := func(j int, err error) (*refNode, *refNode, func(), error) {
-		return nil, nil, nil, fmt.Errorf("%w\nreference irmd log (%s):\n%s", err, nodes[j].name,
-			cellText(nodes[j].irmdLog(), 2000))
+		return nil, nil, nil, fmt.Errorf("%w\nreference irmd log (%s), its end:\n%s", err, nodes[j].name,
+			logTail(nodes[j].irmdLog(), 2000))
 	}
 	names := []string{uniNameA, uniNameB, uniNameC}
 	if hops+1 > len(names) {
@@ -95,7 +133,7 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 	}
 	for i := 0; i < hops; i++ {
 		// Interface names: prev and next, as seen from each node.
-		if _, err := nodes[i].run(readyWait, "veth", nodes[i].name, nodes[i+1].name,
+		if _, err := nodes[i].run(refStepWait, "veth", nodes[i].name, nodes[i+1].name,
 			refUniAddr(i, i)+"/24", refUniAddr(i, i+1)+"/24", "o7s-next", "o7s-prev"); err != nil {
 			return fail(i, err)
 		}
@@ -103,13 +141,13 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 	for j := 2; j <= hops; j++ {
 		// Node j reaches node j-1's IPCP address (on hop j-2) through
 		// node j-1's end of hop j-1.
-		if _, err := nodes[j].run(readyWait, "exec", nodes[j].name, "ip", "route", "add",
+		if _, err := nodes[j].run(refStepWait, "exec", nodes[j].name, "ip", "route", "add",
 			fmt.Sprintf("%s.%d.0/24", refUniSubnet, j-2), "via", refUniAddr(j-1, j-1)); err != nil {
 			return fail(j, err)
 		}
 	}
 	for j, n := range nodes {
-		if err := n.exec(readyWait, "irm", "ipcp", "bootstrap", "type", "udp4", "name", "obench-udp",
+		if err := n.exec(refStepWait, "irm", "ipcp", "bootstrap", "type", "udp4", "name", "obench-udp",
 			"layer", udpLayerName, "ip", refUniIPCPAddr(j)); err != nil {
 			return fail(j, err)
 		}
@@ -134,10 +172,10 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 				known = append(known, dst)
 			}
 			for _, name := range known {
-				if _, err := n.run(readyWait, "host", n.name, name, refUniIPCPAddr(j-1)); err != nil {
+				if _, err := n.run(refStepWait, "host", n.name, name, refUniIPCPAddr(j-1)); err != nil {
 					return fail(j, err)
 				}
-				if err := n.exec(readyWait, "irm", "name", "create", name); err != nil {
+				if err := n.exec(refStepWait, "irm", "name", "create", name); err != nil {
 					return fail(j, err)
 				}
 			}
@@ -145,6 +183,7 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 				return fail(j, err)
 			}
 			for _, comp := range []string{"mgmt", "dt"} {
+				time.Sleep(refUniPause)
 				if err := n.retry("irm", "ipcp", "connect", "name", names[j], "dst", prev, "component", comp); err != nil {
 					return fail(j, err)
 				}
@@ -159,7 +198,7 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 			steps = append([][]string{{"irm", "name", "create", serverName}}, steps...)
 		}
 		for _, args := range steps {
-			if err := n.exec(readyWait, args...); err != nil {
+			if err := n.exec(refStepWait, args...); err != nil {
 				return fail(j, err)
 			}
 		}
@@ -168,15 +207,18 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 	if err := h.refUniProbe(client, server); err != nil {
 		return fail(hops, err)
 	}
-	return client, server, stop, nil
+	return client, server, stopAll, nil
 }
 
-// retry runs a command inside the node up to refTries times, until it
-// succeeds.
+// retry runs a command inside the node up to refTries times, refUniPause
+// apart, until it succeeds.
 func (n *refNode) retry(args ...string) error {
 	var err error
 	for try := 1; try <= refTries; try++ {
-		if err = n.exec(2*readyWait, args...); err == nil {
+		if try > 1 {
+			time.Sleep(refUniPause)
+		}
+		if err = n.exec(refStepWait, args...); err == nil {
 			return nil
 		}
 		n.h.logf("reference node %s: try %d of %d: %v", n.name, try, refTries, err)
