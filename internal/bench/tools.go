@@ -58,13 +58,7 @@ func DefaultToolPaths() []ToolPath {
 				return h.startHosts(ctx, inst)
 			}},
 		{ID: UnicastID, Label: "unicast over udp4", RefVariant: "nodirect", refOpen: refUnicastOpen(1),
-			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
-				inst, err := unicastInstance()
-				if err != nil {
-					return nil, err
-				}
-				return h.startHosts(ctx, inst)
-			}},
+			open: openUnicastUDP4},
 		{ID: UnicastTwoHopID, Label: "unicast, two hops over udp4", RefVariant: "nodirect",
 			refOpen: refUnicastOpen(2), open: openUnicastTwoHops},
 		{ID: EthDIXID, Label: "eth-dix layer", Skip: ethSkip,

@@ -45,13 +45,82 @@ const (
 // udpAddrC is host C's address on the two-hop path.
 var udpAddrC = netip.MustParseAddr("127.0.0.3")
 
-// uniSettle is the pause after the last connection for the directories of
-// the later members to join the first's (a member's bootstrap goes out once
-// its routes are there, within milliseconds), so that the clients find the
-// server's name at once. A second per hop.
-const uniSettle = time.Second
+// The probe of a unicast layer path: a ping from the client's host to an
+// oping server on the server's, uniProbeWait after the previous one, until
+// one comes back; for at most uniProbeLimit in all, each ping at most
+// uniPingLimit.
+const (
+	uniProbeWait  = 250 * time.Millisecond
+	uniProbeLimit = 30 * time.Second
+	uniPingLimit  = 5 * time.Second
+)
 
-// unicastInstance is the unicast-over-udp4 path.
+// openUnicastUDP4 starts the unicast-over-udp4 path and probes it.
+func openUnicastUDP4(ctx context.Context, h *Harness) (*hostSet, error) {
+	inst, err := unicastInstance()
+	if err != nil {
+		return nil, err
+	}
+	hs, err := h.startHosts(ctx, inst)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.probeServer(ctx, hs); err != nil {
+		hs.close()
+		return nil, err
+	}
+	return hs, nil
+}
+
+// probeServer waits until a ping from hs's client host reaches an oping
+// server on its server host, bound to serverName: until the later members'
+// directories joined the first's (a member's bootstrap goes out once its
+// routes are there), the server's name is in the directory and the routes
+// lead to it, so that the clients of the measurements find the server at
+// once. A fixed pause would do on an idle machine, not on a busy one.
+func (h *Harness) probeServer(ctx context.Context, hs *hostSet) error {
+	srv, err := h.startToolServer(ctx, hs, "oping", "Ouroboros ping server started.", "-Q")
+	if err != nil {
+		return fmt.Errorf("probe: %w%s", err, hs.logs())
+	}
+	defer h.stopToolServer(hs, srv)
+	path, err := findCommand(h.self, "oping")
+	if err != nil {
+		return err
+	}
+	var last string
+	deadline := time.Now().Add(uniProbeLimit)
+	for try := 1; ; try++ {
+		cmd, err := nsCommand(hs.client.netns, path, "-n", serverName, "-c", "1", "-Q")
+		if err != nil {
+			return err
+		}
+		cmd.Env = hs.client.env
+		out, _, err := h.runClient(ctx, "oping probe", cmd, uniPingLimit)
+		if err == nil {
+			if st, perr := ParseOping(out); perr == nil && st.Received == 1 {
+				if try > 1 {
+					h.logf("probe: %s reached after %d pings", serverName, try)
+				}
+				return nil
+			}
+			last = cellText(out, 300)
+		} else {
+			last = err.Error()
+		}
+		if time.Now().Add(uniProbeWait).After(deadline) {
+			return fmt.Errorf("probe: none of %d pings to %s in %v came back; the last: %s%s",
+				try, serverName, uniProbeLimit, last, hs.logs())
+		}
+		select {
+		case <-time.After(uniProbeWait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// unicastInstance is the unicast-over-udp4 path, not probed.
 func unicastInstance() (instance, error) {
 	port, err := freeUDPPort(udpAddrA, udpAddrB)
 	if err != nil {
@@ -86,8 +155,7 @@ type uniMember struct {
 }
 
 // buildUnicastLine builds the unicast layer on a line of members, in order
-// (see above), registers serverName in it at the last, and waits uniSettle
-// per hop. Every member binds its name and registers it in its lower layer
+// (see above), and registers serverName in it at the last. Every member binds its name and registers it in its lower layer
 // (the next enrolls through it and connects to it); the first registers
 // the layer's name as well.
 func buildUnicastLine(ctx context.Context, line []uniMember) error {
@@ -133,15 +201,7 @@ func buildUnicastLine(ctx context.Context, line []uniMember) error {
 			}
 		}
 	}
-	if err := line[len(line)-1].o.registerServer(ctx, pid); err != nil {
-		return err
-	}
-	select {
-	case <-time.After(time.Duration(len(line)-1) * uniSettle):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
+	return line[len(line)-1].o.registerServer(ctx, pid)
 }
 
 // uniEthMTU is the MTU of the veth pair of the unicast-over-eth-dix path:
@@ -194,6 +254,10 @@ func openUnicastEth(ctx context.Context, h *Harness) (*hostSet, error) {
 	}
 	// Run last: the processes first, then the link.
 	hs.stops = append(hs.stops, remove)
+	if err := h.probeServer(ctx, hs); err != nil {
+		hs.close()
+		return nil, err
+	}
 	return hs, nil
 }
 
@@ -251,6 +315,9 @@ func openUnicastTwoHops(ctx context.Context, h *Harness) (hs *hostSet, err error
 	}
 	if err := buildUnicastLine(lctx, line); err != nil {
 		return nil, fmt.Errorf("%w%s", err, hs.logs())
+	}
+	if err := h.probeServer(ctx, hs); err != nil {
+		return nil, err
 	}
 	return hs, nil
 }
