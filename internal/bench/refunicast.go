@@ -19,10 +19,11 @@ import (
 //
 // Addresses: the veth pair of hop i (between nodes i and i+1) is the subnet
 // 10.79.i.0/24, node i's end .1 and node i+1's .2; nothing is attached to
-// the host's network. Node i's udp4 IPCP binds its address towards node
-// i-1 (node 0's towards node 1), the address its neighbours reach it by: on
-// a node with a next hop, that neighbour sends to it through a route over
-// their pair.
+// the host's network. Node i's udp4 IPCP binds its address on the pair
+// towards node i-1 (node 0's: towards node 1). Node i-1 reaches it on that
+// pair; node i+1 through a route to that pair's subnet via node i's end of
+// their own pair. The setup ends when a ping from the first node reaches a
+// server on the last (refUniProbe).
 
 // refUniSubnet is the first two bytes of the subnets of the veth pairs.
 const refUniSubnet = "10.79"

@@ -155,9 +155,10 @@ type uniMember struct {
 }
 
 // buildUnicastLine builds the unicast layer on a line of members, in order
-// (see above), and registers serverName in it at the last. Every member binds its name and registers it in its lower layer
-// (the next enrolls through it and connects to it); the first registers
-// the layer's name as well.
+// (see above), and registers serverName in it at the last. Every member but
+// the last binds its name and registers it in its lower layer (the next
+// enrolls through it and connects to it); the first registers the layer's
+// name as well.
 func buildUnicastLine(ctx context.Context, line []uniMember) error {
 	var pid int
 	for i, m := range line {
