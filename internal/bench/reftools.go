@@ -108,7 +108,7 @@ func (h *Harness) launchRefNode(variant string) (*refNode, error) {
 	// Registered before the start: a start that fails half-way leaves a
 	// node to stop.
 	n.remove, err = h.procs.onCleanup(func() {
-		if out, err := n.run(time.Minute, "stop", n.name); err != nil {
+		if out, err := n.run(refStopWait, "stop", n.name); err != nil {
 			h.logf("reference node %s: %v%s", n.name, err, out)
 		}
 	})

@@ -45,7 +45,9 @@ func refUniIPCPAddr(j int) string {
 // flow is tried (a step of the setup, a tool client that failed to
 // allocate its flow): now and then its udp4 IPCP fails to answer a flow
 // request ("Failed to respond to flow request"), and the irmd gives up on
-// the allocation after 20 s.
+// the allocation after 20 s. The setup's other irm commands are tried as
+// often: on a busy machine a bootstrap of its udp4 IPCP failed once,
+// saying nothing.
 const refTries = 3
 
 // refUniPause is the pause before each connection of the reference's setup
@@ -61,6 +63,11 @@ const refUniPause = time.Second
 // IPCPs on a busy machine (it took more than 10 s on a 2-core machine with a
 // load of 14).
 const refStepWait = 30 * time.Second
+
+// refStopWait bounds a node's stop: cnode.sh scans every process of the
+// machine, and on a 2-core machine with a load of 20 the stop of three
+// nodes at once took more than a minute.
+const refStopWait = 3 * time.Minute
 
 // ansiEscape matches the colour codes of the reference's logs.
 var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
@@ -148,7 +155,7 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 		}
 	}
 	for j, n := range nodes {
-		if err := n.exec(refStepWait, "irm", "ipcp", "bootstrap", "type", "udp4", "name", "obench-udp",
+		if err := n.retry("irm", "ipcp", "bootstrap", "type", "udp4", "name", "obench-udp",
 			"layer", udpLayerName, "ip", refUniIPCPAddr(j)); err != nil {
 			return fail(j, err)
 		}
@@ -199,7 +206,7 @@ func (h *Harness) startRefUnicast(hops int) (client, server *refNode, stop func(
 			steps = append([][]string{{"irm", "name", "create", serverName}}, steps...)
 		}
 		for _, args := range steps {
-			if err := n.exec(refStepWait, args...); err != nil {
+			if err := n.retry(args...); err != nil {
 				return fail(j, err)
 			}
 		}

@@ -1,10 +1,6 @@
 package bench
 
 import (
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/ouroboros-go/ouroboros/internal/wire"
@@ -74,46 +70,6 @@ func TestRefUniAddrs(t *testing.T) {
 	} {
 		if c.got != c.want {
 			t.Errorf("got %s, want %s", c.got, c.want)
-		}
-	}
-}
-
-// TestRefUnicast builds the reference's unicast layer over udp4 across two
-// hops (three nodes; the setup ends with a ping from the first node to a
-// server on the last), where the reference is installed, and checks that
-// stopping it leaves none of its network namespaces behind.
-func TestRefUnicast(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
-	if why := ReferenceSkip(DefaultReference); why != "" {
-		t.Skip(why)
-	}
-	cfg := DefaultConfig(true)
-	cfg.Reference = DefaultReference
-	var log strings.Builder
-	cfg.Log = &log
-	h, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Cleanup()
-	client, server, stop, err := h.startRefUnicast(2)
-	if err != nil {
-		t.Fatalf("%v\nlog:\n%s", err, cellText(log.String(), 2000))
-	}
-	if client == server {
-		t.Error("the client's node is the server's")
-	}
-	names := []string{client.name, server.name}
-	stop()
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "o7sref"+strconv.Itoa(os.Getpid())+"x") {
-			t.Errorf("namespace %s left behind (nodes %v)", f[0], names)
 		}
 	}
 }
