@@ -34,15 +34,10 @@
 //
 // # Data path
 //
-// Each flow has one receive goroutine that reads the flow's channel
-// (internal/datapath). It queues messages for Read (bounded: when the
+// Each flow has one receive goroutine that is the only reader of the flow's
+// channel (internal/datapath). It queues messages for Read (bounded: when the
 // queue is full the sender is back-pressured), notes the peer's activity for the
-// keepalive, and posts events to the flow's EventSet. On a raw flow over shared
-// memory, a Read that waits for a message (and the Wait of an EventSet holding
-// only that flow) takes the packets from the channel itself while the receive
-// goroutine sleeps, waiting up to datapath.HotWindow for the next one, so the
-// packet needs no hand-off between goroutines; the receive goroutine still
-// watches for the peer's end. When the peer goes away
+// keepalive, and posts events to the flow's EventSet. When the peer goes away
 // (it deallocated, crashed, or its IPCP died), Read returns the queued messages
 // and then EFLOWDOWN, and Write returns EFLOWDOWN.
 //

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
-	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
@@ -70,7 +68,6 @@ type EventSet struct {
 	dropped int
 	closed  bool
 	kick    chan struct{}
-	hot     *Flow // the flow Wait last took packets from itself (waiter's only)
 }
 
 // NewEventSet creates an empty set. A process has at most 31 sets (ENOMEM).
@@ -88,7 +85,9 @@ func NewEventSet() (*EventSet, error) {
 }
 
 // Add puts f in the set. It fails with EPERM if f is in another set and with
-// EINVAL if f is closed. Messages already queued on f are reported by the next Wait.
+// EINVAL if f is closed. Messages already queued on f are reported by the
+// next Wait, or by a Wait in progress, which Add wakes: no packet may come
+// to wake it (the flow's queue may be full).
 func (s *EventSet) Add(f *Flow) error {
 	if f == nil {
 		return oerr.EINVAL
@@ -113,6 +112,7 @@ func (s *EventSet) Add(f *Flow) error {
 	s.flows[f] = struct{}{}
 	if f.queued() > 0 || f.partial != nil {
 		s.readyLocked(f)
+		s.wake()
 	}
 	return nil
 }
@@ -235,9 +235,7 @@ func (s *EventSet) post(f *Flow, t EventType) {
 
 // Wait blocks until the set has events and moves them all into q (fevent). If
 // q still holds unconsumed events it returns at once. Expiry of ctx's deadline
-// gives ETIMEDOUT; cancellation gives ctx.Err(). A set of one flow waits for
-// its packets in the calling goroutine for up to datapath.HotWindow at a
-// time; a cancellation is then seen that late at most.
+// gives ETIMEDOUT; cancellation gives ctx.Err().
 func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 	if q == nil {
 		return oerr.EINVAL
@@ -249,23 +247,6 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 		if s.collect(q) {
 			return nil
 		}
-		if f := s.only(); f != nil && ctx.Err() == nil {
-			// One flow: wait for its next packet in this goroutine (see
-			// Flow.hotRead), as a blocking Read of it would.
-			until := time.Now().Add(datapath.HotWindow)
-			if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
-				until = dl
-			}
-			if got, again := f.hotRead(until); got || again {
-				s.hot = f
-				continue
-			}
-		}
-		if s.hot != nil {
-			// The receive goroutine delivers from here (see Flow.Read).
-			s.hot.ep.EndHot()
-			s.hot = nil
-		}
 		select {
 		case <-s.kick:
 		case <-ctx.Done():
@@ -275,19 +256,6 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// only returns the set's flow if it has exactly one, else nil.
-func (s *EventSet) only() *Flow {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.flows) != 1 || s.closed {
-		return nil
-	}
-	for f := range s.flows {
-		return f
-	}
-	return nil
 }
 
 // Events waits like Wait and returns the events.

@@ -55,10 +55,6 @@ type Flow struct {
 	lastRcv atomic.Int64 // unix ns of the last packet from the peer
 	lastSnd atomic.Int64 // unix ns of the last packet to the peer
 
-	// rxHolding: the receive goroutine took a datagram from the channel and
-	// has not handled it yet (it may wait for room in rxq).
-	rxHolding atomic.Bool
-
 	fr          *frctFlow     // FRCT state if the QoS asks for in-order delivery; nil otherwise
 	lingerBound time.Duration // see SetLinger
 	crc         bool          // QoS ber = 0: packets carry a CRC-32 (crc.go)
@@ -82,9 +78,6 @@ func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote str
 }
 
 func (f *Flow) start() {
-	// The receive goroutine does not poll: a Read waits for the peer's next
-	// record itself (hotRead), and polling would take the CPU from the peer.
-	f.ep.SetPolling(false)
 	go f.receive()
 	if t := f.info.QoS.Timeout; t != 0 {
 		l := liveness{timeout: time.Duration(t) * time.Millisecond}
@@ -198,11 +191,7 @@ func (f *Flow) SetDeadline(t time.Time) error {
 }
 
 // SetReadDeadline sets the deadline for pending and future Reads (net.Conn).
-func (f *Flow) SetReadDeadline(t time.Time) error {
-	f.rd.set(t)
-	f.ep.InterruptHot() // a Read waiting in hotRead looks at the new deadline
-	return nil
-}
+func (f *Flow) SetReadDeadline(t time.Time) error { f.rd.set(t); return nil }
 
 // SetWriteDeadline sets the deadline for pending and future Writes (net.Conn):
 // a Write blocked on a full channel is bound by the new deadline at once.

@@ -27,10 +27,6 @@ func (f *Flow) receive() {
 	own := f.fr == nil && !f.crc
 	var pooled *[]byte
 	get := func(n int) []byte {
-		// Called with the channel's consumer role held, once a datagram is
-		// there: from now until it is handled, no hotRead may take the
-		// datagrams behind it (they would be queued before it).
-		f.rxHolding.Store(true)
 		if own {
 			return make([]byte, n)
 		}
@@ -42,7 +38,6 @@ func (f *Flow) receive() {
 			datapath.PutBuf(pooled)
 			pooled = nil
 		}
-		f.rxHolding.Store(false)
 		kind, sdu, err := f.ep.ReadPacketInto(get)
 		if err != nil {
 			f.mu.Lock()
@@ -57,129 +52,56 @@ func (f *Flow) receive() {
 			}
 			return
 		}
-		f.handle(kind, sdu, own)
-	}
-}
-
-// handle processes one datagram from the channel: the receive goroutine's
-// step 2 and 3, also run by a Read or an EventSet wait that took the datagram
-// from the ring itself (hotRead). own says the flow may keep sdu.
-func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
-	now := time.Now()
-	f.lastRcv.Store(now.UnixNano())
-	switch kind {
-	case datapath.KindData:
-		if len(sdu) == 0 {
-			return
-		}
-		if f.crc {
-			var ok bool
-			if sdu, ok = checkCRC(sdu); !ok {
-				f.malformed.Add(1)
-				return
+		now := time.Now()
+		f.lastRcv.Store(now.UnixNano())
+		switch kind {
+		case datapath.KindData:
+			if len(sdu) == 0 {
+				continue
 			}
-		}
-		if f.fr != nil {
-			f.frctReceive(now, sdu)
-			return
-		}
-		msg := sdu
-		if !own {
-			msg = append([]byte(nil), sdu...)
-		}
-		f.mu.Lock()
-		for f.queued() >= rxCap && !f.closed {
-			f.space.Wait()
-		}
-		if f.closed {
+			if f.crc {
+				var ok bool
+				if sdu, ok = checkCRC(sdu); !ok {
+					f.malformed.Add(1)
+					continue
+				}
+			}
+			if f.fr != nil {
+				f.frctReceive(now, sdu)
+				continue
+			}
+			msg := sdu
+			if !own {
+				msg = append([]byte(nil), sdu...)
+			}
+			f.mu.Lock()
+			for f.queued() >= rxCap && !f.closed {
+				f.space.Wait()
+			}
+			if f.closed {
+				f.mu.Unlock()
+				continue
+			}
+			f.rxq = append(f.rxq, msg)
+			s := f.set
 			f.mu.Unlock()
-			return
+			f.kick()
+			if s != nil {
+				s.ready(f)
+			}
+		case datapath.KindDown:
+			f.mu.Lock()
+			f.downFlag = true
+			f.mu.Unlock()
+			f.kick()
+			f.post(EventDown)
+		case datapath.KindUp:
+			f.mu.Lock()
+			f.downFlag = false
+			f.mu.Unlock()
+			f.post(EventUp)
 		}
-		f.rxq = append(f.rxq, msg)
-		s := f.set
-		f.mu.Unlock()
-		f.kick()
-		if s != nil {
-			s.ready(f)
-		}
-	case datapath.KindDown:
-		f.mu.Lock()
-		f.downFlag = true
-		f.mu.Unlock()
-		f.kick()
-		f.post(EventDown)
-	case datapath.KindUp:
-		f.mu.Lock()
-		f.downFlag = false
-		f.mu.Unlock()
-		f.post(EventUp)
 	}
-}
-
-// hotRead takes datagrams from the channel itself, in the calling goroutine,
-// while the receive goroutine sleeps on its socket: the packet reaches the
-// goroutine that waits for it without a hand-off, and the peer's record wakes
-// this thread directly (datapath.HotRead). It waits once for the first
-// datagram, until until at the latest (zero: not at all; nor when nothing
-// came from the peer for datapath.HotWindow), then takes what
-// else is there while rxq has room. got reports that it handled a datagram;
-// again that it woke without one before until (a deadline may have changed):
-// the caller looks at its state and may call again. Raw flows without CRC
-// only (FRCT and CRC flows are left to the receive goroutine); the receive
-// goroutine keeps watching the socket for the peer's end.
-func (f *Flow) hotRead(until time.Time) (got, again bool) {
-	if f.fr != nil || f.crc {
-		return false, false
-	}
-	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
-		// The peer has been quiet: no thread is blocked for it (an idle
-		// flow costs nothing); the receive goroutine wakes the reader.
-		until = time.Time{}
-	}
-	h := f.ep.HotRead()
-	if h == nil {
-		return false, false
-	}
-	defer h.Done()
-	if f.rxHolding.Load() {
-		return false, false // the receive goroutine has a datagram to queue first
-	}
-	for {
-		f.mu.Lock()
-		stop := f.closed || f.queued() >= rxCap
-		f.mu.Unlock()
-		if stop {
-			return got, false
-		}
-		wait := until
-		if got {
-			wait = time.Time{}
-		}
-		kind, sdu, ok, err := h.Next(makeBuf, wait)
-		if err != nil {
-			return got, false // the receive goroutine sees it too
-		}
-		if !ok {
-			return got, !got && !wait.IsZero() && time.Now().Before(wait)
-		}
-		f.handle(kind, sdu, true)
-		got = true
-	}
-}
-
-func makeBuf(n int) []byte { return make([]byte, n) }
-
-// hotUntil is until when a Read that began waiting at now may wait in
-// hotRead: the hot window, cut by the read deadline and the receive timeout.
-func (f *Flow) hotUntil(now time.Time, timeo time.Duration) time.Time {
-	until := now.Add(datapath.HotWindow)
-	if dl := f.rd.get(); !dl.IsZero() && dl.Before(until) {
-		until = dl
-	}
-	if timeo > 0 && now.Add(timeo).Before(until) {
-		until = now.Add(timeo)
-	}
-	return until
 }
 
 // Read reads the next message, or the next piece of one (see the package doc).
@@ -197,27 +119,10 @@ func (f *Flow) Read(p []byte) (int, error) {
 	if f.rd.passed() {
 		return 0, f.opErr("read", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
 	}
-	var start time.Time
 	for {
 		n, err, wait, ctl := f.tryRead(p)
 		if ctl != nil {
 			f.sendControl([][]byte{ctl})
-		}
-		if errors.Is(err, oerr.EAGAIN) {
-			if got, _ := f.hotRead(time.Time{}); got {
-				continue // non-blocking: whatever the ring holds counts
-			}
-		}
-		if wait {
-			if start.IsZero() {
-				start = time.Now()
-			}
-			if got, again := f.hotRead(f.hotUntil(start, timeo)); got || again {
-				continue
-			}
-			// From here the receive goroutine delivers: it must not wait
-			// for a Read to come back for the ring.
-			f.ep.EndHot()
 		}
 		if !wait {
 			if err != nil {

@@ -1,7 +1,12 @@
 // Command irmd is the IPC Resource Manager daemon: one per host, or one per
 // run directory for private instances.
 //
-//	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--no-direct] [--datapath socket|shm] [--debug] [--version] [--help]
+//	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--no-direct] [--datapath socket|shm] [--config <file>] [--debug] [--version] [--help]
+//
+// With --config the file is read and checked before anything starts: a
+// mistake in it is reported (file, line, key) and irmd exits 1. Its steps are
+// carried out once the daemon answers requests; if one fails the daemon
+// shuts down and exits 1.
 package main
 
 import (
@@ -16,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ouroboros-go/ouroboros/internal/irmd"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/conffile"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
 	"github.com/ouroboros-go/ouroboros/internal/rundir"
 )
@@ -32,6 +38,9 @@ Runs the Ouroboros IPC Resource Manager daemon.
   --no-direct      Never connect two local processes directly (always use an IPCP)
   --datapath <d>   How flows carry packets on this host: shm (shared-memory rings,
                    the default) or socket (one socketpair per flow)
+  --config <file>  Read this configuration file (TOML) at start: it creates,
+                   bootstraps or enrolls, binds, registers and connects IPCPs
+                   and binds programs to names; a failing step stops the daemon
   --debug          Also log debug messages
   --version        Print the version and exit
   -h, --help       Print this help and exit
@@ -51,6 +60,7 @@ func bad(why string) int {
 func run(args []string) int {
 	cfg := irmd.Config{Syslog: true}
 	stdout, debug := false, false
+	config := ""
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
 		case "--stdout":
@@ -88,8 +98,11 @@ func run(args []string) int {
 			usage(os.Stdout)
 			return 0
 		case "--config":
-			fmt.Fprintln(os.Stderr, "irmd: --config is not supported yet.")
-			return 1
+			if i+1 >= len(args) || args[i+1] == "" {
+				return bad("option --config needs a file")
+			}
+			i++
+			config = args[i]
 		default:
 			return bad(fmt.Sprintf("unknown option %q", args[i]))
 		}
@@ -103,6 +116,16 @@ func run(args []string) int {
 			Colour: term.IsTerminal(int(os.Stdout.Fd()))})
 	} else {
 		cfg.Log = olog.NewSyslog("irmd", "irmd", level)
+	}
+	if config != "" {
+		// Checked before anything starts: a mistake leaves nothing behind.
+		f, err := conffile.ReadFile(config)
+		if err != nil {
+			cfg.Log.Error(fmt.Sprintf("Failed to parse config file: %v.", err))
+			fmt.Fprintf(os.Stderr, "irmd: failed to parse the configuration file: %v.\n", err)
+			return 1
+		}
+		cfg.Setup = f
 	}
 	if cfg.Dir != "" {
 		// Processes we spawn find us through the environment.
@@ -126,6 +149,9 @@ func run(args []string) int {
 			d.LogCensus()
 		}
 	}()
-	d.Serve(ctx)
+	if err := d.Serve(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "irmd:", err)
+		return 1
+	}
 	return 0
 }

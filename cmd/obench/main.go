@@ -1,5 +1,5 @@
 // Command obench is the benchmark harness: in one run on one machine it
-// runs the tools users run (oping -f, oping -i 5, ocbr -f) between real
+// runs the tools users run (oping -f, oping -i 5, ocbr -f, operf) between real
 // processes over every path below and over unicast layers (over udp4, one
 // and two hops, and over eth-dix), raw and reliable, next to the kernel
 // doing the same job between two Go processes, and next to the reference
@@ -14,12 +14,12 @@
 // flow's: to the raw flow of the same path), and writes the results as JSON
 // and Markdown. `make bench` runs it through bench/run.
 //
-// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping
-// and ocbr next to its own executable or on $PATH, and runs its own server
-// processes (hidden subcommand "peer"). The eth-dix layer (and the unicast
-// layer over it) needs root and the ip tool (it creates the veth pair and the
-// namespace, and deletes them on every exit, Ctrl-C included); without them
-// its rows say "skipped" and why.
+// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping,
+// ocbr and operf next to its own executable or on $PATH, and runs its own
+// server processes (hidden subcommand "peer"). The eth-dix layer (and the
+// unicast layer over it) needs root and the ip tool (it creates the veth pair
+// and the namespace, and deletes them on every exit, Ctrl-C included);
+// without them its rows say "skipped" and why.
 package main
 
 import (
@@ -50,13 +50,15 @@ a unicast layer of three hosts in a line over udp4, two hosts over an eth-dix
 layer on a veth pair, a unicast layer over that eth-dix layer; each raw and
 reliable) next to the kernel doing the same job over
 a Unix socketpair, and the reference implementation's tools where it is
-installed. Then measures the flows themselves next to the kernel (Unix
+installed; operf over the direct and local IPCP paths, a server on one
+EventSet with 1 and 100 busy flows, and the CPU time of an idle server and
+an idle flow. Then measures the flows themselves next to the kernel (Unix
 socketpair, UDP on loopback): latency,
 ping-pong, one-way and echo throughput, and CPU time per packet; then the
 allocation rate and memory per flow with many concurrent flows, and the time
 of one allocation with few and with many names. Prints a
 Markdown table and writes JSON and Markdown results into the output directory.
-Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping and ocbr next to
+Needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping, ocbr and operf next to
 obench or on $PATH; the eth-dix layer needs root and the ip tool (skipped otherwise).
 
 `)
@@ -70,7 +72,7 @@ func run(args []string) int {
 	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
 	scaleOnly := fs.Bool("scale-only", false, "only the many-flows and many-names measurements")
-	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr and the kernel; the reference's where installed)")
+	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr, operf, EventSet, idle, and the kernel; the reference's where installed)")
 	reference := fs.String("reference", "", "directory of the reference implementation (with cnode.sh) whose tools run next to ours on the direct, local IPCP and unicast-over-udp4 paths; \"none\" for none (default "+bench.DefaultReference+" if installed; never in smoke runs)")
 	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)

@@ -15,7 +15,7 @@ import (
 // PeerCommand is the hidden first argument that makes obench run as the
 // server end of a path: "obench peer unix" (the socket is file descriptor 3),
 // "obench peer udp", "obench peer flow <name>", or a role of the scale
-// measurements (scalepeer.go). A peer prints "ready"
+// measurements (scalepeer.go) or of the EventSet rows (eventsetpeer.go). A peer prints "ready"
 // (followed by the UDP port for udp) once it serves, and exits when its
 // standard input closes, so it never outlives the harness.
 const PeerCommand = "peer"
@@ -122,6 +122,8 @@ func PeerMain(args []string) int {
 		} else {
 			err = peerMany(args[1])
 		}
+	case roleEvServer, roleEvDrive:
+		err = evPeerMain(args)
 	default:
 		fmt.Fprintf(os.Stderr, "obench peer: unknown role %q\n", args[0])
 		return 2

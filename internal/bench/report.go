@@ -218,8 +218,14 @@ type Report struct {
 
 	// Tools holds the tools tables: our tools, the reference's, the
 	// kernel (tools.go).
-	Tools   []ToolResult `json:"tools,omitempty"`
-	Results []Result     `json:"results"`
+	Tools []ToolResult `json:"tools,omitempty"`
+	// Operf, EventSet and Idle are the rest of the tools part: the operf
+	// table (operf.go), a server on one EventSet (eventset.go) and the CPU
+	// time of idle processes (idle.go).
+	Operf    []ToolResult     `json:"operf,omitempty"`
+	EventSet []EventSetResult `json:"eventset,omitempty"`
+	Idle     []IdleResult     `json:"idle,omitempty"`
+	Results  []Result         `json:"results"`
 	// Scale holds many concurrent flows (scale.go); Names times an
 	// allocation with few and with many names.
 	Scale []ScaleResult `json:"scale,omitempty"`
@@ -235,6 +241,9 @@ func (rep *Report) Failed() bool {
 		if r.Error != "" && r.Impl != ImplReference {
 			return true
 		}
+	}
+	if rep.toolsExtraFailed() {
+		return true
 	}
 	for _, r := range rep.Results {
 		if r.Error != "" {

@@ -1,5 +1,5 @@
 // Package bench is the benchmark harness behind obench. First it runs the
-// tools users run (oping -f, oping -i 5, ocbr -f: tools.go) between real
+// tools users run (oping -f, oping -i 5, ocbr -f: tools.go; operf: operf.go) between real
 // processes over every path below, raw and reliable, parsing their output,
 // next to the kernel doing the same job between two Go processes, and next
 // to the reference implementation's tools where it is installed
@@ -145,6 +145,7 @@ func (h *Harness) Run(ctx context.Context) *Report {
 	}
 	if h.cfg.Tools && !h.cfg.ScaleOnly {
 		rep.Tools = h.runTools(ctx)
+		h.runToolsExtra(ctx, rep)
 	}
 	for _, p := range h.cfg.Paths {
 		if h.cfg.ScaleOnly {

@@ -76,7 +76,7 @@ type ToolResult struct {
 
 // Figure returns the row's main figure: round trips per second for
 // OpingFlood, the average RTT in µs for OpingPaced, packets per second for
-// OcbrFlood; NaN when the row has none.
+// OcbrFlood, OperfFlood and OperfEcho; NaN when the row has none.
 func (r *ToolResult) Figure() float64 {
 	if r.Error != "" || r.Skipped != "" {
 		return math.NaN()
@@ -86,7 +86,7 @@ func (r *ToolResult) Figure() float64 {
 		return r.RoundTripsPerSec
 	case OpingPaced:
 		return r.AvgRTTNs / 1e3
-	case OcbrFlood:
+	case OcbrFlood, OperfFlood, OperfEcho:
 		return r.PacketsPerSec
 	}
 	return math.NaN()

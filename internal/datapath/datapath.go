@@ -101,9 +101,7 @@ func Pair(shm bool) (a, b End, err error) {
 // each other; concurrent writers are safe (each packet is atomic). One
 // goroutine reads (ReadPacket) at a time; with shared memory, writers that
 // wait for space are woken through that reader, so an end whose writers may
-// block must have a goroutine in ReadPacket. With shared memory, another
-// goroutine may take packets from the ring while that reader sleeps
-// (HotRead).
+// block must have a goroutine in ReadPacket.
 type Endpoint struct {
 	c   *net.UnixConn
 	shm *shm // nil: packets travel through the socket
@@ -270,16 +268,7 @@ func PutBuf(b *[]byte) {
 }
 
 // SetReadDeadline sets the deadline of ReadPacket.
-func (e *Endpoint) SetReadDeadline(t time.Time) error {
-	if e.shm != nil {
-		var ns int64
-		if !t.IsZero() {
-			ns = t.UnixNano()
-		}
-		e.shm.rdl.Store(ns)
-	}
-	return e.c.SetReadDeadline(t)
-}
+func (e *Endpoint) SetReadDeadline(t time.Time) error { return e.c.SetReadDeadline(t) }
 
 // SetWriteDeadline sets the deadline of WritePacket.
 func (e *Endpoint) SetWriteDeadline(t time.Time) error {

@@ -26,18 +26,11 @@ import (
 //	offset 4096+R    ring 1 (role 1 -> role 0)
 //
 // A packet moves without a system call when the reader is busy: the writer
-// puts the record in the ring and wakes the reader only if it announced it is
-// going to sleep, in the way it announced: a doorbell (one byte on the socket,
-// for a goroutine asleep in the netpoller) or FUTEX_WAKE on the ring's sleep
-// word (for a thread blocked in FUTEX_WAIT, which then runs at once: no
-// netpoller, no hand-off between goroutines). Symmetrically, a writer waiting
-// for space announces it and the reader rings back after consuming.
+// puts the record in the ring and rings the doorbell (one byte on the socket)
+// only if the reader announced it is going to sleep; symmetrically, a writer
+// waiting for space announces it and the reader rings back after consuming.
 // Each end has one reading goroutine (ReadPacket), which also receives the
-// doorbells meant for its writers and wakes them, and sees the peer's end
-// (EOF on the socket). Another goroutine may take the consumer role while the
-// reading goroutine sleeps on the socket (HotRead): a flow's Read waiting for
-// the next packet, which it then takes from the ring itself. The consumer
-// role is a mutex of this process only; nothing is locked across processes.
+// doorbells meant for its writers and wakes them.
 const (
 	ringData  = 512 << 10 // bytes of data per direction; a quarter is the largest record
 	ringBytes = shmring.HeaderSize + ringData
@@ -88,29 +81,7 @@ type shm struct {
 	sockMu sync.Mutex
 
 	misses, skip int  // polling statistics of the reading goroutine (see spin)
-	backoff      int  // skip is spinSkip<<backoff after the next misses
 	noSpin       bool // never poll (SetPolling)
-
-	// cons is the consumer role of the rx ring, held by whoever takes
-	// records: the reading goroutine (not while it sleeps on the socket) or
-	// a HotReader. It is private to this process.
-	cons      sync.Mutex
-	bellSleep atomic.Bool  // the reading goroutine sleeps on the socket
-	poked     atomic.Bool  // a HotReader cut that sleep short (read deadline now)
-	lazy      atomic.Bool  // that sleep ends by itself when HotReaders stop coming
-	lastHot   atomic.Int64 // when the last HotReader left, unix ns
-	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
-	hot       bool         // ReadPacket waits in FUTEX_WAIT before the socket (SetHotWait)
-}
-
-// SetHotWait makes ReadPacket wait for a record in FUTEX_WAIT for up to
-// HotWindow before it sleeps on the socket: the peer's record then wakes the
-// reading thread directly. For a reader that forwards each packet itself (an
-// IPCP); a flow's reader hands packets on and lets Read wait (HotRead).
-func (e *Endpoint) SetHotWait(on bool) {
-	if e.shm != nil {
-		e.shm.hot = on
-	}
 }
 
 // SetPolling turns the reader's brief polling before sleep on or off (on by
@@ -193,278 +164,69 @@ func (e *Endpoint) doorbell() {
 
 var errCorrupt = fmt.Errorf("shared channel corrupt: %w", io.EOF)
 
-// next takes the next record of the rx ring, with the consumer role (cons)
-// held: ok is false when the ring is empty; io.EOF once it is empty and the
-// peer is gone, net.ErrClosed once this end is closed.
-func (e *Endpoint) next(get func(n int) []byte) (Kind, []byte, bool, error) {
-	s := e.shm
-	s.mu.RLock()
-	if s.mapping == nil {
-		s.mu.RUnlock()
-		return 0, nil, false, net.ErrClosed
-	}
-	kind, p, ok, err := s.rx.Peek()
-	if err != nil {
-		s.mu.RUnlock()
-		s.setDown()
-		return 0, nil, false, errCorrupt
-	}
-	if ok {
-		buf := get(1 + len(p))
-		n := copy(buf[1:], p)
-		s.rx.Advance()
-		wake := s.rx.TakeTxWait()
-		s.mu.RUnlock()
-		if wake {
-			e.doorbell()
-		}
-		if n < len(p) {
-			return 0, nil, false, ErrTooBig
-		}
-		return Kind(kind), buf[1 : 1+n], true, nil
-	}
-	down := s.down.Load()
-	s.mu.RUnlock()
-	if down {
-		return 0, nil, false, io.EOF
-	}
-	return 0, nil, false, nil
-}
-
 // shmRead is ReadPacketInto over the rings.
 func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 	s := e.shm
 	var bells [64]byte
-	var hotUntil time.Time
 	for {
-		s.cons.Lock()
-		kind, sdu, ok, err := e.next(get)
-		if ok || err != nil {
-			s.cons.Unlock()
-			return kind, sdu, err
+		s.mu.RLock()
+		if s.mapping == nil {
+			s.mu.RUnlock()
+			return 0, nil, net.ErrClosed
 		}
-		if s.hot {
-			if hotUntil.IsZero() {
-				hotUntil = time.Now().Add(HotWindow)
-			}
-			if e.hotWait(hotUntil) {
-				s.cons.Unlock()
-				continue
-			}
+		kind, p, ok, err := s.rx.Peek()
+		if err != nil {
+			s.mu.RUnlock()
+			s.setDown()
+			return 0, nil, errCorrupt
 		}
-		s.cons.Unlock()
+		if ok {
+			buf := get(1 + len(p))
+			n := copy(buf[1:], p)
+			s.rx.Advance()
+			wake := s.rx.TakeTxWait()
+			s.mu.RUnlock()
+			if wake {
+				e.doorbell()
+			}
+			if n < len(p) {
+				return 0, nil, ErrTooBig
+			}
+			return Kind(kind), buf[1 : 1+n], nil
+		}
+		if s.down.Load() {
+			s.mu.RUnlock()
+			return 0, nil, io.EOF
+		}
+		s.mu.RUnlock()
 		if e.spin() {
 			continue
 		}
 		// Announce sleep, then look again before blocking (see shmring).
-		// The announcement is made with the consumer role: a goroutine that
-		// holds it (HotRead) may have the producer wake it by futex instead.
-		// While HotReaders come and go (one left less than HotWindow ago),
-		// the futex stays armed for the next one, and this goroutine only
-		// looks at the ring when that window closes (lazy): so the peer's
-		// record never rings the doorbell in the moment between two
-		// HotReaders.
 		s.sockMu.Lock()
-		s.cons.Lock()
 		s.mu.RLock()
 		empty := true
-		var lazyUntil int64
 		if s.mapping != nil {
-			s.bellSleep.Store(true)
-			if lh := s.lastHot.Load(); lh != 0 && time.Now().UnixNano()-lh < int64(HotWindow) {
-				lazyUntil = lh + int64(HotWindow)
-				s.lazy.Store(true)
-				s.rx.SetRxSleepHow(shmring.SleepFutex)
-			} else {
-				s.lazy.Store(false)
-				s.rx.SetRxSleepHow(shmring.SleepBell)
-			}
+			s.rx.SetRxSleep(true)
 			empty = s.rx.Empty()
 		}
 		s.mu.RUnlock()
-		s.cons.Unlock()
 		if !empty {
-			s.bellSleep.Store(false)
 			s.sockMu.Unlock()
 			continue
 		}
-		rdl := s.rdl.Load()
-		if lazyUntil != 0 {
-			if rdl != 0 {
-				lazyUntil = min(lazyUntil, rdl)
-			}
-			e.c.SetReadDeadline(time.Unix(0, lazyUntil))
-		}
 		n, err := e.c.Read(bells[:])
-		s.bellSleep.Store(false)
 		s.sockMu.Unlock()
-		if lazyUntil != 0 || s.poked.Load() {
-			e.c.SetReadDeadline(unixOrZero(rdl))
-		}
 		if err != nil || n == 0 {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				// A HotReader left records behind (poked), or the lazy
-				// window closed: look at the ring.
-				if s.poked.Swap(false) || lazyUntil != 0 && (rdl == 0 || time.Now().UnixNano() < rdl) {
-					continue
-				}
 				return 0, nil, err
 			}
 			// The peer is gone: drain what it left, then EOF.
 			s.setDown()
-			e.interruptHot()
 			continue
 		}
 		s.wakeWriters()
-	}
-}
-
-// unixOrZero is the time of ns unix nanoseconds, the zero time for 0.
-func unixOrZero(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns)
-}
-
-// HotWindow bounds one hot wait: how long a reader blocks in FUTEX_WAIT on
-// its ring (woken directly by the peer's next record) before it goes back to
-// sleeping on the doorbell socket through the netpoller. It covers the gap
-// of a paced ping (oping -i 5) and a round trip through an IPCP; past it, an
-// idle reader costs nothing more. A dying peer is noticed on the socket, so
-// at most this late.
-const HotWindow = 10 * time.Millisecond
-
-// hotSlots bounds the threads of this process blocked in hot waits at once
-// (each blocks an OS thread); readers beyond it sleep on their socket.
-var hotSlots = make(chan struct{}, 16)
-
-// hotWait blocks in FUTEX_WAIT on the rx ring until the peer puts a record,
-// this end is closed or interrupted, or until passes. Called with the
-// consumer role held. It reports false, without waiting, when until has
-// passed or no slot is free.
-func (e *Endpoint) hotWait(until time.Time) bool {
-	d := time.Until(until)
-	if d <= 0 {
-		return false
-	}
-	select {
-	case hotSlots <- struct{}{}:
-	default:
-		return false
-	}
-	defer func() { <-hotSlots }()
-	s := e.shm
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.mapping == nil {
-		return true
-	}
-	s.rx.SetRxSleepHow(shmring.SleepFutex)
-	if s.rx.Empty() && !s.down.Load() {
-		futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
-	}
-	s.rx.SetRxSleepHow(0)
-	return true
-}
-
-// interruptHot wakes this end's hot wait, if any (it looks at the ring again).
-func (e *Endpoint) interruptHot() {
-	s := e.shm
-	s.mu.RLock()
-	if s.mapping != nil {
-		w := s.rx.RxSleepWord()
-		if atomic.CompareAndSwapUint32(w, shmring.SleepFutex, 0) {
-			futexWake(w)
-		}
-	}
-	s.mu.RUnlock()
-}
-
-// HotRead lets a goroutine other than the one in ReadPacket take records
-// straight from the shared ring, waiting for them in FUTEX_WAIT, so that the
-// packet reaches the goroutine that needs it without a hand-off. It takes the
-// consumer role if it is free (the reading goroutine sleeps on its socket) and
-// returns nil otherwise, or on a channel without shared memory. Release the
-// HotReader with Done.
-func (e *Endpoint) HotRead() *HotReader {
-	if e.shm == nil || !e.shm.cons.TryLock() {
-		return nil
-	}
-	return &HotReader{e: e}
-}
-
-// HotReader holds the consumer role of a shared-memory channel (see HotRead).
-type HotReader struct{ e *Endpoint }
-
-// Next returns the next record. If the ring is empty it waits once in
-// FUTEX_WAIT, until until at the latest (zero: it does not wait), and
-// reports ok false if it woke without a record (the peer's record, a
-// spurious or an interrupting wake-up, or until): the caller looks at its
-// deadlines and calls again. Errors are ReadPacket's; the reading goroutine
-// sees them too.
-func (h *HotReader) Next(get func(n int) []byte, until time.Time) (kind Kind, sdu []byte, ok bool, err error) {
-	e := h.e
-	kind, sdu, ok, err = e.next(get)
-	if ok || err != nil || until.IsZero() {
-		return kind, sdu, ok, err
-	}
-	if !e.pollOnce() && !e.hotWait(until) {
-		return kind, sdu, ok, err
-	}
-	return e.next(get)
-}
-
-// Done gives the consumer role back. If the reading goroutine sleeps on the
-// socket, the doorbell is armed for it again, and it is woken if records are
-// left in the ring.
-func (h *HotReader) Done() {
-	e := h.e
-	s := e.shm
-	left := false
-	s.lastHot.Store(time.Now().UnixNano())
-	s.mu.RLock()
-	if s.mapping != nil {
-		switch {
-		case !s.bellSleep.Load():
-			s.rx.SetRxSleepHow(0) // the reading goroutine is awake and looks
-		case s.lazy.Load():
-			s.rx.SetRxSleepHow(shmring.SleepFutex) // for the next HotReader
-			left = !s.rx.Empty()
-		default:
-			s.rx.SetRxSleepHow(shmring.SleepBell)
-			left = !s.rx.Empty()
-		}
-	}
-	s.mu.RUnlock()
-	s.cons.Unlock()
-	if left {
-		s.poked.Store(true)
-		e.c.SetReadDeadline(time.Now())
-	}
-}
-
-// EndHot tells the channel that no HotReader is coming back soon (the caller
-// waits for the reading goroutine instead): a reading goroutine that sleeps
-// lazily (see shmRead) is woken to sleep on its doorbell, so the next record
-// is not left waiting for the end of the lazy window.
-func (e *Endpoint) EndHot() {
-	s := e.shm
-	if s == nil || s.lastHot.Swap(0) == 0 {
-		return
-	}
-	if s.lazy.Load() && s.bellSleep.Load() {
-		s.poked.Store(true)
-		e.c.SetReadDeadline(time.Now())
-	}
-}
-
-// InterruptHot makes a hot wait of this end look again at once (for a new
-// read deadline).
-func (e *Endpoint) InterruptHot() {
-	if e.shm != nil {
-		e.interruptHot()
 	}
 }
 
@@ -549,11 +311,7 @@ func (e *Endpoint) shmPut(kind Kind, payload []byte) error {
 	s.txMu.Unlock()
 	switch {
 	case err == nil:
-		switch s.tx.TakeRxSleepHow() {
-		case 0:
-		case shmring.SleepFutex:
-			futexWake(s.tx.RxSleepWord())
-		default:
+		if s.tx.TakeRxSleep() {
 			e.doorbell()
 		}
 		return nil
@@ -569,7 +327,6 @@ func (e *Endpoint) shmPut(kind Kind, payload []byte) error {
 func (e *Endpoint) shmClose() {
 	s := e.shm
 	s.setDown()
-	e.interruptHot() // a hot wait holds mu (read) until it wakes
 	s.mu.Lock()
 	if s.mapping != nil {
 		unix.Munmap(s.mapping)
@@ -608,30 +365,19 @@ func (e *Endpoint) drainDoorbells() {
 // both sides a wake-up through the kernel (the largest cost of a round trip).
 // Polling only pays when the peer can run meanwhile: after four polls in a row
 // that caught nothing (a slow peer, or more busy processes than cores), the
-// reader skips polling for its next spinSkip sleeps, twice as many after each
-// further four misses (up to spinSkip<<spinBackoffMax), until a poll catches
-// a record: a reader whose replies come through an IPCP, or paced, soon polls
-// for almost none of its packets.
+// reader skips polling for its next spinSkip sleeps.
 const (
-	spinFor        = 20 * time.Microsecond
-	spinSkip       = 16
-	spinBackoffMax = 6
+	spinFor  = 20 * time.Microsecond
+	spinSkip = 16
 )
 
 // spin polls the rx ring for up to spinFor, yielding between polls; it reports
 // whether a record arrived. Only the reading goroutine calls it.
 func (e *Endpoint) spin() bool {
-	if e.shm.noSpin {
+	s := e.shm
+	if s.noSpin {
 		return false
 	}
-	return e.pollOnce()
-}
-
-// pollOnce is spin whatever SetPolling says (a HotReader polls: it is the
-// goroutine that waits for the packet, not a receive goroutine that would
-// hand it on).
-func (e *Endpoint) pollOnce() bool {
-	s := e.shm
 	if s.skip > 0 {
 		s.skip--
 		return false
@@ -643,13 +389,12 @@ func (e *Endpoint) pollOnce() bool {
 		ready := s.mapping == nil || !s.rx.Empty() || s.down.Load()
 		s.mu.RUnlock()
 		if ready {
-			s.misses, s.backoff = 0, 0
+			s.misses = 0
 			return true
 		}
 	}
 	if s.misses++; s.misses >= 4 {
-		s.misses, s.skip = 0, spinSkip<<s.backoff
-		s.backoff = min(s.backoff+1, spinBackoffMax)
+		s.misses, s.skip = 0, spinSkip
 	}
 	return false
 }

@@ -187,7 +187,6 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 		return oerr.EFLOWDOWN
 	}
 	ep.SetPolling(false) // an IPCP forwards: it must not take the CPU from its ends
-	ep.SetHotWait(true)  // but its forwarder is woken by the next packet directly
 	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
@@ -327,7 +326,6 @@ func (p *IPCP) FlowReqArr(ctx context.Context, h []byte, q qos.Spec, mplMs uint3
 		return nil, oerr.EFLOWDOWN
 	}
 	ep.SetPolling(false)
-	ep.SetHotWait(true)
 	fi := ctrl.FlowInfoFromPB(rep.GetFlowInfo())
 	f := &Flow{ID: fi.ID, PID: fi.NPid, EP: ep}
 	if prepare != nil {

@@ -41,6 +41,7 @@ import (
 
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/fdlimit"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/conffile"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
 	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
@@ -81,6 +82,10 @@ type Config struct {
 	// directory 0750 with it. Empty: irm.sock is 0666 (applications of
 	// every user may use it) and only root and the irmd's user manage.
 	Group string
+	// Setup, if not nil, is carried out once Serve answers requests: the
+	// IRMd configuration file. A step that fails is logged and shuts the
+	// daemon down (Serve returns ErrSetup).
+	Setup *conffile.File
 	// MaxConnsPerUID bounds the open connections of each uid other than
 	// root and the irmd's (0: 1024).
 	MaxConnsPerUID int
@@ -115,6 +120,7 @@ type Daemon struct {
 	conns      map[*net.UnixConn]struct{}
 
 	replay *oap.ReplayCache // OAP requests accepted in the last 20 s
+
 }
 
 // New takes the single-instance lock and opens irm.sock in the run directory.
@@ -233,7 +239,8 @@ func (d *Daemon) Registry() *reg.Registry { return d.reg }
 
 // Serve answers requests until ctx is cancelled or Shutdown is called, then
 // shuts down: every registered process gets SIGTERM, spawned IPCPs are waited
-// for (SIGKILL after 30 s), the socket and lock are removed.
+// for (SIGKILL after 30 s), the socket and lock are removed. It carries out
+// Config.Setup meanwhile, and returns ErrSetup if that failed.
 func (d *Daemon) Serve(ctx context.Context) error {
 	d.log.Info("Ouroboros IPC Resource Manager daemon started...")
 	// Raised before any IPCP starts: they inherit the hard limit.
@@ -241,12 +248,37 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	d.wg.Add(2)
 	go func() { defer d.wg.Done(); d.acceptLoop() }()
 	go func() { defer d.wg.Done(); d.sweep() }()
+	setupDone := make(chan error, 1)
+	if f := d.cfg.Setup; f != nil {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.log.Info(fmt.Sprintf("Reading configuration file %s.", f.Path))
+			err := d.setup(d.ctx, f)
+			if err == nil {
+				d.log.Info(fmt.Sprintf("Configuration file %s carried out.", f.Path))
+			} else if d.ctx.Err() == nil {
+				d.log.Error(fmt.Sprintf("Configuration failed: %v. Shutting down.", err))
+			}
+			setupDone <- err
+		}()
+	}
+	var err error
 	select {
 	case <-ctx.Done():
 	case <-d.ctx.Done():
+	case err = <-setupDone:
+		if err == nil {
+			select {
+			case <-ctx.Done():
+			case <-d.ctx.Done():
+			}
+		} else {
+			err = ErrSetup
+		}
 	}
 	d.shutdown()
-	return nil
+	return err
 }
 
 // Shutdown makes Serve return.

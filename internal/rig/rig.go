@@ -111,6 +111,8 @@ type Options struct {
 	NetNS string
 	// Group is irmd --group: members of this group may manage the stack.
 	Group string
+	// Config is irmd --config: a configuration file carried out at start.
+	Config string
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -130,6 +132,9 @@ func Start(t testing.TB, opt Options) *Instance {
 	}
 	if opt.Group != "" {
 		args = append(args, "--group", opt.Group)
+	}
+	if opt.Config != "" {
+		args = append(args, "--config", opt.Config)
 	}
 	if opt.Datapath == "" {
 		opt.Datapath = os.Getenv("O7S_TEST_DATAPATH")

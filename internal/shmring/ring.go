@@ -11,9 +11,7 @@
 //	offset 8    puts      uint64  records ever written (producer)
 //	offset 64   tail      uint64  bytes ever consumed (consumer)
 //	offset 72   takes     uint64  records ever consumed (consumer)
-//	offset 128  rxSleep   uint32  consumer is (about to be) blocked: 0 awake,
-//	                              SleepBell ring its doorbell, SleepFutex wake
-//	                              this word with FUTEX_WAKE
+//	offset 128  rxSleep   uint32  consumer is (about to be) blocked: ring its doorbell
 //	offset 192  txWait    uint32  producer waits for space: ring its doorbell
 //	offset 256  data      [Size]byte
 //
@@ -200,14 +198,6 @@ func (r *Ring) Used() int {
 // Empty reports whether the consumer has caught up with the producer.
 func (r *Ring) Empty() bool { return r.loadHead() == r.loadTail() }
 
-// Values of the rxSleep word: how the sleeping consumer wants to be woken.
-// Any other non-zero value (a confused or malicious peer) is taken as
-// SleepBell.
-const (
-	SleepBell  uint32 = 1 // the consumer waits on its doorbell socket
-	SleepFutex uint32 = 2 // the consumer waits in FUTEX_WAIT on the rxSleep word
-)
-
 // SetRxSleep publishes whether the consumer is going to sleep. After setting
 // it, the consumer must check Empty again before blocking (the producer checks
 // the flag after publishing head; one of the two sees the other's store).
@@ -216,18 +206,6 @@ func (r *Ring) SetRxSleep(on bool) { atomic.StoreUint32(r.u32(offRxSleep), b2u(o
 // TakeRxSleep is called by the producer after Put: it reports whether the
 // consumer sleeps (and clears the flag so one doorbell suffices).
 func (r *Ring) TakeRxSleep() bool { return atomic.SwapUint32(r.u32(offRxSleep), 0) != 0 }
-
-// SetRxSleepHow publishes how the consumer is going to sleep (0: it is
-// awake). The same rule as for SetRxSleep applies: check Empty afterwards.
-func (r *Ring) SetRxSleepHow(v uint32) { atomic.StoreUint32(r.u32(offRxSleep), v) }
-
-// TakeRxSleepHow is TakeRxSleep telling how the consumer sleeps: 0 if it
-// does not, else the value it published (see SleepBell, SleepFutex).
-func (r *Ring) TakeRxSleepHow() uint32 { return atomic.SwapUint32(r.u32(offRxSleep), 0) }
-
-// RxSleepWord is the address of the rxSleep word, for FUTEX_WAIT and
-// FUTEX_WAKE (it lives in the shared mapping).
-func (r *Ring) RxSleepWord() *uint32 { return r.u32(offRxSleep) }
 
 // SetTxWait publishes that the producer waits for space; it must then retry
 // Put before blocking.

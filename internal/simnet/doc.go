@@ -19,7 +19,11 @@
 //
 // Converged checks the forwarding tables against the graph of links that
 // are up: every member must reach every member it is connected to on a
-// shortest path, without loops, and must have no route to the others.
+// shortest path, without loops, and must have no route to the others, nor
+// to the address of a member that stopped. Net.Stop takes a member out
+// as its process dying would (links cut, nothing announced); Net.Restart
+// starts a fresh one in its place, with a new address, linked to the same
+// neighbours and with the same names.
 //
 // RoutingSim is the same routing without the data path: Routers joined by
 // links with a delay, driven by a discrete-event loop in one goroutine, for

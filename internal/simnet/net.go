@@ -39,6 +39,7 @@ type Net struct {
 	rng   *rand.Rand
 	nodes []*Node
 	links []*Link
+	gone  []uint64 // addresses of stopped members
 	dir   *Dir
 
 	wg sync.WaitGroup
@@ -209,9 +210,13 @@ func names(ns []*Node) []string {
 
 // Converged reports whether every member has a shortest (in hops),
 // loop-free route over up links to every member it can reach, and no route
-// to those it cannot. It returns the first problem found.
+// to those it cannot, nor to a stopped member. It returns the first
+// problem found.
 func (n *Net) Converged() error {
 	nodes := n.Nodes()
+	if err := n.stoppedRoute(nodes); err != nil {
+		return err
+	}
 	adj := n.upAdjacency()
 	for _, a := range nodes {
 		dist := hops(adj, a)

@@ -37,6 +37,7 @@ type Node struct {
 	names    map[string]bool // registered here (by hash)
 	nextFlow int
 	flows    map[int]*Flow
+	left     []*Link // the links Net.Stop cut
 }
 
 func newNode(n *Net, name string, a uint64) (*Node, error) {
@@ -134,7 +135,10 @@ func (nd *Node) stop() {
 // Register registers name at this member: the directory maps it here and
 // flow requests for it are accepted.
 func (nd *Node) Register(name string) {
-	h := nd.hash(name)
+	nd.registerHash(nd.hash(name))
+}
+
+func (nd *Node) registerHash(h []byte) {
 	nd.mu.Lock()
 	nd.names[string(h)] = true
 	nd.mu.Unlock()

@@ -3,6 +3,7 @@ package simnet
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/unicast/pff"
@@ -15,7 +16,10 @@ import (
 // event loop in virtual time, in one goroutine. It is what the Router being
 // sans-I/O buys: a thousand members flood and converge in seconds of real
 // time, which the full simulation (a goroutine per link direction, the
-// data path included) could not do.
+// data path included) could not do. Events at the same instant are taken
+// member by member (see events), so that a member's database stays in the
+// cache while a wave of LSUs reaches it; that is what makes the thousand
+// members' forty million LSUs cost seconds rather than minutes.
 type RoutingSim struct {
 	cfg   SimConfig
 	epoch time.Time
@@ -28,8 +32,10 @@ type RoutingSim struct {
 
 // SimConfig configures a RoutingSim.
 type SimConfig struct {
-	Algo  routing.Algorithm
-	Delay time.Duration // one-way delay of every link
+	Algo routing.Algorithm
+	// Delay is the one-way delay of every link; 1 ns if not positive (an
+	// LSU must not reach a member at the instant it was sent).
+	Delay time.Duration
 	// Link-state timers (zero: the defaults) and the recomputation hold.
 	Update, Timeout, Hold time.Duration
 }
@@ -37,11 +43,28 @@ type SimConfig struct {
 type simNode struct {
 	r        *routing.Router
 	pff      *pff.Table
-	mgmt     map[int]int // Management link id → simLink index
-	dt       map[int]int // DT link id → neighbour node index
-	next     int         // next link id
-	deadline time.Time   // timer scheduled at
-	sent     uint64      // LSUs sent
+	mgmt     []idRef   // Management link id → simLink index
+	dt       []idRef   // DT link id → neighbour node index
+	next     int       // next link id
+	deadline time.Time // timer scheduled at
+	sent     uint64    // LSUs sent
+}
+
+// idRef maps a member's link id to a simLink or a node index. A member
+// has a handful of links, so a slice searched in order beats a map.
+type idRef struct{ id, to int }
+
+func lookup(refs []idRef, id int) (int, bool) {
+	for _, r := range refs {
+		if r.id == id {
+			return r.to, true
+		}
+	}
+	return 0, false
+}
+
+func remove(refs []idRef, id int) []idRef {
+	return slices.DeleteFunc(refs, func(r idRef) bool { return r.id == id })
 }
 
 type simLink struct {
@@ -51,69 +74,19 @@ type simLink struct {
 	up           bool
 }
 
-type event struct {
-	at   int64 // virtual time, ns since the start
-	seq  uint64
-	node int32
-	link int32 // Management link id at node; -1 for a timer
-	lsu  wire.LSU
-}
-
-func (a *event) before(b *event) bool {
-	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
-}
-
-// events is a binary min-heap of events (by time, then order of queueing),
-// typed to avoid boxing: the simulation spends most of its time here.
-type events []event
-
-func (e *events) push(x event) {
-	*e = append(*e, x)
-	h := *e
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h[i].before(&h[p]) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (e *events) pop() event {
-	h := *e
-	x := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && h[l].before(&h[m]) {
-			m = l
-		}
-		if r := l + 1; r < n && h[r].before(&h[m]) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*e = h
-	return x
-}
-
 // NewRoutingSim builds n members (addresses 1..n) joined by edges, all
 // connected at the start of virtual time.
 func NewRoutingSim(n int, edges [][2]int, cfg SimConfig) *RoutingSim {
+	if cfg.Delay <= 0 {
+		cfg.Delay = time.Nanosecond
+	}
 	s := &RoutingSim{cfg: cfg, epoch: time.Unix(1_000_000, 0)}
 	s.now = s.epoch
 	for i := range n {
 		t := pff.New(cfg.Algo.PFFPolicy())
 		r := routing.NewRouter(routing.RouterConfig{Self: uint64(i + 1), Algo: cfg.Algo, PFF: []*pff.Table{t},
 			Update: cfg.Update, Timeout: cfg.Timeout, Hold: cfg.Hold}, s.now)
-		s.nodes = append(s.nodes, &simNode{r: r, pff: t, mgmt: map[int]int{}, dt: map[int]int{}, next: 64})
+		s.nodes = append(s.nodes, &simNode{r: r, pff: t, next: 64})
 	}
 	for _, e := range edges {
 		s.links = append(s.links, &simLink{a: e[0], b: e[1]})
@@ -132,8 +105,8 @@ func (s *RoutingSim) connect(li int) {
 	na.next += 2
 	nb.next += 2
 	l.up = true
-	na.mgmt[l.mgmtA], nb.mgmt[l.mgmtB] = li, li
-	na.dt[l.dtA], nb.dt[l.dtB] = l.b, l.a
+	na.mgmt, nb.mgmt = append(na.mgmt, idRef{l.mgmtA, li}), append(nb.mgmt, idRef{l.mgmtB, li})
+	na.dt, nb.dt = append(na.dt, idRef{l.dtA, l.b}), append(nb.dt, idRef{l.dtB, l.a})
 	s.send(l.a, na.r.AddMgmt(uint64(l.b+1), l.mgmtA))
 	s.send(l.b, nb.r.AddMgmt(uint64(l.a+1), l.mgmtB))
 	s.send(l.a, na.r.AddDT(s.now, uint64(l.b+1), l.dtA))
@@ -149,8 +122,8 @@ func (s *RoutingSim) Cut(li int) {
 		nd := s.nodes[end.n]
 		nd.r.RemoveMgmt(end.mgmt)
 		nd.r.RemoveDT(s.now, end.dt)
-		delete(nd.mgmt, end.mgmt)
-		delete(nd.dt, end.dt)
+		nd.mgmt = remove(nd.mgmt, end.mgmt)
+		nd.dt = remove(nd.dt, end.dt)
 		s.schedule(end.n)
 	}
 }
@@ -166,7 +139,7 @@ func (s *RoutingSim) Restore(li int) {
 func (s *RoutingSim) send(i int, out []routing.Out) {
 	nd := s.nodes[i]
 	for _, o := range out {
-		li, ok := nd.mgmt[o.Link]
+		li, ok := lookup(nd.mgmt, o.Link)
 		if !ok {
 			continue
 		}
@@ -198,7 +171,7 @@ func (s *RoutingSim) RunFor(d time.Duration) {
 	end := s.now.Add(d)
 	endNs := int64(end.Sub(s.epoch))
 	var buf [wire.LSULen]byte
-	for len(s.q) > 0 && s.q[0].at <= endNs {
+	for s.q.len() > 0 && s.q.peek().at <= endNs {
 		e := s.q.pop()
 		s.now = s.epoch.Add(time.Duration(e.at))
 		i := int(e.node)
@@ -210,7 +183,7 @@ func (s *RoutingSim) RunFor(d time.Duration) {
 			nd.deadline = time.Time{}
 			s.send(i, nd.r.Tick(s.now))
 		} else {
-			if _, ok := nd.mgmt[int(e.link)]; !ok {
+			if _, ok := lookup(nd.mgmt, int(e.link)); !ok {
 				continue // the link went while the LSU was in flight
 			}
 			s.send(i, nd.r.Receive(s.now, int(e.link), e.lsu.Append(buf[:0])))
@@ -254,7 +227,7 @@ func (s *RoutingSim) Converged(sources []int) error {
 				if !ok {
 					break
 				}
-				nb, ok := s.nodes[cur].dt[fd]
+				nb, ok := lookup(s.nodes[cur].dt, fd)
 				if !ok {
 					break
 				}

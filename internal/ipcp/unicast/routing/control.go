@@ -67,9 +67,9 @@ type Router struct {
 	db         *LSDB
 	dtByAddr   map[uint64]int // DT neighbour address → link
 	dtByLink   map[int]uint64
-	mgmt       map[int]uint64 // Management link → neighbour address
-	dirty      bool           // topology changed since the last computation
-	recalcAt   time.Time      // when a dirty topology is recomputed
+	mgmt       []int     // Management links, ascending: the flooding order
+	dirty      bool      // topology changed since the last computation
+	recalcAt   time.Time // when a dirty topology is recomputed
 	nextUpdate time.Time
 	stats      RouterStats
 }
@@ -95,13 +95,13 @@ func NewRouter(cfg RouterConfig, now time.Time) *Router {
 		cfg.Recalc = DefaultRecalc
 	}
 	return &Router{cfg: cfg, db: NewLSDB(cfg.Self), dtByAddr: make(map[uint64]int),
-		dtByLink: make(map[int]uint64), mgmt: make(map[int]uint64), nextUpdate: now.Add(cfg.Update)}
+		dtByLink: make(map[int]uint64), nextUpdate: now.Add(cfg.Update)}
 }
 
 // toAllLocked appends lsu for every Management link but except (-1:
-// none) to out. Called with r.mu held.
+// none) to out, in ascending order of link. Called with r.mu held.
 func (r *Router) toAllLocked(out []Out, lsu wire.LSU, except int) []Out {
-	for l := range r.mgmt {
+	for _, l := range r.mgmt {
 		if l != except {
 			out = append(out, Out{Link: l, LSU: lsu})
 			r.stats.Sent++
@@ -179,7 +179,9 @@ func (r *Router) LinkUp(link int) {
 func (r *Router) AddMgmt(nb uint64, link int) []Out {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.mgmt[link] = nb
+	if i, found := slices.BinarySearch(r.mgmt, link); !found {
+		r.mgmt = slices.Insert(r.mgmt, i, link)
+	}
 	all := r.db.All()
 	out := make([]Out, len(all))
 	for i, u := range all {
@@ -192,7 +194,9 @@ func (r *Router) AddMgmt(nb uint64, link int) []Out {
 // RemoveMgmt forgets the Management connection on link.
 func (r *Router) RemoveMgmt(link int) {
 	r.mu.Lock()
-	delete(r.mgmt, link)
+	if i, found := slices.BinarySearch(r.mgmt, link); found {
+		r.mgmt = slices.Delete(r.mgmt, i, i+1)
+	}
 	r.mu.Unlock()
 }
 
@@ -214,7 +218,7 @@ func (r *Router) Receive(now time.Time, link int, sdu []byte) []Out {
 		return nil
 	}
 	r.stats.Accepted++
-	out := r.toAllLocked(nil, u, link)
+	out := r.toAllLocked(make([]Out, 0, len(r.mgmt)), u, link)
 	if changed {
 		r.changedLocked(now)
 	}
@@ -230,6 +234,7 @@ func (r *Router) Tick(now time.Time) []Out {
 	var out []Out
 	if !now.Before(r.nextUpdate) {
 		lsus, changed := r.db.Tick(now, r.cfg.Timeout)
+		out = make([]Out, 0, len(lsus)*len(r.mgmt))
 		for _, u := range lsus {
 			out = r.toAllLocked(out, u, -1)
 		}

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -127,4 +128,39 @@ func FuzzRouterReceive(f *testing.F) {
 			t.Fatalf("route to the neighbour lost: %d %v", fd, ok)
 		}
 	})
+}
+
+// TestRouterFloodOrder: LSUs go out on the Management links in ascending
+// order of link, whatever the order the links came in, each link once;
+// a refresh goes in ascending order of destination; a removed link gets
+// nothing.
+func TestRouterFloodOrder(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	r := NewRouter(RouterConfig{Self: 1, PFF: []*pff.Table{pff.New(pff.Simple)}}, t0)
+	for _, l := range []int{9, 2, 5, 2} {
+		r.AddMgmt(uint64(100+l), l)
+	}
+	order := func(out []Out) []int {
+		var l []int
+		for _, o := range out {
+			l = append(l, o.Link)
+		}
+		return l
+	}
+	if out := r.AddDT(t0, 7, 70); !slices.Equal(order(out), []int{2, 5, 9}) {
+		t.Errorf("AddDT flooded on %v", order(out))
+	}
+	if out := r.Receive(t0, 5, wire.LSU{Src: 7, Dst: 1}.Append(nil)); !slices.Equal(order(out), []int{2, 9}) {
+		t.Errorf("Receive flooded on %v", order(out))
+	}
+	r.AddDT(t0, 3, 30)
+	r.RemoveMgmt(5)
+	out := r.Tick(t0.Add(DefaultUpdate))
+	var got []string
+	for _, o := range out {
+		got = append(got, fmt.Sprintf("%d:%d", o.Link, o.LSU.Dst))
+	}
+	if want := []string{"2:3", "9:3", "2:7", "9:7"}; !slices.Equal(got, want) {
+		t.Errorf("refresh sent %v, want %v", got, want)
+	}
 }

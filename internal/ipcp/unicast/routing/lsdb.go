@@ -13,10 +13,20 @@ import (
 // Graph they make. It is pure: time is passed in, and what must go on the
 // wire is returned to the caller, which floods it on its Management flows.
 // Not safe for concurrent use.
+//
+// Every LSU a member receives looks its adjacency up here, and most only
+// find that they are not new, so the entries are plain values without
+// pointers (16 bytes, kept in the map itself): a lookup touches no other
+// memory and the garbage collector need not scan the map.
 type LSDB struct {
 	self  uint64
-	adj   map[adjKey]*adjacency
+	adj   map[adjKey]adjacency
 	graph *Graph
+	// base is the first time the database was given (by Update or Tick);
+	// stamps are kept as offsets from it, which keeps the monotonic clock
+	// reading of times from time.Now.
+	base    time.Time
+	hasBase bool
 	// gone holds the last seqno of each of our own adjacencies that was
 	// removed (one entry per neighbour address this member ever lost,
 	// 8 bytes each): see AddNeighbour.
@@ -27,7 +37,16 @@ type adjKey struct{ src, dst uint64 }
 
 type adjacency struct {
 	seqno uint64
-	stamp time.Time // last accepted update (or own refresh)
+	stamp time.Duration // last accepted update (or own refresh), since base
+}
+
+// since returns now as an offset from the database's base, which it sets
+// on the first call. Times further than 292 years from the base saturate.
+func (db *LSDB) since(now time.Time) time.Duration {
+	if !db.hasBase {
+		db.base, db.hasBase = now, true
+	}
+	return now.Sub(db.base)
 }
 
 // Adjacency is one entry of the database, for replication and display.
@@ -39,7 +58,7 @@ type Adjacency struct {
 
 // NewLSDB returns an empty database for the member with address self.
 func NewLSDB(self uint64) *LSDB {
-	return &LSDB{self: self, adj: make(map[adjKey]*adjacency), graph: NewGraph(), gone: map[uint64]uint64{}}
+	return &LSDB{self: self, adj: make(map[adjKey]adjacency), graph: NewGraph(), gone: map[uint64]uint64{}}
 }
 
 // Graph returns the graph of the database's adjacencies. The caller may
@@ -60,14 +79,14 @@ func (db *LSDB) Update(u wire.LSU, now time.Time) (accepted, changed bool) {
 		return false, false
 	}
 	k := adjKey{u.Src, u.Dst}
-	if a := db.adj[k]; a != nil {
+	if a, ok := db.adj[k]; ok {
 		if u.Seqno <= a.seqno {
 			return false, false
 		}
-		a.seqno, a.stamp = u.Seqno, now
+		db.adj[k] = adjacency{seqno: u.Seqno, stamp: db.since(now)}
 		return true, false
 	}
-	db.adj[k] = &adjacency{seqno: u.Seqno, stamp: now}
+	db.adj[k] = adjacency{seqno: u.Seqno, stamp: db.since(now)}
 	db.graph.UpdateEdge(u.Src, u.Dst)
 	return true, true
 }
@@ -97,14 +116,14 @@ func (db *LSDB) AddNeighbour(nb uint64, now time.Time) (lsu wire.LSU, changed bo
 // connection goes. No LSU announces this; other members age it out. It
 // reports whether the topology changed.
 func (db *LSDB) RemoveNeighbour(nb uint64) bool {
-	if a := db.adj[adjKey{db.self, nb}]; a != nil {
+	if a, ok := db.adj[adjKey{db.self, nb}]; ok {
 		db.gone[nb] = a.seqno
 	}
 	return db.remove(adjKey{db.self, nb})
 }
 
 func (db *LSDB) remove(k adjKey) bool {
-	if db.adj[k] == nil {
+	if _, ok := db.adj[k]; !ok {
 		return false
 	}
 	delete(db.adj, k)
@@ -118,20 +137,23 @@ func (db *LSDB) remove(k adjKey) bool {
 // whether the topology changed (an adjacency aged out), in which case routes
 // must be recomputed: the reference forgets to, and keeps routing over a
 // vanished link until something else changes.
+//
+// The LSUs are in ascending order of destination. Tick visits every entry
+// once, without sorting them: a member of a large layer holds thousands.
 func (db *LSDB) Tick(now time.Time, timeout time.Duration) (lsus []wire.LSU, changed bool) {
-	for _, k := range db.sortedLinks() {
-		a := db.adj[k]
-		if now.Sub(a.stamp) > timeout {
-			db.remove(k)
+	t := db.since(now)
+	for k, a := range db.adj {
+		if t-a.stamp > timeout {
+			db.remove(k) // deleting the current entry is safe in a range
 			changed = true
 			continue
 		}
 		if k.src == db.self {
-			a.seqno++
-			a.stamp = now
-			lsus = append(lsus, wire.LSU{Dst: k.dst, Src: k.src, Seqno: a.seqno})
+			db.adj[k] = adjacency{seqno: a.seqno + 1, stamp: t}
+			lsus = append(lsus, wire.LSU{Dst: k.dst, Src: k.src, Seqno: a.seqno + 1})
 		}
 	}
+	slices.SortFunc(lsus, func(a, b wire.LSU) int { return cmp.Compare(a.Dst, b.Dst) })
 	return lsus, changed
 }
 
@@ -152,7 +174,7 @@ func (db *LSDB) Adjacencies() []Adjacency {
 	var out []Adjacency
 	for _, k := range db.sortedLinks() {
 		a := db.adj[k]
-		out = append(out, Adjacency{Src: k.src, Dst: k.dst, Seqno: a.seqno, Updated: a.stamp})
+		out = append(out, Adjacency{Src: k.src, Dst: k.dst, Seqno: a.seqno, Updated: db.base.Add(a.stamp)})
 	}
 	return out
 }

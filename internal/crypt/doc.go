@@ -1,0 +1,95 @@
+// Package crypt is the crypto toolbox of secure flows: the algorithm tables,
+// the key exchanges and key derivation of OAP (irmd.md §4.3–4.8), the
+// per-packet encryption and key rotation of the flow library (library.md
+// §6.2–6.4), and the enc.conf policy file (irmd.md §4.5, library.md §6.6).
+// Everything that reaches the wire or a peer is byte-compatible with the
+// reference.
+//
+// # Files
+//
+//	algo.go        NIDs, names and ranks of ciphers, key exchanges and digests
+//	kdf.go         HKDF (RFC 5869) with the negotiated digest; salts; key rotation step
+//	encoding.go    DER SubjectPublicKeyInfo of EC, X25519 and ML-KEM keys
+//	kex.go         key pairs, public keys as carried in OAP, (EC)DH derivation
+//	kem.go         ML-KEM-768/1024 and X25519MLKEM768 encapsulation and decapsulation
+//	negotiate.go   the server's and the client's negotiation rules, as pure functions
+//	exchange.go    both ends of an exchange built from the above
+//	keyfile.go     PEM key files: static KEM keys, X25519 and EC keys
+//	packet.go      PacketCipher: the packet format, Seal and Open
+//	rotation.go    the key-rotation state machine
+//	config.go      enc.conf parsing and its checks
+//	errors.go      sentinel errors and their errno values
+//
+// # Algorithms
+//
+// Cipher, Kex and Digest are NIDs (OpenSSL's, plus 2053 and 2054 for the
+// hybrid KEMs), as carried in OAP headers and IRMd replies. Rank orders each
+// kind weakest first; negotiation compares ranks. 0 ranks 0; unknown NIDs and
+// algorithms this build cannot run rank -1, as the reference ranks NIDs
+// outside its build's supported set, so a peer asking for one is refused.
+// Unsupported here: ffdhe2048/3072/4096 (no RFC 7919 groups with OpenSSL's
+// encodings in the standard library), X448 and X448MLKEM1024 (no X448), and
+// ML-KEM-512 (crypto/mlkem has 768 and 1024 only). They keep their names,
+// so enc.conf naming them fails with ErrUnsupported (-ENOTSUP), not as a
+// syntax error. ChaCha20-Poly1305 and BLAKE2 come from golang.org/x/crypto;
+// the rest is the standard library.
+//
+// # Key exchange
+//
+// Every exchange ends in a KeySize (32) byte flow key from DeriveKey (HKDF,
+// L = 32, the negotiated digest, SHA-256 for 0):
+//
+//	DHE  IKM = raw shared secret (x-coordinate / X25519 output)
+//	     salt = SHA-256(both DER public keys, lexicographically smaller first)
+//	     info = "o7s-ossl-dhe"
+//	KEM  IKM = shared secret (hybrid: ML-KEM secret ‖ X25519 secret)
+//	     salt = SHA-256(encapsulation key as carried: DER, or raw for hybrids)
+//	     info = "o7s-ossl-encap"
+//
+// Public keys travel as DER SubjectPublicKeyInfo (named curve, uncompressed
+// point; ML-KEM with no parameters, RFC 9935); X25519MLKEM768 keys and
+// ciphertexts travel raw, ML-KEM part first (the TLS layout), and are told
+// apart by length. ParsePublicKey accepts only canonical encodings: what it
+// parses re-encodes to the same bytes.
+//
+// NegotiateServer and NegotiateClient are the rules of irmd.md §4.8 with no
+// I/O: policy and header fields in, an Agreement or a refusal out.
+// PrepareClient, ClientKex.Complete and ServerExchange run a whole exchange
+// on top of them; the caller moves Offer and Answer fields into and out of
+// the OAP header (package oap) and sets its F and R flags.
+//
+// # Packets
+//
+// A PacketCipher holds one flow's key schedule and serves both directions,
+// as in the reference: packets are IV ‖ ciphertext ‖ tag, the IV random but
+// for bit 7 of byte 0, the key phase; keys rotate every 2^20 packets counted
+// in both directions (rotation.go has the exact rules). Open reports
+// ErrAuthentication for packets to drop and count. Beyond the reference, an
+// AEAD packet that fails under the current and previous key is tried under
+// the next key, which is adopted if it verifies: with the shared counter the
+// two ends can otherwise fall out of step under bursty two-way traffic (see
+// TestBurstsBothWays). CTR packets carry no integrity, and a CTR receiver
+// cannot detect such a key mismatch: a boundary crossed by the peer's packet
+// makes this end's next packet use the old key, which the peer decrypts to
+// garbage (as with the reference). Prefer an AEAD.
+//
+// # Errors
+//
+// Every error wraps a sentinel of errors.go; Errno gives the code the
+// reference reports: ErrUnsupported → ENOTSUP, ErrConfig → EINVAL, everything
+// else (refusals, bad key material, a key exchange without cipher) → ECRYPT.
+//
+// # Not wired yet
+//
+// Nothing uses this package yet. A later step connects it to package oap
+// (the header carries Offer/Answer, the server IRMd calls ServerExchange, the
+// client IRMd PrepareClient and Complete, both load enc.conf per name with
+// LoadConfig), to the IRMd's flow-allocation replies (cipher NID and key),
+// and to the flow library (a PacketCipher per encrypted flow, between FRCT
+// and CRC). Not here at all: certificates and signatures (irmd.md §4.6), and
+// the OAP header itself (package oap). Of the server's static KEM key files,
+// PEM keys that contain their seed load (ParseKeyPairPEM); the raw hybrid
+// private key (kex.key.raw, OpenSSL's 2432-byte form with the expanded ML-KEM
+// key) and expanded-only PEM keys do not, since crypto/mlkem builds keys from
+// seeds only.
+package crypt

@@ -1,0 +1,282 @@
+package crypt
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"io"
+	"sync"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// Per-packet encryption (library.md §6.2). An encrypted packet is
+//
+//	| IV (IVSize) | ciphertext (len(plaintext)) | tag (TagSize, AEAD only) |
+//
+// The IV is fresh random bytes for every packet, except bit 7 of byte 0,
+// which carries the sender's key phase (rotation.go). GCM and
+// ChaCha20-Poly1305 take a 12-byte nonce and append a 16-byte tag, with no
+// associated data. CTR takes a 16-byte initial counter block (the whole block
+// is a big-endian counter) and has no tag, hence no integrity: any bytes
+// "decrypt". AES-128 and AES-192 use the first 16 or 24 bytes of the 32-byte
+// flow key.
+
+// IVSize returns the IV length of cipher c in bytes (12 for the AEADs, 16 for
+// CTR), 0 if c is not a supported cipher.
+func (c Cipher) IVSize() int {
+	switch c {
+	case AES128CTR, AES192CTR, AES256CTR:
+		return aes.BlockSize
+	case AES128GCM, AES192GCM, AES256GCM, ChaCha20Poly1305:
+		return 12
+	}
+	return 0
+}
+
+// TagSize returns the authentication tag length of c in bytes: 16 for the
+// AEADs, 0 for CTR and unknown NIDs.
+func (c Cipher) TagSize() int {
+	if c.IsAEAD() {
+		return 16
+	}
+	return 0
+}
+
+// IsAEAD reports whether c authenticates its packets (GCM, ChaCha20-Poly1305).
+func (c Cipher) IsAEAD() bool {
+	switch c {
+	case AES128GCM, AES192GCM, AES256GCM, ChaCha20Poly1305:
+		return true
+	}
+	return false
+}
+
+// keyLen returns how many bytes of the 32-byte flow key c uses.
+func (c Cipher) keyLen() int {
+	switch c {
+	case AES128CTR, AES128GCM:
+		return 16
+	case AES192CTR, AES192GCM:
+		return 24
+	}
+	return 32
+}
+
+// packetKey is one key with its cipher instance: an AEAD, or the AES block
+// for CTR.
+type packetKey struct {
+	key   []byte // KeySize bytes; the cipher uses a prefix
+	aead  cipher.AEAD
+	block cipher.Block
+}
+
+func newPacketKey(c Cipher, key []byte) (*packetKey, error) {
+	k := &packetKey{key: key}
+	var err error
+	switch c {
+	case ChaCha20Poly1305:
+		k.aead, err = chacha20poly1305.New(key)
+	default:
+		if k.block, err = aes.NewCipher(key[:c.keyLen()]); err == nil && c.IsAEAD() {
+			k.aead, err = cipher.NewGCM(k.block)
+			k.block = nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidKey, c, err)
+	}
+	return k, nil
+}
+
+// seal appends the ciphertext (and tag) of pt under iv to dst.
+func (k *packetKey) seal(dst, iv, pt []byte) []byte {
+	if k.aead != nil {
+		return k.aead.Seal(dst, iv, pt, nil)
+	}
+	n := len(dst)
+	dst = append(dst, pt...)
+	cipher.NewCTR(k.block, iv).XORKeyStream(dst[n:], pt)
+	return dst
+}
+
+// open appends the plaintext of ct (ciphertext ‖ tag) under iv to dst, or
+// returns dst unchanged and false if the tag does not verify.
+func (k *packetKey) open(dst, iv, ct []byte) ([]byte, bool) {
+	if k.aead != nil {
+		out, err := k.aead.Open(dst, iv, ct, nil)
+		return out, err == nil
+	}
+	n := len(dst)
+	dst = append(dst, ct...)
+	cipher.NewCTR(k.block, iv).XORKeyStream(dst[n:], ct)
+	return dst, true
+}
+
+func (k *packetKey) wipe() {
+	if k != nil {
+		clear(k.key)
+	}
+}
+
+// KeyRotationBit is the reference's KEY_ROTATION_BIT: keys rotate every
+// 2^20 packets counted by a context.
+const KeyRotationBit = 20
+
+// PacketOptions adjust a PacketCipher. The zero value gives the reference's
+// behaviour.
+type PacketOptions struct {
+	// RotationBit sets the rotation period to 2^RotationBit packets
+	// (2…31); 0 means KeyRotationBit. The reference's tests use 7.
+	RotationBit int
+	// Rand is the source of IVs; nil means crypto/rand. Seal reads it
+	// without holding the context's lock: concurrent Seals need a
+	// Rand that is safe for concurrent use.
+	Rand io.Reader
+}
+
+// PacketCipher encrypts and decrypts the packets of one flow. As in the
+// reference, one context serves both directions with one shared key schedule:
+// both ends of a flow start from the same key and rotate it as rotation.go
+// describes. It is safe for concurrent use (Seal from a writer while the
+// receiver calls Open); the methods serialise on a mutex because they share
+// the packet counter.
+type PacketCipher struct {
+	nid  Cipher
+	rand io.Reader
+	mask uint32 // 1 << rotation bit
+	salt [sha256.Size]byte
+
+	mu    sync.Mutex
+	cur   *packetKey
+	prev  *packetKey // nil when not kept
+	next  *packetKey // RotateKey(cur), computed on the first packet that needs it
+	cntr  uint32     // packets sealed and opened, wrapping
+	age   uint32     // packets since the last rotation
+	phase bool       // flips at every rotation
+}
+
+// NewPacketCipher returns a context for cipher c with the 32-byte flow key
+// from the key exchange. The key is copied. opt may be nil.
+func NewPacketCipher(c Cipher, key []byte, opt *PacketOptions) (*PacketCipher, error) {
+	if !c.Known() {
+		return nil, fmt.Errorf("%w: cipher %s", ErrUnknownAlgorithm, c)
+	}
+	if !c.Supported() {
+		return nil, fmt.Errorf("%w: %s", ErrUnsupported, c)
+	}
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("%w: %d-byte flow key, want %d", ErrInvalidKey, len(key), KeySize)
+	}
+	var o PacketOptions
+	if opt != nil {
+		o = *opt
+	}
+	if o.RotationBit == 0 {
+		o.RotationBit = KeyRotationBit
+	}
+	if o.RotationBit < 2 || o.RotationBit > 31 {
+		return nil, fmt.Errorf("crypt: rotation bit %d out of range 2…31", o.RotationBit)
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	k := append([]byte(nil), key...)
+	cur, err := newPacketKey(c, k)
+	if err != nil {
+		return nil, err
+	}
+	return &PacketCipher{
+		nid:  c,
+		rand: o.Rand,
+		mask: 1 << o.RotationBit,
+		salt: sha256.Sum256(key),
+		cur:  cur,
+	}, nil
+}
+
+// Cipher returns the context's cipher.
+func (pc *PacketCipher) Cipher() Cipher { return pc.nid }
+
+// Overhead returns how many bytes Seal adds to a packet: IV plus tag.
+func (pc *PacketCipher) Overhead() int { return pc.nid.IVSize() + pc.nid.TagSize() }
+
+// Seal appends the encrypted form of plaintext (IV ‖ ciphertext ‖ tag) to dst
+// and returns the result. dst and plaintext must not overlap (the IV goes
+// first, so in-place encryption is not possible). It fails only if the random
+// source fails.
+func (pc *PacketCipher) Seal(dst, plaintext []byte) ([]byte, error) {
+	ivLen := pc.nid.IVSize()
+	n := len(dst)
+	dst = append(dst, make([]byte, ivLen)...)
+	iv := dst[n:]
+	if _, err := io.ReadFull(pc.rand, iv); err != nil {
+		return dst[:n], fmt.Errorf("crypt: reading IV: %w", err)
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	iv[0] &^= 0x80
+	if pc.cntr&pc.mask != 0 {
+		iv[0] |= 0x80
+	}
+	dst = pc.cur.seal(dst, iv, plaintext)
+	pc.sealedLocked()
+	return dst, nil
+}
+
+// Open decrypts packet (IV ‖ ciphertext ‖ tag), appends the plaintext to dst
+// and returns the result. It fails with ErrShortPacket if packet is shorter
+// than Overhead, and with ErrAuthentication if no key verifies the tag (the
+// packet is to be dropped and counted); on failure dst is returned unchanged.
+// CTR packets never fail authentication.
+func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
+	ivLen := pc.nid.IVSize()
+	if len(packet) < ivLen+pc.nid.TagSize() {
+		return dst, fmt.Errorf("%w: %d bytes, need at least %d", ErrShortPacket, len(packet), pc.Overhead())
+	}
+	iv, ct := packet[:ivLen], packet[ivLen:]
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	pc.openingLocked(iv[0]&0x80 != 0)
+	if out, ok := pc.cur.open(dst, iv, ct); ok {
+		return out, nil
+	}
+	if pc.prev != nil {
+		if out, ok := pc.prev.open(dst, iv, ct); ok {
+			return out, nil
+		}
+	}
+	// Beyond the reference: the peer may have rotated without our seeing
+	// its phase change in time (the counters are shared by both
+	// directions). An AEAD failure is unambiguous, so try the next key and
+	// adopt it if it verifies. The next key is kept, so that a stream of
+	// forged packets costs one derivation, not one each.
+	if pc.next == nil {
+		pc.next = pc.deriveNextLocked()
+	}
+	if out, ok := pc.next.open(dst, iv, ct); ok {
+		pc.rotateToLocked(pc.next)
+		return out, nil
+	}
+	return dst, ErrAuthentication
+}
+
+// Close wipes the keys. The context must not be used afterwards.
+func (pc *PacketCipher) Close() {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	pc.cur.wipe()
+	pc.prev.wipe()
+	pc.next.wipe()
+	pc.prev, pc.next = nil, nil
+}
+
+// equalKey reports whether the current key is k (for tests).
+func (pc *PacketCipher) equalKey(k []byte) bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return subtle.ConstantTimeCompare(pc.cur.key, k) == 1
+}
