@@ -267,7 +267,7 @@ func openUnicastEth(ctx context.Context, h *Harness) (*hostSet, error) {
 // loopback address, all on one port, and the unicast layer A - B - C over
 // them; the clients run on A, the server on C. On failure it tears down
 // what it started.
-func openUnicastTwoHops(ctx context.Context, h *Harness) (hs *hostSet, err error) {
+func openUnicastTwoHops(ctx context.Context, h *Harness) (_ *hostSet, err error) {
 	addrs := []netip.Addr{udpAddrA, udpAddrB, udpAddrC}
 	port, err := freeUDPPort(addrs...)
 	if err != nil {
@@ -289,7 +289,8 @@ func openUnicastTwoHops(ctx context.Context, h *Harness) (hs *hostSet, err error
 			return nil, err
 		}
 	}
-	hs = &hostSet{}
+	// Not the named result: a failure returns nil, and closes this.
+	hs := &hostSet{}
 	defer func() {
 		if err != nil {
 			hs.close()
