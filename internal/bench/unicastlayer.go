@@ -51,7 +51,7 @@ var udpAddrC = netip.MustParseAddr("127.0.0.3")
 // uniPingLimit.
 const (
 	uniProbeWait  = 250 * time.Millisecond
-	uniProbeLimit = 30 * time.Second
+	uniProbeLimit = time.Minute
 	uniPingLimit  = 5 * time.Second
 )
 
