@@ -19,8 +19,9 @@ import (
 
 // TestBenchSmoke runs the benchmark harness in smoke mode against real
 // processes (its own private irmds, a local IPCP, two hosts over a udp4
-// layer, two hosts over an eth-dix layer on a veth pair, its peers, the
-// oping, ocbr and operf tools) and checks that it prints its tables and writes its
+// layer, two hosts over an eth-dix layer on a veth pair, unicast layers over
+// them (one hop over each, two hops over udp4), its peers, the oping, ocbr
+// and operf tools) and checks that it prints its tables and writes its
 // JSON and Markdown with every row, the tools' and reliable flows included, and that it leaves no veth pair or network
 // namespace behind. Speed is never asserted, nor that a raw flow over UDP or
 // Ethernet loses nothing. Without root the eth-dix rows must say why they
@@ -28,9 +29,9 @@ import (
 func TestBenchSmoke(t *testing.T) {
 	bin := rig.Bin(t)
 	out := t.TempDir()
-	// About a minute alone, nearly three with the race detector on a busy
-	// 2-core machine.
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	// About a minute and a half alone, three and a half minutes on a
+	// 2-core machine with a load of 12, more with the race detector.
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "obench"), "--smoke", "--out", out)
 	for _, e := range os.Environ() {

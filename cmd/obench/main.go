@@ -1,6 +1,7 @@
 // Command obench is the benchmark harness: in one run on one machine it
 // runs the tools users run (oping -f, oping -i 5, ocbr -f, operf) between real
-// processes over every path below, raw and reliable, next to the kernel
+// processes over every path below and over unicast layers (over udp4, one
+// and two hops, and over eth-dix), raw and reliable, next to the kernel
 // doing the same job between two Go processes, and next to the reference
 // implementation's tools where it is installed (--reference); then it
 // measures the latency and throughput of Ouroboros flows (direct, through a
@@ -13,11 +14,12 @@
 // flow's: to the raw flow of the same path), and writes the results as JSON
 // and Markdown. `make bench` runs it through bench/run.
 //
-// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-eth-dix, oping, ocbr and operf next
-// to its own executable or on $PATH, and runs its own server processes (hidden
-// subcommand "peer"). The eth-dix layer needs root and the ip tool (it
-// creates the veth pair and the namespace, and deletes them on every exit,
-// Ctrl-C included); without them its rows say "skipped" and why.
+// It needs irmd, ipcpd-local, ipcpd-udp4, ipcpd-unicast, ipcpd-eth-dix, oping,
+// ocbr and operf next to its own executable or on $PATH, and runs its own
+// server processes (hidden subcommand "peer"). The eth-dix layer (and the
+// unicast layer over it) needs root and the ip tool (it creates the veth pair
+// and the namespace, and deletes them on every exit, Ctrl-C included);
+// without them its rows say "skipped" and why.
 package main
 
 import (
@@ -44,7 +46,9 @@ func usage(fs *flag.FlagSet) func() {
 		fmt.Fprintf(fs.Output(), `Usage: obench [OPTION]...
 Runs the oping and ocbr tools over Ouroboros flows (direct, local IPCP, two
 hosts over a udp4 layer on loopback, a unicast layer over that udp4 layer,
-two hosts over an eth-dix layer on a veth pair; each raw and reliable) next to the kernel doing the same job over
+a unicast layer of three hosts in a line over udp4, two hosts over an eth-dix
+layer on a veth pair, a unicast layer over that eth-dix layer; each raw and
+reliable) next to the kernel doing the same job over
 a Unix socketpair, and the reference implementation's tools where it is
 installed; operf over the direct and local IPCP paths, a server on one
 EventSet with 1 and 100 busy flows, and the CPU time of an idle server and
@@ -69,7 +73,7 @@ func run(args []string) int {
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
 	scaleOnly := fs.Bool("scale-only", false, "only the many-flows and many-names measurements")
 	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr, operf, EventSet, idle, and the kernel; the reference's where installed)")
-	reference := fs.String("reference", "", "directory of the reference implementation (with cnode.sh) whose tools run next to ours on the direct and local IPCP paths; \"none\" for none (default "+bench.DefaultReference+" if installed; never in smoke runs)")
+	reference := fs.String("reference", "", "directory of the reference implementation (with cnode.sh) whose tools run next to ours on the direct, local IPCP and unicast-over-udp4 paths; \"none\" for none (default "+bench.DefaultReference+" if installed; never in smoke runs)")
 	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)
 	if err := fs.Parse(args); err != nil {

@@ -201,7 +201,7 @@ func (hs *hostSet) logs() string {
 // startHosts starts the hosts of inst (each a private irmd in a new run
 // directory; host B's inside inst.serverNS if set) and their layer. On
 // failure it tears down what it started.
-func (h *Harness) startHosts(ctx context.Context, inst instance) (hs *hostSet, err error) {
+func (h *Harness) startHosts(ctx context.Context, inst instance) (_ *hostSet, err error) {
 	irmdPath, err := findCommand(h.self, "irmd")
 	if err != nil {
 		return nil, err
@@ -211,7 +211,8 @@ func (h *Harness) startHosts(ctx context.Context, inst instance) (hs *hostSet, e
 			return nil, err
 		}
 	}
-	hs = &hostSet{}
+	// Not the named result: a failure returns nil, and closes this.
+	hs := &hostSet{}
 	defer func() {
 		if err != nil {
 			hs.close()

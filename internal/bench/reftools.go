@@ -72,6 +72,25 @@ func (n *refNode) run(limit time.Duration, args ...string) (string, error) {
 // startRefNode starts a reference node of variant with a local IPCP
 // bootstrapped and serverName registered in its layer.
 func (h *Harness) startRefNode(variant string) (*refNode, error) {
+	n, err := h.launchRefNode(variant)
+	if err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{
+		{"irm", "ipcp", "bootstrap", "type", "local", "name", ipcpName, "layer", layerName},
+		{"irm", "name", "create", serverName},
+		{"irm", "name", "register", serverName, "layer", layerName},
+	} {
+		if err := n.exec(readyWait, args...); err != nil {
+			return nil, n.fail(err)
+		}
+	}
+	return n, nil
+}
+
+// launchRefNode starts a reference node of variant: its namespaces and its
+// irmd, nothing else.
+func (h *Harness) launchRefNode(variant string) (*refNode, error) {
 	state, err := h.procs.tempDir("obench-ref-")
 	if err != nil {
 		return nil, err
@@ -89,32 +108,36 @@ func (h *Harness) startRefNode(variant string) (*refNode, error) {
 	// Registered before the start: a start that fails half-way leaves a
 	// node to stop.
 	n.remove, err = h.procs.onCleanup(func() {
-		if out, err := n.run(time.Minute, "stop", n.name); err != nil {
+		if out, err := n.run(refStopWait, "stop", n.name); err != nil {
 			h.logf("reference node %s: %v%s", n.name, err, out)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*refNode, error) {
-		log, _ := os.ReadFile(filepath.Join(n.state, "irmd.log"))
-		n.remove()
-		return nil, fmt.Errorf("%w\nreference irmd log:\n%s", err, cellText(string(log), 2000))
-	}
 	if _, err := n.run(time.Minute, "start", n.name, variant); err != nil {
-		return fail(err)
-	}
-	if _, err := n.run(readyWait, "exec", n.name, "irm", "ipcp", "bootstrap", "type", "local",
-		"name", ipcpName, "layer", layerName); err != nil {
-		return fail(err)
-	}
-	if _, err := n.run(readyWait, "exec", n.name, "irm", "name", "create", serverName); err != nil {
-		return fail(err)
-	}
-	if _, err := n.run(readyWait, "exec", n.name, "irm", "name", "register", serverName, "layer", layerName); err != nil {
-		return fail(err)
+		return nil, n.fail(err)
 	}
 	return n, nil
+}
+
+// exec runs a command inside the node to its end, at most limit.
+func (n *refNode) exec(limit time.Duration, args ...string) error {
+	_, err := n.run(limit, append([]string{"exec", n.name}, args...)...)
+	return err
+}
+
+// fail stops the node and returns err with the node's irmd log.
+func (n *refNode) fail(err error) error {
+	log := n.irmdLog()
+	n.remove()
+	return fmt.Errorf("%w\nreference irmd log (%s), its end:\n%s", err, n.name, logTail(log, 2000))
+}
+
+// irmdLog returns the node's irmd log.
+func (n *refNode) irmdLog() string {
+	b, _ := os.ReadFile(filepath.Join(n.state, "irmd.log"))
+	return string(b)
 }
 
 // log returns the output of the background command tag of the node.
@@ -168,8 +191,9 @@ func (h *Harness) refToolArgs(m ToolMeasure) (tool string, args []string, planne
 	return tool, args, planned
 }
 
-// runRefPath runs the tool plan with the reference's tools on a reference
-// node of p's variant, raw only. A failure fails the reference's rows only.
+// runRefPath runs the tool plan with the reference's tools on the reference
+// nodes of p (openRefPath), raw only. A failure fails the reference's rows
+// only.
 func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
 	rows := h.toolRows(p, ImplReference, []string{"raw"})
 	if why := ReferenceSkip(h.cfg.Reference); why != "" {
@@ -191,17 +215,17 @@ func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
-	n, err := h.startRefNode(p.RefVariant)
+	client, server, stop, err := h.openRefPath(p)
 	if err != nil {
 		return fail(fmt.Errorf("setup: %w", err))
 	}
-	defer n.remove()
+	defer stop()
 	for _, tool := range []string{"oping", "ocbr"} {
 		var err error
 		if tool == "oping" {
-			err = n.startServer("oping", "Ouroboros ping server started.", "oping", "-Q")
+			err = server.startServer("oping", "Ouroboros ping server started.", "oping", "-Q")
 		} else {
-			err = n.startServer("ocbr", "Server started", "ocbr", "-i", "1", "-t", "1")
+			err = server.startServer("ocbr", "Server started", "ocbr", "-i", "1", "-t", "1")
 		}
 		if err != nil {
 			return fail(fmt.Errorf("%s server: %w", tool, err))
@@ -215,34 +239,58 @@ func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
 				r.Error = err.Error()
 				continue
 			}
-			if err := h.runRefTool(ctx, n, r); err != nil {
+			if err := h.runRefTool(ctx, client, server, r); err != nil {
 				r.Error = err.Error()
 				h.logf("tools, %s: %s: %v", r.Label, r.Command, err)
 				continue
 			}
 			h.logf("tools, %s: %s: %s", r.Label, r.Command, toolSummary(r))
 		}
-		n.stopServer(tool)
+		server.stopServer(tool)
 	}
-	if log, _ := os.ReadFile(filepath.Join(n.state, "irmd.log")); p.RefVariant == "direct" &&
+	if log, _ := os.ReadFile(filepath.Join(server.state, "irmd.log")); p.RefVariant == "direct" &&
 		!strings.Contains(string(log), "(direct)") {
 		return fail(fmt.Errorf("the reference's flows did not go direct"))
 	}
 	return rows
 }
 
-// runRefTool runs the client command of r inside the reference node n and
-// fills in r's figures (not its CPU time).
-func (h *Harness) runRefTool(ctx context.Context, n *refNode, r *ToolResult) error {
+// openRefPath starts the reference nodes of p: those of its refOpen, else
+// one node of its variant with a local IPCP (startRefNode). stop stops them.
+func (h *Harness) openRefPath(p ToolPath) (client, server *refNode, stop func(), err error) {
+	if p.refOpen != nil {
+		return p.refOpen(h)
+	}
+	n, err := h.startRefNode(p.RefVariant)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return n, n, n.remove, nil
+}
+
+// runRefTool runs the client command of r inside the reference node client
+// against the tool server of node server (the same node on a path of one)
+// and fills in r's figures (not its CPU time).
+func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *ToolResult) error {
 	tool, args, planned := h.refToolArgs(ToolMeasure{r.Test, r.Size})
 	limit := planned + toolSlack
 	// timeout inside the node: a blocked reference oping ignores SIGTERM.
 	secs := strconv.Itoa(int(limit.Seconds()))
-	cmd := n.cmd(append([]string{"exec", n.name, "timeout", "-k", "5", secs, tool}, args...)...)
-	mark := len(n.log(tool))
-	out, _, err := h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
-	if err != nil {
-		return err
+	var out string
+	var mark int
+	for try := 1; ; try++ {
+		cmd := client.cmd(append([]string{"exec", client.name, "timeout", "-k", "5", secs, tool}, args...)...)
+		mark = len(server.log(tool))
+		var err error
+		out, _, err = h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
+		if err == nil {
+			break
+		}
+		// Nothing was measured yet: the allocation failed.
+		if try == refTries || !strings.Contains(out, "Failed to allocate flow") {
+			return err
+		}
+		h.logf("tools, %s: %s: the reference's allocation failed, try %d of %d", r.Label, r.Command, try, refTries)
 	}
 	switch r.Test {
 	case OpingFlood, OpingPaced:
@@ -257,7 +305,7 @@ func (h *Harness) runRefTool(ctx context.Context, n *refNode, r *ToolResult) err
 		}
 	case OcbrFlood:
 		// The reference's server ends a test by its 1 s timeout.
-		t, err := waitOcbrTest(func() string { return n.log(tool) }, nil, mark, 5*time.Second)
+		t, err := waitOcbrTest(func() string { return server.log(tool) }, nil, mark, 5*time.Second)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,11 @@ type ToolPath struct {
 	RefVariant string
 	open       func(ctx context.Context, h *Harness) (*hostSet, error)
 	Skip       func() string // as Path.Skip
+
+	// refOpen starts the reference's nodes of the path: the node its
+	// clients run in and the server's, and what stops them; nil for one
+	// node of RefVariant with a local IPCP (openRefPath).
+	refOpen func(h *Harness) (client, server *refNode, stop func(), err error)
 }
 
 // ToolQoS are the QoS cubes every tool command runs with, by their tool name
@@ -52,14 +57,10 @@ func DefaultToolPaths() []ToolPath {
 				}
 				return h.startHosts(ctx, inst)
 			}},
-		{ID: UnicastID, Label: "unicast over udp4",
-			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
-				inst, err := unicastInstance()
-				if err != nil {
-					return nil, err
-				}
-				return h.startHosts(ctx, inst)
-			}},
+		{ID: UnicastID, Label: "unicast over udp4", RefVariant: "nodirect", refOpen: refUnicastOpen(1),
+			open: openUnicastUDP4},
+		{ID: UnicastTwoHopID, Label: "unicast, two hops over udp4", RefVariant: "nodirect",
+			refOpen: refUnicastOpen(2), open: openUnicastTwoHops},
 		{ID: EthDIXID, Label: "eth-dix layer", Skip: ethSkip,
 			open: func(ctx context.Context, h *Harness) (*hostSet, error) {
 				inst, remove, err := h.ethInstance()
@@ -75,6 +76,7 @@ func DefaultToolPaths() []ToolPath {
 				hs.stops = append(hs.stops, remove)
 				return hs, nil
 			}},
+		{ID: UnicastEthID, Label: "unicast over eth-dix", Skip: ethSkip, open: openUnicastEth},
 	}
 }
 
@@ -97,8 +99,10 @@ func (h *Harness) toolArgs(m ToolMeasure, q string) (tool string, args []string,
 	switch m.Test {
 	case OpingFlood:
 		n := h.cfg.ToolFloodCount
+		// Planned at 200 round trips/s: the unicast layer's paths, on a
+		// busy machine, do a few hundred.
 		return "oping", []string{"-n", serverName, "-f", "-c", strconv.Itoa(n), "-s", size, "-q", q, "-Q"},
-			time.Duration(n) * time.Millisecond
+			time.Duration(n) * 5 * time.Millisecond
 	case OpingPaced:
 		n := h.cfg.ToolPacedCount
 		return "oping", []string{"-n", serverName, "-i", "5", "-c", strconv.Itoa(n), "-s", size, "-q", q, "-Q"},
