@@ -523,14 +523,18 @@ func TestPermissionsGroup(t *testing.T) {
 // TestIdleConnections opens more idle connections to irm.sock as one user
 // than its limit: those over it are refused at once, the others are closed
 // when no request comes in time, and the irmd keeps serving everyone else
-// meanwhile.
+// meanwhile. The limit is lowered (irmd --max-conns) so that the user opens
+// all its connections well within the 5 s the irmd waits for a request,
+// even on a busy machine: with the default of 1024, the irmd could close
+// the first ones before it had accepted the last, and refuse none.
 func TestIdleConnections(t *testing.T) {
 	needRoot(t)
 	u := newUser(t)
-	e := setup(t, rig.Options{})
+	const limit = 64
+	e := setup(t, rig.Options{MaxConns: limit})
 	openUp(t, e.Instance, true)
 	e.serve("idle.srv")
-	const n = 1024 + 100 // the default limit per uid, and more
+	const n = limit + 36
 	p := u.role(t, e.Instance, "idle-conns", strconv.Itoa(n))
 	p.WaitOutput(t, "open ", 60*time.Second)
 	if !strings.Contains(p.Out.String(), fmt.Sprintf("open %d", n)) {

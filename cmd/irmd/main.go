@@ -1,7 +1,7 @@
 // Command irmd is the IPC Resource Manager daemon: one per host, or one per
 // run directory for private instances.
 //
-//	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--no-direct] [--datapath socket|shm] [--config <file>] [--debug] [--version] [--help]
+//	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--max-conns <n>] [--no-direct] [--datapath socket|shm] [--config <file>] [--debug] [--version] [--help]
 //
 // With --config the file is read and checked before anything starts: a
 // mistake in it is reported (file, line, key) and irmd exits 1. Its steps are
@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/term"
@@ -35,6 +36,8 @@ Runs the Ouroboros IPC Resource Manager daemon.
   --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
   --group <group>  Members of this group may manage the stack, as root may;
                    the socket is then open to this group only (mode 0660)
+  --max-conns <n>  Connections to irm.sock one user may hold at once (default 1024;
+                   root and the daemon's own user are not counted)
   --no-direct      Never connect two local processes directly (always use an IPCP)
   --datapath <d>   How flows carry packets on this host: shm (shared-memory rings,
                    the default) or socket (one socketpair per flow)
@@ -78,6 +81,16 @@ func run(args []string) int {
 			}
 			i++
 			cfg.Group = args[i]
+		case "--max-conns":
+			if i+1 >= len(args) {
+				return bad("option --max-conns needs a number")
+			}
+			n, err := strconv.Atoi(args[i+1])
+			if err != nil || n < 1 {
+				return bad(fmt.Sprintf("invalid value %q for --max-conns: want a number of connections, at least 1", args[i+1]))
+			}
+			i++
+			cfg.MaxConnsPerUID = n
 		case "--no-direct":
 			cfg.NoDirect = true
 		case "--datapath":

@@ -52,3 +52,23 @@ func runQuiet(t *testing.T, args []string) int {
 	defer func() { os.Stdout, os.Stderr = stdout, stderr }()
 	return run(args)
 }
+
+// TestMaxConnsRefused: --max-conns without a number, or with one that is not
+// a positive count, exits 1 before anything starts.
+func TestMaxConnsRefused(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	for _, v := range [][]string{{}, {"0"}, {"-3"}, {"many"}, {"10x"}} {
+		args := append([]string{"--stdout", "--run-dir", run, "--max-conns"}, v...)
+		if code := runQuiet(t, args); code != 1 {
+			t.Errorf("irmd %q: exit %d, want 1", args, code)
+		}
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			t.Fatalf("irmd %q left %s: %v", args, run, err)
+		}
+	}
+	var b strings.Builder
+	usage(&b)
+	if !strings.Contains(b.String(), "--max-conns <n>") {
+		t.Fatalf("usage has no --max-conns:\n%s", b.String())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,8 @@ type Options struct {
 	Group string
 	// Config is irmd --config: a configuration file carried out at start.
 	Config string
+	// MaxConns is irmd --max-conns (0: the irmd's default).
+	MaxConns int
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -135,6 +138,9 @@ func Start(t testing.TB, opt Options) *Instance {
 	}
 	if opt.Config != "" {
 		args = append(args, "--config", opt.Config)
+	}
+	if opt.MaxConns != 0 {
+		args = append(args, "--max-conns", strconv.Itoa(opt.MaxConns))
 	}
 	if opt.Datapath == "" {
 		opt.Datapath = os.Getenv("O7S_TEST_DATAPATH")
