@@ -164,10 +164,12 @@ func TestPeerTimeout(t *testing.T) {
 }
 
 func TestKeepaliveKeepsPeerAlive(t *testing.T) {
-	// Both ends expect traffic every 200 ms and send nothing else: the
-	// keepalives (empty packets every 50 ms) must keep the flow up.
-	a, b := pair(t, qos.Spec{Timeout: 200}, qos.Spec{Timeout: 200})
-	a.SetReadTimeout(time.Second)
+	// Both ends expect traffic every second and send nothing else: the
+	// keepalives (empty packets every 250 ms) must keep the flow up for
+	// three times that. (With 200 ms, a process of the test descheduled
+	// that long on a busy machine rightly ended the flow.)
+	a, b := pair(t, qos.Spec{Timeout: 1000}, qos.Spec{Timeout: 1000})
+	a.SetReadTimeout(3 * time.Second)
 	if _, err := a.Read(make([]byte, 8)); !errors.Is(err, oerr.ETIMEDOUT) {
 		t.Fatalf("read: %v, want ETIMEDOUT (no data, but the peer alive)", err)
 	}

@@ -99,7 +99,6 @@ type shm struct {
 	lazy      atomic.Bool  // that sleep ends by itself when HotReaders stop coming
 	lastHot   atomic.Int64 // when the last HotReader left, unix ns
 	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
-	hot       bool         // ReadPacket waits in FUTEX_WAIT before the socket (SetHotWait)
 
 	// dlMu serialises every change of the socket's read deadline: the
 	// reading goroutine's own (the read deadline, cut by the end of a lazy
@@ -111,16 +110,6 @@ type shm struct {
 	dlMu  sync.Mutex
 	poked bool  // the deadline is in the past for a poke not yet seen
 	dlSet int64 // the deadline the reading goroutine last set, unix ns; 0 = none, -1 = unknown
-}
-
-// SetHotWait makes ReadPacket wait for a record in FUTEX_WAIT for up to
-// HotWindow before it sleeps on the socket: the peer's record then wakes the
-// reading thread directly. For a reader that forwards each packet itself (an
-// IPCP); a flow's reader hands packets on and lets Read wait (HotRead).
-func (e *Endpoint) SetHotWait(on bool) {
-	if e.shm != nil {
-		e.shm.hot = on
-	}
 }
 
 // SetPolling turns the reader's brief polling before sleep on or off (on by
@@ -245,22 +234,12 @@ func (e *Endpoint) next(get func(n int) []byte) (Kind, []byte, bool, error) {
 func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 	s := e.shm
 	var bells [64]byte
-	var hotUntil time.Time
 	for {
 		s.cons.Lock()
 		kind, sdu, ok, err := e.next(get)
 		if ok || err != nil {
 			s.cons.Unlock()
 			return kind, sdu, err
-		}
-		if s.hot {
-			if hotUntil.IsZero() {
-				hotUntil = time.Now().Add(HotWindow)
-			}
-			if e.hotWait(hotUntil) {
-				s.cons.Unlock()
-				continue
-			}
 		}
 		s.cons.Unlock()
 		if e.spin() {
