@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 // The operf rows: the real operf binary, client and server each a process
@@ -302,61 +300,14 @@ func (h *Harness) runOperfKernel(ctx context.Context) []ToolResult {
 		}
 		rows = append(rows, r)
 	}
-	fail := func(err error) []ToolResult {
-		for i := range rows {
-			if rows[i].Error == "" && rows[i].Sent == 0 {
-				rows[i].Error = err.Error()
-			}
-		}
-		h.logf("operf, kernel: %v", err)
-		return rows
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	sess, err := openUnix(ctx, h, qos.Raw)
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
-	}
-	defer sess.Close()
-	cl := newClient(sess.Conn, sess.Lossy)
-	if err := h.warmup(cl); err != nil {
-		return fail(fmt.Errorf("warm-up: %w", err))
-	}
-	for i := range rows {
-		r := &rows[i]
-		if err := ctx.Err(); err != nil {
-			return fail(err)
-		}
-		h.test++
-		cl.test = h.test
-		before, err := CPUTicks(sess.PIDs)
-		if err != nil {
-			return fail(err)
-		}
-		var s sample
-		packets := int64(0)
+	return h.runKernelRows(ctx, "operf", rows, func(cl *client, r *ToolResult) (sample, int64, error) {
 		if r.Test == OperfFlood {
-			s, err = cl.oneWay(r.Size, d)
-			packets = s.received
-		} else {
-			s, err = cl.echo(r.Size, d)
-			packets = 2 * s.received
+			s, err := cl.oneWay(r.Size, d)
+			r.PacketsPerSec = Rate(s.received, s.elapsed)
+			return s, s.received, err
 		}
-		if err != nil {
-			return fail(fmt.Errorf("%s: %w", r.Command, err))
-		}
-		after, err := CPUTicks(sess.PIDs)
-		if err != nil {
-			return fail(err)
-		}
-		r.Sent, r.Received, r.ElapsedNs = s.sent, s.received, int64(s.elapsed)
+		s, err := cl.echo(r.Size, d)
 		r.PacketsPerSec = Rate(s.received, s.elapsed)
-		r.CPUNs = int64(TicksToDuration(after-before, ClockTick()))
-		if packets > 0 {
-			r.CPUPerPacketNs = float64(r.CPUNs) / float64(packets)
-		}
-		h.logf("operf, %s: %s: %s packets/s", r.Label, r.Command, Thousands(r.PacketsPerSec, 0))
-	}
-	return rows
+		return s, 2 * s.received, err
+	}, func(r *ToolResult) string { return Thousands(r.PacketsPerSec, 0) + " packets/s" })
 }

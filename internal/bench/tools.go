@@ -8,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 // The tools tables run the tools people run (oping, ocbr) between real
@@ -434,39 +432,9 @@ func (h *Harness) runToolKernel(ctx context.Context) []ToolResult {
 		}
 		rows = append(rows, r)
 	}
-	fail := func(err error) []ToolResult {
-		for i := range rows {
-			if rows[i].Error == "" && rows[i].Sent == 0 {
-				rows[i].Error = err.Error()
-			}
-		}
-		h.logf("tools, kernel: %v", err)
-		return rows
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	sess, err := openUnix(ctx, h, qos.Raw)
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
-	}
-	defer sess.Close()
-	cl := newClient(sess.Conn, sess.Lossy)
-	if err := h.warmup(cl); err != nil {
-		return fail(fmt.Errorf("warm-up: %w", err))
-	}
-	for i := range rows {
-		r := &rows[i]
-		if err := ctx.Err(); err != nil {
-			return fail(err)
-		}
-		h.test++
-		cl.test = h.test
-		before, err := CPUTicks(sess.PIDs)
-		if err != nil {
-			return fail(err)
-		}
+	return h.runKernelRows(ctx, "tools", rows, func(cl *client, r *ToolResult) (sample, int64, error) {
 		var s sample
+		var err error
 		switch r.Test {
 		case OpingFlood:
 			s, err = cl.pingPong(r.Size, h.cfg.Duration)
@@ -475,14 +443,6 @@ func (h *Harness) runToolKernel(ctx context.Context) []ToolResult {
 		case OcbrFlood:
 			s, err = cl.oneWay(r.Size, h.cfg.Duration)
 		}
-		if err != nil {
-			return fail(fmt.Errorf("%s: %w", r.Command, err))
-		}
-		after, err := CPUTicks(sess.PIDs)
-		if err != nil {
-			return fail(err)
-		}
-		r.Sent, r.Received, r.ElapsedNs = s.sent, s.received, int64(s.elapsed)
 		packets := 2 * s.received
 		switch r.Test {
 		case OpingFlood, OpingPaced:
@@ -494,11 +454,6 @@ func (h *Harness) runToolKernel(ctx context.Context) []ToolResult {
 			r.PacketsPerSec = Rate(s.received, s.elapsed)
 			packets = s.received
 		}
-		r.CPUNs = int64(TicksToDuration(after-before, ClockTick()))
-		if packets > 0 {
-			r.CPUPerPacketNs = float64(r.CPUNs) / float64(packets)
-		}
-		h.logf("tools, %s: %s: %s", r.Label, r.Command, toolSummary(r))
-	}
-	return rows
+		return s, packets, err
+	}, toolSummary)
 }
