@@ -132,30 +132,9 @@ func ComputeEventSetRatios(rows []EventSetResult) {
 // runEventSetPath sets up p once and runs its EventSet rows.
 func (h *Harness) runEventSetPath(ctx context.Context, p ToolPath) []EventSetResult {
 	rows := h.eventSetRows(p)
-	if p.Skip != nil {
-		if why := p.Skip(); why != "" {
-			for i := range rows {
-				rows[i].Skipped = why
-			}
-			return rows
-		}
-	}
-	fail := func(err error) []EventSetResult {
-		for i := range rows {
-			if rows[i].Error == "" && rows[i].Received == 0 {
-				rows[i].Error = err.Error()
-			}
-		}
-		h.logf("eventset, %s: %v", p.Label, err)
+	hs, fail := startPath(ctx, h, "eventset", p, rows)
+	if hs == nil {
 		return rows
-	}
-	h.logf("eventset, %s: starting", p.Label)
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	hs, err := p.open(ctx, h)
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
 	}
 	defer hs.close()
 

@@ -88,30 +88,9 @@ func (h *Harness) runIdlePath(ctx context.Context, p ToolPath) []IdleResult {
 		{Path: p.ID, Label: p.Label, State: IdleNoFlow, Command: "oping -l"},
 		{Path: p.ID, Label: p.Label, State: IdleOneFlow, Command: "oping -l; " + commandLine("oping", clientArgs)},
 	}
-	if p.Skip != nil {
-		if why := p.Skip(); why != "" {
-			for i := range rows {
-				rows[i].Skipped = why
-			}
-			return rows
-		}
-	}
-	fail := func(err error) []IdleResult {
-		for i := range rows {
-			if rows[i].Error == "" && rows[i].Procs == nil {
-				rows[i].Error = err.Error()
-			}
-		}
-		h.logf("idle, %s: %v", p.Label, err)
+	hs, fail := startPath(ctx, h, "idle", p, rows)
+	if hs == nil {
 		return rows
-	}
-	h.logf("idle, %s: starting", p.Label)
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	hs, err := p.open(ctx, h)
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
 	}
 	defer hs.close()
 	srv, err := h.startToolServer(ctx, hs, "oping", "Ouroboros ping server started.", "-Q")

@@ -152,30 +152,9 @@ func (h *Harness) runOperfPath(ctx context.Context, p ToolPath) []ToolResult {
 				Test: m.Test, Size: m.Size, Command: commandLine("operf", removeString(args, "--json"))})
 		}
 	}
-	if p.Skip != nil {
-		if why := p.Skip(); why != "" {
-			for i := range rows {
-				rows[i].Skipped = why
-			}
-			return rows
-		}
-	}
-	fail := func(err error) []ToolResult {
-		for i := range rows {
-			if rows[i].Error == "" && rows[i].Sent == 0 {
-				rows[i].Error = err.Error()
-			}
-		}
-		h.logf("operf, %s: %v", p.Label, err)
+	hs, fail := startPath(ctx, h, "operf", p, rows)
+	if hs == nil {
 		return rows
-	}
-	h.logf("operf, %s: starting", p.Label)
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	hs, err := p.open(ctx, h)
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
 	}
 	defer hs.close()
 	srv, err := h.startToolServer(ctx, hs, "operf", "Ouroboros perf server started.")

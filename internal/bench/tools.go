@@ -207,35 +207,14 @@ func (h *Harness) stopToolServer(hs *hostSet, s *toolServer) {
 // QoS. A failed setup fails every row; a failed command fails its row only.
 func (h *Harness) runToolPath(ctx context.Context, p ToolPath) []ToolResult {
 	rows := h.toolRows(p, ImplOurs, ToolQoS)
-	if p.Skip != nil {
-		if why := p.Skip(); why != "" {
-			for i := range rows {
-				rows[i].Skipped = why
-			}
-			h.logf("tools, %s: skipped: %s", p.Label, why)
-			return rows
-		}
-	}
-	fail := func(err error) []ToolResult {
-		for i := range rows {
-			if rows[i].Error == "" && rows[i].Sent == 0 {
-				rows[i].Error = err.Error()
-			}
-		}
-		h.logf("tools, %s: %v", p.Label, err)
+	hs, fail := startPath(ctx, h, "tools", p, rows)
+	if hs == nil {
 		return rows
-	}
-	h.logf("tools, %s: starting", p.Label)
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	hs, err := p.open(ctx, h)
-	if err != nil {
-		return fail(fmt.Errorf("setup: %w", err))
 	}
 	defer hs.close()
 	for _, tool := range []string{"oping", "ocbr"} {
 		var srv *toolServer
+		var err error
 		if tool == "oping" {
 			srv, err = h.startToolServer(ctx, hs, "oping", "Ouroboros ping server started.", "-Q")
 		} else {
