@@ -182,19 +182,9 @@ func (h *Harness) runOperfPath(ctx context.Context, p ToolPath) []ToolResult {
 // and fills in r's figures.
 func (h *Harness) runOperfClient(ctx context.Context, hs *hostSet, srv *toolServer, r *ToolResult) error {
 	args, planned := h.operfArgs(ToolMeasure{r.Test, r.Size}, r.QoS)
-	path, err := findCommand(h.self, "operf")
+	cmd, pids, before, err := h.clientCommand(hs, srv, "operf", args)
 	if err != nil {
 		return err
-	}
-	cmd, err := nsCommand(hs.client.netns, path, args...)
-	if err != nil {
-		return err
-	}
-	cmd.Env = hs.client.env
-	pids := append(hs.pids(), srv.c.pid())
-	before, err := CPUTicks(pids)
-	if err != nil {
-		return fmt.Errorf("a process of the path is gone (%w)%s", err, hs.logs())
 	}
 	mark := len(srv.c.out.String())
 	out, cpu, err := h.runClient(ctx, "operf client", cmd, planned+toolSlack)

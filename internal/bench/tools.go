@@ -244,23 +244,34 @@ func (h *Harness) runToolPath(ctx context.Context, p ToolPath) []ToolResult {
 	return rows
 }
 
+// clientCommand prepares the client program tool with args on hs's client
+// host, and reads the CPU time so far of every process of the path and of
+// srv (pids), the start of the client's measurement.
+func (h *Harness) clientCommand(hs *hostSet, srv *toolServer, tool string, args []string) (cmd *exec.Cmd, pids []int, before uint64, err error) {
+	path, err := findCommand(h.self, tool)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	cmd, err = nsCommand(hs.client.netns, path, args...)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	cmd.Env = hs.client.env
+	pids = append(hs.pids(), srv.c.pid())
+	before, err = CPUTicks(pids)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("a process of the path is gone (%w)%s", err, hs.logs())
+	}
+	return cmd, pids, before, nil
+}
+
 // runTool runs the client command of r on hs's client host against srv and
 // fills in r's figures.
 func (h *Harness) runTool(ctx context.Context, hs *hostSet, srv *toolServer, r *ToolResult) error {
 	tool, args, planned := h.toolArgs(ToolMeasure{r.Test, r.Size}, r.QoS)
-	path, err := findCommand(h.self, tool)
+	cmd, pids, before, err := h.clientCommand(hs, srv, tool, args)
 	if err != nil {
 		return err
-	}
-	cmd, err := nsCommand(hs.client.netns, path, args...)
-	if err != nil {
-		return err
-	}
-	cmd.Env = hs.client.env
-	pids := append(hs.pids(), srv.c.pid())
-	before, err := CPUTicks(pids)
-	if err != nil {
-		return fmt.Errorf("a process of the path is gone (%w)%s", err, hs.logs())
 	}
 	mark := len(srv.c.out.String())
 	out, cpu, err := h.runClient(ctx, tool+" client", cmd, planned+toolSlack)
