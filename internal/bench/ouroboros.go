@@ -202,6 +202,40 @@ func (hs *hostSet) logs() string {
 // directory; host B's inside inst.serverNS if set) and their layer. On
 // failure it tears down what it started.
 func (h *Harness) startHosts(ctx context.Context, inst instance) (_ *hostSet, err error) {
+	names := []string{"irmd"}
+	if inst.twoHosts {
+		names = []string{"irmd A", "irmd B"}
+	}
+	hs, err := h.startNamedHosts(inst, names, func(i int) string {
+		if inst.twoHosts && i == 1 {
+			return inst.serverNS
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			hs.close()
+		}
+	}()
+	hs.client, hs.server = hs.hosts[0], hs.hosts[len(hs.hosts)-1]
+	if inst.layer != nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
+		defer cancel()
+		if err := inst.layer(ctx, hs.client, hs.server); err != nil {
+			return nil, fmt.Errorf("%w%s", err, hs.logs())
+		}
+	}
+	return hs, nil
+}
+
+// startNamedHosts starts one host per name (a private irmd in a new run
+// directory, in the namespace netns(i) gives, "" for this one) after checking
+// that the irmd and inst's IPCP programs exist. On failure it tears down what
+// it started.
+func (h *Harness) startNamedHosts(inst instance, names []string, netns func(i int) string) (_ *hostSet, err error) {
 	irmdPath, err := findCommand(h.self, "irmd")
 	if err != nil {
 		return nil, err
@@ -218,28 +252,12 @@ func (h *Harness) startHosts(ctx context.Context, inst instance) (_ *hostSet, er
 			hs.close()
 		}
 	}()
-	names := []string{"irmd"}
-	if inst.twoHosts {
-		names = []string{"irmd A", "irmd B"}
-	}
 	for i, name := range names {
-		netns := ""
-		if inst.twoHosts && i == 1 {
-			netns = inst.serverNS
-		}
-		o, err := h.startHost(name, irmdPath, netns, inst, hs.push)
+		o, err := h.startHost(name, irmdPath, netns(i), inst, hs.push)
 		if err != nil {
 			return nil, err
 		}
 		hs.hosts = append(hs.hosts, o)
-	}
-	hs.client, hs.server = hs.hosts[0], hs.hosts[len(hs.hosts)-1]
-	if inst.layer != nil {
-		ctx, cancel := context.WithTimeout(ctx, 2*readyWait)
-		defer cancel()
-		if err := inst.layer(ctx, hs.client, hs.server); err != nil {
-			return nil, fmt.Errorf("%w%s", err, hs.logs())
-		}
 	}
 	return hs, nil
 }

@@ -280,29 +280,15 @@ func openUnicastTwoHops(ctx context.Context, h *Harness) (_ *hostSet, err error)
 		// The names the members enroll through and connect to.
 		hosts: map[string]netip.Addr{uniLayerName: udpAddrA, uniNameA: udpAddrA, uniNameB: udpAddrB},
 	}
-	irmdPath, err := findCommand(h.self, "irmd")
+	hs, err := h.startNamedHosts(inst, []string{"irmd A", "irmd B", "irmd C"}, func(int) string { return "" })
 	if err != nil {
 		return nil, err
 	}
-	for _, prog := range inst.ipcps {
-		if _, err := findCommand(irmdPath, prog); err != nil {
-			return nil, err
-		}
-	}
-	// Not the named result: a failure returns nil, and closes this.
-	hs := &hostSet{}
 	defer func() {
 		if err != nil {
 			hs.close()
 		}
 	}()
-	for _, name := range []string{"irmd A", "irmd B", "irmd C"} {
-		o, err := h.startHost(name, irmdPath, "", inst, hs.push)
-		if err != nil {
-			return nil, err
-		}
-		hs.hosts = append(hs.hosts, o)
-	}
 	hs.client, hs.server = hs.hosts[0], hs.hosts[2]
 	lctx, cancel := context.WithTimeout(ctx, 3*readyWait)
 	defer cancel()
