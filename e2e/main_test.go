@@ -162,6 +162,40 @@ func runRole(role, name string) int {
 				}
 			}()
 		}
+	case "late-counter":
+		// Accepts one flow, reads nothing until the file O7S_E2E_GO exists,
+		// then counts the messages until the flow ends and prints the count:
+		// the far end of a burst its client closes while packets are queued.
+		if err := flow.Init(); err != nil {
+			return 1
+		}
+		var c irm.Client
+		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+			fmt.Println("bind:", err)
+			return 1
+		}
+		fmt.Println("ready")
+		f, err := flow.Accept(ctx)
+		if err != nil {
+			fmt.Println("accept:", err)
+			return 1
+		}
+		fmt.Println("accepted")
+		for goFile := os.Getenv("O7S_E2E_GO"); goFile != ""; {
+			if _, err := os.Stat(goFile); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		buf := make([]byte, flow.MaxSDU)
+		count := 0
+		for {
+			if _, err := f.Read(buf); err != nil {
+				fmt.Printf("count %d (%v)\n", count, err)
+				return 0
+			}
+			count++
+		}
 	case "hash-sink":
 		// Accepts one stream, hashes everything until EOF, prints the
 		// count and the SHA-256: the far end of the bulk-transfer test.

@@ -20,7 +20,9 @@ package local
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/hash"
@@ -41,12 +43,18 @@ type Local struct {
 	mu    sync.Mutex
 	names map[string]struct{}       // registered hashes
 	pair  map[*ipcp.Flow]*ipcp.Flow // flow -> partner flow, both ways
-	wg    sync.WaitGroup
+	// drained holds, for each flow being forwarded, a channel closed when
+	// the forwarder reading that flow's channel has stopped: at the
+	// application's end of stream once its queued packets are passed on,
+	// or when either side failed.
+	drained map[*ipcp.Flow]chan struct{}
+	wg      sync.WaitGroup
 }
 
 // New returns the local IPCP's operations for p.
 func New(p *ipcp.IPCP) ipcp.Ops {
-	return &Local{p: p, names: map[string]struct{}{}, pair: map[*ipcp.Flow]*ipcp.Flow{}}
+	return &Local{p: p, names: map[string]struct{}{}, pair: map[*ipcp.Flow]*ipcp.Flow{},
+		drained: map[*ipcp.Flow]chan struct{}{}}
 }
 
 // Bootstrap accepts the layer name and the SHA3 hash algorithm asked for.
@@ -126,16 +134,21 @@ func (l *Local) FlowAllocResp(ctx context.Context, f *ipcp.Flow, response int32,
 	l.wg.Add(2)
 	var once sync.Once
 	down := func() { once.Do(func() { f.EP.Close(); peer.EP.Close() }) }
-	go l.forward(peer.EP, f.EP, down)
-	go l.forward(f.EP, peer.EP, down)
+	fromPeer, fromF := make(chan struct{}), make(chan struct{})
+	l.mu.Lock()
+	l.drained[peer], l.drained[f] = fromPeer, fromF
+	l.mu.Unlock()
+	go l.forward(peer.EP, f.EP, down, fromPeer)
+	go l.forward(f.EP, peer.EP, down, fromF)
 	return l.p.FlowAllocReply(ctx, peer.ID, 0, MPL, pk)
 }
 
-// forward copies datagrams from src to dst until either fails, then closes both.
-// It holds a buffer only while a packet passes: an idle flow costs its two
-// goroutines' stacks, not two MaxSDU buffers.
-func (l *Local) forward(src, dst *datapath.Endpoint, down func()) {
+// forward copies datagrams from src to dst until either fails, then closes both
+// and closes done. It holds a buffer only while a packet passes: an idle flow
+// costs its two goroutines' stacks, not two MaxSDU buffers.
+func (l *Local) forward(src, dst *datapath.Endpoint, down func(), done chan struct{}) {
 	defer l.wg.Done()
+	defer close(done)
 	defer down()
 	var b *[]byte
 	get := func(n int) []byte { b = datapath.GetBuf(n); return *b }
@@ -156,9 +169,35 @@ func (l *Local) forward(src, dst *datapath.Endpoint, down func()) {
 	}
 }
 
-// FlowDealloc forgets the pairing; closing the channel (done by the skeleton)
-// ends forwarding and closes the partner.
-func (l *Local) FlowDealloc(f *ipcp.Flow) { l.unpair(f) }
+// drainWait bounds how long FlowDealloc waits for a flow's queued packets to
+// be passed on (the partner may have stopped reading). The IRMd asks for the
+// release in the background and keeps the id reserved meanwhile, so the wait
+// delays no application.
+const drainWait = 3 * time.Second
+
+// FlowDealloc forgets the pairing and lets the forwarder reading f pass on
+// what f's application wrote before it left (it closed its end before asking
+// for the release, so the forwarder stops at its end of stream), for at most
+// drainWait; closing the channel (done by the skeleton) then ends forwarding
+// and closes the partner. Without the wait a raw flow closed right after a
+// burst lost the packets still queued towards the IPCP.
+func (l *Local) FlowDealloc(f *ipcp.Flow) {
+	l.mu.Lock()
+	done := l.drained[f]
+	delete(l.drained, f)
+	l.mu.Unlock()
+	if done != nil {
+		t := time.NewTimer(drainWait)
+		select {
+		case <-done:
+		case <-t.C:
+			l.p.Log().Warn(fmt.Sprintf("Flow %d: its queued packets were not passed on within %v "+
+				"(the partner is not reading); released with them.", f.ID, drainWait))
+		}
+		t.Stop()
+	}
+	l.unpair(f)
+}
 
 func (l *Local) unpair(f *ipcp.Flow) {
 	l.mu.Lock()
