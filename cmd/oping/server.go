@@ -17,9 +17,11 @@ import (
 // set, with three goroutines:
 //
 //   - accept: accepts flows, makes them non-blocking and adds them to the set;
-//   - events: waits on the set (100 ms at a time, or not at all with --poll),
+//   - events: waits on the set (without a timeout: the reference wakes every
+//     100 ms, we wait for an event or the end; not at all with --poll),
 //     reads one request per packet event and writes it back as a reply;
-//   - cleaner: every second, deallocates flows idle for more than 10 s.
+//   - cleaner: every second, deallocates flows idle for more than 10 s; with
+//     no flow it sleeps until one comes.
 //
 // With --busy it instead accepts a single flow and answers it from a
 // busy-polling read loop, and returns when that flow ends.
@@ -29,7 +31,6 @@ import (
 // client.
 const (
 	idleTimeout   = 10 * time.Second       // a flow without requests this long is deallocated
-	eventTimeout  = 100 * time.Millisecond // one wait on the event set (0 with --poll)
 	cleanerPeriod = time.Second            // how often idle flows are looked for
 	acceptBackoff = 100 * time.Millisecond // pause after a failed accept (ours; the reference retries at once)
 )
@@ -130,16 +131,20 @@ func (s *server) acceptLoop(ctx context.Context) {
 func (s *server) eventLoop(ctx context.Context) {
 	q := flow.NewEventQueue()
 	buf := make([]byte, maxSize)
-	timeout := eventTimeout
-	if s.cfg.poll {
-		timeout = 0 // an expired context: Wait only collects what is there
-	}
 	for ctx.Err() == nil {
-		wctx, cancel := context.WithTimeout(ctx, timeout)
-		err := s.set.Wait(wctx, q)
-		cancel()
+		var err error
+		if s.cfg.poll {
+			// An expired context: Wait only collects what is there.
+			wctx, cancel := context.WithTimeout(ctx, 0)
+			err = s.set.Wait(wctx, q)
+			cancel()
+		} else {
+			// No timeout: the reference wakes every 100 ms to look at a
+			// flag; ctx ends this wait instead, so an idle server sleeps.
+			err = s.set.Wait(ctx, q)
+		}
 		if err != nil {
-			continue // ETIMEDOUT, or ctx ended
+			continue // ETIMEDOUT (polling), or ctx ended
 		}
 		for ev, ok := q.Next(); ok; ev, ok = q.Next() {
 			if ev.Type != flow.EventPkt {
@@ -182,19 +187,12 @@ func writeReply(f rw, fd int, reply []byte, out *printer) {
 
 // cleaner deallocates idle flows every cleanerPeriod until ctx ends.
 func (s *server) cleaner(ctx context.Context) {
-	t := time.NewTicker(cleanerPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			for _, f := range s.idle.expire(now, idleTimeout) {
-				s.out.Printf("Flow %d timed out.\n", f.FD())
-				f.Close() // also removes it from the set
-			}
+	s.idle.clean(ctx, func(now time.Time) {
+		for _, f := range s.idle.expire(now, idleTimeout) {
+			s.out.Printf("Flow %d timed out.\n", f.FD())
+			f.Close() // also removes it from the set
 		}
-	}
+	})
 }
 
 // runBusy serves one flow with a busy-polling loop on a non-blocking read,
@@ -237,8 +235,9 @@ func runBusy(ctx context.Context, out *printer) int {
 // per-fd array, as a map so that any fd fits). Its methods are safe for
 // concurrent use.
 type idleTable[K comparable] struct {
-	mu sync.Mutex
-	m  map[K]idleEntry
+	mu    sync.Mutex
+	m     map[K]idleEntry
+	added chan struct{} // a token after add (capacity 1): wakes a cleaner that sleeps
 }
 
 type idleEntry struct {
@@ -246,13 +245,49 @@ type idleEntry struct {
 	last time.Time // last request served
 }
 
-func (t *idleTable[K]) init() { t.m = make(map[K]idleEntry) }
+func (t *idleTable[K]) init() { t.m, t.added = make(map[K]idleEntry), make(chan struct{}, 1) }
 
 // add starts tracking k, active now.
 func (t *idleTable[K]) add(k K, fd int, now time.Time) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.m[k] = idleEntry{fd: fd, last: now}
+	t.mu.Unlock()
+	select {
+	case t.added <- struct{}{}:
+	default:
+	}
+}
+
+// clean calls sweep every cleanerPeriod until ctx ends; with no entry it
+// sleeps (no timer) until one is added, so an idle server takes no CPU.
+func (t *idleTable[K]) clean(ctx context.Context, sweep func(now time.Time)) {
+	tick := time.NewTicker(cleanerPeriod)
+	defer tick.Stop()
+	for {
+		if t.empty() {
+			tick.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.added:
+			}
+			tick.Reset(cleanerPeriod)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.added:
+		case now := <-tick.C:
+			sweep(now)
+		}
+	}
+}
+
+// empty reports whether no entry is tracked.
+func (t *idleTable[K]) empty() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m) == 0
 }
 
 // touch marks k active now; it does nothing if k is not tracked (any more).

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/flow"
@@ -150,4 +153,43 @@ func TestIdleTableConcurrent(t *testing.T) {
 	if n != 1000 {
 		t.Errorf("expired %d entries, want 1000", n)
 	}
+}
+
+// TestCleanerSleepsWithoutFlows: the cleaner sweeps once a period while
+// flows are tracked and not at all (no timer) while none is, so an idle
+// server takes no CPU; a flow added later wakes it.
+func TestCleanerSleepsWithoutFlows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var tab idleTable[int]
+		tab.init()
+		ctx, cancel := context.WithCancel(t.Context())
+		var sweeps atomic.Int64
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tab.clean(ctx, func(now time.Time) {
+				sweeps.Add(1)
+				tab.expire(now, idleTimeout)
+			})
+		}()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if n := sweeps.Load(); n != 0 {
+			t.Fatalf("%d sweeps in an hour without flows, want 0", n)
+		}
+		tab.add(1, 64, time.Now())
+		// Swept each period until the flow is idle for longer than
+		// idleTimeout, then the table is empty and the sweeps stop.
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		want := int64((idleTimeout + cleanerPeriod) / cleanerPeriod)
+		if n := sweeps.Load(); n != want {
+			t.Fatalf("%d sweeps while a flow idled out, want %d", n, want)
+		}
+		if !tab.empty() {
+			t.Fatal("the idle flow was not expired")
+		}
+		cancel()
+		<-done
+	})
 }
