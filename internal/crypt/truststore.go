@@ -44,11 +44,11 @@ import (
 // TrustStore holds the trusted certificates. It is safe for concurrent use
 // once loaded (VerifyPeer only reads).
 type TrustStore struct {
-	roots   *x509.CertPool // self-signed certificates: the trust anchors
-	inter   *x509.CertPool // the rest: usable as intermediates
-	nRoots  int
-	nInter  int
-	seen    map[string]bool // DER of each certificate added, to count duplicates once
+	roots  *x509.CertPool // self-signed certificates: the trust anchors
+	inter  *x509.CertPool // the rest: usable as intermediates
+	nRoots int
+	nInter int
+	seen   map[string]bool // DER of each certificate added, to count duplicates once
 }
 
 // NewTrustStore returns a store holding certs.
