@@ -98,6 +98,7 @@ func TestVerifyPeerChain(t *testing.T) {
 	noCN := issueTemplate(t, &x509.Certificate{
 		Subject: pkix.Name{Organization: []string{"o7s"}}, NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(time.Hour),
 	}, p.im)
+	longLeaf := mustIssue(t, RoleServer, srvName, "p256", p.im, t0.Add(-time.Hour), t0.Add(30*24*time.Hour))
 	selfLeaf := mustIssue(t, RoleCA, srvName, "p256", nil, t0.Add(-time.Hour), t0.Add(time.Hour))
 
 	for _, tc := range []struct {
@@ -114,10 +115,10 @@ func TestVerifyPeerChain(t *testing.T) {
 		{"good, store in reverse order", NewTrustStore(p.im.Cert, p.ca.Cert), p.leaf.DER(), srvName, t0, ""},
 		{"wrong name", store, p.leaf.DER(), "wrong.server.name", t0, `certificate is for "test-1.unittest.o7s", not "wrong.server.name"`},
 		{"name is a prefix", store, p.leaf.DER(), "test-1", t0, "not"},
-		{"expired", store, p.leaf.DER(), srvName, t0.Add(25 * time.Hour), "expired"},
-		{"not yet valid", store, p.leaf.DER(), srvName, t0.Add(-2 * time.Hour), "not yet valid"},
-		{"intermediate expired", store, p.leaf.DER(), "", t0.Add(6 * 24 * time.Hour), "expired"},
-		{"untrusted root", NewTrustStore(other.ca.Cert, other.im.Cert), p.leaf.DER(), srvName, t0, "unknown authority"},
+		{"expired", store, p.leaf.DER(), srvName, t0.Add(25 * time.Hour), "its certificate expired (2026-01-02T00:00:00Z"},
+		{"not yet valid", store, p.leaf.DER(), srvName, t0.Add(-2 * time.Hour), "its certificate is not yet valid (from 2025-12-31T23:00:00Z"},
+		{"intermediate expired", store, longLeaf.DER(), "", t0.Add(6 * 24 * time.Hour), `the issuing CA "im.unittest.o7s"'s certificate expired`},
+		{"untrusted root", NewTrustStore(other.ca.Cert, other.im.Cert), p.leaf.DER(), srvName, t0, `no chain to a trusted CA from its issuer "im.unittest.o7s"`},
 		{"missing intermediate", NewTrustStore(p.ca.Cert), p.leaf.DER(), srvName, t0, "unknown authority"},
 		{"only the intermediate", NewTrustStore(p.im.Cert), p.leaf.DER(), srvName, t0, "no trusted CA"},
 		{"empty store", NewTrustStore(), p.leaf.DER(), srvName, t0, "no trusted CA"},
@@ -258,6 +259,29 @@ func TestErrnoCertificates(t *testing.T) {
 	for _, e := range []error{ErrCertificate, ErrSignature, ErrNoCredentials} {
 		if Errno(e) != oerr.ECRYPT {
 			t.Errorf("Errno(%v) = %v, want ECRYPT", e, Errno(e))
+		}
+	}
+}
+
+// One store serves every flow allocation at once (run with -race).
+func TestVerifyPeerConcurrent(t *testing.T) {
+	p := newPKI(t, "p256")
+	store := NewTrustStore(p.ca.Cert, p.im.Cert)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var err error
+			for range 20 {
+				if _, err = store.VerifyPeer(p.leaf.DER(), srvName, t0); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

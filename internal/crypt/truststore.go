@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -164,12 +165,32 @@ func (s *TrustStore) VerifyPeer(der []byte, wantName string, now time.Time) (*Pe
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, // no purpose check, as OpenSSL's default
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q is not trusted: %w", ErrCertificate, name, err)
+		return nil, fmt.Errorf("%w: %q is not trusted: %s", ErrCertificate, name, explain(err, c, now))
 	}
 	if wantName != "" && name != wantName {
 		return nil, fmt.Errorf("%w: certificate is for %q, not %q", ErrCertificate, name, wantName)
 	}
 	return &Peer{Cert: c, Name: name}, nil
+}
+
+// explain says in words why x509 verification failed, keeping its text.
+func explain(err error, leaf *x509.Certificate, now time.Time) string {
+	var inv x509.CertificateInvalidError
+	var unk x509.UnknownAuthorityError
+	switch {
+	case errors.As(err, &inv) && inv.Reason == x509.Expired:
+		c, what := inv.Cert, "its"
+		if c != leaf {
+			what = fmt.Sprintf("the issuing CA %q's", c.Subject.CommonName)
+		}
+		if now.Before(c.NotBefore) {
+			return fmt.Sprintf("%s certificate is not yet valid (from %s; now %s)", what, c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		return fmt.Sprintf("%s certificate expired (%s; now %s)", what, c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	case errors.As(err, &unk):
+		return fmt.Sprintf("no chain to a trusted CA from its issuer %q (%v)", leaf.Issuer.CommonName, err)
+	}
+	return err.Error()
 }
 
 var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
