@@ -54,7 +54,9 @@ Options:
                             (default ca.o7s for ca, im.o7s for im)
       --issuer CN           CA that signs: for im the root (default ca.o7s), for
                             name im.o7s if its key exists, else ca.o7s
-  -k, --key TYPE            key type: p256 (default), p384 or ed25519
+  -k, --key TYPE            key type: p256 (default), p384 or ed25519 (a reference
+                            server cannot sign with Ed25519 when the name has an
+                            enc.conf)
       --days N              validity in days (default 3650 ca, 1825 im, 365 name)
   -f, --force               overwrite existing files
   -h, --help                print this help and exit
