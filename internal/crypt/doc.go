@@ -18,6 +18,11 @@
 //	packet.go      PacketCipher: the packet format, Seal and Open
 //	rotation.go    the key-rotation state machine
 //	config.go      enc.conf parsing and its checks
+//	cert.go        certificates and signing keys: parsing, size limits, Credentials
+//	sign.go        OAP signatures: Sign and Verify with the reference's digest rules
+//	truststore.go  the CA and intermediate store; VerifyPeer (chain, dates, CN)
+//	secdir.go      the security directory's layout and loaders
+//	issue.go       making keys and certificates (cmd/ocert, tests)
 //	errors.go      sentinel errors and their errno values
 //
 // # Algorithms
@@ -73,11 +78,25 @@
 // makes this end's next packet use the old key, which the peer decrypts to
 // garbage (as with the reference). Prefer an AEAD.
 //
+// # Certificates and signatures
+//
+// A name's Credentials (its certificate and crypto.Signer key, from crt.pem
+// and key.pem of the SecurityDir) sign OAP headers: Sign(key, md, signed
+// region), where md is the header's md_nid (ECDSA and RSA over that digest,
+// SHA-256 for 0; Ed25519 pure, md 0 only). The receiver checks the
+// certificate with TrustStore.VerifyPeer (chain to a self-signed
+// certificate of the CA and intermediate directories, validity at the
+// given time, CA rights, and for the client CN = the name it allocated
+// to), then Verify(peer.Cert, md, signed region, signature). ML-DSA and
+// SLH-DSA are refused by name: the standard library has no public ML-DSA.
+//
 // # Errors
 //
 // Every error wraps a sentinel of errors.go; Errno gives the code the
 // reference reports: ErrUnsupported → ENOTSUP, ErrConfig → EINVAL, everything
-// else (refusals, bad key material, a key exchange without cipher) → ECRYPT.
+// else (refusals, bad key material, a key exchange without cipher, refused
+// certificates and signatures) → ECRYPT. ErrNoCredentials is no failure:
+// that side is unauthenticated.
 //
 // # Not wired yet
 //
@@ -86,8 +105,9 @@
 // client IRMd PrepareClient and Complete, both load enc.conf per name with
 // LoadConfig), to the IRMd's flow-allocation replies (cipher NID and key),
 // and to the flow library (a PacketCipher per encrypted flow, between FRCT
-// and CRC). Not here at all: certificates and signatures (irmd.md §4.6), and
-// the OAP header itself (package oap). Of the server's static KEM key files,
+// and CRC), and to OAP authentication (the IRMd loads the TrustStore at
+// start and Credentials per allocation, signs and verifies headers). Not
+// here at all: the OAP header itself (package oap). Of the server's static KEM key files,
 // PEM keys that contain their seed load (ParseKeyPairPEM); the raw hybrid
 // private key (kex.key.raw, OpenSSL's 2432-byte form with the expanded ML-KEM
 // key) and expanded-only PEM keys do not, since crypto/mlkem builds keys from

@@ -32,6 +32,17 @@ var (
 	// keys tried (tampered, corrupted or from another key). The flow drops
 	// the packet and counts it.
 	ErrAuthentication = errors.New("crypt: packet authentication failed")
+	// ErrCertificate: a certificate that is malformed, too large, of a key
+	// type this build cannot use, not trusted (chain, validity dates, CA
+	// rights) or not issued to the expected name. The text says which.
+	ErrCertificate = errors.New("crypt: certificate refused")
+	// ErrSignature: a signature that is empty, too large, malformed or that
+	// does not verify over the signed bytes.
+	ErrSignature = errors.New("crypt: signature refused")
+	// ErrNoCredentials: a name has no certificate or no private key on disk
+	// (the error also wraps fs.ErrNotExist). Not a failure in OAP: that side
+	// then sends no certificate and no signature.
+	ErrNoCredentials = errors.New("crypt: no credentials")
 )
 
 // Errno maps an error of this package to the code the reference reports for
