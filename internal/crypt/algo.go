@@ -56,16 +56,20 @@ const (
 // the signature digest (md). 0 means the default.
 type Digest uint16
 
-// Digests, weakest first.
+// Digests, weakest first. The SHA-3 NIDs are OpenSSL's (sha3-256 1097,
+// sha3-384 1098, sha3-512 1099; 1096 is sha3-224, which no table here
+// lists): the reference sends 1097 for sha3-256, as a capture of its
+// signed OAP response shows (e2e TestReferenceSignatureDigests). The
+// spec's table (irmd.md §4.3) numbers them one lower; the bytes win.
 const (
 	BLAKE2s256 Digest = 1057
 	SHA256     Digest = 672
-	SHA3_256   Digest = 1096
+	SHA3_256   Digest = 1097
 	SHA384     Digest = 673
-	SHA3_384   Digest = 1097
+	SHA3_384   Digest = 1098
 	BLAKE2b512 Digest = 1056
 	SHA512     Digest = 674
-	SHA3_512   Digest = 1098
+	SHA3_512   Digest = 1099
 )
 
 // An algo is one row of the reference's tables. rank is the 1-based position

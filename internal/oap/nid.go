@@ -34,14 +34,15 @@ const (
 	KexX25519MLKEM768 uint16 = 2053
 	KexX448MLKEM1024  uint16 = 2054
 
+	// SHA-3: OpenSSL's NIDs, one above the spec's table (see crypt.Digest).
 	MDBLAKE2s256 uint16 = 1057
 	MDSHA256     uint16 = 672
-	MDSHA3_256   uint16 = 1096
+	MDSHA3_256   uint16 = 1097
 	MDSHA384     uint16 = 673
-	MDSHA3_384   uint16 = 1097
+	MDSHA3_384   uint16 = 1098
 	MDBLAKE2b512 uint16 = 1056
 	MDSHA512     uint16 = 674
-	MDSHA3_512   uint16 = 1098
+	MDSHA3_512   uint16 = 1099
 )
 
 // Kind is the kind of algorithm a NID names.
