@@ -165,6 +165,12 @@ func (f *Flow) sendControl(pkts [][]byte) {
 	for _, p := range pkts {
 		buf := make([]byte, 1+len(p), 1+len(p)+crcLen)
 		copy(buf[1:], p)
+		if f.pc != nil {
+			var err error
+			if buf, err = f.seal(buf); err != nil {
+				continue
+			}
+		}
 		if f.crc {
 			buf = appendCRC(buf)
 		}
@@ -237,6 +243,12 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 			return oerr.ETIMEDOUT
 		case <-f.done:
 			return net.ErrClosed
+		}
+	}
+	if f.pc != nil {
+		var err error
+		if pkt, err = f.seal(pkt); err != nil {
+			return err
 		}
 	}
 	if f.crc {
