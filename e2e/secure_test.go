@@ -307,3 +307,37 @@ func TestSecureUDPTamper(t *testing.T) {
 		t.Errorf("drops %+v", d)
 	}
 }
+
+// TestSecureDirect: a direct flow between two local processes (here one,
+// at both ends) is encrypted as a flow through a layer is: the irmd runs
+// the exchange for both sides with the client's and the server's policy;
+// a server that requires encryption refuses a client that has none.
+func TestSecureDirect(t *testing.T) {
+	sec := t.TempDir()
+	e := setup(t, rig.Options{SecurityDir: sec})
+	encConf(t, sec, "client", "direct.sec", "kex = secp384r1\ncipher = aes-128-gcm\n")
+	encConf(t, sec, "server", "direct.sec", "kex = X25519\ncipher = aes-256-gcm\nkdf = sha512\n")
+	encConf(t, sec, "server", "strict.direct", "\n")
+	e.serve("direct.sec") // accepts for every name this process is bound to
+	if err := e.irm.BindProcess(e.ctx(), os.Getpid(), "strict.direct"); err != nil {
+		t.Fatal(err)
+	}
+	f := e.alloc("direct.sec", qos.Raw)
+	if f.Encryption() != "aes-256-gcm" {
+		t.Errorf("direct flow encryption %q, want aes-256-gcm", f.Encryption())
+	}
+	roundTrip(t, f, []byte("direct and encrypted"))
+	if !strings.Contains(e.Log(), "Flow for direct.sec encrypted: secp384r1, aes-256-gcm, kdf sha512") {
+		t.Errorf("irmd log:\n%s", e.Tail())
+	}
+	if _, err := flow.Alloc(e.ctx(), "strict.direct", qos.Raw); !errors.Is(err, oerr.ECRYPT) {
+		t.Errorf("no encryption to a strict server: %v", err)
+	}
+	// The refusal took no accept: a flow with a policy goes through.
+	encConf(t, sec, "client", "strict.direct", "\n")
+	g := e.alloc("strict.direct", qos.Raw)
+	if g.Encryption() != "aes-256-gcm" {
+		t.Errorf("strict.direct encryption %q", g.Encryption())
+	}
+	roundTrip(t, g, []byte("now with a policy"))
+}
