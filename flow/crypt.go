@@ -42,18 +42,35 @@ func flowCipher(rep *pb.IrmMsg) (*crypt.PacketCipher, error) {
 // seal encrypts pkt[1:] (pkt[0] is the channel's kind byte) into a new
 // packet with the same layout and room for a CRC.
 func (f *Flow) seal(pkt []byte) ([]byte, error) {
-	out := make([]byte, 1, len(pkt)+f.pc.Overhead()+crcLen)
-	out, err := f.pc.Seal(out, pkt[1:])
+	return f.sealInto(make([]byte, 1, len(pkt)+f.pc.Overhead()+crcLen), pkt[1:])
+}
+
+// sealInto appends the encrypted form of plaintext to dst (which holds the
+// kind byte); dst must not overlap plaintext.
+func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
+	out, err := f.pc.Seal(dst, plaintext)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt: %v: %w", err, oerr.ECRYPT)
 	}
 	return out, nil
 }
 
-// open decrypts a received packet into a new buffer; ok false means it was
-// dropped (and counted).
+// open decrypts a received packet; ok false means it was dropped (and
+// counted). Called by the receive goroutine only (encrypted flows take no
+// hotRead): for an FRCT flow, which copies what it keeps, the plaintext is
+// in a buffer of the flow reused for the next packet; otherwise it is a
+// new buffer the receive queue keeps.
 func (f *Flow) open(sdu []byte) ([]byte, bool) {
-	pt, err := f.pc.Open(make([]byte, 0, len(sdu)), sdu)
+	var dst []byte
+	if f.fr != nil {
+		dst = f.rxPlain[:0]
+	} else {
+		dst = make([]byte, 0, len(sdu))
+	}
+	pt, err := f.pc.Open(dst, sdu)
+	if f.fr != nil && cap(pt) > cap(f.rxPlain) {
+		f.rxPlain = pt
+	}
 	switch {
 	case err == nil:
 		return pt, true

@@ -19,7 +19,7 @@ var testKey = bytes.Repeat([]byte{0x5a}, 32)
 
 // cryptPair returns two flows that share cipher c and testKey, as the IRMd
 // sets them up from an allocation reply.
-func cryptPair(t *testing.T, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
+func cryptPair(t testing.TB, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
 	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") != "socket")

@@ -70,6 +70,7 @@ type Flow struct {
 	// on a plaintext flow (crypt.go).
 	pc      *crypt.PacketCipher
 	badAuth atomic.Int64 // packets dropped because they failed authentication
+	rxPlain []byte       // receive goroutine: plaintext of an FRCT packet (crypt.go)
 }
 
 func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote string) *Flow {

@@ -45,6 +45,7 @@ type frctFlow struct {
 	// wbuf is the packet being written; the holder of wsem owns it (the
 	// channel copies the packet, so it is reused by the next write).
 	wbuf []byte
+	sbuf []byte // the encrypted form of wbuf (encrypted flows); owned as wbuf
 }
 
 // rcvWindow is the receive window this end advertises, in packets. The
@@ -246,8 +247,12 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		}
 	}
 	if f.pc != nil {
+		// Into a buffer of the flow's, which this writer holds (wsem).
+		if need := len(pkt) + f.pc.Overhead() + crcLen; cap(fr.sbuf) < need {
+			fr.sbuf = make([]byte, 1, max(2048, need))
+		}
 		var err error
-		if pkt, err = f.seal(pkt); err != nil {
+		if pkt, err = f.sealInto(fr.sbuf[:1], pkt[1:]); err != nil {
 			return err
 		}
 	}

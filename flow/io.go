@@ -84,7 +84,7 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 			if sdu, ok = f.open(sdu); !ok {
 				return
 			}
-			own = true
+			own = f.fr == nil // FRCT copies the packet; the queue keeps it otherwise
 		}
 		if f.fr != nil {
 			f.frctReceive(now, sdu)
@@ -392,19 +392,28 @@ func (f *Flow) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	var pkt []byte
-	if len(p)+crcLen < 2049 {
+	if f.pc != nil && len(p) > 0 {
+		// Encrypted straight from p into the packet: IV ‖ ciphertext ‖ tag.
+		need := 1 + len(p) + f.pc.Overhead() + crcLen
+		if need <= 2049 {
+			bp := smallBufs.Get().(*[]byte)
+			defer smallBufs.Put(bp)
+			pkt = (*bp)[:1]
+		} else {
+			pkt = make([]byte, 1, need)
+		}
+		var err error
+		if pkt, err = f.sealInto(pkt, p); err != nil {
+			return 0, f.opErr("write", err)
+		}
+	} else if len(p)+crcLen < 2049 {
 		bp := smallBufs.Get().(*[]byte)
 		defer smallBufs.Put(bp)
 		pkt = (*bp)[:len(p)+1]
+		copy(pkt[1:], p)
 	} else {
 		pkt = make([]byte, len(p)+1, len(p)+1+crcLen)
-	}
-	copy(pkt[1:], p)
-	if f.pc != nil && len(p) > 0 {
-		var err error
-		if pkt, err = f.seal(pkt); err != nil {
-			return 0, f.opErr("write", err)
-		}
+		copy(pkt[1:], p)
 	}
 	if f.crc && len(p) > 0 {
 		pkt = appendCRC(pkt)
