@@ -24,7 +24,9 @@ import (
 //	<dir>/client/<name>/kex.srv.pub.pem the server's static KEM public key
 //	                                    (.raw for a hybrid)
 //
-// Files are read for every allocation, so a change applies to the next flow.
+// The configuration file may name other enc.conf files per name
+// (server_enc_file, client_enc_file). Files are read for every allocation,
+// so a change applies to the next flow.
 // A missing enc.conf means no encryption asked by that side. Certificates
 // (crt.pem, key.pem, cacert/, untrusted/) are not used yet.
 
@@ -47,11 +49,21 @@ func (d *Daemon) secPath(side, name, file string) (string, error) {
 	return filepath.Join(dir, side, name, file), nil
 }
 
-// encConfig loads the enc.conf of name on side.
+// encConfig loads the enc.conf of name on side: the file the
+// configuration file gave for the name (server_enc_file, client_enc_file),
+// else the one in the security directory.
 func (d *Daemon) encConfig(side, name string) (crypt.Config, error) {
-	p, err := d.secPath(side, name, "enc.conf")
-	if err != nil {
-		return crypt.Config{}, err
+	var p string
+	if d.reg != nil {
+		if n, ok := d.reg.GetName(name); ok {
+			p = map[string]string{"server": n.SEnc, "client": n.CEnc}[side]
+		}
+	}
+	if p == "" {
+		var err error
+		if p, err = d.secPath(side, name, "enc.conf"); err != nil {
+			return crypt.Config{}, err
+		}
 	}
 	cfg, err := crypt.LoadConfig(p)
 	if err != nil {

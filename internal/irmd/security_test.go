@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
 	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
@@ -86,5 +87,32 @@ func TestClientServerPolicies(t *testing.T) {
 	if !strings.Contains(log.String(), "Flow request for strict refused") ||
 		!strings.Contains(log.String(), "client sent no key exchange data") {
 		t.Errorf("log:\n%s", log)
+	}
+}
+
+// TestEncFileFromConfigFile: an enc.conf path given for the name by the
+// configuration file wins over the security directory's.
+func TestEncFileFromConfigFile(t *testing.T) {
+	d, _ := secDaemon(t)
+	d.reg = reg.New()
+	writeSec(t, d, "server", "n", "enc.conf", "cipher = aes-128-gcm\n")
+	other := filepath.Join(t.TempDir(), "srv.conf")
+	if err := os.WriteFile(other, []byte("cipher = chacha20-poly1305\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.reg.CreateName(reg.NameInfo{Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.encConfig("server", "n"); err != nil || c.Cipher != crypt.AES128GCM {
+		t.Fatalf("default file: %+v, %v", c, err)
+	}
+	if err := d.reg.SetEncFiles("n", other, ""); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.encConfig("server", "n"); err != nil || c.Cipher != crypt.ChaCha20Poly1305 {
+		t.Fatalf("configured file: %+v, %v", c, err)
+	}
+	if c, err := d.encConfig("client", "n"); err != nil || c.Encrypted() {
+		t.Fatalf("client side: %+v, %v", c, err)
 	}
 }
