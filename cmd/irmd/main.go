@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -83,7 +84,17 @@ func run(args []string) int {
 				return bad("option --security-dir needs a directory")
 			}
 			i++
-			cfg.SecurityDir = args[i]
+			dir, err := filepath.Abs(args[i])
+			if err == nil {
+				var st os.FileInfo
+				if st, err = os.Stat(dir); err == nil && !st.IsDir() {
+					err = fmt.Errorf("not a directory")
+				}
+			}
+			if err != nil {
+				return bad(fmt.Sprintf("invalid security directory %q: %v", args[i], err))
+			}
+			cfg.SecurityDir = dir
 		case "--group":
 			if i+1 >= len(args) || args[i+1] == "" {
 				return bad("option --group needs a group name")
