@@ -83,9 +83,7 @@ func TestReferenceSecureFlows(t *testing.T) {
 		t.Fatalf("our oping to the reference's encrypting server: exit %d\n%s%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
 			code, out, errOut, lastLines(in.Log(), 15), r.logTail())
 	}
-	if !strings.Contains(in.Log(), "Flow to oping.ref encrypted: prime256v1, aes-256-gcm, kdf sha256") {
-		t.Fatalf("our irmd did not log an encrypted flow:\n%s", lastLines(in.Log(), 15))
-	}
+	in.WaitLog("Flow to oping.ref encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("our oping to the reference's server, encrypted: %s", lastLine(opingSummary.FindString(out)))
 
 	// The reference's client to our server.
@@ -107,15 +105,12 @@ func TestReferenceSecureFlows(t *testing.T) {
 		t.Fatalf("the reference's oping to our encrypting server: %v\n%s\nour server:\n%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
 			err, rout, lastLines(srv.Out.String(), 5), lastLines(in.Log(), 15), r.logTail())
 	}
-	if !strings.Contains(in.Log(), "Flow for oping.go encrypted: prime256v1, aes-256-gcm, kdf sha256") {
-		t.Fatalf("our irmd did not log an encrypted flow:\n%s", lastLines(in.Log(), 15))
-	}
+	in.WaitLog("Flow for oping.go encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("the reference's oping to our server, encrypted: %s", lastLine(opingSummary.FindString(rout)))
 	// The reference read its enc.conf on both sides.
-	refLog := r.logSince(0)
 	for _, n := range []string{"oping.ref", "oping.go"} {
-		if !strings.Contains(refLog, "Encryption enabled for "+n+".") {
-			t.Errorf("the reference's irmd did not enable encryption for %s:\n%s", n, r.logTail())
-		}
+		eventually(t, "the reference's irmd to enable encryption for "+n, func() bool {
+			return strings.Contains(r.logSince(0), "Encryption enabled for "+n+".")
+		})
 	}
 }

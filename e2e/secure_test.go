@@ -163,10 +163,10 @@ func TestSecureUDPOpingAndBulk(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "5 packets transmitted, 5 received") {
 		t.Fatalf("oping: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, s.a.Tail(), s.b.Tail())
 	}
-	if !strings.Contains(s.b.Log(), "Flow for oping.sec encrypted: prime256v1, aes-256-gcm") ||
-		!strings.Contains(s.a.Log(), "Flow to oping.sec encrypted: prime256v1, aes-256-gcm") {
-		t.Errorf("no encryption in the logs:\nA:\n%s\nB:\n%s", s.a.Tail(), s.b.Tail())
-	}
+	eventually(t, "both irmds to log an encrypted flow", func() bool {
+		return strings.Contains(s.b.Log(), "Flow for oping.sec encrypted: prime256v1, aes-256-gcm") &&
+			strings.Contains(s.a.Log(), "Flow to oping.sec encrypted: prime256v1, aes-256-gcm")
+	})
 
 	// A plaintext flow: the relay sees the marker.
 	plain := roleIn(t, s.b, "echo-server", "plain.sec")
@@ -221,9 +221,9 @@ func TestSecureUDPOpingAndBulk(t *testing.T) {
 	if s.relay.contains(marker[:16]) {
 		t.Fatal("plaintext of the encrypted transfer crossed the layer")
 	}
-	if !strings.Contains(s.b.Log(), "Flow for bulk.sec encrypted: X25519MLKEM768, chacha20-poly1305, kdf sha384") {
-		t.Errorf("B's log:\n%s", s.b.Tail())
-	}
+	eventually(t, "B to log the encrypted transfer", func() bool {
+		return strings.Contains(s.b.Log(), "Flow for bulk.sec encrypted: X25519MLKEM768, chacha20-poly1305, kdf sha384")
+	})
 }
 
 // TestSecureUDPRefusals: a server that requires encryption refuses a client
@@ -268,9 +268,9 @@ func TestSecureUDPRefusals(t *testing.T) {
 	if !errors.Is(err, oerr.ENOTSUP) {
 		t.Errorf("X448: %v", err)
 	}
-	if !strings.Contains(s.a.Log(), "Flow allocation to bad.sec refused: client enc.conf") {
-		t.Errorf("A's log:\n%s", s.a.Tail())
-	}
+	eventually(t, "A's refusal log line", func() bool {
+		return strings.Contains(s.a.Log(), "Flow allocation to bad.sec refused: client enc.conf")
+	})
 }
 
 // TestSecureUDPTamper: packets from B changed on the way are dropped by
@@ -327,9 +327,9 @@ func TestSecureDirect(t *testing.T) {
 		t.Errorf("direct flow encryption %q, want aes-256-gcm", f.Encryption())
 	}
 	roundTrip(t, f, []byte("direct and encrypted"))
-	if !strings.Contains(e.Log(), "Flow for direct.sec encrypted: secp384r1, aes-256-gcm, kdf sha512") {
-		t.Errorf("irmd log:\n%s", e.Tail())
-	}
+	eventually(t, "the irmd to log the encrypted direct flow", func() bool {
+		return strings.Contains(e.Log(), "Flow for direct.sec encrypted: secp384r1, aes-256-gcm, kdf sha512")
+	})
 	if _, err := flow.Alloc(e.ctx(), "strict.direct", qos.Raw); !errors.Is(err, oerr.ECRYPT) {
 		t.Errorf("no encryption to a strict server: %v", err)
 	}
