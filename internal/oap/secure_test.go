@@ -401,6 +401,7 @@ func FuzzServe(f *testing.F) {
 		}
 		f.Add(req)
 	}
+	f.Add(unhex(f, refEncReq))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := DecodeRequest(b)
 		if err != nil {
@@ -431,6 +432,7 @@ func FuzzFinish(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(resp)
+	f.Add(unhex(f, refEncResp))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res, err := st.Finish(b)
 		if err == nil && (!res.Encrypted() || len(res.Key) != 32) {
