@@ -62,7 +62,9 @@ func (d *Daemon) encConfig(side, name string) (crypt.Config, error) {
 	if p == "" {
 		var err error
 		if p, err = d.secPath(side, name, "enc.conf"); err != nil {
-			return crypt.Config{}, err
+			// No file can exist for such a name: no policy.
+			d.log.Debug(fmt.Sprintf("No %s enc.conf for %s: %v.", side, name, err))
+			return crypt.Config{}, nil
 		}
 	}
 	cfg, err := crypt.LoadConfig(p)

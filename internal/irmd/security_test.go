@@ -71,6 +71,11 @@ func TestClientServerPolicies(t *testing.T) {
 		t.Fatalf("finish: %v %+v", ok, cres)
 	}
 
+	// A name that cannot be a directory has no policy: plaintext.
+	if req, _, e := d.clientRequest("a/../b"); e != 0 || len(req) != 36 {
+		t.Errorf("name with a slash: %v, %d-byte request", e, len(req))
+	}
+
 	writeSec(t, d, "client", "bad", "enc.conf", "cipher = rot13\n")
 	if _, _, e := d.clientRequest("bad"); e != oerr.EINVAL {
 		t.Errorf("bad enc.conf: %v", e)
