@@ -43,8 +43,8 @@ func refEncConf(t *testing.T, r *refNode, side, name, conf string) {
 
 // TestReferenceSecureFlows: encrypted flows (P-256 key exchange,
 // AES-256-GCM, no certificates) over udp4 between our namespace and a
-// reference node, both ways: our oping to the reference's oping server,
-// and the reference's oping to ours. Both ends require encryption, so a
+// reference node, both ways: our oping to the reference's oping server
+// (raw and reliable), and the reference's oping to ours. Both ends require encryption, so a
 // flow that works is an encrypted one: a plaintext answer is refused by an
 // encrypting client, a plaintext request by an encrypting server.
 func TestReferenceSecureFlows(t *testing.T) {
@@ -85,6 +85,14 @@ func TestReferenceSecureFlows(t *testing.T) {
 	}
 	in.WaitLog("Flow to oping.ref encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("our oping to the reference's server, encrypted: %s", lastLine(opingSummary.FindString(out)))
+	// FRCT inside the encryption: a reliable flow (the reference's FRCT
+	// stalls after 64 packets between two of its own nodes: 20 here).
+	out, errOut, code = in.Run("oping", "-n", "oping.ref", "-c", "20", "-i", "20ms", "-q", "data")
+	if code != 0 || !strings.Contains(out, "20 packets transmitted, 20 received") {
+		t.Fatalf("our reliable oping to the reference's encrypting server: exit %d\n%s%s\nreference irmd log (tail):\n%s",
+			code, out, errOut, r.logTail())
+	}
+	t.Logf("our oping -q data to the reference's server, encrypted: %s", lastLine(opingSummary.FindString(out)))
 
 	// The reference's client to our server.
 	srv := opingServer(t, in, "oping.go")
