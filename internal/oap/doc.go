@@ -68,7 +68,9 @@
 // errors.Is. For the errno sent back in IPCP_FLOW_ALLOC_RESP, the reference
 // server uses -EAUTH for freshness, replay and certificate failures
 // (ErrFuture, ErrOutdated, ErrReplay, ErrAuthUnsupported) and -ECRYPT for
-// key-exchange failures (ErrKexUnsupported); it names no errno for a request
+// key-exchange failures (ErrKexUnsupported, and from Serve the errors of
+// package crypt: crypt.Errno gives -ECRYPT, or -ENOTSUP for an algorithm this
+// build does not run); it names no errno for a request
 // that fails to decode (-EAUTH is a reasonable choice). Every client-side
 // failure reaches the application as -ECRYPT.
 package oap
