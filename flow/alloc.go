@@ -88,12 +88,20 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 		ctrl.CloseFiles(files)
 		return nil, fmt.Errorf("IRMd reply carried %d flow channel files, want 1 or 2: %w", len(files), oerr.EIRMD)
 	}
+	pc, err := flowCipher(rep)
+	if err != nil {
+		ctrl.CloseFiles(files)
+		info := ctrl.FlowInfoFromPB(rep.FlowInfo)
+		(&Flow{p: p, info: info}).dealloc(0) // the IRMd allocated it: release it there too
+		return nil, err
+	}
 	ep, err := datapath.New(files)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", err, oerr.ENOMEM)
 	}
 	info := ctrl.FlowInfoFromPB(rep.FlowInfo)
 	f := newFlowOn(p, ep, info, remote)
+	f.pc = pc
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
 		f.dealloc(0) // the IRMd allocated it: release it there too

@@ -58,6 +58,14 @@
 // acknowledged (SetLinger). Conn turns a flow into a byte stream (net.Conn);
 // Dial and Listen give reliable streams and a net.Listener.
 //
+// # Encrypted flows
+//
+// When the IRMd agreed a key for a flow (the name has an enc.conf on either
+// side), every non-empty packet is encrypted between FRCT and the CRC with
+// the cipher and key of the allocation reply (crypt.go); packets that fail
+// authentication are dropped and counted (Drops). Plaintext flows keep the
+// fast path of raw flows; encrypted ones are read by the receive goroutine.
+//
 // Errors are Errno values with the reference's numbers; errors.Is(err,
 // os.ErrDeadlineExceeded) holds for timeouts and errors.Is(err, net.ErrClosed)
 // for flows that went down.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
@@ -63,6 +64,13 @@ type Flow struct {
 	lingerBound time.Duration // see SetLinger
 	crc         bool          // QoS ber = 0: packets carry a CRC-32 (crc.go)
 	malformed   atomic.Int64  // packets dropped as malformed (short, or a bad CRC)
+
+	// pc encrypts and decrypts every packet of an encrypted flow (the IRMd
+	// gave a cipher and key with the flow), between FRCT and the CRC; nil
+	// on a plaintext flow (crypt.go).
+	pc      *crypt.PacketCipher
+	badAuth atomic.Int64 // packets dropped because they failed authentication
+	rxPlain []byte       // receive goroutine: plaintext of an FRCT packet (crypt.go)
 }
 
 func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote string) *Flow {

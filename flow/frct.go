@@ -45,6 +45,7 @@ type frctFlow struct {
 	// wbuf is the packet being written; the holder of wsem owns it (the
 	// channel copies the packet, so it is reused by the next write).
 	wbuf []byte
+	sbuf []byte // the encrypted form of wbuf (encrypted flows); owned as wbuf
 }
 
 // rcvWindow is the receive window this end advertises, in packets. The
@@ -165,6 +166,12 @@ func (f *Flow) sendControl(pkts [][]byte) {
 	for _, p := range pkts {
 		buf := make([]byte, 1+len(p), 1+len(p)+crcLen)
 		copy(buf[1:], p)
+		if f.pc != nil {
+			var err error
+			if buf, err = f.seal(buf); err != nil {
+				continue
+			}
+		}
 		if f.crc {
 			buf = appendCRC(buf)
 		}
@@ -237,6 +244,16 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 			return oerr.ETIMEDOUT
 		case <-f.done:
 			return net.ErrClosed
+		}
+	}
+	if f.pc != nil {
+		// Into a buffer of the flow's, which this writer holds (wsem).
+		if need := len(pkt) + f.pc.Overhead() + crcLen; cap(fr.sbuf) < need {
+			fr.sbuf = make([]byte, 1, max(2048, need))
+		}
+		var err error
+		if pkt, err = f.sealInto(fr.sbuf[:1], pkt[1:]); err != nil {
+			return err
 		}
 	}
 	if f.crc {

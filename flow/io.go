@@ -24,7 +24,7 @@ func (f *Flow) receive() {
 	// No buffer is held while waiting: a raw flow reads each packet into a
 	// buffer of its exact size, which the queue then keeps (no copy); other
 	// flows borrow a pooled buffer for the time the packet is handled.
-	own := f.fr == nil && !f.crc
+	own := f.fr == nil && !f.crc && f.pc == nil
 	var pooled *[]byte
 	get := func(n int) []byte {
 		// Called with the channel's consumer role held, once a datagram is
@@ -79,6 +79,13 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 				return
 			}
 		}
+		if f.pc != nil {
+			var ok bool
+			if sdu, ok = f.open(sdu); !ok {
+				return
+			}
+			own = f.fr == nil // FRCT copies the packet; the queue keeps it otherwise
+		}
 		if f.fr != nil {
 			f.frctReceive(now, sdu)
 			return
@@ -128,7 +135,7 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 // only (FRCT and CRC flows are left to the receive goroutine); the receive
 // goroutine keeps watching the socket for the peer's end.
 func (f *Flow) hotRead(until time.Time) (got, again bool) {
-	if f.fr != nil || f.crc {
+	if f.fr != nil || f.crc || f.pc != nil {
 		return false, false
 	}
 	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
@@ -385,14 +392,29 @@ func (f *Flow) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	var pkt []byte
-	if len(p)+crcLen < 2049 {
+	if f.pc != nil && len(p) > 0 {
+		// Encrypted straight from p into the packet: IV ‖ ciphertext ‖ tag.
+		need := 1 + len(p) + f.pc.Overhead() + crcLen
+		if need <= 2049 {
+			bp := smallBufs.Get().(*[]byte)
+			defer smallBufs.Put(bp)
+			pkt = (*bp)[:1]
+		} else {
+			pkt = make([]byte, 1, need)
+		}
+		var err error
+		if pkt, err = f.sealInto(pkt, p); err != nil {
+			return 0, f.opErr("write", err)
+		}
+	} else if len(p)+crcLen < 2049 {
 		bp := smallBufs.Get().(*[]byte)
 		defer smallBufs.Put(bp)
 		pkt = (*bp)[:len(p)+1]
+		copy(pkt[1:], p)
 	} else {
 		pkt = make([]byte, len(p)+1, len(p)+1+crcLen)
+		copy(pkt[1:], p)
 	}
-	copy(pkt[1:], p)
 	if f.crc && len(p) > 0 {
 		pkt = appendCRC(pkt)
 	}
@@ -412,6 +434,9 @@ func (f *Flow) maxWrite() int {
 	}
 	if f.crc {
 		n -= crcLen
+	}
+	if f.pc != nil {
+		n -= f.pc.Overhead()
 	}
 	return n
 }

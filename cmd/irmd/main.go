@@ -1,7 +1,7 @@
 // Command irmd is the IPC Resource Manager daemon: one per host, or one per
 // run directory for private instances.
 //
-//	irmd [--stdout] [--run-dir <dir>] [--group <group>] [--max-conns <n>] [--no-direct] [--datapath socket|shm] [--config <file>] [--debug] [--version] [--help]
+//	irmd [--stdout] [--run-dir <dir>] [--security-dir <dir>] [--group <group>] [--max-conns <n>] [--no-direct] [--datapath socket|shm] [--config <file>] [--debug] [--version] [--help]
 //
 // With --config the file is read and checked before anything starts: a
 // mistake in it is reported (file, line, key) and irmd exits 1. Its steps are
@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -34,6 +35,9 @@ Runs the Ouroboros IPC Resource Manager daemon.
 
   --stdout         Log to stdout instead of the system log
   --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
+  --security-dir <dir>
+                   Per-name security files: server/<name>/enc.conf and
+                   client/<name>/enc.conf (default `+irmd.DefaultSecurityDir+`)
   --group <group>  Members of this group may manage the stack, as root may;
                    the socket is then open to this group only (mode 0660)
   --max-conns <n>  Connections to irm.sock one user may hold at once (default 1024;
@@ -75,6 +79,22 @@ func run(args []string) int {
 			}
 			i++
 			cfg.Dir = args[i]
+		case "--security-dir":
+			if i+1 >= len(args) || args[i+1] == "" {
+				return bad("option --security-dir needs a directory")
+			}
+			i++
+			dir, err := filepath.Abs(args[i])
+			if err == nil {
+				var st os.FileInfo
+				if st, err = os.Stat(dir); err == nil && !st.IsDir() {
+					err = fmt.Errorf("not a directory")
+				}
+			}
+			if err != nil {
+				return bad(fmt.Sprintf("invalid security directory %q: %v", args[i], err))
+			}
+			cfg.SecurityDir = dir
 		case "--group":
 			if i+1 >= len(args) || args[i+1] == "" {
 				return bad("option --group needs a group name")

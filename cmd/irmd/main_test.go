@@ -72,3 +72,28 @@ func TestMaxConnsRefused(t *testing.T) {
 		t.Fatalf("usage has no --max-conns:\n%s", b.String())
 	}
 }
+
+// TestSecurityDirRefused: --security-dir without a directory, or with one
+// that does not exist or is a file, exits 1 before anything starts.
+func TestSecurityDirRefused(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "run")
+	for _, v := range [][]string{{}, {""}, {filepath.Join(dir, "none")}, {file}} {
+		args := append([]string{"--stdout", "--run-dir", run, "--security-dir"}, v...)
+		if code := runQuiet(t, args); code != 1 {
+			t.Errorf("irmd %q: exit %d, want 1", args, code)
+		}
+		if _, err := os.Stat(run); !os.IsNotExist(err) {
+			t.Fatalf("irmd %q left %s: %v", args, run, err)
+		}
+	}
+	var b strings.Builder
+	usage(&b)
+	if !strings.Contains(b.String(), "--security-dir <dir>") {
+		t.Fatalf("usage has no --security-dir:\n%s", b.String())
+	}
+}

@@ -98,18 +98,17 @@
 // certificates and signatures) → ECRYPT. ErrNoCredentials is no failure:
 // that side is unauthenticated.
 //
-// # Not wired yet
+// # Users
 //
-// Nothing uses this package yet. A later step connects it to package oap
-// (the header carries Offer/Answer, the server IRMd calls ServerExchange, the
-// client IRMd PrepareClient and Complete, both load enc.conf per name with
-// LoadConfig), to the IRMd's flow-allocation replies (cipher NID and key),
-// and to the flow library (a PacketCipher per encrypted flow, between FRCT
-// and CRC), and to OAP authentication (the IRMd loads the TrustStore at
-// start and Credentials per allocation, signs and verifies headers). Not
-// here at all: the OAP header itself (package oap). Of the server's static KEM key files,
-// PEM keys that contain their seed load (ParseKeyPairPEM); the raw hybrid
-// private key (kex.key.raw, OpenSSL's 2432-byte form with the expanded ML-KEM
-// key) and expanded-only PEM keys do not, since crypto/mlkem builds keys from
-// seeds only.
+// Package oap carries Offer and Answer in the OAP header (oap.Request,
+// oap.Serve, ClientState.Finish); the IRMd loads enc.conf per name and side
+// with LoadConfig and hands the cipher and key to applications in its
+// flow-allocation replies; the flow library keeps a PacketCipher per
+// encrypted flow, between FRCT and CRC. Certificates and signatures
+// (truststore.go, sign.go) are used by OAP authentication: the IRMd loads the
+// TrustStore at start and Credentials per allocation, signs and verifies
+// headers. Of the server's static KEM key files, PEM keys that contain their
+// seed load (ParseKeyPairPEM); the raw hybrid private key (kex.key.raw,
+// OpenSSL's 2432-byte form with the expanded ML-KEM key) and expanded-only
+// PEM keys do not, since crypto/mlkem builds keys from seeds only.
 package crypt

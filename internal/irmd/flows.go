@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/hash"
@@ -19,11 +20,15 @@ import (
 )
 
 // flowReply builds the reply that hands a flow to an application: its
-// flow_info (as seen from pid), no key (cipher 0), and its channel end.
-func flowReply(f reg.Flow, pid, peer int, end datapath.End) reply {
+// flow_info (as seen from pid), the cipher NID (0: not encrypted) and, for
+// an encrypted flow, the 32-byte key (sym_key), and its channel end.
+func flowReply(f reg.Flow, pid, peer int, end datapath.End, res oap.Result) reply {
 	info := ctrl.FlowInfo{ID: f.ID, NPid: pid, N1Pid: peer, MPL: f.MPL, State: uint32(reg.FlowAllocated),
 		QoS: f.QoS, UID: f.UID}
-	m := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info), CipherNid: proto.Int32(0)}
+	m := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info), CipherNid: proto.Int32(int32(res.Cipher))}
+	if res.Encrypted() {
+		m.SymKey = res.Key
+	}
 	if len(f.RspData) > 0 {
 		m.Pk = f.RspData
 	}
@@ -122,12 +127,12 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 	}
 	// OAP: every remote allocation carries a request header;
 	// the peer IRMd answers with a response that must match it.
-	oapReq, oapState, err := oap.NewRequest(time.Now(), nil)
-	if err != nil {
+	oapReq, oapState, e := d.clientRequest(dst)
+	if e != 0 {
 		appEnd.Close()
 		ipcpEnd.Close()
 		release()
-		return result(oerr.ECRYPT)
+		return result(e)
 	}
 	if err := d.reg.PrepareAlloc(id, ipcp.PID, nil); err != nil {
 		appEnd.Close()
@@ -188,15 +193,15 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		}
 		return result(oerr.EPERM)
 	}
-	if err := oapState.Complete(f.RspData); err != nil {
+	res, ok := d.clientFinish(dst, oapState, f.RspData)
+	if !ok {
 		appEnd.Close()
 		release()
-		d.log.Error(fmt.Sprintf("Flow allocation for %d to %s: bad OAP response: %v.", fi.NPid, dst, err))
 		return result(oerr.ECRYPT)
 	}
 	f.RspData = nil // OAP's, not the application's
 	d.log.Info(fmt.Sprintf("Flow %d allocated for %d to %s.", id, fi.NPid, dst))
-	return flowReply(f, fi.NPid, ipcp.PID, appEnd)
+	return flowReply(f, fi.NPid, ipcp.PID, appEnd, res)
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -219,21 +224,36 @@ func (d *Daemon) noFlowID(pid int, err error) reply {
 }
 
 // flowAllocDirect connects the client to a local accepter of dst with no IPCP:
-// both sides use the accepter's flow id.
+// both sides use the accepter's flow id. The OAP exchange runs here for both
+// sides, as the reference runs it through its registry: the client's and
+// the server's policies for dst apply as for a remote flow, and a refusal
+// fails the allocation (ok true, with the error) without taking the accept.
 func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
+	req, st, e := d.clientRequest(dst)
+	if e != 0 {
+		return result(e), true
+	}
+	resp, srvRes, e := d.serverServe(dst, req)
+	if e != 0 {
+		return result(e), true
+	}
+	cliRes, ok := d.clientFinish(dst, st, resp)
+	if !ok {
+		return result(oerr.ECRYPT), true
+	}
 	cliEnd, srvEnd, err := datapath.Pair(!d.cfg.Sockets)
 	if err != nil {
 		return reply{}, false
 	}
 	f, ok := d.reg.RespondAccept(dst, reg.Answer{N1Pid: fi.NPid, MPL: directMPL, QoS: fi.QoS,
-		Direct: true, AppEnd: srvEnd})
+		Direct: true, AppEnd: srvEnd, Cipher: uint16(srvRes.Cipher), Key: srvRes.Key})
 	if !ok {
 		cliEnd.Close()
 		srvEnd.Close()
 		return reply{}, false
 	}
 	d.log.Info(fmt.Sprintf("Flow %d allocated (direct) for %d to %s.", f.ID, fi.NPid, dst))
-	return flowReply(f, fi.NPid, f.NPid, cliEnd), true
+	return flowReply(f, fi.NPid, f.NPid, cliEnd, cliRes), true
 }
 
 // flowAccept serves IRM_FLOW_ACCEPT: a pending flow that waits, without a
@@ -307,16 +327,12 @@ func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time
 	}
 	if f.Direct {
 		d.log.Info(fmt.Sprintf("Flow %d accepted (direct) by %d for %s.", id, pid, f.Name))
-		return flowReply(f, pid, f.N1Pid, end), false
+		return flowReply(f, pid, f.N1Pid, end, oap.Result{Cipher: crypt.Cipher(f.Cipher), Key: f.Key}), false
 	}
-	// OAP: check the request (freshness, replay) and answer it.
-	oapResp, oapErr := oap.Process(f.ReqData, time.Now(), d.replay)
-	if oapErr != nil {
-		e := oerr.EAUTH
-		if errors.Is(oapErr, oap.ErrKexUnsupported) {
-			e = oerr.ECRYPT
-		}
-		d.log.Error(fmt.Sprintf("Flow %d for %s refused: OAP: %v.", id, f.Name, oapErr))
+	// OAP: check the request (freshness, replay), run the key exchange the
+	// server's policy asks for, and answer it.
+	oapResp, res, e := d.serverServe(f.Name, f.ReqData)
+	if e != 0 {
 		req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC_RESP.Enum(), FlowId: proto.Int32(int32(id)),
 			Pid: proto.Int32(int32(pid)), Uid: proto.Uint32(0), Response: proto.Int32(-int32(e)), Pk: []byte{}}
 		d.ipcpCall(d.ctx, f.N1Pid, req, respTimeout)
@@ -333,7 +349,7 @@ func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time
 	}
 	p, _ := d.reg.GetProc(pid)
 	d.log.Info(fmt.Sprintf("Flow %d accepted by %d for %s (uid %d).", id, pid, f.Name, p.UID))
-	return flowReply(f, pid, f.N1Pid, end), false
+	return flowReply(f, pid, f.N1Pid, end, res), false
 }
 
 // flowReqArr serves IPCP_FLOW_REQ_ARR: a layer delivers a request for a hash.

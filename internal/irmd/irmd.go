@@ -86,6 +86,9 @@ type Config struct {
 	// IRMd configuration file. A step that fails is logged and shuts the
 	// daemon down (Serve returns ErrSetup).
 	Setup *conffile.File
+	// SecurityDir holds the per-name security files (security.go);
+	// empty: DefaultSecurityDir.
+	SecurityDir string
 	// MaxConnsPerUID bounds the open connections of each uid other than
 	// root and the irmd's (0: 1024).
 	MaxConnsPerUID int

@@ -35,6 +35,11 @@ func (d *Daemon) setup(ctx context.Context, f *conffile.File) error {
 		if err := d.createName(info); err != nil {
 			return fmt.Errorf("%s:%d: creating name %s: %w", f.Path, n.Line, n.Name, err)
 		}
+		if n.ServerEnc != "" || n.ClientEnc != "" {
+			if err := d.reg.SetEncFiles(n.Name, n.ServerEnc, n.ClientEnc); err != nil {
+				return fmt.Errorf("%s:%d: enc.conf files of name %s: %w", f.Path, n.Line, n.Name, err)
+			}
+		}
 		for _, p := range n.Progs {
 			opts := uint32(0)
 			if p.AutoStart {

@@ -1,5 +1,6 @@
 // Package oap implements the wire format of OAP, the Ouroboros flow-allocation
-// authentication protocol, and its unsecured handshake.
+// authentication protocol, and its handshake: unsecured, or with a key
+// exchange.
 //
 // # Role
 //
@@ -47,12 +48,19 @@
 //   - The unsecured exchange (no credentials, no enc.conf on either side):
 //     NewRequest and ClientState.Complete on the client, Process on the
 //     server, with the server's freshness and replay checks (ReplayCache).
+//   - The secured exchange (secure.go): Request, Serve and
+//     ClientState.Finish carry the key exchange of irmd.md §4.7–4.8 with
+//     package crypt, per each side's enc.conf (crypt.Config), and give both
+//     ends the cipher and the 32-byte flow key (Result). With no policy on
+//     either side their bytes are those of the unsecured exchange.
 //
-// Not implemented (a later step): certificates and signatures, key exchange,
-// enc.conf and negotiation. Process refuses a request that carries a
-// certificate or kex data, and Complete refuses a response that carries a
-// certificate, with errors wrapping ErrUnsupported. Piggybacked data is
-// decoded but ignored: the reference IRMd never sends any.
+// Not implemented (a later step): certificates and signatures. Process,
+// Serve, Complete and Finish refuse a message that carries a certificate
+// with an error wrapping ErrAuthUnsupported; RequestOptions and ServeOptions
+// are where signing keys and the trust store will go. Process still refuses
+// kex data (ErrKexUnsupported): callers that handle keys use Serve.
+// Piggybacked data is decoded but ignored: the reference IRMd never sends
+// any.
 //
 // # Errors
 //
@@ -60,7 +68,9 @@
 // errors.Is. For the errno sent back in IPCP_FLOW_ALLOC_RESP, the reference
 // server uses -EAUTH for freshness, replay and certificate failures
 // (ErrFuture, ErrOutdated, ErrReplay, ErrAuthUnsupported) and -ECRYPT for
-// key-exchange failures (ErrKexUnsupported); it names no errno for a request
+// key-exchange failures (ErrKexUnsupported, and from Serve the errors of
+// package crypt: crypt.Errno gives -ECRYPT, or -ENOTSUP for an algorithm this
+// build does not run); it names no errno for a request
 // that fails to decode (-EAUTH is a reasonable choice). Every client-side
 // failure reaches the application as -ECRYPT.
 package oap

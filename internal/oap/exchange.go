@@ -1,12 +1,13 @@
 package oap
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
 )
 
 // The unsecured exchange: no certificates, no key
@@ -23,6 +24,9 @@ type ClientState struct {
 	id   [IDLen]byte
 	md   uint16 // request digest, ReqMD of the request's md_nid
 	hash []byte // H_md(request as sent)
+
+	kex *crypt.ClientKex // the key-exchange state (Request); nil from NewRequest
+	enc crypt.Config     // the client's policy the request was built with
 }
 
 // NewRequest builds an unsecured 36-byte request with a fresh random id read
@@ -32,19 +36,7 @@ func NewRequest(now time.Time, random io.Reader) ([]byte, *ClientState, error) {
 	if random == nil {
 		random = rand.Reader
 	}
-	h := Header{Timestamp: unixNano(now)}
-	if _, err := io.ReadFull(random, h.ID[:]); err != nil {
-		return nil, nil, fmt.Errorf("oap: request id: %w", err)
-	}
-	req, err := h.Encode()
-	if err != nil {
-		return nil, nil, err
-	}
-	st := &ClientState{id: h.ID, md: ReqMD(h.MDNID)}
-	if st.hash, err = Sum(st.md, req); err != nil {
-		return nil, nil, err
-	}
-	return req, st, nil
+	return Request(RequestOptions{Now: now, Random: random})
 }
 
 // ID returns the flow-allocation id of the request.
@@ -56,20 +48,8 @@ func (st *ClientState) ID() [IDLen]byte { return st.id }
 // data and a cipher in the response are ignored, as the reference does when
 // the client has no kex configured: the flow is not encrypted.
 func (st *ClientState) Complete(resp []byte) error {
-	h, err := DecodeResponse(resp, st.md)
-	if err != nil {
-		return err
-	}
-	if h.ID != st.id {
-		return fmt.Errorf("%w: got %x, want %x", ErrIDMismatch, h.ID, st.id)
-	}
-	if len(h.Cert) > 0 {
-		return fmt.Errorf("%w: response has a %d-byte certificate", ErrAuthUnsupported, len(h.Cert))
-	}
-	if !bytes.Equal(h.ReqHash, st.hash) {
-		return fmt.Errorf("%w (%s)", ErrHashMismatch, NIDName(st.md))
-	}
-	return nil
+	_, err := st.check(resp)
+	return err
 }
 
 // Process is the server side of the unsecured exchange: it checks the request

@@ -11,6 +11,8 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{specReq, specResp, capUDPReq, capUDPResp, capUniReq, capUniResp} {
 		f.Add(unhex(f, s), uint16(0))
 	}
+	f.Add(unhex(f, refEncReq), uint16(0))
+	f.Add(unhex(f, refEncResp), MDSHA256)
 	f.Add(signedReq(f, 300, 91), MDSHA256)
 	f.Add(signedReq(f, 0, 44), MDSHA3_512)
 	f.Add(set16(unhex(f, specReq), 30, 60000), uint16(0))

@@ -116,6 +116,9 @@ type Options struct {
 	Config string
 	// MaxConns is irmd --max-conns (0: the irmd's default).
 	MaxConns int
+	// SecurityDir is irmd --security-dir: the per-name enc.conf files
+	// ("": the irmd's default).
+	SecurityDir string
 }
 
 // Start starts an irmd in a new temporary run directory and registers its
@@ -138,6 +141,9 @@ func Start(t testing.TB, opt Options) *Instance {
 	}
 	if opt.Config != "" {
 		args = append(args, "--config", opt.Config)
+	}
+	if opt.SecurityDir != "" {
+		args = append(args, "--security-dir", opt.SecurityDir)
 	}
 	if opt.MaxConns != 0 {
 		args = append(args, "--max-conns", strconv.Itoa(opt.MaxConns))

@@ -57,9 +57,10 @@ type Name struct {
 	LB    irm.LBPolicy
 	Progs []Prog
 	// Security files, absolute paths that existed when the file was read;
-	// empty means the default. The enc files are checked but, as with
-	// irm name create, not kept: the protocol has no field for them.
+	// empty means the default. The irmd keeps the enc files with the name
+	// (irm name create cannot give them: the protocol has no field).
 	ServerCrt, ServerKey, ClientCrt, ClientKey string
+	ServerEnc, ClientEnc                       string
 }
 
 // Prog is a program bound to a name: Argv[0] is the path as written (not

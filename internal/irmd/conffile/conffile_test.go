@@ -173,7 +173,8 @@ client_enc_file = "`+filepath.Join(dir, "enc.conf")+`"
 			{Argv: []string{"/usr/bin/oping", "--listen", "-q", "raw"}, AutoStart: true},
 			{Argv: []string{"/bin/other"}}}},
 		{Name: "oping.secure", Line: 9, LB: irm.Spill, Progs: []Prog{{Argv: []string{"/usr/bin/oping"}, AutoStart: true}},
-			ServerCrt: pem, ServerKey: pem, ClientCrt: pem, ClientKey: pem},
+			ServerCrt: pem, ServerKey: pem, ClientCrt: pem, ClientKey: pem,
+			ServerEnc: filepath.Join(dir, "enc.conf"), ClientEnc: filepath.Join(dir, "enc.conf")},
 		{Name: "bare", Line: 19, LB: irm.Spill},
 	}
 	if !reflect.DeepEqual(f.Names, want) {

@@ -188,8 +188,10 @@ func (p *parser) nameTable(t *table) error {
 			n.ClientCrt, err = t.path(p, e)
 		case "client_key_file":
 			n.ClientKey, err = t.path(p, e)
-		case "server_enc_file", "client_enc_file":
-			_, err = t.path(p, e)
+		case "server_enc_file":
+			n.ServerEnc, err = t.path(p, e)
+		case "client_enc_file":
+			n.ClientEnc, err = t.path(p, e)
 		default:
 			err = t.bad(p, e, "unknown key: want lb, prog, args or a security file (server_crt_file, server_key_file, server_enc_file, client_crt_file, client_key_file, client_enc_file)")
 		}

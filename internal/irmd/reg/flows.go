@@ -49,6 +49,10 @@ type Flow struct {
 	T0       time.Time
 	Name     string // the name it was accepted for
 	Direct   bool
+	// Cipher and Key are the accepter's flow key of a direct flow, agreed
+	// by the IRMd for both ends (cipher 0: not encrypted).
+	Cipher uint16
+	Key    []byte
 	// AppEnd is the application's end of the flow's channel, held from the
 	// moment the flow is answered until the accept/alloc reply hands it over.
 	AppEnd []*os.File
@@ -65,6 +69,7 @@ func (f *Flow) copy() Flow {
 	c := *f
 	c.ReqData = slices.Clone(f.ReqData)
 	c.RspData = slices.Clone(f.RspData)
+	c.Key = slices.Clone(f.Key)
 	return c
 }
 
@@ -216,6 +221,8 @@ type Answer struct {
 	QoS     qos.Spec
 	ReqData []byte
 	Direct  bool
+	Cipher  uint16     // direct flows: the accepter's cipher (0: none)
+	Key     []byte     // and its flow key
 	AppEnd  []*os.File // the accepter's channel end
 }
 
@@ -241,6 +248,7 @@ func (r *Registry) RespondAccept(name string, a Answer) (Flow, bool) {
 		f.QoS = a.QoS
 		f.ReqData = slices.Clone(a.ReqData)
 		f.Direct = a.Direct
+		f.Cipher, f.Key = a.Cipher, slices.Clone(a.Key)
 		f.Name = name
 		f.AppEnd = a.AppEnd
 		// The IPCP holds the id from the reply to its request on (a reply

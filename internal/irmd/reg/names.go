@@ -29,6 +29,10 @@ type NameInfo struct {
 	LB   LBPolicy
 	// Security paths (server key/crt, client key/crt); empty means the default.
 	SKey, SCrt, CKey, CCrt string
+	// SEnc and CEnc are the server's and the client's enc.conf; empty means
+	// the default. Set from the configuration file only (name_info_msg has
+	// no field for them).
+	SEnc, CEnc string
 }
 
 // Name is a registered application name.
@@ -63,6 +67,19 @@ func (r *Registry) CreateName(info NameInfo) error {
 	}
 	r.addNameLocked(&Name{NameInfo: info})
 	r.notifyLocked()
+	return nil
+}
+
+// SetEncFiles sets the enc.conf paths of an existing name (NameInfo.SEnc,
+// CEnc).
+func (r *Registry) SetEncFiles(name, server, client string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, ok := r.names[name]
+	if !ok {
+		return ErrNotFound
+	}
+	n.SEnc, n.CEnc = server, client
 	return nil
 }
 

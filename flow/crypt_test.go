@@ -1,0 +1,186 @@
+package flow
+
+import (
+	"bytes"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
+	"github.com/ouroboros-go/ouroboros/internal/ctrl"
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
+	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/qos"
+	"google.golang.org/protobuf/proto"
+)
+
+var testKey = bytes.Repeat([]byte{0x5a}, 32)
+
+// cryptPair returns two flows that share cipher c and testKey, as the IRMd
+// sets them up from an allocation reply.
+func cryptPair(t testing.TB, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
+	t.Helper()
+	leakcheck.Check(t)
+	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") != "socket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+	var fs []*Flow
+	for _, files := range [][]*os.File{a, b} {
+		ep, err := datapath.New(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := newFlowOn(p, ep, ctrl.FlowInfo{ID: 1, QoS: q}, "")
+		rep := &pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: testKey}
+		if f.pc, err = flowCipher(rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.addFlow(f); err != nil {
+			t.Fatal(err)
+		}
+		f.start()
+		fs = append(fs, f)
+	}
+	t.Cleanup(func() { fs[0].Close(); fs[1].Close() })
+	return fs[0], fs[1]
+}
+
+// rawPair returns an encrypted flow and the raw other end of its channel.
+func rawPair(t *testing.T, c crypt.Cipher, q qos.Spec) (*Flow, *datapath.Endpoint) {
+	t.Helper()
+	leakcheck.Check(t)
+	a, b, err := datapath.Pair(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+	ea, err := datapath.New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := datapath.New(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: q}, "")
+	if f.pc, err = flowCipher(&pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: testKey}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.addFlow(f); err != nil {
+		t.Fatal(err)
+	}
+	f.start()
+	t.Cleanup(func() { raw.Close(); f.Close() })
+	return f, raw
+}
+
+// TestEncryptedFlowEachCipher: messages cross an encrypted flow, raw and
+// reliable (FRCT inside the encryption), with and without CRC, for every
+// cipher.
+func TestEncryptedFlowEachCipher(t *testing.T) {
+	for _, c := range []crypt.Cipher{crypt.AES128CTR, crypt.AES192CTR, crypt.AES256CTR, crypt.AES128GCM,
+		crypt.AES192GCM, crypt.AES256GCM, crypt.ChaCha20Poly1305} {
+		for _, q := range []qos.Spec{{BER: 1}, {BER: 0}, {BER: 1, InOrder: 1}, qos.Data} {
+			q.Timeout = 0
+			t.Run(c.String(), func(t *testing.T) {
+				a, b := cryptPair(t, c, q)
+				if a.Encryption() != c.String() {
+					t.Errorf("Encryption() = %q", a.Encryption())
+				}
+				b.SetReadTimeout(20 * time.Second)
+				a.SetReadTimeout(20 * time.Second)
+				buf := make([]byte, 4096)
+				for i := range 50 {
+					msg := bytes.Repeat([]byte{byte(i)}, 1+i*37)
+					if _, err := a.Write(msg); err != nil {
+						t.Fatal(err)
+					}
+					n, err := b.Read(buf)
+					if err != nil || !bytes.Equal(buf[:n], msg) {
+						t.Fatalf("message %d: %d bytes, %v", i, n, err)
+					}
+					if _, err := b.Write(msg[:1]); err != nil {
+						t.Fatal(err)
+					}
+					if n, err := a.Read(buf); err != nil || n != 1 {
+						t.Fatalf("reply %d: %d bytes, %v", i, n, err)
+					}
+				}
+				// FRCT's ACKs and window updates are encrypted too: neither
+				// end dropped anything.
+				if da, db := a.Drops(), b.Drops(); da != (DropStats{}) || db != (DropStats{}) {
+					t.Errorf("drops %+v %+v", da, db)
+				}
+			})
+		}
+	}
+}
+
+// TestEncryptedFlowWire: what an encrypted flow writes is IV ‖ ciphertext ‖
+// tag under the flow key, and not the plaintext; MaxSDU shrinks by the
+// overhead.
+func TestEncryptedFlowWire(t *testing.T) {
+	f, raw := rawPair(t, crypt.AES256GCM, qos.Spec{BER: 1})
+	msg := []byte("attack at dawn, attack at dawn")
+	if _, err := f.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, datapath.MaxSDU+1)
+	kind, sdu, err := raw.ReadPacket(buf)
+	if err != nil || kind != datapath.KindData {
+		t.Fatalf("read: %v %v", kind, err)
+	}
+	if len(sdu) != len(msg)+12+16 || bytes.Contains(sdu, msg[:8]) {
+		t.Fatalf("packet %x", sdu)
+	}
+	pc, _ := crypt.NewPacketCipher(crypt.AES256GCM, testKey, nil)
+	if pt, err := pc.Open(nil, sdu); err != nil || !bytes.Equal(pt, msg) {
+		t.Fatalf("open = %q, %v", pt, err)
+	}
+	if _, err := f.Write(make([]byte, datapath.MaxSDU-28+1)); err == nil {
+		t.Error("a message that does not fit once encrypted was accepted")
+	}
+}
+
+// TestTamperedPacketDropped: a packet whose ciphertext or tag was changed on
+// the way, one under another key and one too short are dropped and
+// counted; the good packets around them are delivered.
+func TestTamperedPacketDropped(t *testing.T) {
+	f, raw := rawPair(t, crypt.ChaCha20Poly1305, qos.Spec{BER: 1})
+	f.SetReadTimeout(20 * time.Second)
+	pc, _ := crypt.NewPacketCipher(crypt.ChaCha20Poly1305, testKey, nil)
+	other, _ := crypt.NewPacketCipher(crypt.ChaCha20Poly1305, bytes.Repeat([]byte{1}, 32), nil)
+	send := func(c *crypt.PacketCipher, msg string, mangle func([]byte)) {
+		pkt, err := c.Seal([]byte{0}, []byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mangle(pkt[1:])
+		if err := raw.WritePacket(datapath.KindData, pkt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := func([]byte) {}
+	send(pc, "first", keep)
+	send(pc, "flipped", func(b []byte) { b[14] ^= 1 })
+	send(pc, "tag", func(b []byte) { b[len(b)-1] ^= 0x80 })
+	send(other, "other key", keep)
+	send(pc, "second", keep)
+	if err := raw.WritePacket(datapath.KindData, []byte{0, 1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	send(pc, "last", keep)
+	buf := make([]byte, 100)
+	for _, want := range []string{"first", "second", "last"} {
+		n, err := f.Read(buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Fatalf("read %q, %v; want %q", buf[:n], err, want)
+		}
+	}
+	if d := f.Drops(); d.Unauthenticated != 3 || d.Malformed != 1 {
+		t.Errorf("drops %+v, want 3 unauthenticated and 1 malformed", d)
+	}
+}

@@ -1,0 +1,190 @@
+package irmd
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
+	"github.com/ouroboros-go/ouroboros/internal/oap"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+)
+
+// Secure flows (irmd.md §4.4): the IRMd keeps, per name and side, the files
+// of the name's security policy in its security directory, in the
+// reference's layout:
+//
+//	<dir>/server/<name>/enc.conf        the accepting side's policy
+//	<dir>/server/<name>/kex.key.pem     its static KEM key (kem_mode=client;
+//	                                    .raw for a hybrid: not loadable here)
+//	<dir>/client/<name>/enc.conf        the allocating side's policy
+//	<dir>/client/<name>/kex.srv.pub.pem the server's static KEM public key
+//	                                    (.raw for a hybrid)
+//
+// The configuration file may name other enc.conf files per name
+// (server_enc_file, client_enc_file). Files are read for every allocation,
+// so a change applies to the next flow.
+// A missing enc.conf means no encryption asked by that side. Certificates
+// (crt.pem, key.pem, cacert/, untrusted/) are not used yet.
+
+// DefaultSecurityDir is the reference's security directory.
+const DefaultSecurityDir = "/etc/ouroboros/security"
+
+// maxKeyFile bounds a key file the IRMd reads, in bytes.
+const maxKeyFile = 64 << 10
+
+// secPath returns the path of file for name on side ("server" or "client"),
+// or an error for a name that cannot be a directory name.
+func (d *Daemon) secPath(side, name, file string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+		return "", fmt.Errorf("name %q cannot name a security directory", name)
+	}
+	dir := d.cfg.SecurityDir
+	if dir == "" {
+		dir = DefaultSecurityDir
+	}
+	return filepath.Join(dir, side, name, file), nil
+}
+
+// encConfig loads the enc.conf of name on side: the file the
+// configuration file gave for the name (server_enc_file, client_enc_file),
+// else the one in the security directory.
+func (d *Daemon) encConfig(side, name string) (crypt.Config, error) {
+	var p string
+	if d.reg != nil {
+		if n, ok := d.reg.GetName(name); ok {
+			p = map[string]string{"server": n.SEnc, "client": n.CEnc}[side]
+		}
+	}
+	if p == "" {
+		var err error
+		if p, err = d.secPath(side, name, "enc.conf"); err != nil {
+			// No file can exist for such a name: no policy.
+			d.log.Debug(fmt.Sprintf("No %s enc.conf for %s: %v.", side, name, err))
+			return crypt.Config{}, nil
+		}
+	}
+	cfg, err := crypt.LoadConfig(p)
+	if err != nil {
+		return crypt.Config{}, err
+	}
+	if cfg.Encrypted() {
+		d.log.Debug(fmt.Sprintf("Encryption enabled for %s (%s side: %s, %s).", name, side, cfg.Kex, cfg.Cipher))
+	} else {
+		d.log.Debug(fmt.Sprintf("Key exchange not configured for %s (%s side).", name, side))
+	}
+	return cfg, nil
+}
+
+// readKeyFile reads a key file of at most maxKeyFile bytes.
+func readKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxKeyFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxKeyFile)
+	}
+	return b, nil
+}
+
+// clientRequest builds the OAP request for an allocation to name with the
+// client's policy for it. Errors are logged; the errno is the application's.
+func (d *Daemon) clientRequest(name string) ([]byte, *oap.ClientState, oerr.Errno) {
+	cfg, err := d.encConfig("client", name)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client enc.conf: %v.", name, err))
+		return nil, nil, crypt.Errno(err)
+	}
+	opt := oap.RequestOptions{Now: time.Now(), Enc: cfg}
+	if cfg.Kex.IsKEM() && cfg.KEMMode == crypt.KEMClient {
+		file := "kex.srv.pub.pem"
+		if cfg.Kex.IsHybrid() {
+			file = "kex.srv.pub.raw"
+		}
+		p, err := d.secPath("client", name, file)
+		var b []byte
+		if err == nil {
+			b, err = readKeyFile(p)
+		}
+		if err == nil {
+			if cfg.Kex.IsHybrid() {
+				opt.ServerKey, err = crypt.ParsePublicKey(b, true)
+			} else {
+				opt.ServerKey, err = crypt.ParsePublicKeyPEM(b)
+			}
+		}
+		if err != nil {
+			d.log.Error(fmt.Sprintf("Flow allocation to %s refused: server public key for kem_mode=client: %v.", name, err))
+			return nil, nil, oerr.ECRYPT
+		}
+	}
+	req, st, err := oap.Request(opt)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: OAP request: %v.", name, err))
+		return nil, nil, crypt.Errno(err)
+	}
+	return req, st, 0
+}
+
+// clientFinish checks the response to an allocation to name and returns the
+// flow's key. A refusal (downgrade, bad key share, bad response) is logged.
+func (d *Daemon) clientFinish(name string, st *oap.ClientState, resp []byte) (oap.Result, bool) {
+	res, err := st.Finish(resp)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: OAP response: %v.", name, err))
+		return oap.Result{}, false
+	}
+	if res.Encrypted() {
+		d.log.Info(fmt.Sprintf("Flow to %s encrypted: %s, %s, kdf %s.", name, res.Kex, res.Cipher, res.KDF))
+	}
+	return res, true
+}
+
+// serverServe answers an OAP request for name with the server's policy. On
+// failure it logs why and returns the errno for IPCP_FLOW_ALLOC_RESP:
+// ENOTSUP for an algorithm this build does not run, ECRYPT for a refused
+// or failed key exchange or a bad policy file, EAUTH for the rest (decoding,
+// freshness, replay, certificates).
+func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.Errno) {
+	cfg, err := d.encConfig("server", name)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Flow request for %s refused: server enc.conf: %v.", name, err))
+		return nil, oap.Result{}, oerr.ECRYPT
+	}
+	opt := oap.ServeOptions{Now: time.Now(), Replay: d.replay, Enc: cfg,
+		Static: func(raw bool) (*crypt.KeyPair, error) {
+			if raw {
+				return nil, fmt.Errorf("%w: raw hybrid private keys (kex.key.raw)", crypt.ErrUnsupported)
+			}
+			p, err := d.secPath("server", name, "kex.key.pem")
+			if err != nil {
+				return nil, err
+			}
+			b, err := readKeyFile(p)
+			if err != nil {
+				return nil, err
+			}
+			return crypt.ParseKeyPairPEM(b)
+		}}
+	resp, res, err := oap.Serve(req, opt)
+	if err != nil {
+		e := oerr.EAUTH
+		switch {
+		case errors.Is(err, crypt.ErrUnsupported):
+			e = oerr.ENOTSUP
+		case errors.Is(err, crypt.ErrRefused), errors.Is(err, crypt.ErrInvalidKey),
+			errors.Is(err, crypt.ErrNoCipher), errors.Is(err, crypt.ErrUnknownAlgorithm):
+			e = oerr.ECRYPT
+		}
+		d.log.Error(fmt.Sprintf("Flow request for %s refused (%s): %v.", name, e, err))
+		return nil, oap.Result{}, e
+	}
+	if res.Encrypted() {
+		d.log.Info(fmt.Sprintf("Flow for %s encrypted: %s, %s, kdf %s.", name, res.Kex, res.Cipher, res.KDF))
+	}
+	return resp, res, 0
+}

@@ -1,0 +1,123 @@
+package irmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
+	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
+	"github.com/ouroboros-go/ouroboros/internal/oap"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/olog"
+)
+
+func secDaemon(t *testing.T) (*Daemon, *bytes.Buffer) {
+	t.Helper()
+	var log bytes.Buffer
+	return &Daemon{cfg: Config{SecurityDir: t.TempDir()}, log: olog.New(&log, "irmd", olog.Options{}),
+		replay: oap.NewReplayCache(0)}, &log
+}
+
+func writeSec(t *testing.T, d *Daemon, side, name, file, content string) {
+	t.Helper()
+	dir := filepath.Join(d.cfg.SecurityDir, side, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecPath: names that would leave the security directory are refused;
+// the default directory is the reference's.
+func TestSecPath(t *testing.T) {
+	d, _ := secDaemon(t)
+	for _, n := range []string{"", ".", "..", "../x", "a/b", "a\x00b"} {
+		if _, err := d.secPath("server", n, "enc.conf"); err == nil {
+			t.Errorf("name %q accepted", n)
+		}
+	}
+	p, err := d.secPath("client", "oping..b", "enc.conf")
+	if err != nil || p != filepath.Join(d.cfg.SecurityDir, "client", "oping..b", "enc.conf") {
+		t.Errorf("path %q, %v", p, err)
+	}
+	d.cfg.SecurityDir = ""
+	if p, _ := d.secPath("server", "x", "enc.conf"); p != "/etc/ouroboros/security/server/x/enc.conf" {
+		t.Errorf("default path %q", p)
+	}
+}
+
+// TestClientServerPolicies: each side's enc.conf is read per name; a bad
+// client file fails the allocation with its errno and a log line naming
+// the name; a server refusal is ECRYPT, logged with the reason.
+func TestClientServerPolicies(t *testing.T) {
+	d, log := secDaemon(t)
+	writeSec(t, d, "client", "a", "enc.conf", "kex = X25519\ncipher = chacha20-poly1305\n")
+	writeSec(t, d, "server", "a", "enc.conf", "kex = X25519\n")
+	req, st, e := d.clientRequest("a")
+	if e != 0 {
+		t.Fatalf("client request: %v\n%s", e, log)
+	}
+	resp, res, e := d.serverServe("a", req)
+	if e != 0 || res.Cipher != crypt.ChaCha20Poly1305 {
+		t.Fatalf("serve: %v %+v\n%s", e, res, log)
+	}
+	cres, ok := d.clientFinish("a", st, resp)
+	if !ok || !bytes.Equal(cres.Key, res.Key) {
+		t.Fatalf("finish: %v %+v", ok, cres)
+	}
+
+	// A name that cannot be a directory has no policy: plaintext.
+	if req, _, e := d.clientRequest("a/../b"); e != 0 || len(req) != 36 {
+		t.Errorf("name with a slash: %v, %d-byte request", e, len(req))
+	}
+
+	writeSec(t, d, "client", "bad", "enc.conf", "cipher = rot13\n")
+	if _, _, e := d.clientRequest("bad"); e != oerr.EINVAL {
+		t.Errorf("bad enc.conf: %v", e)
+	}
+	if !strings.Contains(log.String(), "Flow allocation to bad refused: client enc.conf") {
+		t.Errorf("log:\n%s", log)
+	}
+
+	writeSec(t, d, "server", "strict", "enc.conf", "\n")
+	req, _, _ = d.clientRequest("strict")
+	if _, _, e := d.serverServe("strict", req); e != oerr.ECRYPT {
+		t.Errorf("strict server: %v", e)
+	}
+	if !strings.Contains(log.String(), "Flow request for strict refused") ||
+		!strings.Contains(log.String(), "client sent no key exchange data") {
+		t.Errorf("log:\n%s", log)
+	}
+}
+
+// TestEncFileFromConfigFile: an enc.conf path given for the name by the
+// configuration file wins over the security directory's.
+func TestEncFileFromConfigFile(t *testing.T) {
+	d, _ := secDaemon(t)
+	d.reg = reg.New()
+	writeSec(t, d, "server", "n", "enc.conf", "cipher = aes-128-gcm\n")
+	other := filepath.Join(t.TempDir(), "srv.conf")
+	if err := os.WriteFile(other, []byte("cipher = chacha20-poly1305\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.reg.CreateName(reg.NameInfo{Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.encConfig("server", "n"); err != nil || c.Cipher != crypt.AES128GCM {
+		t.Fatalf("default file: %+v, %v", c, err)
+	}
+	if err := d.reg.SetEncFiles("n", other, ""); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := d.encConfig("server", "n"); err != nil || c.Cipher != crypt.ChaCha20Poly1305 {
+		t.Fatalf("configured file: %+v, %v", c, err)
+	}
+	if c, err := d.encConfig("client", "n"); err != nil || c.Encrypted() {
+		t.Fatalf("client side: %+v, %v", c, err)
+	}
+}
