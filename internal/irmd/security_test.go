@@ -2,6 +2,7 @@ package irmd
 
 import (
 	"bytes"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,5 +120,50 @@ func TestEncFileFromConfigFile(t *testing.T) {
 	}
 	if c, err := d.encConfig("client", "n"); err != nil || c.Encrypted() {
 		t.Fatalf("client side: %+v, %v", c, err)
+	}
+}
+
+// mlkem1024PEM is the ML-KEM-1024 key of seed 00…3f (PKCS#8, seed-only
+// form), written by OpenSSL.
+const mlkem1024PEM = `-----BEGIN PRIVATE KEY-----
+MFQCAQAwCwYJYIZIAWUDBAQDBEKAQAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZ
+GhscHR4fICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=
+-----END PRIVATE KEY-----
+`
+
+// TestClientEncapsulationFiles: with kem_mode = client the client reads
+// the server's public key from client/<name>/kex.srv.pub.pem and the
+// server its key pair from server/<name>/kex.key.pem; without them the
+// allocation is refused on the side that lacks its file.
+func TestClientEncapsulationFiles(t *testing.T) {
+	d, log := secDaemon(t)
+	const conf = "kex = ML-KEM-1024\nkem_mode = client\n"
+	writeSec(t, d, "client", "k", "enc.conf", conf)
+	writeSec(t, d, "server", "k", "enc.conf", conf)
+	if _, _, e := d.clientRequest("k"); e != oerr.ECRYPT {
+		t.Fatalf("client without the server's key: %v", e)
+	}
+	kp, err := crypt.ParseKeyPairPEM([]byte(mlkem1024PEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: kp.PublicKey().Bytes()})
+	writeSec(t, d, "client", "k", "kex.srv.pub.pem", string(pub))
+	req, st, e := d.clientRequest("k")
+	if e != 0 {
+		t.Fatalf("client request: %v\n%s", e, log)
+	}
+	if _, _, e := d.serverServe("k", req); e != oerr.ECRYPT {
+		t.Fatalf("server without its key: %v", e)
+	}
+	writeSec(t, d, "server", "k", "kex.key.pem", mlkem1024PEM)
+	req, st, _ = d.clientRequest("k")
+	resp, res, e := d.serverServe("k", req)
+	if e != 0 {
+		t.Fatalf("serve: %v\n%s", e, log)
+	}
+	cres, ok := d.clientFinish("k", st, resp)
+	if !ok || !res.Encrypted() || !bytes.Equal(cres.Key, res.Key) {
+		t.Fatalf("keys: client %+v server %+v", cres, res)
 	}
 }
