@@ -77,7 +77,9 @@ func TestDecode(t *testing.T) {
 		{"", 0, "", false},
 		{"\x00", 0, "", false},
 		{"\x01x", 0, "", false},
+		{"\x02", typeHello, "", true},
 		{"\x02abc", 0, "", false},
+		{"\x03", 0, "", false},
 		{"hello", 0, "", false},
 	} {
 		typ, payload, err := decode([]byte(tt.msg))
@@ -101,8 +103,8 @@ func FuzzDecode(f *testing.F) {
 			if len(payload) == 0 || !bytes.Equal(append([]byte{typeData}, payload...), msg) {
 				t.Fatalf("data %q from %q", payload, msg)
 			}
-		case typeEnd:
-			if len(msg) != 1 || payload != nil {
+		case typeEnd, typeHello:
+			if len(msg) != 1 || msg[0] != typ || payload != nil {
 				t.Fatalf("end from %q", msg)
 			}
 		default:
@@ -195,8 +197,8 @@ func TestPipeRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fa, fb := newPipe()
 			var aOut, bOut, aErr, bErr bytes.Buffer
-			a := &session{cfg: config{verbose: true}, stdin: tt.aIn, stdout: &aOut, stderr: &aErr, stdinIsTerminal: tt.aTerm}
-			b := &session{cfg: config{verbose: true, noStdin: tt.bNoStdin}, stdin: tt.bIn, stdout: &bOut, stderr: &bErr, stdinIsTerminal: tt.bTerm}
+			a := &session{cfg: config{verbose: true}, stdin: tt.aIn, stdout: &aOut, stderr: &aErr, stdinIsTerminal: tt.aTerm, hello: true}
+			b := &session{cfg: config{verbose: true, noStdin: tt.bNoStdin}, stdin: tt.bIn, stdout: &bOut, stderr: &bErr, stdinIsTerminal: tt.bTerm, waitHello: true}
 			codes := make(chan int, 2)
 			ctx := t.Context()
 			go func() { codes <- a.pipe(ctx, fa) }()
@@ -237,5 +239,40 @@ func TestPeerGone(t *testing.T) {
 	if !strings.Contains(e, "onc: dropped a message of 4 bytes: unknown type byte 0x6a") ||
 		!strings.Contains(e, "onc: the flow went down before the peer's end of stream") {
 		t.Errorf("stderr:\n%s", e)
+	}
+}
+
+// TestPeerLeftAfterItsEnd: a peer that ended its stream and then went away
+// while we still send is exit 1: our stream did not get through.
+func TestPeerLeftAfterItsEnd(t *testing.T) {
+	fa, fb := newPipe()
+	fb.Write(endMessage)
+	never := blockingReader{make(chan struct{})}
+	defer close(never.c)
+	var out, errOut bytes.Buffer
+	s := &session{stdin: never, stdout: &out, stderr: &errOut}
+	done := make(chan int)
+	go func() { done <- s.pipe(t.Context(), fa) }()
+	// The peer leaves once its end was taken.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		fa.mu.Lock()
+		taken := len(*fa.in) == 0
+		fa.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("end not read")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	fb.Close()
+	select {
+	case code := <-done:
+		if code != 1 || !strings.Contains(errOut.String(), "onc: the peer left before the end of our stream") {
+			t.Errorf("exit %d\n%s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("onc did not notice the peer leaving")
 	}
 }

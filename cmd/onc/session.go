@@ -34,6 +34,8 @@ type session struct {
 	stdin           io.Reader
 	stdout, stderr  io.Writer
 	stdinIsTerminal bool
+	hello           bool // send a hello first (the allocator)
+	waitHello       bool // send nothing before the peer's first message (the acceptor of a reliable flow)
 
 	sent, received int64 // payload bytes; sent is owned by the sender goroutine until it ends
 }
@@ -78,6 +80,7 @@ func (s *session) run(ctx context.Context) int {
 			return s.fail("cannot accept a flow: %s", tool.Explain(err))
 		}
 		s.logf("accepted a flow (loss %d, in order %d)", f.QoS().Loss, f.QoS().InOrder)
+		s.waitHello = f.QoS().Reliable()
 	} else {
 		s.logf("allocating a flow to %s (QoS %s)", s.cfg.name, s.cfg.qosName)
 		f, err = flow.Alloc(ctx, s.cfg.name, s.cfg.qos)
@@ -88,6 +91,7 @@ func (s *session) run(ctx context.Context) int {
 			return s.fail("cannot reach %s: %s", s.cfg.name, tool.Explain(err))
 		}
 		s.logf("flow allocated to %s", s.cfg.name)
+		s.hello = true
 	}
 	return s.pipe(ctx, f)
 }
@@ -118,21 +122,39 @@ func register(ctx context.Context, name, layer string) error {
 // pipe copies standard input to f and f to standard output until both
 // streams ended (see the package documentation for the rules), then closes
 // f. It returns the exit status.
+//
+// An allocator (s.hello) first sends a hello message. An acceptor of a
+// reliable flow (s.waitHello) sends nothing before the peer's first message
+// arrived: across a shim layer, the acceptor's first packets can reach the
+// allocator's host before the flow exists there, and be dropped.
 func (s *session) pipe(ctx context.Context, f msgFlow) int {
 	snd := &sender{f: f}
-	sendDone := make(chan error, 1) // standard input is done: nil at its end of file
-	if s.cfg.noStdin {
-		sendDone <- snd.end(time.Time{})
-	} else {
-		go func() { sendDone <- snd.copyFrom(s.stdin, &s.sent) }()
+	first := make(chan struct{}) // closed at the peer's first message, or when receiving stops
+	if s.hello {
+		if err := snd.write([]byte{typeHello}); err != nil {
+			f.Close()
+			return s.fail("sending: %v", err)
+		}
 	}
-	recvDone := make(chan error, 1) // the peer's stream ended: nil, or why not
-	go func() { recvDone <- s.receive(f) }()
+	sendDone := make(chan error, 1) // standard input is done: nil at its end of file
+	go func() {
+		if s.waitHello {
+			<-first
+		}
+		if s.cfg.noStdin {
+			sendDone <- snd.end(time.Time{})
+			return
+		}
+		sendDone <- snd.copyFrom(s.stdin, &s.sent)
+	}()
+	events := make(chan error, 2) // nil at the peer's end, then why receiving stopped
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); s.receive(f, first, events) }()
 
-	recvFinished := false
 	code := func() int {
 		sending, peerEnded := true, false
-		var sendErr error // standard input failed, or the flow refused our data
+		var sendErr error // the flow refused our data
 		for {
 			select {
 			case err := <-sendDone:
@@ -151,8 +173,10 @@ func (s *session) pipe(ctx context.Context, f msgFlow) int {
 				if peerEnded {
 					return 0
 				}
-			case err := <-recvDone:
-				recvFinished = true
+			case err := <-events:
+				if err != nil && peerEnded {
+					return s.fail("the peer left before the end of our stream (sent %d bytes)", s.sent)
+				}
 				if err != nil {
 					snd.end(time.Now().Add(endTimeout))
 					return s.fail("%v", err)
@@ -180,9 +204,7 @@ func (s *session) pipe(ctx context.Context, f msgFlow) int {
 	// sent, the end message included. It also ends a pending Read, so the
 	// receiving goroutine is done with standard output when pipe returns.
 	f.Close()
-	if !recvFinished {
-		<-recvDone
-	}
+	wg.Wait()
 	return code
 }
 
@@ -191,35 +213,52 @@ func isDown(err error) bool {
 	return errors.Is(err, flow.EFLOWDOWN) || errors.Is(err, flow.EFLOWPEER)
 }
 
-// receive writes the data of the peer's messages to standard output until
-// the peer's end message. It returns nil at that end, or why the stream
-// stopped before it. Messages that are not onc's are dropped with a line on
-// standard error.
-func (s *session) receive(f msgFlow) error {
+// receive writes the data of the peer's messages to standard output. It
+// closes first at the peer's first message, sends nil on events at the
+// peer's end message, and goes on reading (so that a peer that dies while
+// we still send is noticed) until reading fails, which it sends on events
+// too. Messages that are not onc's, and data after the end, are dropped
+// with a line on standard error.
+func (s *session) receive(f msgFlow, first chan struct{}, events chan<- error) {
+	var once sync.Once
+	opened := func() { once.Do(func() { close(first) }) }
+	defer opened()
+	ended := false
 	buf := make([]byte, flow.MaxSDU)
 	for {
 		n, err := f.Read(buf)
 		if err != nil {
-			if isDown(err) {
-				return fmt.Errorf("the flow went down before the peer's end of stream (the peer left or died; received %d bytes)", s.received)
+			if isDown(err) && !ended {
+				err = fmt.Errorf("the flow went down before the peer's end of stream (the peer left or died; received %d bytes)", s.received)
+			} else {
+				err = fmt.Errorf("receiving: %w", err)
 			}
-			return fmt.Errorf("receiving: %w", err)
+			events <- err
+			return
 		}
 		if n == 0 {
 			continue // the end of a message that filled buf exactly
 		}
+		opened()
 		typ, payload, err := decode(buf[:n])
 		if err != nil {
 			fmt.Fprintf(s.stderr, "onc: dropped a message of %d bytes: %v\n", n, err)
 			continue
 		}
-		if typ == typeEnd {
-			return nil
+		switch {
+		case typ == typeHello:
+		case typ == typeEnd && !ended:
+			ended = true
+			events <- nil
+		case ended:
+			fmt.Fprintf(s.stderr, "onc: dropped a message of %d bytes after the peer's end of stream\n", n)
+		default:
+			if _, err := s.stdout.Write(payload); err != nil {
+				events <- fmt.Errorf("writing standard output: %w", err)
+				return
+			}
+			s.received += int64(len(payload))
 		}
-		if _, err := s.stdout.Write(payload); err != nil {
-			return fmt.Errorf("writing standard output: %w", err)
-		}
-		s.received += int64(len(payload))
 	}
 }
 
@@ -243,6 +282,12 @@ func (s *sender) data(msg []byte) error {
 		return errEnded
 	}
 	msg[0] = typeData
+	_, err := s.f.Write(msg)
+	return err
+}
+
+// write sends msg as it is.
+func (s *sender) write(msg []byte) error {
 	_, err := s.f.Write(msg)
 	return err
 }
