@@ -15,18 +15,28 @@
 // An Ouroboros flow has no half-close, and the end of a flow is not
 // signalled across a shim layer (the peer learns it only from the keepalive
 // timeout, two minutes). onc therefore frames what it sends (wire.go): one
-// type byte per message, data or end of stream. The rules:
+// type byte per message, data, end of stream, or the allocator's hello. The
+// rules:
 //
 //   - when standard input reaches end of file, onc sends the end of its
 //     stream and keeps receiving (a half-close);
 //   - when the peer's end of stream arrives, standard output is complete; onc
 //     exits 0 as soon as its own input is done too. If its standard input
-//     is a terminal (or -d was given) it does not wait for it: it sends its
-//     end and exits at once;
+//     is a terminal it does not wait for it: it sends its end and exits at
+//     once (-d sends the end at the start and never reads standard input);
 //   - the flow going down before the peer's end of stream is an error (the
-//     peer died or left): exit status 1;
+//     peer died or left): exit status 1; so is the peer leaving after its
+//     end while onc still sends;
 //   - before it exits, onc closes the flow, which on a reliable flow waits
-//     until the peer acknowledged everything sent.
+//     until the peer acknowledged everything sent;
+//   - the allocator sends a hello first, and the acceptor of a reliable flow
+//     sends nothing before the allocator's first message arrived: across a
+//     shim layer the acceptor's first packets can reach the allocator's host
+//     before the flow exists there, and be dropped.
+//
+// On a flow that is not reliable (-q raw, best, video, voice) the messages,
+// the end included, may be lost: a lost end leaves the peer waiting (stop
+// it with a signal).
 //
 // So onc NAME < file and onc -l NAME > file move a file and both exit 0,
 // whatever the listener's standard input is (a terminal, /dev/null in a
