@@ -128,7 +128,7 @@ func oncTransfer(t *testing.T, srv, cli *rig.Instance, name string, size int, li
 	check := func(what, out string, l, c *oncProc) {
 		t.Helper()
 		start := time.Now()
-		lc, cc := l.exit(t, 40*time.Second), c.exit(t, 40*time.Second)
+		lc, cc := l.exit(t, 3*time.Minute), c.exit(t, 3*time.Minute)
 		if lc != 0 || cc != 0 {
 			t.Fatalf("%s: listener exit %d, client exit %d\nlistener: %s\nclient: %s", what, lc, cc, l.stderr, c.stderr)
 		}
