@@ -72,7 +72,8 @@ Connects standard input and output to an Ouroboros flow (a netcat).
   -r, --register LAYER      With -l: also register NAME in LAYER, so peers
                             on other hosts reach it (may be repeated)
   -q, --qos QOS             QoS of the flow: raw, best, video, voice or
-                            data (default data: reliable, in order)
+                            data (default data: reliable, in order); a
+                            listener takes the QoS the allocator asked for
   -d, --no-stdin            Do not read standard input; only receive
   -v, --verbose             Say what happens on standard error
 
