@@ -74,12 +74,20 @@ func (c *Conn) Consumed(now time.Time) []byte {
 
 // urgentAck reports that an ACK|FC should go now rather than after the
 // delayed-ACK time: a quarter window arrived unacknowledged (as TCP acks
-// every other segment), or the sender is about to run out of window and an
-// update gives it a quarter window more. "About to run out" is less than
-// an eighth of our window, and less than a quarter of the sender's start
-// window: a run starts with the start window, which may be smaller than an
-// eighth of ours, and the first packets of a run must not look urgent.
-// (Whether the ACK may go at all is ctlOK's decision.)
+// every other segment), or the sender is running out of window and an
+// update gives it a quarter window more.
+//
+// "Running out" is less than half our window left once the run has gone
+// past the sender's start window: a one-way sender then learns of the room
+// the reader made while it still has half a window to send, so it never
+// stops to wait for the update (each stop costs it a wake-up, and the
+// receiver's reader one more). At most one update goes per quarter window
+// the reader frees, and none while we send data ourselves (every DATA
+// packet carries FC, which moves adv). Within the start window, "running
+// out" is less than an eighth of our window and less than a quarter of the
+// start window: the first packets of a run must not look urgent, so that
+// a responder's answer carries the first ACK (ctl.go). (Whether the ACK
+// may go at all is ctlOK's decision.)
 func (c *Conn) urgentAck() bool {
 	q := c.cfg.RQSize / 4
 	if int(int32(c.rcv.lwe-c.rcv.seqno)) >= q {
@@ -87,6 +95,9 @@ func (c *Conn) urgentAck() bool {
 	}
 	left := int(int32(c.rcv.adv - c.rcv.lwe))
 	low := min(c.cfg.RQSize/8, int(c.cfg.StartWindow/4))
+	if !c.rcv.lwe.Before(c.rcv.isn.Add(c.cfg.StartWindow)) {
+		low = max(low, c.cfg.RQSize/2)
+	}
 	return left < low && int(int32(c.rcvRWE()-c.rcv.adv)) >= q
 }
 
