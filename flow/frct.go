@@ -103,11 +103,17 @@ func (fr *frctFlow) kickWriters() {
 	}
 }
 
-// frctReceive handles one non-empty packet from the peer (receive goroutine).
-func (f *Flow) frctReceive(now time.Time, sdu []byte) {
+// frctReceive handles one non-empty packet from the peer: in the receive
+// goroutine, or in a Read that took it from the channel itself (hotRead).
+// own says the flow may keep sdu (a buffer of its exact size, read from the
+// channel for this flow); otherwise it is copied.
+func (f *Flow) frctReceive(now time.Time, sdu []byte, own bool) {
 	fr := f.fr
 	f.mu.Lock()
-	pkt := append(f.rxBuf(len(sdu)), sdu...) // the engine keeps it in its reorder queue
+	pkt := sdu
+	if !own {
+		pkt = append(f.rxBuf(len(sdu)), sdu...) // the engine keeps it in its reorder queue
+	}
 	deliver, reply, err := fr.conn.Receive(now, pkt)
 	if err != nil {
 		f.malformed.Add(1) // shorter than the FRCT header: dropped (F4)
@@ -216,6 +222,7 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		}
 		pkt, err = fr.conn.Send(now, fr.wbuf[:1], p)
 		fr.arm(now)
+		sent = now
 		f.mu.Unlock()
 		if err == nil {
 			break
