@@ -111,9 +111,13 @@ func (c *Conn) expireRcv(now time.Time) {
 
 // Receive processes one packet from the peer. It returns the payloads now
 // deliverable in order, and control packets to transmit at once. Payloads
-// alias pkt, whose ownership passes to the Conn. A packet shorter than the
-// header returns wire.ErrTruncated.
+// alias pkt, whose ownership passes to the Conn. The deliver slice itself
+// is valid until the next call of Receive, which reuses its array (no
+// allocation per packet); the payloads in it stay valid. A packet shorter
+// than the header returns wire.ErrTruncated.
 func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err error) {
+	clear(c.dlv) // forget the last call's payloads
+	c.dlv = c.dlv[:0]
 	h, err := wire.ParseFRCT(pkt)
 	if err != nil {
 		return nil, nil, err
@@ -180,7 +184,8 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.pending++
 		c.stats.Delivered++
 		c.scheduleAck(now)
-		return [][]byte{payload}, nil, nil
+		c.dlv = append(c.dlv, payload)
+		return c.dlv, nil, nil
 	}
 	if !seq.InWindow(c.rcv.lwe, c.rcvRWE()) {
 		c.stats.OutOfWindow++
@@ -201,6 +206,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		}
 		return nil, nil, nil
 	}
+	deliver = c.dlv
 	for c.rq[c.rqHead] != nil {
 		deliver = append(deliver, c.rq[c.rqHead])
 		c.rq[c.rqHead] = nil
@@ -209,6 +215,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.pending++
 		c.stats.Delivered++
 	}
+	c.dlv = deliver
 	// A packet that filled a hole (more than itself delivered) is acked at
 	// once: the sender waits for that ACK to resend the next hole.
 	if len(deliver) > 1 || c.urgentAck() {
