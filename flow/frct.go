@@ -8,6 +8,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/frct"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
 // FRCT in the flow. A flow whose QoS asks for
@@ -34,8 +35,9 @@ type frctFlow struct {
 	armed   time.Time   // when timer fires; zero if stopped
 	stopped bool        // the flow is gone: the timer must not re-arm
 
-	// winKick (capacity 1) is signalled whenever a packet from the peer was
-	// processed: the window may have opened or data been acknowledged.
+	// winKick (capacity 1) is signalled whenever a packet from the peer
+	// with an ACK or FC field was processed: the window may have opened or
+	// data been acknowledged.
 	winKick chan struct{}
 	// wsem (capacity 1) serialises writers from Send to the channel, so that
 	// sequence numbers enter the channel in order.
@@ -45,7 +47,17 @@ type frctFlow struct {
 	// wbuf is the packet being written; the holder of wsem owns it (the
 	// channel copies the packet, so it is reused by the next write).
 	wbuf []byte
+	// base is when the flow's engine was made; see now.
+	base time.Time
 }
+
+// now reads the clock for the engine: base plus the monotonic time since,
+// one clock read where time.Now makes two (wall and monotonic), on every
+// packet written. The engine compares times only with each other (Sub,
+// Before), which use the monotonic reading; the wall reading it carries
+// (for the keepalive's unix times) is base's plus the monotonic time since,
+// which stays within clock adjustments of the true one.
+func (fr *frctFlow) now() time.Time { return fr.base.Add(time.Since(fr.base)) }
 
 // rcvWindow is the receive window this end advertises, in packets. The
 // reference advertises its reorder queue, 256; a larger window is the
@@ -69,12 +81,13 @@ func newFRCT(f *Flow) *frctFlow {
 		rtx:     q.Loss == 0,
 		winKick: make(chan struct{}, 1),
 		wsem:    make(chan struct{}, 1),
+		base:    time.Now(),
 	}
 	fr.conn = frct.New(frct.Config{
 		MPL:    time.Duration(f.info.MPL) * time.Millisecond,
 		RTX:    fr.rtx,
 		RQSize: rcvWindow,
-	}, time.Now())
+	}, fr.base)
 	fr.timer = time.AfterFunc(time.Hour, f.frctTimeout)
 	fr.timer.Stop()
 	return fr
@@ -90,7 +103,7 @@ func (fr *frctFlow) arm(now time.Time) {
 		return
 	}
 	if now.IsZero() {
-		now = time.Now()
+		now = fr.now()
 	}
 	fr.armed = dl
 	fr.timer.Reset(max(dl.Sub(now), 0))
@@ -114,6 +127,9 @@ func (f *Flow) frctReceive(now time.Time, sdu []byte, own bool) {
 	if !own {
 		pkt = append(f.rxBuf(len(sdu)), sdu...) // the engine keeps it in its reorder queue
 	}
+	// Only an ACK or FC field can open the window or acknowledge data: a
+	// plain DATA packet (all a one-way receiver gets) wakes no writer.
+	news := wire.FRCT(pkt).Valid() && wire.FRCT(pkt).Flags()&(wire.FRCTACK|wire.FRCTFC) != 0
 	deliver, reply, err := fr.conn.Receive(now, pkt)
 	if err != nil {
 		f.malformed.Add(1) // shorter than the FRCT header: dropped (F4)
@@ -129,7 +145,9 @@ func (f *Flow) frctReceive(now time.Time, sdu []byte, own bool) {
 	s := f.set
 	f.mu.Unlock()
 	f.sendControl(reply)
-	fr.kickWriters()
+	if news {
+		fr.kickWriters()
+	}
 	if len(deliver) > 0 {
 		f.kick()
 		if s != nil {
@@ -141,7 +159,7 @@ func (f *Flow) frctReceive(now time.Time, sdu []byte, own bool) {
 // frctTimeout runs the engine's timers (timer goroutine).
 func (f *Flow) frctTimeout() {
 	fr := f.fr
-	now := time.Now()
+	now := fr.now()
 	f.mu.Lock()
 	if fr.stopped {
 		f.mu.Unlock()
@@ -206,7 +224,7 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 	var pkt []byte
 	var sent time.Time
 	for {
-		now := time.Now()
+		now := fr.now()
 		f.mu.Lock()
 		switch {
 		case f.closed:
