@@ -110,3 +110,47 @@ func TestRequestResponseNoUpdate(t *testing.T) {
 		xfer(b, a, i)
 	}
 }
+
+// TestRefusedRDVSAfterRTT: a sender with an RTT sample whose window closes
+// sends its RDVS a smoothed RTT after the refusal, not at once (the
+// receiver's own update may be on its way), and then every 100 ms.
+func TestRefusedRDVSAfterRTT(t *testing.T) {
+	const rtt = 2 * time.Millisecond
+	a := New(Config{RTX: true, Rand: fixed(10), StartWindow: 4, RQSize: 8}, t0)
+	b := New(Config{RTX: true, StartWindow: 4, RQSize: 8}, t0)
+	now := t0
+	// One packet, acknowledged rtt later: the first sample.
+	p, _ := a.Send(now, nil, []byte{0})
+	b.Receive(now, p)
+	now = now.Add(rtt)
+	for _, x := range b.OnTimeout(now.Add(ctlHold)) {
+		a.Receive(now, x)
+	}
+	if a.Unacked() != 0 || a.rtt.estimate() != rtt {
+		t.Fatalf("unacked %d, srtt %v: no sample", a.Unacked(), a.rtt.estimate())
+	}
+	for {
+		if _, err := a.Send(now, nil, []byte{1}); errors.Is(err, ErrWindowClosed) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rdvs := func(at time.Time) bool {
+		for _, p := range a.OnTimeout(at) {
+			if wire.FRCT(p).Flags() == wire.FRCTRDVS {
+				return true
+			}
+		}
+		return false
+	}
+	if rdvs(now) || rdvs(now.Add(rtt-time.Microsecond)) {
+		t.Fatal("RDVS before an RTT passed")
+	}
+	if !rdvs(now.Add(rtt)) {
+		t.Fatal("no RDVS an RTT after the refusal")
+	}
+	if rdvs(now.Add(rtt+rdvInterval-time.Microsecond)) || !rdvs(now.Add(rtt+rdvInterval)) {
+		t.Fatal("the next RDVS is not 100 ms later")
+	}
+}
