@@ -3,6 +3,8 @@ package flow
 import (
 	"errors"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
@@ -39,12 +41,17 @@ type frctFlow struct {
 	// with an ACK or FC field was processed: the window may have opened or
 	// data been acknowledged.
 	winKick chan struct{}
-	// wsem (capacity 1) serialises writers from Send to the channel, so that
-	// sequence numbers enter the channel in order.
-	wsem chan struct{}
+	// wmu serialises writers from Send to the channel, so that sequence
+	// numbers enter the channel in order. A writer that finds it held
+	// waits for wfree (capacity 1), which a releasing writer signals when
+	// wwait counts writers waiting (see lockWriter): a lone writer pays a
+	// TryLock and an Unlock per packet, no channel operation.
+	wmu   sync.Mutex
+	wfree chan struct{}
+	wwait atomic.Int32
 	// noLinger is FRCTFLINGER cleared (SetFRCTFlags); guarded by Flow.mu.
 	noLinger bool
-	// wbuf is the packet being written; the holder of wsem owns it (the
+	// wbuf is the packet being written; the holder of wmu owns it (the
 	// channel copies the packet, so it is reused by the next write).
 	wbuf []byte
 	// base is when the flow's engine was made; see now.
@@ -80,7 +87,7 @@ func newFRCT(f *Flow) *frctFlow {
 	fr := &frctFlow{
 		rtx:     q.Loss == 0,
 		winKick: make(chan struct{}, 1),
-		wsem:    make(chan struct{}, 1),
+		wfree:   make(chan struct{}, 1),
 		base:    time.Now(),
 	}
 	fr.conn = frct.New(frct.Config{
@@ -205,21 +212,10 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 	fr := f.fr
 	var w waiter
 	defer w.stop()
-	select {
-	case fr.wsem <- struct{}{}:
-	default:
-		if nonblock {
-			return oerr.EAGAIN
-		}
-		select {
-		case fr.wsem <- struct{}{}:
-		case <-w.until(dl):
-			return oerr.ETIMEDOUT
-		case <-f.done:
-			return net.ErrClosed
-		}
+	if err := fr.lockWriter(f, &w, dl, nonblock); err != nil {
+		return err
 	}
-	defer func() { <-fr.wsem }()
+	defer fr.unlockWriter()
 
 	var pkt []byte
 	var sent time.Time
@@ -278,6 +274,43 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		return nil
 	}
 	return err
+}
+
+// lockWriter takes wmu for a writer, waiting up to dl (EAGAIN at once with
+// nonblock). A waiter counts itself in wwait before it tries the lock
+// again, so a holder that releases after that try failed sees the count
+// and signals wfree; a signal a waiter does not need (it took the lock on
+// its own try) is left for the next, who tries again.
+func (fr *frctFlow) lockWriter(f *Flow, w *waiter, dl time.Time, nonblock bool) error {
+	if fr.wmu.TryLock() {
+		return nil
+	}
+	if nonblock {
+		return oerr.EAGAIN
+	}
+	fr.wwait.Add(1)
+	defer fr.wwait.Add(-1)
+	for !fr.wmu.TryLock() {
+		select {
+		case <-fr.wfree:
+		case <-w.until(dl):
+			return oerr.ETIMEDOUT
+		case <-f.done:
+			return net.ErrClosed
+		}
+	}
+	return nil
+}
+
+// unlockWriter releases wmu and wakes a waiting writer, if any.
+func (fr *frctFlow) unlockWriter() {
+	fr.wmu.Unlock()
+	if fr.wwait.Load() > 0 {
+		select {
+		case fr.wfree <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // waiter holds the timers of a writer that has to wait, made on first use.
