@@ -384,3 +384,21 @@ func TestReliableConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestReliableWriteCountsAsSent: a reliable Write records when it sent, as
+// a raw one does, so the keepalive sees a flow that sends (it used to
+// record the zero time: a writing flow looked silent).
+func TestReliableWriteCountsAsSent(t *testing.T) {
+	a, b := pair(t, reliable, reliable)
+	before := time.Now()
+	if _, err := a.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if sent := time.Unix(0, a.lastSnd.Load()); sent.Before(before.Add(-time.Second)) {
+		t.Fatalf("last send recorded at %v, the write was at %v", sent, before)
+	}
+	b.SetReadTimeout(10 * time.Second)
+	if _, err := b.Read(make([]byte, 8)); err != nil {
+		t.Fatal(err)
+	}
+}
