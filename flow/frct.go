@@ -209,14 +209,22 @@ func (f *Flow) sendControl(pkts [][]byte) {
 // for other writers) up to dl, or fails with EAGAIN when nonblock is set.
 // The fast path (window open, no other writer) starts no timer.
 func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
+	// No defer: with the many returns of sendLocked they would not be
+	// open-coded, and cost a deferred call each on every packet.
 	fr := f.fr
 	var w waiter
-	defer w.stop()
-	if err := fr.lockWriter(f, &w, dl, nonblock); err != nil {
-		return err
+	err := fr.lockWriter(f, &w, dl, nonblock)
+	if err == nil {
+		err = f.sendLocked(p, dl, nonblock, &w)
+		fr.unlockWriter()
 	}
-	defer fr.unlockWriter()
+	w.stop()
+	return err
+}
 
+// sendLocked is frctWrite with the writers' lock held.
+func (f *Flow) sendLocked(p []byte, dl time.Time, nonblock bool, w *waiter) error {
+	fr := f.fr
 	var pkt []byte
 	var sent time.Time
 	for {
