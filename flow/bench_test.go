@@ -42,6 +42,15 @@ func benchOneWayCipher(b *testing.B, q qos.Spec, size int, c crypt.Cipher) {
 		}
 	}
 	<-done
+	b.StopTimer()
+	if st, err := fa.FRCTStats(); err == nil {
+		// Engine work per message: resends and control packets (ACK, FC,
+		// RDVS) on the sender's side, and what the receiver sent back.
+		rs, _ := fb.FRCTStats()
+		b.ReportMetric(float64(st.Retransmitted)/float64(b.N), "rtx/op")
+		b.ReportMetric(float64(rs.Control)/float64(b.N), "acks/op")
+		b.ReportMetric(float64(st.Refused)/float64(b.N), "refused/op")
+	}
 }
 
 func BenchmarkOneWayRaw64(b *testing.B)        { benchOneWay(b, qos.Raw, 64) }

@@ -60,7 +60,16 @@ func (s *stressFlow) read(buf []byte) {
 // channel, and with a third of the writers closing their flow at a random
 // point. Every message written must be read once and in order, a closed peer
 // must be reported (EFLOWDOWN) after its last message, and no wait may hang.
-func TestEventSetStress(t *testing.T) {
+func TestEventSetStress(t *testing.T) { eventSetStress(t, rawNoKeepalive) }
+
+// TestEventSetStressReliable is TestEventSetStress over reliable flows: the
+// waiting goroutine of a one-flow set runs the FRCT engine on the packets it
+// takes from the channel, the window (not the channel) holds the writers
+// back, and a closing writer lingers until its last message is
+// acknowledged.
+func TestEventSetStressReliable(t *testing.T) { eventSetStress(t, reliable) }
+
+func eventSetStress(t *testing.T, spec qos.Spec) {
 	const nFlows = 12
 	// 512-byte messages: the ring holds about a thousand and rxq 1024, so
 	// the writers block on a full channel.
@@ -77,7 +86,7 @@ func TestEventSetStress(t *testing.T) {
 	start := make(chan struct{}) // closed once every flow is in its set
 
 	for i := range nFlows {
-		a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
+		a, b := pair(t, spec, spec)
 		b.SetFlags(FlagRNoBlock | FlagRdWr | FlagRNoPart)
 		s := &stressFlow{f: b, want: msgs, killed: i%3 == 0}
 		if s.killed {

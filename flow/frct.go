@@ -3,11 +3,14 @@ package flow
 import (
 	"errors"
 	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/frct"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
+	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
 // FRCT in the flow. A flow whose QoS asks for
@@ -34,19 +37,35 @@ type frctFlow struct {
 	armed   time.Time   // when timer fires; zero if stopped
 	stopped bool        // the flow is gone: the timer must not re-arm
 
-	// winKick (capacity 1) is signalled whenever a packet from the peer was
-	// processed: the window may have opened or data been acknowledged.
+	// winKick (capacity 1) is signalled whenever a packet from the peer
+	// with an ACK or FC field was processed: the window may have opened or
+	// data been acknowledged.
 	winKick chan struct{}
-	// wsem (capacity 1) serialises writers from Send to the channel, so that
-	// sequence numbers enter the channel in order.
-	wsem chan struct{}
+	// wmu serialises writers from Send to the channel, so that sequence
+	// numbers enter the channel in order. A writer that finds it held
+	// waits for wfree (capacity 1), which a releasing writer signals when
+	// wwait counts writers waiting (see lockWriter): a lone writer pays a
+	// TryLock and an Unlock per packet, no channel operation.
+	wmu   sync.Mutex
+	wfree chan struct{}
+	wwait atomic.Int32
 	// noLinger is FRCTFLINGER cleared (SetFRCTFlags); guarded by Flow.mu.
 	noLinger bool
-	// wbuf is the packet being written; the holder of wsem owns it (the
+	// wbuf is the packet being written; the holder of wmu owns it (the
 	// channel copies the packet, so it is reused by the next write).
 	wbuf []byte
 	sbuf []byte // the encrypted form of wbuf (encrypted flows); owned as wbuf
+	// base is when the flow's engine was made; see now.
+	base time.Time
 }
+
+// now reads the clock for the engine: base plus the monotonic time since,
+// one clock read where time.Now makes two (wall and monotonic), on every
+// packet written. The engine compares times only with each other (Sub,
+// Before), which use the monotonic reading; the wall reading it carries
+// (for the keepalive's unix times) is base's plus the monotonic time since,
+// which stays within clock adjustments of the true one.
+func (fr *frctFlow) now() time.Time { return fr.base.Add(time.Since(fr.base)) }
 
 // rcvWindow is the receive window this end advertises, in packets. The
 // reference advertises its reorder queue, 256; a larger window is the
@@ -69,13 +88,14 @@ func newFRCT(f *Flow) *frctFlow {
 	fr := &frctFlow{
 		rtx:     q.Loss == 0,
 		winKick: make(chan struct{}, 1),
-		wsem:    make(chan struct{}, 1),
+		wfree:   make(chan struct{}, 1),
+		base:    time.Now(),
 	}
 	fr.conn = frct.New(frct.Config{
 		MPL:    time.Duration(f.info.MPL) * time.Millisecond,
 		RTX:    fr.rtx,
 		RQSize: rcvWindow,
-	}, time.Now())
+	}, fr.base)
 	fr.timer = time.AfterFunc(time.Hour, f.frctTimeout)
 	fr.timer.Stop()
 	return fr
@@ -91,7 +111,7 @@ func (fr *frctFlow) arm(now time.Time) {
 		return
 	}
 	if now.IsZero() {
-		now = time.Now()
+		now = fr.now()
 	}
 	fr.armed = dl
 	fr.timer.Reset(max(dl.Sub(now), 0))
@@ -104,11 +124,20 @@ func (fr *frctFlow) kickWriters() {
 	}
 }
 
-// frctReceive handles one non-empty packet from the peer (receive goroutine).
-func (f *Flow) frctReceive(now time.Time, sdu []byte) {
+// frctReceive handles one non-empty packet from the peer: in the receive
+// goroutine, or in a Read that took it from the channel itself (hotRead).
+// own says the flow may keep sdu (a buffer of its exact size, read from the
+// channel for this flow); otherwise it is copied.
+func (f *Flow) frctReceive(now time.Time, sdu []byte, own bool) {
 	fr := f.fr
 	f.mu.Lock()
-	pkt := append(f.rxBuf(len(sdu)), sdu...) // the engine keeps it in its reorder queue
+	pkt := sdu
+	if !own {
+		pkt = append(f.rxBuf(len(sdu)), sdu...) // the engine keeps it in its reorder queue
+	}
+	// Only an ACK or FC field can open the window or acknowledge data: a
+	// plain DATA packet (all a one-way receiver gets) wakes no writer.
+	news := wire.FRCT(pkt).Valid() && wire.FRCT(pkt).Flags()&(wire.FRCTACK|wire.FRCTFC) != 0
 	deliver, reply, err := fr.conn.Receive(now, pkt)
 	if err != nil {
 		f.malformed.Add(1) // shorter than the FRCT header: dropped (F4)
@@ -124,7 +153,9 @@ func (f *Flow) frctReceive(now time.Time, sdu []byte) {
 	s := f.set
 	f.mu.Unlock()
 	f.sendControl(reply)
-	fr.kickWriters()
+	if news {
+		fr.kickWriters()
+	}
 	if len(deliver) > 0 {
 		f.kick()
 		if s != nil {
@@ -136,7 +167,7 @@ func (f *Flow) frctReceive(now time.Time, sdu []byte) {
 // frctTimeout runs the engine's timers (timer goroutine).
 func (f *Flow) frctTimeout() {
 	fr := f.fr
-	now := time.Now()
+	now := fr.now()
 	f.mu.Lock()
 	if fr.stopped {
 		f.mu.Unlock()
@@ -185,29 +216,26 @@ func (f *Flow) sendControl(pkts [][]byte) {
 // for other writers) up to dl, or fails with EAGAIN when nonblock is set.
 // The fast path (window open, no other writer) starts no timer.
 func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
+	// No defer: with the many returns of sendLocked they would not be
+	// open-coded, and cost a deferred call each on every packet.
 	fr := f.fr
 	var w waiter
-	defer w.stop()
-	select {
-	case fr.wsem <- struct{}{}:
-	default:
-		if nonblock {
-			return oerr.EAGAIN
-		}
-		select {
-		case fr.wsem <- struct{}{}:
-		case <-w.until(dl):
-			return oerr.ETIMEDOUT
-		case <-f.done:
-			return net.ErrClosed
-		}
+	err := fr.lockWriter(f, &w, dl, nonblock)
+	if err == nil {
+		err = f.sendLocked(p, dl, nonblock, &w)
+		fr.unlockWriter()
 	}
-	defer func() { <-fr.wsem }()
+	w.stop()
+	return err
+}
 
+// sendLocked is frctWrite with the writers' lock held.
+func (f *Flow) sendLocked(p []byte, dl time.Time, nonblock bool, w *waiter) error {
+	fr := f.fr
 	var pkt []byte
 	var sent time.Time
 	for {
-		now := time.Now()
+		now := fr.now()
 		f.mu.Lock()
 		switch {
 		case f.closed:
@@ -223,6 +251,7 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		}
 		pkt, err = fr.conn.Send(now, fr.wbuf[:1], p)
 		fr.arm(now)
+		sent = now
 		f.mu.Unlock()
 		if err == nil {
 			break
@@ -270,6 +299,43 @@ func (f *Flow) frctWrite(p []byte, dl time.Time, nonblock bool) error {
 		return nil
 	}
 	return err
+}
+
+// lockWriter takes wmu for a writer, waiting up to dl (EAGAIN at once with
+// nonblock). A waiter counts itself in wwait before it tries the lock
+// again, so a holder that releases after that try failed sees the count
+// and signals wfree; a signal a waiter does not need (it took the lock on
+// its own try) is left for the next, who tries again.
+func (fr *frctFlow) lockWriter(f *Flow, w *waiter, dl time.Time, nonblock bool) error {
+	if fr.wmu.TryLock() {
+		return nil
+	}
+	if nonblock {
+		return oerr.EAGAIN
+	}
+	fr.wwait.Add(1)
+	defer fr.wwait.Add(-1)
+	for !fr.wmu.TryLock() {
+		select {
+		case <-fr.wfree:
+		case <-w.until(dl):
+			return oerr.ETIMEDOUT
+		case <-f.done:
+			return net.ErrClosed
+		}
+	}
+	return nil
+}
+
+// unlockWriter releases wmu and wakes a waiting writer, if any.
+func (fr *frctFlow) unlockWriter() {
+	fr.wmu.Unlock()
+	if fr.wwait.Load() > 0 {
+		select {
+		case fr.wfree <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // waiter holds the timers of a writer that has to wait, made on first use.

@@ -21,10 +21,12 @@ import (
 //     queue drains, and EventDealloc is posted.
 func (f *Flow) receive() {
 	defer close(f.rxDone)
-	// No buffer is held while waiting: a raw flow reads each packet into a
-	// buffer of its exact size, which the queue then keeps (no copy); other
-	// flows borrow a pooled buffer for the time the packet is handled.
-	own := f.fr == nil && !f.crc && f.pc == nil
+	// No buffer is held while waiting: a flow without CRC or encryption
+	// reads each packet into a buffer of its exact size, which the queue (or
+	// FRCT's reorder queue) then keeps (no copy); CRC and encrypted flows
+	// borrow a pooled buffer for the time the packet is handled (an
+	// encrypted packet is opened into a buffer of its own, see handle).
+	own := !f.crc && f.pc == nil
 	var pooled *[]byte
 	get := func(n int) []byte {
 		// Called with the channel's consumer role held, once a datagram is
@@ -87,7 +89,7 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 			own = f.fr == nil // FRCT copies the packet; the queue keeps it otherwise
 		}
 		if f.fr != nil {
-			f.frctReceive(now, sdu)
+			f.frctReceive(now, sdu, own)
 			return
 		}
 		msg := sdu
@@ -131,11 +133,14 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 // came from the peer for datapath.HotWindow), then takes what
 // else is there while rxq has room. got reports that it handled a datagram;
 // again that it woke without one before until (a deadline may have changed):
-// the caller looks at its state and may call again. Raw flows without CRC
-// only (FRCT and CRC flows are left to the receive goroutine); the receive
-// goroutine keeps watching the socket for the peer's end.
+// the caller looks at its state and may call again. Flows without CRC only
+// (CRC flows are left to the receive goroutine); the receive goroutine keeps
+// watching the socket for the peer's end. On an FRCT flow the caller runs the
+// engine on each datagram as the receive goroutine would (frctReceive): a
+// datagram may deliver nothing (an ACK, a packet beyond a hole), and what is
+// delivered is bounded by the receive window, not by rxCap.
 func (f *Flow) hotRead(until time.Time) (got, again bool) {
-	if f.fr != nil || f.crc || f.pc != nil {
+	if f.crc || f.pc != nil {
 		return false, false
 	}
 	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
@@ -319,9 +324,10 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 // queued returns the number of messages in rxq. Called with f.mu held.
 func (f *Flow) queued() int { return len(f.rxq) - f.rxHead }
 
-// Receive buffers of FRCT flows are recycled: the receive goroutine copies
-// each packet out of the channel into one, Read copies the payload to the
-// caller and gives it back. Both hold f.mu. A payload starts 12 bytes into
+// Receive buffers of FRCT flows with CRC are recycled: the receive goroutine
+// copies each packet out of the channel into one, Read copies the payload to
+// the caller and gives it back. (FRCT flows without CRC keep the buffer the
+// packet was read into, of its exact size, as raw flows do.) Both hold f.mu. A payload starts 12 bytes into
 // its buffer (after the FRCT header), so a buffer loses 12 bytes of room per
 // use; it is allocated with rxSlack spare bytes and kept while it has at
 // least rxBufMin, at most rxFreeMax of them up to rxBufMax bytes each (so at
@@ -346,7 +352,7 @@ func (f *Flow) rxBuf(n int) []byte {
 
 // recycle takes back a buffer whose bytes were all read.
 func (f *Flow) recycle(b []byte) {
-	if f.fr == nil {
+	if f.fr == nil || !f.crc {
 		return
 	}
 	if c := cap(b); c >= rxBufMin && c <= rxBufMax && len(f.rxFree) < rxFreeMax {

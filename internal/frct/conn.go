@@ -126,6 +126,7 @@ type Conn struct {
 	rcv rcvRec
 
 	rq      [][]byte // reorder queue; rq[(rqHead+i)%len] holds rcv.lwe+i
+	dlv     [][]byte // what the last Receive delivered (its array is reused)
 	rqHead  int
 	pending int // payloads returned by Receive and not yet Consumed
 

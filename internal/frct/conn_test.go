@@ -147,16 +147,19 @@ func TestWindowClosesAndReopens(t *testing.T) {
 	if len(pkts) != DefaultRQSize {
 		t.Fatalf("window closed after %d packets, want the %d b advertised", len(pkts), DefaultRQSize)
 	}
-	// Rendezvous is due at once (F3 fixed: no FC was ever received).
-	if dl := a.NextDeadline(); !dl.Equal(t1) {
-		t.Fatalf("rdv deadline %v", dl)
+	// Rendezvous is due a smoothed RTT later, at most 100 ms (the sample
+	// here is the 500 ms hold), whether or not an FC was ever received
+	// (F3 fixed).
+	t2 := t1.Add(rdvInterval)
+	if dl := a.NextDeadline(); !dl.Equal(t2) {
+		t.Fatalf("rdv deadline %v after the refusal", dl.Sub(t1))
 	}
-	out := a.OnTimeout(t1)
+	out := a.OnTimeout(t2)
 	if len(out) != 1 || hex.EncodeToString(out[0]) != "100000000000000000000000" {
 		t.Fatalf("rdvs %x", out)
 	}
-	if dl := a.NextDeadline(); dl.Sub(t1) != rdvInterval {
-		t.Fatalf("next rdv at %v", dl.Sub(t1))
+	if dl := a.NextDeadline(); dl.Sub(t2) != rdvInterval {
+		t.Fatalf("next rdv at %v", dl.Sub(t2))
 	}
 	now := t1.Add(time.Millisecond)
 	for _, p := range pkts {

@@ -74,12 +74,20 @@ func (c *Conn) Consumed(now time.Time) []byte {
 
 // urgentAck reports that an ACK|FC should go now rather than after the
 // delayed-ACK time: a quarter window arrived unacknowledged (as TCP acks
-// every other segment), or the sender is about to run out of window and an
-// update gives it a quarter window more. "About to run out" is less than
-// an eighth of our window, and less than a quarter of the sender's start
-// window: a run starts with the start window, which may be smaller than an
-// eighth of ours, and the first packets of a run must not look urgent.
-// (Whether the ACK may go at all is ctlOK's decision.)
+// every other segment), or the sender is running out of window and an
+// update gives it a quarter window more.
+//
+// "Running out" is less than half our window left once the run has gone
+// past the sender's start window: a one-way sender then learns of the room
+// the reader made while it still has half a window to send, so it never
+// stops to wait for the update (each stop costs it a wake-up, and the
+// receiver's reader one more). At most one update goes per quarter window
+// the reader frees, and none while we send data ourselves (every DATA
+// packet carries FC, which moves adv). Within the start window, "running
+// out" is less than an eighth of our window and less than a quarter of the
+// start window: the first packets of a run must not look urgent, so that
+// a responder's answer carries the first ACK (ctl.go). (Whether the ACK
+// may go at all is ctlOK's decision.)
 func (c *Conn) urgentAck() bool {
 	q := c.cfg.RQSize / 4
 	if int(int32(c.rcv.lwe-c.rcv.seqno)) >= q {
@@ -87,6 +95,9 @@ func (c *Conn) urgentAck() bool {
 	}
 	left := int(int32(c.rcv.adv - c.rcv.lwe))
 	low := min(c.cfg.RQSize/8, int(c.cfg.StartWindow/4))
+	if !c.rcv.lwe.Before(c.rcv.isn.Add(c.cfg.StartWindow)) {
+		low = max(low, c.cfg.RQSize/2)
+	}
 	return left < low && int(int32(c.rcvRWE()-c.rcv.adv)) >= q
 }
 
@@ -100,9 +111,13 @@ func (c *Conn) expireRcv(now time.Time) {
 
 // Receive processes one packet from the peer. It returns the payloads now
 // deliverable in order, and control packets to transmit at once. Payloads
-// alias pkt, whose ownership passes to the Conn. A packet shorter than the
-// header returns wire.ErrTruncated.
+// alias pkt, whose ownership passes to the Conn. The deliver slice itself
+// is valid until the next call of Receive, which reuses its array (no
+// allocation per packet); the payloads in it stay valid. A packet shorter
+// than the header returns wire.ErrTruncated.
 func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err error) {
+	clear(c.dlv) // forget the last call's payloads
+	c.dlv = c.dlv[:0]
 	h, err := wire.ParseFRCT(pkt)
 	if err != nil {
 		return nil, nil, err
@@ -169,7 +184,8 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.pending++
 		c.stats.Delivered++
 		c.scheduleAck(now)
-		return [][]byte{payload}, nil, nil
+		c.dlv = append(c.dlv, payload)
+		return c.dlv, nil, nil
 	}
 	if !seq.InWindow(c.rcv.lwe, c.rcvRWE()) {
 		c.stats.OutOfWindow++
@@ -190,6 +206,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		}
 		return nil, nil, nil
 	}
+	deliver = c.dlv
 	for c.rq[c.rqHead] != nil {
 		deliver = append(deliver, c.rq[c.rqHead])
 		c.rq[c.rqHead] = nil
@@ -198,6 +215,7 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 		c.pending++
 		c.stats.Delivered++
 	}
+	c.dlv = deliver
 	// A packet that filled a hole (more than itself delivered) is acked at
 	// once: the sender waits for that ACK to resend the next hole.
 	if len(deliver) > 1 || c.urgentAck() {

@@ -54,13 +54,19 @@ type rtxQueue struct {
 	q    []rtxEntry
 	due  time.Time // earliest deadline, zero if empty
 	free [][]byte  // copies of acknowledged packets, for reuse
+	// freeBytes is the capacity held in free, in bytes.
+	freeBytes int
 }
 
-// Reuse of acknowledged copies: at most maxFree buffers of at most
-// maxFreeCap bytes (1.25 MiB), a fraction of what a full window holds.
+// Reuse of acknowledged copies: at most maxFree buffers (a receive window
+// of ours; an ACK frees up to a quarter of that at once, and the next
+// quarter window of sends takes them back) of at most maxFreeCap bytes
+// each, and at most maxFreeBytes (1.25 MiB) in all: a window of small
+// packets is kept whole, of large ones a fraction.
 const (
-	maxFree    = 64
-	maxFreeCap = 20 << 10
+	maxFree      = 1024
+	maxFreeCap   = 20 << 10
+	maxFreeBytes = 1280 << 10
 )
 
 func (r *rtxQueue) reset() { r.q, r.due = nil, time.Time{} }
@@ -69,7 +75,10 @@ func (r *rtxQueue) reset() { r.q, r.due = nil, time.Time{} }
 func (r *rtxQueue) push(s Seq, now time.Time, rto time.Duration, pkt []byte) {
 	var buf []byte
 	if n := len(r.free); n > 0 && cap(r.free[n-1]) >= len(pkt) {
-		buf, r.free = r.free[n-1], r.free[:n-1]
+		buf = r.free[n-1]
+		r.free[n-1] = nil
+		r.free = r.free[:n-1]
+		r.freeBytes -= cap(buf)
 	}
 	e := rtxEntry{seq: s, first: now, last: now, due: now.Add(rto), pkt: append(buf[:0], pkt...)}
 	r.q = append(r.q, e)
@@ -94,8 +103,9 @@ func (r *rtxQueue) ack(ackno Seq) (sent time.Time) {
 	}
 	n = 0
 	for n < len(r.q) && r.q[n].seq.Before(ackno) {
-		if len(r.free) < maxFree && cap(r.q[n].pkt) <= maxFreeCap {
+		if c := cap(r.q[n].pkt); len(r.free) < maxFree && c <= maxFreeCap && r.freeBytes+c <= maxFreeBytes {
 			r.free = append(r.free, r.q[n].pkt)
+			r.freeBytes += c
 		}
 		r.q[n].pkt = nil
 		n++

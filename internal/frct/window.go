@@ -10,10 +10,15 @@ import (
 //
 //  1. The window is open while snd.seqno is before snd.rwe.
 //  2. A Send on a closed window is refused (ErrWindowClosed) and arms the
-//     rendezvous: an RDVS control packet is due at once, then every 100 ms
+//     rendezvous: an RDVS control packet is due a smoothed RTT later (at
+//     once before the first RTT sample; at most 100 ms), then every 100 ms
 //     while the window stays closed, until 1 s after the last refused Send.
 //     This fixes quirks F2/F3: the reference sends no RDVS before the first
-//     FC was received, so one-way flows could stall for good.
+//     FC was received, so one-way flows could stall for good. The wait of
+//     an RTT lets the window update that a receiver sends on its own (its
+//     reader freed room, rcv.go) arrive first: a fast one-way sender that
+//     reaches the edge now and then would otherwise send an RDVS, and get
+//     an answer, each time.
 //  3. An FC field (ACK|FC, RDV answer or piggybacked) moves snd.rwe and stops
 //     the rendezvous.
 
@@ -34,7 +39,7 @@ func (c *Conn) ResCntl() bool { return !c.noResCntl }
 // refuse records a Send refused because the window is closed.
 func (c *Conn) refuse(now time.Time) {
 	if c.win.rdvDue.IsZero() {
-		c.win.rdvDue = now
+		c.win.rdvDue = now.Add(min(c.rtt.estimate(), rdvInterval))
 	}
 	c.win.rdvUntil = now.Add(maxRDV)
 }
