@@ -179,7 +179,7 @@ func TestSpreadLateSender(t *testing.T) {
 	c := New(MBECN, 0)
 	start := c.txSlot << c.txMul
 	now := start + (int64(1)<<c.txMul)/2 // half the slot gone, nothing sent
-	for i := range 40 { // 40 kB of a 64 kB budget: within half of it plus an eighth
+	for i := range 40 {                  // 40 kB of a 64 kB budget: within half of it plus an eighth
 		if w := c.Sent(now, 1000); w != 0 {
 			t.Fatalf("packet %d waits %v", i, w)
 		}
