@@ -194,7 +194,7 @@ func (c *Ctx) spread(now int64) time.Duration {
 	if wait < minSpread {
 		return 0
 	}
-	return time.Duration(wait)
+	return time.Duration(min(wait, maxWait)) // a widened slot may be longer than a second
 }
 
 // Received accounts for an SDU that arrived with congestion mark ecn. It

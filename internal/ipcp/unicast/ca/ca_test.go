@@ -188,3 +188,24 @@ func TestSpreadLateSender(t *testing.T) {
 		t.Fatal("the 41st packet at half the slot did not wait")
 	}
 }
+
+// TestSpreadWaitBound: in a slot widened past a second, a spreading wait
+// is still cut to about a second, as the description's wait is.
+func TestSpreadWaitBound(t *testing.T) {
+	c := New(MBECN, 0)
+	c.txMul = 32 // a slot of about 4.3 s
+	c.txSlot = 1
+	c.txWBL = 1 << 20
+	now := c.txSlot << c.txMul // the slot's start
+	waited := false
+	for range 1000 { // 1 MB, within the budget: the last waits about 4 s without the bound
+		w := c.Sent(now, 1000)
+		if w > time.Duration(maxWait) {
+			t.Fatalf("wait %v over the bound", w)
+		}
+		waited = waited || w > 0
+	}
+	if !waited {
+		t.Fatal("1 MB at the start of a slot did not wait")
+	}
+}
