@@ -184,10 +184,41 @@ func (e *Endpoint) doorbell() {
 	if err != nil {
 		return
 	}
+	one := [1]byte{1}
 	rc.Write(func(fd uintptr) bool {
-		unix.SendmsgN(int(fd), []byte{1}, nil, nil, unix.MSG_DONTWAIT)
+		// Raw: MSG_DONTWAIT never blocks (see rawSyscalls).
+		unix.RawSyscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&one[0])), 1, unix.MSG_DONTWAIT, 0, 0)
 		return true
 	})
+}
+
+// readBells reads the doorbells queued on the socket into buf, waiting in
+// the netpoller (up to the socket's read deadline) while there are none.
+// The read itself is raw (see rawSyscalls): it runs only when the socket
+// is readable, and never blocks. n is 0 with a nil error at the peer's end.
+func (e *Endpoint) readBells(buf []byte) (int, error) {
+	rc, err := e.c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var n uintptr
+	var errno unix.Errno
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			n, _, errno = unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&buf[0])),
+				uintptr(len(buf)), unix.MSG_DONTWAIT, 0, 0)
+			if errno != unix.EINTR {
+				return errno != unix.EAGAIN
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if errno != 0 {
+		return 0, &net.OpError{Op: "read", Net: "unixpacket", Err: os.NewSyscallError("recvfrom", errno)}
+	}
+	return int(n), nil
 }
 
 var errCorrupt = fmt.Errorf("shared channel corrupt: %w", io.EOF)
@@ -278,7 +309,7 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 			continue
 		}
 		e.armDeadline(lazyUntil)
-		n, err := e.c.Read(bells[:])
+		n, err := e.readBells(bells[:])
 		s.bellSleep.Store(false)
 		s.sockMu.Unlock()
 		if err != nil || n == 0 {

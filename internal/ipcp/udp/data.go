@@ -24,7 +24,7 @@ func (u *UDP) reader() {
 	// at buf[1:], so buf[4:] is kind + payload once the EID is consumed.
 	buf := make([]byte, 1+wire.UDPEIDLen+max(u.maxData, datapath.MaxSDU))
 	for {
-		n, src, err := u.conn.ReadFromUDPAddrPort(buf[1:])
+		n, src, err := u.recv(buf[1:])
 		if err != nil {
 			if errClosed(err) {
 				return
@@ -47,6 +47,14 @@ func (u *UDP) reader() {
 		}
 		u.deliver(eid, src, buf[4:1+n], len(payload))
 	}
+}
+
+// recv reads the next datagram (see rawSock).
+func (u *UDP) recv(buf []byte) (int, netip.AddrPort, error) {
+	if u.raw != nil {
+		return u.raw.recvFrom(buf)
+	}
+	return u.conn.ReadFromUDPAddrPort(buf)
 }
 
 // deliver hands a data payload (pkt = headroom + payload) to its flow.

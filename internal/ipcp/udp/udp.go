@@ -97,6 +97,7 @@ type UDP struct {
 	log *slog.Logger
 
 	conn    *net.UDPConn
+	raw     *rawSock // conn's data path calls; nil: conn's own
 	port    uint16
 	maxData int // largest payload per datagram, bytes
 
@@ -178,7 +179,7 @@ func (u *UDP) Bootstrap(_ context.Context, conf *pb.IpcpConfigMsg) (string, hash
 		return "", 0, fmt.Errorf("bind %v port %d: %w", ip, port, err)
 	}
 	setBuffers(conn)
-	u.conn, u.port = conn, uint16(port)
+	u.conn, u.port, u.raw = conn, uint16(port), newRawSock(conn)
 	u.ddns = newDDNS(dns, ip, u.v6, u.log)
 	u.wg.Add(1 + mgmtWorkers)
 	go u.reader()
@@ -374,6 +375,11 @@ func (u *UDP) remove(fl *flow) {
 
 // send writes one datagram.
 func (u *UDP) send(to netip.AddrPort, b []byte) error {
+	if u.raw != nil {
+		if ok, err := u.raw.sendTo(b, to); ok {
+			return err
+		}
+	}
 	_, err := u.conn.WriteToUDPAddrPort(b, to)
 	return err
 }

@@ -75,21 +75,38 @@ func (n *neighbours) add(comp string, c connmgr.Conn) (int, error) {
 	}
 	nc := &nconn{id: n.nextID, comp: comp, c: c}
 	n.nextID++
-	n.conns[nc.id] = nc
 	n.mu.Unlock()
 
-	peer := addr.Format(c.Peer.Addr)
-	switch comp {
-	case connmgr.CompDT:
+	// The connection is published (close and remove find it) only once
+	// its link is set: drop reads it. A flow that fails before then is
+	// dropped once it is published.
+	published := make(chan struct{})
+	if comp == connmgr.CompDT {
 		// The reader reports a failed flow; drop waits for the reader to
 		// end, so it runs in a goroutine of its own.
 		nc.link = n1.Start(c.Flow, nc.id, n.dt.Receive, func(int, error) {
 			n.wg.Add(1)
 			go func() {
 				defer n.wg.Done()
+				<-published
 				n.drop(nc, "its flow failed")
 			}()
 		})
+	}
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		close(published)
+		n.drop(nc, "the IPCP is shutting down")
+		return 0, fmt.Errorf("the IPCP is shutting down")
+	}
+	n.conns[nc.id] = nc
+	n.mu.Unlock()
+	close(published)
+
+	peer := addr.Format(c.Peer.Addr)
+	switch comp {
+	case connmgr.CompDT:
 		if err := n.dt.AddLink(nc.id, nc.link, c.Flow.QoS().Cube()); err != nil {
 			n.drop(nc, err.Error())
 			return 0, err

@@ -143,13 +143,58 @@ func (c *Ctx) Sent(now int64, n int) time.Duration {
 		}
 	}
 	if c.txWBC <= c.txWBL {
-		return 0
+		return c.spread(now)
 	}
 	wait := (c.txSlot+1)<<c.txMul - now
 	if wait <= 0 {
 		return 0
 	}
 	return time.Duration(min(wait, maxWait))
+}
+
+// Spreading the budget over the slot. The description above lets a sender
+// pass its whole budget at the start of a slot and then wait for the next;
+// a flow that keeps its budget full then hands the N-1 flow a burst of up
+// to 64 packets each slot, whose queue crosses the 16 packets that mark a
+// packet even when the link keeps up with the average rate, and the first
+// mark ends slow start for good. So a packet within the slot's budget
+// still waits until the slot has run as far as the budget it would use,
+// less an allowance of an eighth of the budget: budget × elapsed / slot +
+// allowance ≥ bytes sent. The budget, the slots and every counter are
+// exactly the description's; only when in its slot a packet leaves
+// changes, and never past the slot's end (the allowance covers the last
+// packet). A sender that woke late sends what the elapsed time allows at
+// once, so a late wake-up does not cost it budget.
+const (
+	spreadDiv = 8                            // the allowance is budget / 8
+	minSpread = int64(20 * time.Microsecond) // shorter waits are not worth a sleep
+)
+
+// spread returns how long a packet within the slot's budget waits (see
+// above); once it waits, it waits for half an allowance more, so that the
+// next packets go without a sleep each.
+func (c *Ctx) spread(now int64) time.Duration {
+	slotLen := int64(1) << c.txMul
+	elapsed := now - c.txSlot<<c.txMul
+	if elapsed < 0 {
+		// A slot that widened may be numbered ahead of the clock (its
+		// carry): its packets go as the description says.
+		return 0
+	}
+	elapsed = min(elapsed, slotLen)
+	wbl := float64(c.txWBL)
+	allow := wbl / spreadDiv
+	sent := float64(c.txWBC)
+	if sent <= wbl*float64(elapsed)/float64(slotLen)+allow {
+		return 0
+	}
+	// The time into the slot at which budget × t / slot = sent - allow/2.
+	at := int64((sent - allow/2) / wbl * float64(slotLen))
+	wait := min(at, slotLen) - elapsed
+	if wait < minSpread {
+		return 0
+	}
+	return time.Duration(min(wait, maxWait)) // a widened slot may be longer than a second
 }
 
 // Received accounts for an SDU that arrived with congestion mark ecn. It

@@ -129,3 +129,83 @@ func FuzzCtx(f *testing.F) {
 		}
 	})
 }
+
+// TestSpread: a sender that always has a packet ready passes its budget
+// spread over the slot, never more than the elapsed part of the budget
+// plus an eighth (and the packet in hand, and what a wait too short to
+// make would have held back); a packet within the budget
+// never waits past the slot's end; and slow start still doubles the
+// budget, as when the budget went out in one burst.
+func TestSpread(t *testing.T) {
+	const size = 1000
+	c := New(MBECN, 0)
+	now := int64(1) << 30
+	spreadWaits := 0
+	for range 20000 {
+		w := c.Sent(now, size)
+		if w < 0 || w > time.Second {
+			t.Fatalf("wait %v", w)
+		}
+		slotLen := int64(1) << c.txMul
+		start := c.txSlot << c.txMul
+		if c.txWBC <= c.txWBL && now >= start { // within the budget: spread, never past the slot
+			if w > 0 {
+				spreadWaits++
+			}
+			dep := now + int64(w)
+			if end := start + slotLen; dep > end {
+				t.Fatalf("a packet within the budget waits %v, past the slot's end by %d ns", w, dep-end)
+			}
+			elapsed := max(dep-start, 0)
+			// minSpread: a shorter wait is not made.
+			limit := float64(c.txWBL)*float64(elapsed+minSpread)/float64(slotLen) + float64(c.txWBL)/spreadDiv + size
+			if float64(c.txWBC) > limit {
+				t.Fatalf("%d bytes gone %d ns into a slot of %d ns with a budget of %d", c.txWBC, elapsed, slotLen, c.txWBL)
+			}
+		}
+		now += int64(w) + 1000 // 1 µs per packet plus the wait
+	}
+	if spreadWaits == 0 {
+		t.Fatal("the budget was never spread")
+	}
+	if s := c.Stats(); s.SlotLimit*(1<<24)/s.SlotNs <= initLimit {
+		t.Errorf("slow start did not grow the budget: %+v", s)
+	}
+}
+
+// TestSpreadLateSender: a sender that woke late sends what the elapsed
+// part of the slot allows at once.
+func TestSpreadLateSender(t *testing.T) {
+	c := New(MBECN, 0)
+	start := c.txSlot << c.txMul
+	now := start + (int64(1)<<c.txMul)/2 // half the slot gone, nothing sent
+	for i := range 40 {                  // 40 kB of a 64 kB budget: within half of it plus an eighth
+		if w := c.Sent(now, 1000); w != 0 {
+			t.Fatalf("packet %d waits %v", i, w)
+		}
+	}
+	if w := c.Sent(now, 1000); w == 0 {
+		t.Fatal("the 41st packet at half the slot did not wait")
+	}
+}
+
+// TestSpreadWaitBound: in a slot widened past a second, a spreading wait
+// is still cut to about a second, as the description's wait is.
+func TestSpreadWaitBound(t *testing.T) {
+	c := New(MBECN, 0)
+	c.txMul = 32 // a slot of about 4.3 s
+	c.txSlot = 1
+	c.txWBL = 1 << 20
+	now := c.txSlot << c.txMul // the slot's start
+	waited := false
+	for range 1000 { // 1 MB, within the budget: the last waits about 4 s without the bound
+		w := c.Sent(now, 1000)
+		if w > time.Duration(maxWait) {
+			t.Fatalf("wait %v over the bound", w)
+		}
+		waited = waited || w > 0
+	}
+	if !waited {
+		t.Fatal("1 MB at the start of a slot did not wait")
+	}
+}

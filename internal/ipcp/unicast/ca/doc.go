@@ -19,7 +19,11 @@
 //     multiplicatively while the congestion level is non-zero, or increases
 //     it additively otherwise. Slots widen when too few packets fall in them
 //     (under 8) and narrow when too many do (over 64). A packet over the
-//     budget waits until the next slot, at most one second. A sender that
+//     budget waits until the next slot, at most one second; a packet within
+//     it waits until the slot has run as far as the budget it uses, less an
+//     eighth of the budget, so that the budget leaves spread over the slot
+//     rather than as a burst at its start (16 packets queued in the N-1
+//     flow mark a packet). A sender that
 //     sent more than 32 packets without hearing an update clears the level
 //     itself.
 //
