@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -365,7 +366,8 @@ func (f *Flow) Write(p []byte) (int, error) {
 	case flags&FlagAccMode == FlagRdOnly:
 		return 0, f.opErr("write", oerr.EPERM)
 	case len(p) > f.maxWrite():
-		return 0, f.opErr("write", oerr.EMSGSIZE)
+		return 0, f.opErr("write", fmt.Errorf("%d-byte message, the flow carries at most %d: %w",
+			len(p), f.maxWrite(), oerr.EMSGSIZE))
 	case peerErr == oerr.EFLOWDOWN || down || flags&FlagDown != 0:
 		return 0, f.opErr("write", oerr.EFLOWDOWN)
 	}
@@ -412,6 +414,9 @@ func (f *Flow) maxWrite() int {
 	}
 	if f.crc {
 		n -= crcLen
+	}
+	if f.sduCap > 0 && f.sduCap < n {
+		n = f.sduCap
 	}
 	return n
 }
