@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -61,7 +62,7 @@ type Broadcast struct {
 	algo    hash.Algo
 	conf    *pb.IpcpConfigMsg // what enrollees get
 	conns   map[*port]connmgr.Conn
-	joined  map[int]*port // by flow id
+	joined  map[int]*joinedFlow // by flow id
 
 	wg sync.WaitGroup // readers and the acceptor
 }
@@ -72,7 +73,7 @@ func New(p *ipcp.IPCP) ipcp.Ops { return newBroadcast(p, p.Log(), connmgr.FlowLo
 
 func newBroadcast(sk skeleton, log *slog.Logger, lower connmgr.Lower) *Broadcast {
 	b := &Broadcast{sk: sk, log: log, cm: connmgr.New(lower, log), fl: newFlooder(log),
-		conns: map[*port]connmgr.Conn{}, joined: map[int]*port{}}
+		conns: map[*port]connmgr.Conn{}, joined: map[int]*joinedFlow{}}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b
 }
@@ -357,11 +358,13 @@ func (b *Broadcast) FlowJoin(ctx context.Context, f *ipcp.Flow, h []byte) error 
 		b.mu.Unlock()
 		return oerr.EIPCPSTATE
 	}
-	b.joined[f.ID] = p
+	j := &joinedFlow{p: p, done: make(chan struct{})}
+	b.joined[f.ID] = j
 	b.wg.Add(1)
 	b.mu.Unlock()
 	go func() {
 		defer b.wg.Done()
+		defer close(j.done)
 		buf := make([]byte, datapath.MaxSDU+1)
 		for {
 			kind, sdu, err := ep.ReadPacketInto(func(int) []byte { return buf })
@@ -384,10 +387,20 @@ func (b *Broadcast) FlowJoin(ctx context.Context, f *ipcp.Flow, h []byte) error 
 	return nil
 }
 
+// joinedFlow is an application's flow to the layer.
+type joinedFlow struct {
+	p    *port
+	done chan struct{} // closed when its reader has ended
+}
+
+// drainWait bounds how long a release waits for the reader of a joined
+// flow to flood what the application wrote before it left.
+const drainWait = time.Second
+
 // leave takes the joined flow id (port p) out of the flood, once.
 func (b *Broadcast) leave(id int, p *port) bool {
 	b.mu.Lock()
-	if b.joined[id] != p {
+	if j := b.joined[id]; j == nil || j.p != p {
 		b.mu.Unlock()
 		return false
 	}
@@ -400,14 +413,22 @@ func (b *Broadcast) leave(id int, p *port) bool {
 }
 
 // FlowDealloc takes flow f out of the layer; the skeleton closes its
-// channel next, which ends its reader and writer.
+// channel next, which ends its reader and writer. The application closed
+// its end first: its reader gets what it wrote before, then the end of
+// the channel; the release waits for that (up to drainWait), so that a
+// message written just before leaving is flooded.
 func (b *Broadcast) FlowDealloc(f *ipcp.Flow) {
 	b.mu.Lock()
-	p := b.joined[f.ID]
+	j := b.joined[f.ID]
 	b.mu.Unlock()
-	if p != nil {
-		b.leave(f.ID, p)
+	if j == nil {
+		return
 	}
+	select {
+	case <-j.done:
+	case <-time.After(drainWait):
+	}
+	b.leave(f.ID, j.p)
 }
 
 // Close ends every connection and the acceptor and waits for the
@@ -431,4 +452,7 @@ func (b *Broadcast) Close() {
 		<-p.done // its flow is closed: a blocked write has failed
 	}
 	b.wg.Wait()
+	if boot := b.booted(); boot {
+		b.log.Info(fmt.Sprintf("Flooded %d packets, dropped %d duplicates.", b.fl.flooded.Load(), b.fl.dups.Load()))
+	}
 }
