@@ -29,12 +29,6 @@ const MPL = 100
 // maxLayerName is the longest layer name (layer_info_msg).
 const maxLayerName = 255
 
-// neighbourTimeout is the peer timeout of the N-1 flows Connect opens, in
-// ms: the lower layers do not say when a neighbour dies (udp, eth), so a
-// connection that hears nothing (not even a keepalive, sent after a
-// quarter of it) for this long is dropped.
-const neighbourTimeout = 4000
-
 var typeBroadcast = uint32(irm.Broadcast)
 
 // skeleton is what the member needs of the IPCP skeleton; *ipcp.IPCP has
@@ -220,7 +214,11 @@ func (b *Broadcast) checkComp(comp string) error {
 }
 
 // Connect opens a Data Transfer connection to the member called dst in a
-// lower layer, with QoS q (and the peer timeout neighbourTimeout).
+// lower layer, with QoS q as given (raw by default, with its peer timeout
+// of 120 s). Unlike the unicast IPCP, it does not shorten the peer timeout
+// to notice a dead neighbour sooner: a reference member that accepted a
+// connection with a 4 s timeout stopped flooding (its obc writer hung),
+// and with no timeout its obc writer crashed (TestReferenceBroadcast).
 func (b *Broadcast) Connect(ctx context.Context, dst, comp string, q qos.Spec) error {
 	if !b.booted() {
 		return oerr.EIPCPSTATE
@@ -228,7 +226,6 @@ func (b *Broadcast) Connect(ctx context.Context, dst, comp string, q qos.Spec) e
 	if err := b.checkComp(comp); err != nil {
 		return err
 	}
-	q.Timeout = neighbourTimeout
 	c, err := b.cm.Connect(ctx, connmgr.BroadcastDTInfo(), dst, q)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, oerr.EIPCP)

@@ -60,7 +60,9 @@
 // flooder queues a packet on every other port without waiting: when a
 // port's queue is full (an application that stopped reading, a slow N-1
 // flow) that port's packets are dropped and counted, and the others are
-// not held up. A Data Transfer connection ends when its flow fails (the
-// N-1 flows of Connect have a 4 s peer timeout: the lower layers do not
-// say when a neighbour dies), on disconnect, or at Close.
+// not held up. A Data Transfer connection ends when its flow fails (over
+// udp or Ethernet, whose IPCPs do not say when a neighbour dies, after the
+// flow's peer timeout: 120 s with the default raw QoS, which a reference
+// member needs), on disconnect, or at Close. A dead neighbour costs
+// nothing meanwhile: what is written to it is lost.
 package broadcast
