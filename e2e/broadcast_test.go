@@ -413,3 +413,42 @@ func TestBroadcastStalledReader(t *testing.T) {
 	}
 	e.WaitLog("does not keep up: packets for it are dropped", 30*time.Second)
 }
+
+// TestBroadcastConfigFileOverLocal: a broadcast layer of two members on
+// one host, their N-1 flows through the local IPCP, set up by the irmd's
+// configuration file (bootstrap, enrol, autobind, reg, conn: the
+// Management connection is skipped for a broadcast IPCP): the second
+// enrolls and connects over the local layer. Then obc -l prints what obc
+// sends (on one host, both join through the first member of the layer
+// the irmd finds).
+func TestBroadcastConfigFileOverLocal(t *testing.T) {
+	conf := writeConfig(t, `[local.loc]
+bootstrap = "lo"
+reg = ["bc.1", "bcl", "bc.2"]  # the members' names, in the lower layer
+
+[broadcast."bc.1"]
+bootstrap = "bcl"
+autobind = true
+
+[broadcast."bc.2"]
+enrol = "bcl"
+autobind = true
+conn = ["bc.1"]
+`)
+	in := rig.Start(t, rig.Options{NoDirect: true, Config: conf})
+	in.WaitLog("carried out", 30*time.Second)
+	waitLines(t, in, regexp.MustCompile(`ipcpd/broadcast\(II\): Data Transfer connection \d+ with .* up\.`), 2)
+	if l := rig.Lines(in.Irm("ipcp", "list"), "bc.2"); len(l) != 1 || !strings.Contains(l[0], "broadcast") ||
+		!strings.Contains(l[0], "bcl") {
+		t.Fatalf("irm ipcp list: %q", l)
+	}
+	lis := in.Start("obc", "-l", "-n", "bcl")
+	lis.WaitOutput(t, "New flow.", 30*time.Second)
+	if o, e, code := in.Run("obc", "-n", "bcl", "-m", "over the local layer"); code != 0 {
+		t.Fatalf("obc: exit %d\n%s%s", code, o, e)
+	}
+	lis.WaitOutput(t, "Message is over the local layer.", 30*time.Second)
+	if errs := broadcastErrors(in.Log()); len(errs) != 0 {
+		t.Fatalf("a broadcast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
