@@ -409,14 +409,14 @@ func (f *Flow) Write(p []byte) (int, error) {
 // on FRCT flows and the CRC on CRC flows.
 func (f *Flow) maxWrite() int {
 	n := datapath.MaxSDU
+	if f.sduCap > 0 { // a join: no FRCT, CRC or cipher to take off
+		return f.sduCap
+	}
 	if f.fr != nil {
 		n -= frctHeader
 	}
 	if f.crc {
 		n -= crcLen
-	}
-	if f.sduCap > 0 && f.sduCap < n {
-		n = f.sduCap
 	}
 	return n
 }
