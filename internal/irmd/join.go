@@ -95,5 +95,15 @@ func (d *Daemon) flowJoin(ctx context.Context, m *pb.IrmMsg) reply {
 		return result(oerr.ENOTALLOC)
 	}
 	d.log.Info(fmt.Sprintf("Flow %d joined broadcast layer %s for %d.", id, layer, fi.NPid))
-	return flowReply(f, fi.NPid, ipcp.PID, appEnd)
+	return joinReply(f, fi.NPid, ipcp.PID, appEnd)
+}
+
+// joinReply hands a joined flow to the application: its flow_info (as seen
+// from pid), cipher 0 (a join is never encrypted: there is no OAP), no key,
+// and its channel end.
+func joinReply(f reg.Flow, pid, peer int, end datapath.End) reply {
+	info := ctrl.FlowInfo{ID: f.ID, NPid: pid, N1Pid: peer, MPL: f.MPL, State: uint32(reg.FlowAllocated),
+		QoS: f.QoS, UID: f.UID}
+	m := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info), CipherNid: proto.Int32(0)}
+	return reply{msg: m, files: end, flowID: f.ID, flowBy: pid}
 }
