@@ -159,7 +159,7 @@ func TestToolErrorsWithIRMd(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(in.Bin, "ipcpd-unicast")); err != nil {
 		steps = append(steps, invocation{a("irm ipcp enroll name x layer y"), 1, "",
-			"enrollment needs a unicast or broadcast IPCP"})
+			"the irmd does not find ipcpd-unicast"})
 	}
 	for _, inv := range steps {
 		inv.check(t, in.Run)

@@ -63,6 +63,7 @@ type Flow struct {
 	fr          *frctFlow     // FRCT state if the QoS asks for in-order delivery; nil otherwise
 	lingerBound time.Duration // see SetLinger
 	crc         bool          // QoS ber = 0: packets carry a CRC-32 (crc.go)
+	sduCap      int           // if > 0, the largest message Write takes (Join: the layer's MTU)
 	malformed   atomic.Int64  // packets dropped as malformed (short, or a bad CRC)
 
 	// pc encrypts and decrypts every packet of an encrypted flow (the IRMd

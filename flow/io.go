@@ -2,6 +2,7 @@ package flow
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -378,7 +379,8 @@ func (f *Flow) Write(p []byte) (int, error) {
 	case flags&FlagAccMode == FlagRdOnly:
 		return 0, f.opErr("write", oerr.EPERM)
 	case len(p) > f.maxWrite():
-		return 0, f.opErr("write", oerr.EMSGSIZE)
+		return 0, f.opErr("write", fmt.Errorf("%d-byte message, the flow carries at most %d: %w",
+			len(p), f.maxWrite(), oerr.EMSGSIZE))
 	case peerErr == oerr.EFLOWDOWN || down || flags&FlagDown != 0:
 		return 0, f.opErr("write", oerr.EFLOWDOWN)
 	}
@@ -435,6 +437,9 @@ func (f *Flow) Write(p []byte) (int, error) {
 // on FRCT flows and the CRC on CRC flows.
 func (f *Flow) maxWrite() int {
 	n := datapath.MaxSDU
+	if f.sduCap > 0 { // a join: no FRCT, CRC or cipher to take off
+		return f.sduCap
+	}
 	if f.fr != nil {
 		n -= frctHeader
 	}

@@ -15,10 +15,6 @@
 //	err = c.BootstrapIPCP(ctx, pid, irm.DefaultConfig(irm.Local, "local-layer"))
 //	err = c.RegName(ctx, "my.server", pid) // after c.CreateName
 //
-// (The unicast and broadcast IPCP types are defined, but this implementation
-// does not run those IPCPs yet: its IRMd refuses to create them with
-// EIPCPTYPE.)
-//
 // # Waiting for a starting IRMd
 //
 // A call that finds no socket in the run directory, or a socket that refuses

@@ -131,8 +131,7 @@ where TYPE in {unicast broadcast}
 // enrollNeedsLayer is the answer when the IRMd cannot create the IPCP to
 // enroll (its binary, such as ipcpd-unicast, is not installed); %s is the
 // type asked for.
-const enrollNeedsLayer = "Cannot create a %s IPCP to enroll: enrollment needs a unicast or broadcast IPCP, " +
-	"and this build has no ipcpd-unicast or ipcpd-broadcast yet."
+const enrollNeedsLayer = "Cannot create a %[1]s IPCP to enroll: the irmd does not find ipcpd-%[1]s."
 
 func ipcpEnroll(e *env, args []string) error {
 	var name, layer, dst, typ string

@@ -68,6 +68,9 @@ type Ops interface {
 	Query(ctx context.Context, h []byte) error
 	FlowAlloc(ctx context.Context, f *Flow, h []byte, q qos.Spec, pk []byte) error
 	FlowAllocResp(ctx context.Context, f *Flow, response int32, pk []byte) error
+	// FlowJoin adds flow f to the broadcast layer whose name hashes to
+	// h; on success the type has sent IPCP_FLOW_ALLOC_REPLY for it.
+	FlowJoin(ctx context.Context, f *Flow, h []byte) error
 	FlowDealloc(f *Flow)
 	Close()
 }
@@ -90,6 +93,7 @@ func (Unsupported) FlowAlloc(context.Context, *Flow, []byte, qos.Spec, []byte) e
 	return oerr.ENOTSUP
 }
 func (Unsupported) FlowAllocResp(context.Context, *Flow, int32, []byte) error { return oerr.ENOTSUP }
+func (Unsupported) FlowJoin(context.Context, *Flow, []byte) error             { return oerr.ENOTSUP }
 func (Unsupported) FlowDealloc(*Flow)                                         {}
 func (Unsupported) Close()                                                    {}
 

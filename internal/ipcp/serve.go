@@ -64,7 +64,7 @@ func (p *IPCP) stateIs(s int) bool {
 
 func (p *IPCP) handle(ctx context.Context, m *pb.IpcpMsg, files []*os.File, rep *pb.IpcpMsg) error {
 	code := m.GetCode()
-	if code != pb.IpcpMsgCode_IPCP_FLOW_ALLOC {
+	if code != pb.IpcpMsgCode_IPCP_FLOW_ALLOC && code != pb.IpcpMsgCode_IPCP_FLOW_JOIN {
 		ctrl.CloseFiles(files)
 	}
 	switch code {
@@ -150,7 +150,7 @@ func (p *IPCP) handle(ctx context.Context, m *pb.IpcpMsg, files []*os.File, rep 
 		}
 		return nil
 	case pb.IpcpMsgCode_IPCP_FLOW_JOIN:
-		return oerr.ENOTSUP
+		return p.flowJoin(ctx, m, files)
 	}
 	return fmt.Errorf("unknown request %d", code)
 }
@@ -198,6 +198,40 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 	if err := p.ops.FlowAlloc(ctx, f, m.GetHash(), ctrl.QoSFromPB(m.GetQosspec()), m.GetPk()); err != nil {
 		// Answering an error releases the id: it must be out of the table
 		// first (unless the IRMd already had it released).
+		p.removeFlow(f)
+		ep.Close()
+		return err
+	}
+	return nil
+}
+
+// flowJoin serves IPCP_FLOW_JOIN: the IRMd passes the channel of an
+// application's flow to a broadcast layer, and the type adds it (or
+// refuses: the flow leaves the table again).
+func (p *IPCP) flowJoin(ctx context.Context, m *pb.IpcpMsg, files []*os.File) error {
+	if !p.stateIs(StateOperational) {
+		ctrl.CloseFiles(files)
+		return oerr.EIPCPSTATE
+	}
+	if len(files) != 1 && len(files) != 2 {
+		ctrl.CloseFiles(files)
+		return fmt.Errorf("flow join without a channel: %w", oerr.EFLOWDOWN)
+	}
+	if err := p.checkHash(m.GetHash()); err != nil {
+		ctrl.CloseFiles(files)
+		return err
+	}
+	ep, err := datapath.New(files)
+	if err != nil {
+		return oerr.EFLOWDOWN
+	}
+	ep.SetPolling(false) // as for every flow an IPCP serves
+	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
+	if err := p.addFlow(f); err != nil {
+		ep.Close()
+		return err
+	}
+	if err := p.ops.FlowJoin(ctx, f, m.GetHash()); err != nil {
 		p.removeFlow(f)
 		ep.Close()
 		return err

@@ -412,18 +412,6 @@ func (d *Daemon) flowAllocReply(m *pb.IrmMsg) error {
 	return nil
 }
 
-// flowJoin serves IRM_FLOW_JOIN (broadcast layers): the IPCP is the one whose
-// layer is named dst.
-func (d *Daemon) flowJoin(ctx context.Context, m *pb.IrmMsg) reply {
-	for _, i := range d.reg.ListIPCPs() {
-		if i.Type == typeBroadcast && i.Layer == m.GetDst() {
-			d.log.Error("Broadcast layers are not supported yet.")
-			return result(oerr.ENOTSUP)
-		}
-	}
-	return result(oerr.EIPCP)
-}
-
 // flowDealloc serves IRM_FLOW_DEALLOC from an application. The linger time it
 // carries (FRCT's) is not passed on: the application lingered before it
 // asked, and the ids are released as soon as every holder has let go.

@@ -109,6 +109,9 @@ func (d *Daemon) setupIPCP(ctx context.Context, ip conffile.IPCP) error {
 	raw := ctrl.QoSToPB(qos.Raw)
 	for _, dst := range ip.Conn {
 		for _, comp := range []string{irm.MgmtComponent, irm.DTComponent} {
+			if comp == irm.MgmtComponent && ip.Type == irm.Broadcast {
+				continue // a broadcast IPCP has Data Transfer only (the reference tries Management and fails)
+			}
 			if err := d.connectIPCP(ctx, pid, dst, comp, raw, true); err != nil {
 				return fmt.Errorf("connecting %s to %s: %w", comp, dst, err)
 			}

@@ -15,6 +15,7 @@
 //	Data Transfer  dtp       1        fixed   own address
 //	Management     LSP       1        GPB     own address
 //	Enrollment     OEP       1        GPB     0
+//	Data Transfer  ""        0        GPB     0              (broadcast IPCP)
 //
 // The initiator sends first and checks that the answer has its protocol,
 // version and syntax; the responder does not check, and answers a

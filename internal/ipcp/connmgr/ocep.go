@@ -57,6 +57,11 @@ func DTInfo(addr uint64) ConnInfo {
 	return ConnInfo{Comp: CompDT, Protocol: "dtp", Version: 1, Syntax: SyntaxFixed, Addr: addr}
 }
 
+// BroadcastDTInfo is the broadcast IPCP's Data Transfer ConnInfo: only the
+// component name is set (no protocol, version 0, syntax GPB, address 0),
+// as the reference's broadcast IPCP sends it.
+func BroadcastDTInfo() ConnInfo { return ConnInfo{Comp: CompDT} }
+
 // MgmtInfo is the Management (link-state routing) component's ConnInfo.
 func MgmtInfo(addr uint64) ConnInfo {
 	return ConnInfo{Comp: CompMgmt, Protocol: "LSP", Version: 1, Syntax: SyntaxGPB, Addr: addr}

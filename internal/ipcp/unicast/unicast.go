@@ -93,7 +93,7 @@ type Unicast struct {
 
 // New returns the unicast IPCP's operations for p; its N-1 flows are
 // those of the flow API.
-func New(p *ipcp.IPCP) ipcp.Ops { return newUnicast(p, p.Log(), flowLower{}) }
+func New(p *ipcp.IPCP) ipcp.Ops { return newUnicast(p, p.Log(), connmgr.FlowLower{}) }
 
 func newUnicast(sk skeleton, log *slog.Logger, lower connmgr.Lower) *Unicast {
 	u := &Unicast{sk: sk, log: log, lower: lower, cm: connmgr.New(lower, log)}

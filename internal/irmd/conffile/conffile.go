@@ -11,7 +11,7 @@
 //	[udp4.<ipcp>]         |  and the options of the type
 //	[udp6.<ipcp>]         |
 //	[unicast.<ipcp>]     /
-//	[broadcast.<ipcp>]   parsed, then refused: there is no broadcast IPCP yet
+//	[broadcast.<ipcp>]   bootstrap or enrol, autobind, reg, conn (Data Transfer only)
 //
 // Parse checks the whole file before anything is done with it: every error
 // names the file, the line and the key (or table), and the first one found is

@@ -223,7 +223,6 @@ func TestParseErrors(t *testing.T) {
 		{"[[local.x]]\n", "t.conf:1: arrays of tables ([[...]]) are not used in this file"},
 		{"[local.x]\n[local.y]\n[local.x]\n", "t.conf:3: table [local.x] is defined twice (first on line 1)"},
 		{"[local.x]\n[udp4.x]\n", "t.conf:2: table [udp4.x]: IPCP x is already defined in [local.x]"},
-		{"[broadcast.b]\nbootstrap = \"bl\"\nautobind = true\n", "t.conf:1: [broadcast.b]: broadcast IPCPs are not supported yet"},
 		{"[broadcast.b]\nhash = \"SHA3_256\"\n", "t.conf:2: [broadcast.b] hash: unknown key for a broadcast IPCP"},
 		// keys and their values
 		{"[local.l]\nfoo = 1\n", "t.conf:2: [local.l] foo: unknown key for a local IPCP: want one of bootstrap, enrol, autobind, reg, conn, hash"},
@@ -324,5 +323,22 @@ func TestReadFile(t *testing.T) {
 	}
 	if f, err := ReadFile(ok); err != nil || f.Path != ok || len(f.IPCPs) != 1 {
 		t.Errorf("ReadFile(ok) = %+v, %v", f, err)
+	}
+}
+
+// TestBroadcastTables: a broadcast IPCP bootstraps or enrolls, binds and
+// connects like a unicast one, and takes no type options.
+func TestBroadcastTables(t *testing.T) {
+	f, err := Parse("t.conf", []byte("[broadcast.b1]\nbootstrap = \"bl\"\nautobind = true\nreg = [\"b1\"]\n"+
+		"[broadcast.b2]\nenrol = \"bl\"\nautobind = true\nconn = [\"b1\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.IPCPs) != 2 || f.IPCPs[0].Type != irm.Broadcast || f.IPCPs[0].Bootstrap != "bl" ||
+		f.IPCPs[1].Enrol != "bl" || len(f.IPCPs[1].Conn) != 1 || !f.IPCPs[1].Autobind {
+		t.Fatalf("parsed %+v", f.IPCPs)
+	}
+	if err := f.IPCPs[0].Config.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -37,7 +37,7 @@ func FuzzParse(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, ip := range file.IPCPs {
-			if !ip.Type.Valid() || ip.Type == irm.Broadcast || ip.Line < 1 {
+			if !ip.Type.Valid() || ip.Line < 1 {
 				t.Fatalf("IPCP %+v", ip)
 			}
 			if ip.Name == "" || len(ip.Name) > irm.MaxNameLen || seen[ip.Name] {

@@ -314,10 +314,8 @@ func later(a, b *entry) *entry {
 // crossCheck checks what depends on more than one key.
 func (p *parser) crossCheck(t *table, ip *IPCP, option *entry) error {
 	typ := ip.Type
-	if typ == irm.Broadcast {
-		return t.badTable(p, "broadcast IPCPs are not supported yet")
-	}
-	canEnrol := typ == irm.Unicast
+	layered := typ == irm.Unicast || typ == irm.Broadcast // enroll, bind and connect
+	canEnrol := layered
 	if ip.Bootstrap != "" && ip.Enrol != "" {
 		return t.bad(p, t.keys["enrol"], "give bootstrap or enrol, not both")
 	}
@@ -334,10 +332,10 @@ func (p *parser) crossCheck(t *table, ip *IPCP, option *entry) error {
 			}
 		}
 	}
-	if e := t.keys["autobind"]; e != nil && typ != irm.Unicast {
+	if e := t.keys["autobind"]; e != nil && !layered {
 		return t.bad(p, e, "only unicast and broadcast IPCPs can be bound")
 	}
-	if e := t.keys["conn"]; e != nil && typ != irm.Unicast {
+	if e := t.keys["conn"]; e != nil && !layered {
 		return t.bad(p, e, "only unicast and broadcast IPCPs connect")
 	}
 	if ip.Bootstrap == "" {

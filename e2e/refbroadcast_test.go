@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/ipcp/udp"
+	"github.com/ouroboros-go/ouroboros/internal/rig"
+)
+
+// TestReferenceBroadcast: a broadcast layer with a member of each
+// implementation, over udp4 between our namespace and a reference node,
+// bootstrapped by either; the other member enrolls through it by the
+// layer's name and connects its Data Transfer component to it. A message
+// from the reference's obc reaches our obc -l, and one from our obc
+// reaches the reference's obc -l: the packets on the N-1 flow are the
+// messages themselves, with their NUL.
+func TestReferenceBroadcast(t *testing.T) {
+	t.Run("ours bootstraps", func(t *testing.T) { testReferenceBroadcast(t, true) })
+	t.Run("reference bootstraps", func(t *testing.T) { testReferenceBroadcast(t, false) })
+}
+
+func testReferenceBroadcast(t *testing.T, oursFirst bool) {
+	r := startRefNode(t)
+	hosts := writeHosts(t, map[string]string{"bc.ref": "10.99.0.1", "bcl": "10.99.0.1"})
+	if oursFirst {
+		hosts = writeHosts(t, map[string]string{"bc.ref": "10.99.0.1"})
+	}
+	in := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true, Env: []string{udp.HostsEnv + "=" + hosts}})
+	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
+	r.bootstrap("10.99.0.1")
+	r.run("host", r.name, "bc.go", "10.99.0.2")
+	for _, n := range []string{"bcl", "bc.go", "bc.ref"} {
+		r.run("exec", r.name, "irm", "name", "create", n)
+	}
+	explain := func() string {
+		return fmt.Sprintf("our irmd log (tail):\n%s\nreference irmd log (tail):\n%s", lastLines(in.Log(), 25), r.logTail())
+	}
+	if oursFirst {
+		in.Irm("ipcp", "bootstrap", "type", "broadcast", "name", "bc.go", "layer", "bcl", "autobind")
+		in.Irm("name", "register", "bc.go", "layer", "udp")
+		in.Irm("name", "register", "bcl", "layer", "udp")
+		r.run("host", r.name, "bcl", "10.99.0.2")
+		for _, args := range [][]string{
+			{"irm", "ipcp", "enroll", "name", "bc.ref", "layer", "bcl", "type", "broadcast", "autobind"},
+			{"irm", "ipcp", "connect", "name", "bc.ref", "dst", "bc.go", "component", "dt"},
+		} {
+			if out, err := r.try(time.Minute, append([]string{"exec", r.name}, args...)...); err != nil {
+				t.Fatalf("reference: %s: %v\n%s\n%s", strings.Join(args, " "), err, out, explain())
+			}
+		}
+		in.WaitLog("Enrollment completed.", 10*time.Second)
+	} else {
+		r.run("exec", r.name, "irm", "ipcp", "bootstrap", "type", "broadcast", "name", "bc.ref", "layer", "bcl", "autobind")
+		r.run("exec", r.name, "irm", "name", "register", "bc.ref", "layer", "udp")
+		r.run("exec", r.name, "irm", "name", "register", "bcl", "layer", "udp")
+		for _, args := range [][]string{
+			{"ipcp", "enroll", "name", "bc.go", "layer", "bcl", "type", "broadcast", "autobind"},
+			{"ipcp", "connect", "name", "bc.go", "dst", "bc.ref", "component", "dt"},
+		} {
+			if out, errOut, code := in.Run("irm", args...); code != 0 {
+				t.Fatalf("irm %s: exit %d\n%s%s\n%s", strings.Join(args, " "), code, out, errOut, explain())
+			}
+		}
+		in.WaitLog("Enrolled in broadcast layer bcl through bcl", 10*time.Second)
+	}
+	in.WaitLog("Data Transfer connection 1 with", 20*time.Second)
+
+	// Listeners on both sides.
+	lis := in.Start("obc", "-l", "-n", "bcl")
+	lis.WaitOutput(t, "New flow.", 30*time.Second)
+	r.run("bg", r.name, "rd", "stdbuf", "-oL", "obc", "-l", "-n", "bcl")
+	refOut := func() string {
+		b, _ := os.ReadFile(r.state + "/" + r.name + "/bg.rd.log")
+		return string(b)
+	}
+	for end := time.Now().Add(30 * time.Second); !strings.Contains(refOut(), "New flow."); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the reference's obc -l did not join:\n%s\n%s", refOut(), explain())
+		}
+	}
+
+	// Distinct messages: a member drops a copy of the same bytes within 2 s.
+	for i := 1; i <= 3; i++ {
+		msg := fmt.Sprintf("from the reference %d", i)
+		if out, err := r.try(time.Minute, "exec", r.name, "obc", "-n", "bcl", "-m", msg); err != nil {
+			full, _ := os.ReadFile(r.state + "/" + r.name + "/irmd.log")
+			t.Fatalf("reference obc: %v\n%s\n%s\nreference irmd log (last 80 lines):\n%s", err, out, explain(),
+				lastLines(string(full), 80))
+		}
+		lis.WaitOutput(t, "Message is "+msg+".", 30*time.Second)
+
+		msg = fmt.Sprintf("from ours %d", i)
+		if out, errOut, code := in.Run("obc", "-n", "bcl", "-m", msg); code != 0 {
+			t.Fatalf("our obc: exit %d\n%s%s", code, out, errOut)
+		}
+		for end := time.Now().Add(30 * time.Second); !strings.Contains(refOut(), "Message is "+msg+"."); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("the reference's obc -l did not print %q:\n%s\n%s", msg, refOut(), explain())
+			}
+		}
+	}
+	t.Logf("the reference's obc -l:\n%s", refOut())
+	if errs := broadcastErrors(in.Log()); len(errs) != 0 {
+		t.Fatalf("our broadcast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
