@@ -23,8 +23,10 @@ import "time"
 //     have sent nothing for nearly the receive lifetime (the peer's record
 //     expires) and when our sender starts a new run.
 //  2. While our DATA is unacknowledged, control packets wait: that DATA
-//     carries ACK and FC itself, its retransmissions carry the current
-//     ackno, and the peer's ACK of it opens the gate.
+//     carries ACK and FC itself, its retransmissions carry the current ACK
+//     and FC (rtx.go, refresh; also when its first copy went out before we
+//     had a receive run, or both sides would wait for each other), and the
+//     peer's ACK of it opens the gate.
 //  3. A pure receiver so far (no DATA of ours in flight) waits as long as
 //     a responder may take to answer a request, so that the answer carries
 //     the first ACK: until the last packet of the peer's start window

@@ -5,7 +5,10 @@ package frct
 //  1. Drop packets shorter than the 12-byte header (fixes F4).
 //  2. Expire the receive run if idle > rcv.inact. Without a run, DATA+DRF
 //     opens one (lwe = seqno); other DATA is dropped (fixes F6: a control
-//     packet never opens a run, and a run is accepted whenever none exists).
+//     packet never opens a run, and a run is accepted whenever none exists),
+//     but its ACK and FC fields, which are about our run, are applied (the
+//     reference drops them too: a lost DRF packet would hold up the other
+//     direction until it is retransmitted).
 //  3. rcv.act = now.
 //  4. RDVS: answer FC with rcv.rwe; done.
 //  5. ACK: move snd.lwe forward (ignoring acks beyond snd.seqno, F6), end the
@@ -128,7 +131,18 @@ func (c *Conn) Receive(now time.Time, pkt []byte) (deliver, reply [][]byte, err 
 	c.expireRcv(now)
 	if !c.rcv.run && data {
 		if !h.Flags.Has(wire.FRCTDRF) {
-			return nil, nil, nil // unknown run; no run, so no ACK either
+			// Unknown run (its DRF packet was lost): drop the payload,
+			// the DRF packet will be retransmitted. But its ACK and FC
+			// are about our run, which the peer knows: take them, so
+			// our direction does not wait for that retransmission.
+			// No run, so no ACK of ours either.
+			if h.Flags.Has(wire.FRCTACK) {
+				c.onAck(now, Seq(h.Ackno), false)
+			}
+			if h.Flags.Has(wire.FRCTFC) {
+				c.onFC(h.RWE)
+			}
+			return nil, nil, nil
 		}
 		c.rcv.run = true
 		// The sender starts a run with its start window.

@@ -6,9 +6,9 @@ package frct
 //     passes it.
 //  2. When the oldest unacknowledged packet's deadline passes: if more than R
 //     elapsed since its first transmission, the flow is down. Otherwise it
-//     is sent again with its ackno rewritten to the current rcv.lwe (only if
-//     it carries ACK: unused fields stay zero), and its deadline moves by the
-//     rto.
+//     is sent again with its ACK and FC fields brought up to date (refresh:
+//     with a receive run it carries ACK and FC even if its first copy did
+//     not), and its deadline moves by the rto.
 //  3. Of the packets whose deadline passed, only the oldest rtxBurst (8)
 //     are sent again; the deadlines of the others move by the rto, and
 //     only the head's R counts. ACKs are cumulative, so the sender
@@ -151,17 +151,44 @@ func (c *Conn) retransmit(now time.Time, out [][]byte) [][]byte {
 			return out
 		}
 		c.rtt.onRetransmit(e.seq, i == 0)
-		p := append([]byte(nil), e.pkt...)
-		if h := wire.FRCT(p); h.Flags().Has(wire.FRCTACK) {
-			h.SetAckno(uint32(c.rcv.lwe))
-		}
-		out = append(out, p)
+		out = append(out, c.refresh(now, append([]byte(nil), e.pkt...)))
 		c.stats.Retransmitted++
 		e.last = now
 		e.due = now.Add(c.rtt.current())
 	}
 	c.rtx.recompute()
 	return out
+}
+
+// refresh brings the ACK and FC fields of a packet being sent again up to
+// date, as Send would fill them now: with a receive run, ACK (if the
+// receive side was active within A) and FC are set even if the packet
+// first went out without them. The reference only rewrites the ackno of a
+// packet that carried ACK; but while our DATA is unacknowledged, our
+// standalone ACKs wait for it (ctl.go, rule 2), so a packet first sent
+// before the peer's run reached us must carry what we owe the peer when it
+// goes again. Otherwise, once each side holds unacknowledged DATA (the
+// peer's first packet was lost, then we filled our window), neither side
+// ever learns its data arrived and both stall until R. The fields are in
+// the fixed header, so only their meaning changes; a receiver handles them
+// as on any DATA packet.
+func (c *Conn) refresh(now time.Time, p []byte) []byte {
+	h := wire.FRCT(p)
+	f := h.Flags()
+	c.expireRcv(now)
+	if c.rcv.run {
+		f |= wire.FRCTFC
+		h.SetRWE(c.advertise())
+		if now.Sub(c.rcv.act) <= c.cfg.A {
+			f |= wire.FRCTACK
+			c.rcv.seqno = c.rcv.lwe
+		}
+	}
+	if f.Has(wire.FRCTACK) {
+		h.SetAckno(uint32(c.rcv.lwe))
+	}
+	h.SetFlags(f)
+	return p
 }
 
 // partialAck makes the oldest packets (up to rtxBurst) due at once after

@@ -81,13 +81,18 @@ func (u *UDP) deliver(eid uint32, src netip.AddrPort, pkt []byte, n int) {
 	}
 }
 
-// mgmt queues a management datagram for the workers; when the queue is
-// full (a flood), it is dropped and counted.
+// mgmt handles a management datagram. A FLOW_REPLY is settled at once, in
+// the reader; a FLOW_REQ is queued for the workers (it waits for the IRMd)
+// and, when the queue is full (a flood), dropped and counted.
 func (u *UDP) mgmt(dgram []byte, src netip.AddrPort) {
 	m, err := wire.ParseUDPMgmt(dgram)
 	if err != nil {
 		u.stats.mgmtBad.Add(1)
 		u.logDrops(false)
+		return
+	}
+	if m.Code == wire.UDPFlowReply {
+		u.flowReply(m, src) // here, in datagram order: see flowReply
 		return
 	}
 	select {
@@ -110,8 +115,6 @@ func (u *UDP) mgmtWorker() {
 		switch mm.m.Code {
 		case wire.UDPFlowReq:
 			u.flowReq(mm.m, mm.src)
-		case wire.UDPFlowReply:
-			u.flowReply(mm.m, mm.src)
 		}
 	}
 }
@@ -137,7 +140,14 @@ func (u *UDP) flowReq(m wire.UDPMgmt, src netip.AddrPort) {
 	}
 }
 
-// flowReply completes an allocation this host requested.
+// flowReply completes an allocation this host requested. It runs in the
+// reader, so the flow is up (its writer started, the peer's EID known)
+// before the reader looks at the next datagram: the peer's first data
+// packet, which its application may write as soon as it accepted and which
+// leaves right behind the reply, finds the flow instead of being dropped
+// for "no flow". The IRMd is told from a goroutine of its own (one per
+// accepted reply, so bounded by our own requests); what arrives meanwhile
+// waits in the flow's channel.
 func (u *UDP) flowReply(m wire.UDPMgmt, src netip.AddrPort) {
 	u.mu.Lock()
 	fl := u.byEID[m.SEID]
@@ -150,25 +160,30 @@ func (u *UDP) flowReply(m wire.UDPMgmt, src netip.AddrPort) {
 			u.stats.rxWrongPeer.Add(1)
 		}
 	}
+	if ok && m.Response == 0 {
+		fl.reid = m.DEID
+	}
 	u.mu.Unlock()
 	if !ok {
 		u.log.Warn(fmt.Sprintf("Dropped a flow reply from %v for unknown or settled endpoint %d.", src, m.SEID))
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), reqArrTTL)
-	defer cancel()
+	data := m.Data
 	if m.Response != 0 {
 		u.remove(fl)
-		u.p.FlowAllocReply(ctx, id, m.Response, MPL, nil)
-		return
+		data = nil
+	} else {
+		u.start(fl)
 	}
-	u.mu.Lock()
-	fl.reid = m.DEID
-	u.mu.Unlock()
-	u.start(fl)
-	if err := u.p.FlowAllocReply(ctx, id, 0, MPL, m.Data); err != nil {
-		u.log.Debug(fmt.Sprintf("IPCP_FLOW_ALLOC_REPLY for flow %d: %v.", id, err))
-	}
+	u.wg.Add(1) // the reader, which is in wg, is running: Close has not returned
+	go func() {
+		defer u.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), reqArrTTL)
+		defer cancel()
+		if err := u.allocReply(ctx, id, m.Response, MPL, data); err != nil {
+			u.log.Debug(fmt.Sprintf("IPCP_FLOW_ALLOC_REPLY for flow %d: %v.", id, err))
+		}
+	}()
 }
 
 // errResponse is the negative response for a failed request: the error

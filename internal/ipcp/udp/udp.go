@@ -21,7 +21,9 @@
 // each payload to its flow's channel without blocking: when an application
 // does not keep up, packets are dropped and counted (UDP is lossy anyway),
 // so one slow flow never stalls the others or the management traffic.
-// Management messages wait in a bounded queue for a pool of workers (a full
+// A FLOW_REPLY is settled by the reader itself, so the flow is up before the
+// datagram behind it (the peer's first data) is read; requests, which wait
+// for the IRMd, wait in a bounded queue for a pool of workers (a full
 // queue drops and counts them), so a flood of requests cannot stop the IPCP
 // from allocating flows afterwards.
 //
@@ -110,6 +112,10 @@ type UDP struct {
 
 	ddns *ddns // nil without a dns address or the tools; set by Bootstrap
 
+	// allocReply tells the IRMd the answer to an allocation we requested
+	// (IPCP_FLOW_ALLOC_REPLY); tests replace it.
+	allocReply func(ctx context.Context, id int, response int32, mplMs uint32, pk []byte) error
+
 	mgmtQ chan mgmtMsg // to the management workers; closed by the reader
 	wg    sync.WaitGroup
 	stats counters
@@ -135,6 +141,9 @@ func newUDP(p *ipcp.IPCP, log *slog.Logger, v6 bool) *UDP {
 		mgmtQ: make(chan mgmtMsg, mgmtQueue), maxData: wire.UDP4MaxPayload}
 	if v6 {
 		u.maxData = wire.UDP6MaxPayload
+	}
+	if p != nil {
+		u.allocReply = p.FlowAllocReply
 	}
 	return u
 }
