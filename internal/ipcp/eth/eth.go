@@ -81,6 +81,9 @@ const (
 	dixFirstEID = 64          // DIX ids are 64..65535, like the reference's fds
 	ifNameMax   = 15          // IFNAMSIZ - 1
 	drainWait   = time.Second // FlowDealloc waits this long for the writer to drain
+	// queryRepeats is how many times a name query is sent within its
+	// timeout (once at the start, then every timeout/queryRepeats).
+	queryRepeats = 4
 )
 
 // reqArrTTL: wait for the IRMd (ipcp_wait_flow_req_arr, alloc reply).
@@ -326,11 +329,32 @@ func (e *Eth) lookup(ctx context.Context, h []byte) (wire.EthAddr, error) {
 	}
 	t := time.NewTimer(e.queryTimeout)
 	defer t.Stop()
-	select {
-	case <-ch:
-	case <-t.C:
-	case <-ctx.Done():
-	case <-e.ctx.Done():
+	// The asker repeats its query a few times within the timeout: one
+	// broadcast frame is easily lost (a link just brought up, a busy
+	// receiver), and an answer to any copy completes the lookup. The
+	// reference asks once; the frames are the same.
+	var again <-chan time.Time
+	if !pending {
+		r := time.NewTicker(e.queryTimeout / queryRepeats)
+		defer r.Stop()
+		again = r.C
+	}
+wait:
+	for {
+		select {
+		case <-ch:
+			break wait
+		case <-t.C:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-e.ctx.Done():
+			break wait
+		case <-again:
+			if err := e.sendMgmt(wire.EthBroadcast, wire.EthMgmt{Code: wire.EthNameQueryReq, Hash: h}); err != nil {
+				e.log.Debug(fmt.Sprintf("Name query for %s, again: %v.", hash.Short(h), err))
+			}
+		}
 	}
 	e.mu.Lock()
 	a, ok := e.dir[k]

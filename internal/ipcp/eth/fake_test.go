@@ -22,6 +22,7 @@ type bus struct {
 	mu    sync.Mutex
 	links []*fakeLink
 	tap   [][]byte
+	drop  func(frame []byte) bool // if set and true, the frame reaches the tap only (called with mu held)
 }
 
 type fakeLink struct {
@@ -71,6 +72,9 @@ func (l *fakeLink) WriteFrame(f []byte) error {
 	l.bus.mu.Lock()
 	defer l.bus.mu.Unlock()
 	l.bus.tap = append(l.bus.tap, cp)
+	if l.bus.drop != nil && l.bus.drop(cp) {
+		return nil
+	}
 	for _, o := range l.bus.links {
 		if o != l {
 			select {
