@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
@@ -195,4 +196,59 @@ func TestAuthBadTrustStore(t *testing.T) {
 		!strings.Contains(string(out), "junk.pem: no PEM CERTIFICATE block") {
 		t.Fatalf("irmd's message does not say what is wrong:\n%s", out)
 	}
+}
+
+// TestAuthDirect: a direct flow between two local processes (here one, at
+// both ends) is authenticated as a flow through a layer is: the irmd runs
+// the exchange with the name's server and client files, both ends learn
+// the other's name, and a server certificate for another name fails the
+// allocation without taking the accept.
+func TestAuthDirect(t *testing.T) {
+	pki := newTestCA(t, "o7s")
+	sec := t.TempDir()
+	pki.install(t, sec)
+	pki.issue(t, sec, crypt.Server, "direct.auth", "direct.auth", "p384")
+	pki.issue(t, sec, crypt.Client, "direct.auth", "local-client.o7s", "p256")
+	pki.issue(t, sec, crypt.Server, "direct.wrongcn", "someone.else", "p256")
+	e := setup(t, rig.Options{SecurityDir: sec})
+	for _, n := range []string{"direct.auth", "direct.wrongcn"} {
+		if err := e.irm.BindProcess(e.ctx(), os.Getpid(), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	peers := make(chan string, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			f, err := flow.Accept(ctx)
+			if err != nil {
+				return
+			}
+			peers <- f.PeerName()
+			go echo(f)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	if _, err := flow.Alloc(e.ctx(), "direct.wrongcn", qos.Raw); !errors.Is(err, oerr.ECRYPT) {
+		t.Errorf("direct.wrongcn: %v, want ECRYPT", err)
+	}
+	f := e.alloc("direct.auth", qos.Raw)
+	if f.PeerName() != "direct.auth" {
+		t.Errorf("client side: peer %q, want direct.auth", f.PeerName())
+	}
+	roundTrip(t, f, []byte("direct and authenticated"))
+	select {
+	case p := <-peers:
+		if p != "local-client.o7s" {
+			t.Errorf("server side: peer %q, want local-client.o7s", p)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no accept")
+	}
+	eventually(t, "the irmd's refusal of direct.wrongcn", func() bool {
+		return strings.Contains(e.Log(), `certificate is for "someone.else", not "direct.wrongcn"`)
+	})
 }

@@ -24,7 +24,7 @@ type testPKI struct {
 	im    *crypt.Credentials
 }
 
-func newPKI(t *testing.T, cn string) *testPKI {
+func newPKI(t testing.TB, cn string) *testPKI {
 	t.Helper()
 	nb, na := time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour)
 	caKey, _ := crypt.GenerateKey("p256")
@@ -42,7 +42,7 @@ func newPKI(t *testing.T, cn string) *testPKI {
 
 // creds issues a certificate for cn with a new key of type alg, valid
 // from nb to na (around now if both zero).
-func (p *testPKI) creds(t *testing.T, role crypt.Role, cn, alg string, nb, na time.Time) *crypt.Credentials {
+func (p *testPKI) creds(t testing.TB, role crypt.Role, cn, alg string, nb, na time.Time) *crypt.Credentials {
 	t.Helper()
 	if nb.IsZero() {
 		nb, na = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
