@@ -231,3 +231,30 @@ func (badSigner) Public() crypto.PublicKey { return struct{}{} }
 func (badSigner) Sign(_ io.Reader, _ []byte, _ crypto.SignerOpts) ([]byte, error) {
 	return nil, errors.New("no")
 }
+
+// TestAuthDigests is test_oap_roundtrip_md_all: signed round trips with md
+// 0 and each digest this build computes (P-256 on both sides); the
+// request's md_nid also picks the req_hash.
+func TestAuthDigests(t *testing.T) {
+	p := newPKI(t, "unittest.o7s")
+	srv := p.creds(t, crypt.RoleServer, authName, "p256", time.Time{}, time.Time{})
+	cli := p.creds(t, crypt.RoleClient, "client.o7s", "p256", time.Time{}, time.Time{})
+	for _, md := range []crypt.Digest{0, crypt.SHA256, crypt.SHA384, crypt.SHA512, crypt.SHA3_256, crypt.SHA3_384, crypt.SHA3_512} {
+		cfg := enc(crypt.X25519, crypt.AES256GCM, crypt.SHA256)
+		cfg.Digest = md
+		cr, sr, req, resp, srvErr, cliErr := authExchange(t, authName, authSide{enc: cfg, creds: cli, trust: p.trust},
+			authSide{enc: cfg, creds: srv, trust: p.trust}, nil, nil)
+		if srvErr != nil || cliErr != nil {
+			t.Fatalf("md %d: server %v, client %v", md, srvErr, cliErr)
+		}
+		sameKey(t, cr, sr, crypt.AES256GCM)
+		hq, _ := DecodeRequest(req)
+		hr, _ := DecodeResponse(resp, hq.MDNID)
+		if hq.MDNID != uint16(md) || hr.MDNID != uint16(md) {
+			t.Errorf("md %d: request md_nid %d, response %d", md, hq.MDNID, hr.MDNID)
+		}
+		if n, _ := DigestSize(ReqMD(uint16(md))); len(hr.ReqHash) != n {
+			t.Errorf("md %d: req_hash of %d bytes, want %d", md, len(hr.ReqHash), n)
+		}
+	}
+}
