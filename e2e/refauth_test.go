@@ -20,7 +20,8 @@ import (
 // (as in TestReferenceVerifiesOcertFiles), since it reads its CA files at
 // start. A flow that works was signed and verified by both irmds: each
 // verifies a certificate the other presents and refuses what does not
-// verify.
+// verify. Our client also refuses a reference server that presents
+// another name's certificate.
 func TestReferenceAuthFlows(t *testing.T) {
 	if _, err := os.Stat(refPrefix + "/cnode.sh"); err != nil || os.Geteuid() != 0 {
 		t.Skip("needs root and the reference implementation (see TestReferenceSignsWithOcertFiles)")
@@ -34,6 +35,7 @@ func TestReferenceAuthFlows(t *testing.T) {
 	// The reference serves oping.ref and allocates to oping.go; we do the
 	// opposite. Each side has a certificate for what it does.
 	pki.issue(t, refSec.Root(), crypt.Server, "oping.ref", "oping.ref", "p256")
+	pki.issue(t, refSec.Root(), crypt.Server, "wrongcn.ref", "oping.ref", "p256") // another name's certificate
 	pki.issue(t, refSec.Root(), crypt.Client, "oping.go", "ref-client.o7s", "p256")
 	pki.issue(t, sec, crypt.Server, "oping.go", "oping.go", "p256")
 	pki.issue(t, sec, crypt.Client, "oping.ref", "go-client.o7s", "p256")
@@ -50,18 +52,20 @@ func TestReferenceAuthFlows(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", r.ns).Run() })
 	r.run("veth", r.name, r.ns, "10.99.0.1/24", "10.99.0.2/24")
 
-	hosts := writeHosts(t, map[string]string{"oping.ref": "10.99.0.1"})
+	hosts := writeHosts(t, map[string]string{"oping.ref": "10.99.0.1", "wrongcn.ref": "10.99.0.1"})
 	in := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true, SecurityDir: sec,
 		Env: []string{udp.HostsEnv + "=" + hosts}})
 	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
 	in.Irm("name", "register", "oping.go", "layer", "udp")
 	r.bootstrap("10.99.0.1")
 	r.run("host", r.name, "oping.go", "10.99.0.2")
-	for _, n := range []string{"oping.go", "oping.ref"} {
+	for _, n := range []string{"oping.go", "oping.ref", "wrongcn.ref"} {
 		r.run("exec", r.name, "irm", "name", "create", n)
 	}
-	r.run("exec", r.name, "irm", "name", "register", "oping.ref", "layer", "udp")
-	r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", "oping.ref", "auto", "--", "-l")
+	for _, n := range []string{"oping.ref", "wrongcn.ref"} {
+		r.run("exec", r.name, "irm", "name", "register", n, "layer", "udp")
+		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", n, "auto", "--", "-l")
+	}
 
 	// Ours to the reference's server.
 	var out, errOut string
@@ -79,6 +83,20 @@ func TestReferenceAuthFlows(t *testing.T) {
 	in.WaitLog("Flow to oping.ref authenticated: the server's certificate is for oping.ref.", 20*time.Second)
 	in.WaitLog("Flow to oping.ref encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("our oping to the reference's server, authenticated and encrypted: %s", lastLine(opingSummary.FindString(out)))
+
+	// A reference server presenting another name's certificate is
+	// refused (a failure of the reference's udp4 before the exchange is
+	// tried again).
+	const refused = `Flow allocation to wrongcn.ref refused: OAP response: oap: authentication failed: server certificate: crypt: certificate refused: certificate is for "oping.ref", not "wrongcn.ref"`
+	for end := time.Now().Add(60 * time.Second); !strings.Contains(in.Log(), refused); time.Sleep(500 * time.Millisecond) {
+		out, errOut, code = in.Run("oping", "-n", "wrongcn.ref", "-c", "1")
+		if code == 0 {
+			t.Fatalf("our oping accepted a reference server with another name's certificate:\n%s", out)
+		}
+		if time.Now().After(end) {
+			t.Fatalf("our oping to wrongcn.ref failed, but not in the certificate check:\n%s%s\nour irmd log (tail):\n%s", out, errOut, lastLines(in.Log(), 15))
+		}
+	}
 
 	// The reference's client to our server.
 	srv := opingServer(t, in, "oping.go")
