@@ -60,6 +60,9 @@ func runRole(role, name string) int {
 				return 1
 			}
 			fmt.Println("accepted", f.ID())
+			if p := f.PeerName(); p != "" {
+				fmt.Println("peer", f.ID(), p) // the client authenticated
+			}
 			go echo(f)
 		}
 	case "slow-server":

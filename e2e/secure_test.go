@@ -110,6 +110,14 @@ type secureHosts struct {
 // names are registered on B.
 func newSecureHosts(t *testing.T, names ...string) *secureHosts {
 	t.Helper()
+	return newSecureHostsWith(t, nil, names...)
+}
+
+// newSecureHostsWith is newSecureHosts with prep called on the two
+// security directories before the irmds start (they read the CA and
+// intermediate certificates at start).
+func newSecureHostsWith(t *testing.T, prep func(secA, secB string), names ...string) *secureHosts {
+	t.Helper()
 	const ipA, ipB, ipR = "127.0.0.1", "127.0.0.2", "127.0.0.3"
 	entries := map[string]string{}
 	for _, n := range names {
@@ -117,6 +125,9 @@ func newSecureHosts(t *testing.T, names ...string) *secureHosts {
 	}
 	hosts := writeHosts(t, entries)
 	s := &secureHosts{secA: t.TempDir(), secB: t.TempDir()}
+	if prep != nil {
+		prep(s.secA, s.secB)
+	}
 	s.a = setup(t, rig.Options{NoDirect: true, SecurityDir: s.secA, Env: []string{udp.HostsEnv + "=" + hosts}})
 	s.b = rig.Start(t, rig.Options{NoDirect: true, SecurityDir: s.secB, Env: []string{udp.HostsEnv + "=" + hosts}})
 	port := freeUDPPort(t, ipA, ipB, ipR)

@@ -102,6 +102,7 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 	info := ctrl.FlowInfoFromPB(rep.FlowInfo)
 	f := newFlowOn(p, ep, info, remote)
 	f.pc = pc
+	f.peerName = rep.GetPeerName()
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
 		f.dealloc(0) // the IRMd allocated it: release it there too

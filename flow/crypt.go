@@ -91,6 +91,13 @@ func (f *Flow) Encryption() string {
 	return f.pc.Cipher().String()
 }
 
+// PeerName returns the peer's name as its certificate proved it when the
+// flow was allocated: the IRMds checked the certificate against their
+// trusted CAs and its signature over the allocation (the allocating side
+// also that it is issued to the name it allocated to). It is empty when the
+// peer did not authenticate.
+func (f *Flow) PeerName() string { return f.peerName }
+
 // DropStats counts the packets a flow dropped on receipt.
 type DropStats struct {
 	Malformed       int64 // too short, a bad CRC, or not an FRCT packet

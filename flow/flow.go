@@ -72,6 +72,8 @@ type Flow struct {
 	pc      *crypt.PacketCipher
 	badAuth atomic.Int64 // packets dropped because they failed authentication
 	rxPlain []byte       // receive goroutine: plaintext of an FRCT packet (crypt.go)
+
+	peerName string // the peer's authenticated name (PeerName); set before start
 }
 
 func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote string) *Flow {

@@ -36,8 +36,10 @@ Runs the Ouroboros IPC Resource Manager daemon.
   --stdout         Log to stdout instead of the system log
   --run-dir <dir>  Run directory for the sockets (default $`+rundir.Env+` or `+rundir.Default+`)
   --security-dir <dir>
-                   Per-name security files: server/<name>/enc.conf and
-                   client/<name>/enc.conf (default `+irmd.DefaultSecurityDir+`)
+                   Per-name security files: server/<name>/ and client/<name>/
+                   (enc.conf, crt.pem, key.pem), trusted CAs in cacert/ and
+                   intermediates in untrusted/, read at start
+                   (default `+irmd.DefaultSecurityDir+`)
   --group <group>  Members of this group may manage the stack, as root may;
                    the socket is then open to this group only (mode 0660)
   --max-conns <n>  Connections to irm.sock one user may hold at once (default 1024;

@@ -21,13 +21,18 @@ import (
 
 // flowReply builds the reply that hands a flow to an application: its
 // flow_info (as seen from pid), the cipher NID (0: not encrypted) and, for
-// an encrypted flow, the 32-byte key (sym_key), and its channel end.
+// an encrypted flow, the 32-byte key (sym_key), the peer's authenticated
+// name if it sent a certificate (peer_name, our extension: the reference's
+// library ignores the unknown field), and its channel end.
 func flowReply(f reg.Flow, pid, peer int, end datapath.End, res oap.Result) reply {
 	info := ctrl.FlowInfo{ID: f.ID, NPid: pid, N1Pid: peer, MPL: f.MPL, State: uint32(reg.FlowAllocated),
 		QoS: f.QoS, UID: f.UID}
 	m := &pb.IrmMsg{Result: proto.Int32(0), FlowInfo: ctrl.FlowInfoToPB(info), CipherNid: proto.Int32(int32(res.Cipher))}
 	if res.Encrypted() {
 		m.SymKey = res.Key
+	}
+	if res.Peer != "" {
+		m.PeerName = proto.String(res.Peer)
 	}
 	if len(f.RspData) > 0 {
 		m.Pk = f.RspData
@@ -246,7 +251,7 @@ func (d *Daemon) flowAllocDirect(fi ctrl.FlowInfo, dst string) (reply, bool) {
 		return reply{}, false
 	}
 	f, ok := d.reg.RespondAccept(dst, reg.Answer{N1Pid: fi.NPid, MPL: directMPL, QoS: fi.QoS,
-		Direct: true, AppEnd: srvEnd, Cipher: uint16(srvRes.Cipher), Key: srvRes.Key})
+		Direct: true, AppEnd: srvEnd, Cipher: uint16(srvRes.Cipher), Key: srvRes.Key, Peer: srvRes.Peer})
 	if !ok {
 		cliEnd.Close()
 		srvEnd.Close()
@@ -327,7 +332,7 @@ func (d *Daemon) acceptOnce(ctx context.Context, fi ctrl.FlowInfo, deadline time
 	}
 	if f.Direct {
 		d.log.Info(fmt.Sprintf("Flow %d accepted (direct) by %d for %s.", id, pid, f.Name))
-		return flowReply(f, pid, f.N1Pid, end, oap.Result{Cipher: crypt.Cipher(f.Cipher), Key: f.Key}), false
+		return flowReply(f, pid, f.N1Pid, end, oap.Result{Cipher: crypt.Cipher(f.Cipher), Key: f.Key, Peer: f.Peer}), false
 	}
 	// OAP: check the request (freshness, replay), run the key exchange the
 	// server's policy asks for, and answer it.

@@ -39,6 +39,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
 	"github.com/ouroboros-go/ouroboros/internal/ctrl"
 	"github.com/ouroboros-go/ouroboros/internal/fdlimit"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/conffile"
@@ -122,7 +123,8 @@ type Daemon struct {
 	watched    map[int]func()        // pids with a death watch, and its stop
 	conns      map[*net.UnixConn]struct{}
 
-	replay *oap.ReplayCache // OAP requests accepted in the last 20 s
+	replay *oap.ReplayCache  // OAP requests accepted in the last 20 s
+	trust  *crypt.TrustStore // CA and intermediate certificates, loaded once by New
 
 }
 
@@ -143,6 +145,12 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.MaxConnsPerUID <= 0 {
 		cfg.MaxConnsPerUID = defaultMaxConnsPerUID
+	}
+	// The trust store is read once, before anything else starts: a broken
+	// one stops the daemon, as in the reference.
+	trust, err := loadTrust(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if err := makeRunDir(cfg.Dir, gid); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
@@ -165,7 +173,11 @@ func New(cfg Config) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, log: cfg.Log, reg: reg.New(), ln: ln, lk: lk, ctx: ctx, cancel: cancel,
 		uid: uint32(os.Geteuid()), gid: gid, limit: connLimit{max: cfg.MaxConnsPerUID},
 		spawned: map[int]*exec.Cmd{}, exited: map[int]chan struct{}{}, destroying: map[int]bool{},
-		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}, replay: oap.NewReplayCache(0)}
+		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}, replay: oap.NewReplayCache(0),
+		trust: trust}
+	if a, i := trust.Len(); a+i > 0 {
+		d.log.Info(fmt.Sprintf("Loaded %d trusted CA and %d intermediate certificates from %s.", a, i, secRoot(cfg)))
+	}
 	return d, nil
 }
 

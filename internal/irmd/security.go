@@ -27,8 +27,20 @@ import (
 // The configuration file may name other enc.conf files per name
 // (server_enc_file, client_enc_file). Files are read for every allocation,
 // so a change applies to the next flow.
-// A missing enc.conf means no encryption asked by that side. Certificates
-// (crt.pem, key.pem, cacert/, untrusted/) are not used yet.
+// A missing enc.conf means no encryption asked by that side.
+//
+// Authentication (irmd.md §4.4, §4.6):
+//
+//	<dir>/cacert/*, <dir>/untrusted/*   the trust store, read once by New
+//	<dir>/server/<name>/crt.pem, key.pem the name's credentials when serving it
+//	<dir>/client/<name>/crt.pem, key.pem credentials for allocating to it (optional)
+//
+// (the configuration file may name other files: server_crt_file,
+// server_key_file, client_crt_file, client_key_file). A side with both
+// files sends its certificate and signs its OAP message; without them it
+// is unauthenticated. A side that receives a certificate checks it against
+// the trust store and the signature; the client also requires the CN to be
+// the name it allocates to. Credentials are read for every allocation.
 
 // DefaultSecurityDir is the reference's security directory.
 const DefaultSecurityDir = "/etc/ouroboros/security"
@@ -79,6 +91,58 @@ func (d *Daemon) encConfig(side, name string) (crypt.Config, error) {
 	return cfg, nil
 }
 
+func secRoot(cfg Config) string {
+	if cfg.SecurityDir == "" {
+		return DefaultSecurityDir
+	}
+	return cfg.SecurityDir
+}
+
+// loadTrust loads the trust store of the security directory: its CA
+// directory, then its intermediate directory. Missing directories are an
+// empty store; a file that is not a PEM certificate fails.
+func loadTrust(cfg Config) (*crypt.TrustStore, error) {
+	s, err := crypt.SecurityDir(secRoot(cfg)).LoadTrustStore()
+	if err != nil {
+		return nil, fmt.Errorf("failed to load the CA and intermediate certificates of %s: %w", secRoot(cfg), err)
+	}
+	return s, nil
+}
+
+// credentials loads the certificate and key of name on side: the files
+// the configuration file gave for the name, else those of the security
+// directory. nil, nil: the name has none on that side (unauthenticated).
+func (d *Daemon) credentials(side, name string) (*crypt.Credentials, error) {
+	var crt, key string
+	if d.reg != nil {
+		if n, ok := d.reg.GetName(name); ok {
+			if side == "server" {
+				crt, key = n.SCrt, n.SKey
+			} else {
+				crt, key = n.CCrt, n.CKey
+			}
+		}
+	}
+	if crt == "" || key == "" {
+		cp, err := d.secPath(side, name, crypt.CrtFile)
+		if err != nil {
+			return nil, nil // no file can exist for such a name
+		}
+		kp, _ := d.secPath(side, name, crypt.KeyFile)
+		if crt == "" {
+			crt = cp
+		}
+		if key == "" {
+			key = kp
+		}
+	}
+	c, err := crypt.LoadCredentials(crt, key)
+	if errors.Is(err, crypt.ErrNoCredentials) {
+		return nil, nil
+	}
+	return c, err
+}
+
 // readKeyFile reads a key file of at most maxKeyFile bytes.
 func readKeyFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
@@ -99,7 +163,12 @@ func (d *Daemon) clientRequest(name string) ([]byte, *oap.ClientState, oerr.Errn
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client enc.conf: %v.", name, err))
 		return nil, nil, crypt.Errno(err)
 	}
-	opt := oap.RequestOptions{Now: time.Now(), Enc: cfg}
+	creds, err := d.credentials("client", name)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client credentials: %v.", name, err))
+		return nil, nil, oerr.EBADF // as the reference: its client prepare fails with EBADF
+	}
+	opt := oap.RequestOptions{Now: time.Now(), Enc: cfg, Creds: creds, Name: name, Trust: d.trust}
 	if cfg.Kex.IsKEM() && cfg.KEMMode == crypt.KEMClient {
 		file := "kex.srv.pub.pem"
 		if cfg.Kex.IsHybrid() {
@@ -138,6 +207,9 @@ func (d *Daemon) clientFinish(name string, st *oap.ClientState, resp []byte) (oa
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: OAP response: %v.", name, err))
 		return oap.Result{}, false
 	}
+	if res.Peer != "" {
+		d.log.Info(fmt.Sprintf("Flow to %s authenticated: the server's certificate is for %s.", name, res.Peer))
+	}
 	if res.Encrypted() {
 		d.log.Info(fmt.Sprintf("Flow to %s encrypted: %s, %s, kdf %s.", name, res.Kex, res.Cipher, res.KDF))
 	}
@@ -148,14 +220,19 @@ func (d *Daemon) clientFinish(name string, st *oap.ClientState, resp []byte) (oa
 // failure it logs why and returns the errno for IPCP_FLOW_ALLOC_RESP:
 // ENOTSUP for an algorithm this build does not run, ECRYPT for a refused
 // or failed key exchange or a bad policy file, EAUTH for the rest (decoding,
-// freshness, replay, certificates).
+// freshness, replay, certificates, signatures, unusable credentials).
 func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.Errno) {
 	cfg, err := d.encConfig("server", name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow request for %s refused: server enc.conf: %v.", name, err))
 		return nil, oap.Result{}, oerr.ECRYPT
 	}
-	opt := oap.ServeOptions{Now: time.Now(), Replay: d.replay, Enc: cfg,
+	creds, err := d.credentials("server", name)
+	if err != nil {
+		d.log.Error(fmt.Sprintf("Flow request for %s refused (%s): server credentials: %v.", name, oerr.EAUTH, err))
+		return nil, oap.Result{}, oerr.EAUTH
+	}
+	opt := oap.ServeOptions{Now: time.Now(), Replay: d.replay, Enc: cfg, Creds: creds, Trust: d.trust,
 		Static: func(raw bool) (*crypt.KeyPair, error) {
 			if raw {
 				return nil, fmt.Errorf("%w: raw hybrid private keys (kex.key.raw)", crypt.ErrUnsupported)
@@ -174,6 +251,7 @@ func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.
 	if err != nil {
 		e := oerr.EAUTH
 		switch {
+		case errors.Is(err, oap.ErrAuth):
 		case errors.Is(err, crypt.ErrUnsupported):
 			e = oerr.ENOTSUP
 		case errors.Is(err, crypt.ErrRefused), errors.Is(err, crypt.ErrInvalidKey),
@@ -182,6 +260,9 @@ func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.
 		}
 		d.log.Error(fmt.Sprintf("Flow request for %s refused (%s): %v.", name, e, err))
 		return nil, oap.Result{}, e
+	}
+	if res.Peer != "" {
+		d.log.Info(fmt.Sprintf("Flow request for %s authenticated: the client's certificate is for %s.", name, res.Peer))
 	}
 	if res.Encrypted() {
 		d.log.Info(fmt.Sprintf("Flow for %s encrypted: %s, %s, kdf %s.", name, res.Kex, res.Cipher, res.KDF))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/reg"
@@ -165,5 +166,93 @@ func TestClientEncapsulationFiles(t *testing.T) {
 	cres, ok := d.clientFinish("k", st, resp)
 	if !ok || !res.Encrypted() || !bytes.Equal(cres.Key, res.Key) {
 		t.Fatalf("keys: client %+v server %+v", cres, res)
+	}
+}
+
+// TestAuthFiles: the trust store loads from cacert/ and untrusted/ (a
+// broken file fails with its name); a name's credentials come from the
+// security directory or from the paths the configuration file gave; the
+// server signs and the client verifies, both learn the peer's name; an
+// unusable key fails the server with EAUTH and the client with EBADF,
+// each logged with the name.
+func TestAuthFiles(t *testing.T) {
+	d, log := secDaemon(t)
+	d.reg = reg.New()
+	now := time.Now()
+	caKey, _ := crypt.GenerateKey("p256")
+	ca, err := crypt.Issue(crypt.RoleCA, "ca.test", caKey, nil, now.Add(-time.Hour), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := &crypt.Credentials{Cert: ca, Key: caKey}
+	creds := func(side, name, cn, dir string) {
+		k, _ := crypt.GenerateKey("p256")
+		c, err := crypt.Issue(crypt.RoleServer, cn, k, issuer, now.Add(-time.Hour), now.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kp, _ := crypt.PrivateKeyPEM(k)
+		if dir == "" {
+			writeSec(t, d, side, name, "crt.pem", string(crypt.CertificatePEM(c)))
+			writeSec(t, d, side, name, "key.pem", string(kp))
+			return
+		}
+		os.WriteFile(filepath.Join(dir, "crt.pem"), crypt.CertificatePEM(c), 0o644)
+		os.WriteFile(filepath.Join(dir, "key.pem"), kp, 0o600)
+	}
+	writeSec(t, d, "cacert", ".", "ca.pem", string(crypt.CertificatePEM(ca)))
+	if d.trust, err = loadTrust(d.cfg); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := d.trust.Len(); a != 1 {
+		t.Fatalf("%d trust anchors", a)
+	}
+	creds("server", "srv.a", "srv.a", "")
+	other := t.TempDir()
+	creds("client", "", "client.x", other)
+	if err := d.reg.CreateName(reg.NameInfo{Name: "srv.a", CCrt: filepath.Join(other, "crt.pem"), CKey: filepath.Join(other, "key.pem")}); err != nil {
+		t.Fatal(err)
+	}
+	req, st, e := d.clientRequest("srv.a")
+	if e != 0 {
+		t.Fatalf("client request: %v\n%s", e, log)
+	}
+	resp, sres, e := d.serverServe("srv.a", req)
+	if e != 0 || sres.Peer != "client.x" {
+		t.Fatalf("server: %v, peer %q\n%s", e, sres.Peer, log)
+	}
+	cres, ok := d.clientFinish("srv.a", st, resp)
+	if !ok || cres.Peer != "srv.a" {
+		t.Fatalf("client: %v, peer %q\n%s", ok, cres.Peer, log)
+	}
+	for _, l := range []string{"Flow to srv.a authenticated: the server's certificate is for srv.a.",
+		"Flow request for srv.a authenticated: the client's certificate is for client.x."} {
+		if !strings.Contains(log.String(), l) {
+			t.Errorf("log lacks %q:\n%s", l, log)
+		}
+	}
+
+	// Unusable keys.
+	writeSec(t, d, "server", "srv.b", "crt.pem", string(crypt.CertificatePEM(ca)))
+	writeSec(t, d, "server", "srv.b", "key.pem", "junk")
+	writeSec(t, d, "client", "srv.b", "crt.pem", string(crypt.CertificatePEM(ca)))
+	writeSec(t, d, "client", "srv.b", "key.pem", "junk")
+	if _, _, e := d.clientRequest("srv.b"); e != oerr.EBADF {
+		t.Errorf("client with a bad key: %v, want EBADF", e)
+	}
+	req, _, _ = d.clientRequest("srv.a")
+	if _, _, e := d.serverServe("srv.b", req); e != oerr.EAUTH {
+		t.Errorf("server with a bad key: %v, want EAUTH", e)
+	}
+	for _, l := range []string{"Flow allocation to srv.b refused: client credentials", "Flow request for srv.b refused (authentication error): server credentials"} {
+		if !strings.Contains(log.String(), l) {
+			t.Errorf("log lacks %q:\n%s", l, log)
+		}
+	}
+
+	// A broken trust store.
+	writeSec(t, d, "untrusted", ".", "im.pem", "not a certificate")
+	if _, err := loadTrust(d.cfg); err == nil || !strings.Contains(err.Error(), "im.pem") {
+		t.Errorf("broken intermediate: %v", err)
 	}
 }

@@ -42,32 +42,38 @@
 //   - Header with Encode/AppendEncode, DecodeRequest and DecodeResponse, which
 //     apply the reference's decoding rules (see decode in header.go).
 //     Decoded slices alias the input.
+//
 //   - The reference's table of algorithm NIDs and the request digests (SHA-2, SHA-3; the BLAKE2
 //     NIDs are known, so they decode, but Sum reports ErrDigestUnavailable
 //     because the standard library has no BLAKE2).
+//
 //   - The unsecured exchange (no credentials, no enc.conf on either side):
 //     NewRequest and ClientState.Complete on the client, Process on the
 //     server, with the server's freshness and replay checks (ReplayCache).
+//
 //   - The secured exchange (secure.go): Request, Serve and
 //     ClientState.Finish carry the key exchange of irmd.md §4.7–4.8 with
 //     package crypt, per each side's enc.conf (crypt.Config), and give both
 //     ends the cipher and the 32-byte flow key (Result). With no policy on
 //     either side their bytes are those of the unsecured exchange.
 //
-// Not implemented (a later step): certificates and signatures. Process,
-// Serve, Complete and Finish refuse a message that carries a certificate
-// with an error wrapping ErrAuthUnsupported; RequestOptions and ServeOptions
-// are where signing keys and the trust store will go. Process still refuses
-// kex data (ErrKexUnsupported): callers that handle keys use Serve.
-// Piggybacked data is decoded but ignored: the reference IRMd never sends
-// any.
+//   - Authentication (auth.go): a side with credentials for the name signs
+//     its message and sends its certificate; the other side verifies the
+//     chain against its trust store, the signature, and (the client) that
+//     the certificate's CN is the destination name, and gets the peer's
+//     name in Result.Peer. Authentication is optional on both sides.
+//
+// Process, the unsecured server, refuses a certificate (ErrAuthUnsupported)
+// and kex data (ErrKexUnsupported): callers that handle keys and
+// certificates use Serve. Piggybacked data is decoded but ignored: the
+// reference IRMd never sends any.
 //
 // # Errors
 //
 // All errors wrap one of the sentinels in errors.go, so callers can use
 // errors.Is. For the errno sent back in IPCP_FLOW_ALLOC_RESP, the reference
 // server uses -EAUTH for freshness, replay and certificate failures
-// (ErrFuture, ErrOutdated, ErrReplay, ErrAuthUnsupported) and -ECRYPT for
+// (ErrFuture, ErrOutdated, ErrReplay, ErrAuth, ErrAuthUnsupported) and -ECRYPT for
 // key-exchange failures (ErrKexUnsupported, and from Serve the errors of
 // package crypt: crypt.Errno gives -ECRYPT, or -ENOTSUP for an algorithm this
 // build does not run); it names no errno for a request

@@ -32,11 +32,20 @@ var ErrDigestUnavailable = errors.New("oap: digest not available")
 var ErrUnsupported = errors.New("oap: authentication/encryption not implemented")
 
 var (
-	// ErrAuthUnsupported: the message carries a certificate.
+	// ErrAuthUnsupported: the message carries a certificate and was given
+	// to Process, the unsecured exchange (Serve authenticates it).
 	ErrAuthUnsupported = fmt.Errorf("%w: certificates and signatures", ErrUnsupported)
 	// ErrKexUnsupported: the request carries key-exchange data.
 	ErrKexUnsupported = fmt.Errorf("%w: key exchange", ErrUnsupported)
 )
+
+// ErrAuth: peer authentication failed (irmd.md §4.6): the peer's
+// certificate is malformed, untrusted, expired or, for the client, not
+// issued to the destination name; its signature does not verify; or this
+// side could not sign its own message. The wrapped crypt error (ErrCertificate,
+// ErrSignature, ...) says why. The reference answers -EAUTH on the server
+// and -ECRYPT on the client.
+var ErrAuth = errors.New("oap: authentication failed")
 
 // Server-side freshness and replay errors.
 var (

@@ -27,6 +27,9 @@ type ClientState struct {
 
 	kex *crypt.ClientKex // the key-exchange state (Request); nil from NewRequest
 	enc crypt.Config     // the client's policy the request was built with
+
+	name  string            // destination name: the server's certificate must name it
+	trust *crypt.TrustStore // verifies the server's certificate; nil: none is trusted
 }
 
 // NewRequest builds an unsecured 36-byte request with a fresh random id read
@@ -44,11 +47,12 @@ func (st *ClientState) ID() [IDLen]byte { return st.id }
 
 // Complete checks the server's response, as the reference client does: it
 // must decode as a response to our request, carry our id and the digest of our
-// request. A signed response is refused with ErrAuthUnsupported. Key-exchange
+// request. A signed response is authenticated as by Finish: a state from
+// NewRequest trusts no certificate, so it refuses one (ErrAuth). Key-exchange
 // data and a cipher in the response are ignored, as the reference does when
 // the client has no kex configured: the flow is not encrypted.
 func (st *ClientState) Complete(resp []byte) error {
-	_, err := st.check(resp)
+	_, _, err := st.check(resp)
 	return err
 }
 

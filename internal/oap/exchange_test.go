@@ -99,8 +99,7 @@ func TestCompleteRejects(t *testing.T) {
 		}(), ErrHashMismatch},
 		{"truncated", resp[:len(resp)-1], ErrTruncated},
 		{"request instead of response", req, ErrTruncated},
-		{"signed response", signed, ErrAuthUnsupported},
-		{"signed response", signed, ErrUnsupported},
+		{"signed response", signed, ErrAuth},
 		{"empty", nil, ErrTruncated},
 	} {
 		if err := st.Complete(c.b); !errors.Is(err, c.want) {

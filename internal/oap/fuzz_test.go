@@ -3,6 +3,9 @@ package oap
 import (
 	"bytes"
 	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
 )
 
 // FuzzDecode feeds arbitrary bytes to DecodeRequest and DecodeResponse: no
@@ -32,5 +35,37 @@ func FuzzDecode(f *testing.F) {
 		check(DecodeRequest(b))
 		check(DecodeResponse(b, reqMD))
 		check(DecodeResponse(b, 0))
+	})
+}
+
+// FuzzServeSigned feeds Serve and Finish variants of a signed request and a
+// signed response (P-256 certificates of a trusted CA on both sides): no
+// panic, and whatever authenticates names the certificate's CN, the only
+// one whose key can sign.
+func FuzzServeSigned(f *testing.F) {
+	p := newPKI(f, "unittest.o7s")
+	cli := p.creds(f, crypt.RoleClient, "client.o7s", "p256", time.Time{}, time.Time{})
+	srv := p.creds(f, crypt.RoleServer, authName, "p256", time.Time{}, time.Time{})
+	req, st, err := Request(RequestOptions{Now: time.Now(), Creds: cli, Name: authName, Trust: p.trust})
+	if err != nil {
+		f.Fatal(err)
+	}
+	resp, _, err := Serve(req, ServeOptions{Replay: NewReplayCache(0), Creds: srv, Trust: p.trust})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(req, false)
+	f.Add(resp, true)
+	f.Add(flip3(bytes.Clone(req)), false)
+	f.Fuzz(func(t *testing.T, b []byte, isResp bool) {
+		if isResp {
+			if r, err := st.Finish(b); err == nil && r.Peer != "" && r.Peer != authName {
+				t.Fatalf("authenticated as %q", r.Peer)
+			}
+			return
+		}
+		if _, r, err := Serve(b, ServeOptions{Replay: NewReplayCache(0), Creds: srv, Trust: p.trust}); err == nil && r.Peer != "" && r.Peer != "client.o7s" {
+			t.Fatalf("authenticated as %q", r.Peer)
+		}
 	})
 }

@@ -317,8 +317,11 @@ type IrmMsg struct {
 	// with list_after asks for the entries after that cursor ("" for the first
 	// page); a reply whose list did not fit sets list_next, the cursor to send
 	// for the next page. A request without list_after gets the first page.
-	ListAfter     *string `protobuf:"bytes,1001,opt,name=list_after,json=listAfter" json:"list_after,omitempty"`
-	ListNext      *string `protobuf:"bytes,1002,opt,name=list_next,json=listNext" json:"list_next,omitempty"`
+	ListAfter *string `protobuf:"bytes,1001,opt,name=list_after,json=listAfter" json:"list_after,omitempty"`
+	ListNext  *string `protobuf:"bytes,1002,opt,name=list_next,json=listNext" json:"list_next,omitempty"`
+	// Reply to FLOW_ALLOC/FLOW_ACCEPT: the peer's name as its OAP certificate
+	// proves it (the CN); absent when the peer did not authenticate.
+	PeerName      *string `protobuf:"bytes,1003,opt,name=peer_name,json=peerName" json:"peer_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -556,6 +559,13 @@ func (x *IrmMsg) GetListNext() string {
 	return ""
 }
 
+func (x *IrmMsg) GetPeerName() string {
+	if x != nil && x.PeerName != nil {
+		return *x.PeerName
+	}
+	return ""
+}
+
 var File_irm_proto protoreflect.FileDescriptor
 
 const file_irm_proto_rawDesc = "" +
@@ -569,7 +579,7 @@ const file_irm_proto_rawDesc = "" +
 	"\x04type\x18\x02 \x02(\rR\x04type\x12\x12\n" +
 	"\x04name\x18\x03 \x02(\tR\x04name\x12\x14\n" +
 	"\x05layer\x18\x04 \x02(\tR\x05layer\x12\x1b\n" +
-	"\thash_algo\x18\x05 \x02(\rR\bhashAlgo\"\xf5\x06\n" +
+	"\thash_algo\x18\x05 \x02(\rR\bhashAlgo\"\x93\a\n" +
 	"\airm_msg\x12)\n" +
 	"\x04code\x18\x01 \x02(\x0e2\x15.o7s.irm.irm_msg_codeR\x04code\x12\x12\n" +
 	"\x04prog\x18\x02 \x01(\tR\x04prog\x12\x10\n" +
@@ -603,7 +613,8 @@ const file_irm_proto_rawDesc = "" +
 	"cipher_nid\x18\x1b \x01(\x11R\tcipherNid\x12\x1e\n" +
 	"\n" +
 	"list_after\x18\xe9\a \x01(\tR\tlistAfter\x12\x1c\n" +
-	"\tlist_next\x18\xea\a \x01(\tR\blistNext*\xd1\x04\n" +
+	"\tlist_next\x18\xea\a \x01(\tR\blistNext\x12\x1c\n" +
+	"\tpeer_name\x18\xeb\a \x01(\tR\bpeerName*\xd1\x04\n" +
 	"\firm_msg_code\x12\x13\n" +
 	"\x0fIRM_CREATE_IPCP\x10\x01\x12\x11\n" +
 	"\rIPCP_CREATE_R\x10\x02\x12\x14\n" +

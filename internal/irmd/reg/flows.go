@@ -53,6 +53,9 @@ type Flow struct {
 	// by the IRMd for both ends (cipher 0: not encrypted).
 	Cipher uint16
 	Key    []byte
+	// Peer is the client's authenticated name of a direct flow ("" if it
+	// sent no certificate), for the accepter's reply.
+	Peer string
 	// AppEnd is the application's end of the flow's channel, held from the
 	// moment the flow is answered until the accept/alloc reply hands it over.
 	AppEnd []*os.File
@@ -223,6 +226,7 @@ type Answer struct {
 	Direct  bool
 	Cipher  uint16     // direct flows: the accepter's cipher (0: none)
 	Key     []byte     // and its flow key
+	Peer    string     // direct flows: the client's authenticated name
 	AppEnd  []*os.File // the accepter's channel end
 }
 
@@ -249,6 +253,7 @@ func (r *Registry) RespondAccept(name string, a Answer) (Flow, bool) {
 		f.ReqData = slices.Clone(a.ReqData)
 		f.Direct = a.Direct
 		f.Cipher, f.Key = a.Cipher, slices.Clone(a.Key)
+		f.Peer = a.Peer
 		f.Name = name
 		f.AppEnd = a.AppEnd
 		// The IPCP holds the id from the reply to its request on (a reply
