@@ -226,8 +226,10 @@ type Report struct {
 	EventSet []EventSetResult `json:"eventset,omitempty"`
 	Idle     []IdleResult     `json:"idle,omitempty"`
 	// Secure is the encrypted flows table (secure.go).
-	Secure  []ToolResult `json:"secure,omitempty"`
-	Results []Result     `json:"results"`
+	Secure []ToolResult `json:"secure,omitempty"`
+	// SecureRounds is Config.SecureRounds.
+	SecureRounds int      `json:"secure_rounds,omitempty"`
+	Results      []Result `json:"results"`
 	// Scale holds many concurrent flows (scale.go); Names times an
 	// allocation with few and with many names.
 	Scale []ScaleResult `json:"scale,omitempty"`

@@ -75,3 +75,17 @@ func TestEncryptedFlowsLog(t *testing.T) {
 		t.Errorf("chacha20-poly1305: %d", n)
 	}
 }
+
+// TestMedianRun: a row keeps the run of median rate.
+func TestMedianRun(t *testing.T) {
+	runs := []ToolResult{{PacketsPerSec: 30, Sent: 3}, {PacketsPerSec: 10, Sent: 1}, {PacketsPerSec: 20, Sent: 2}}
+	if r := medianRun(runs); r.Sent != 2 {
+		t.Errorf("median of 3: %+v", r)
+	}
+	if r := medianRun(runs[:2]); r.Sent != 1 {
+		t.Errorf("median of 2: %+v", r)
+	}
+	if r := medianRun(runs[:1]); r.Sent != 3 {
+		t.Errorf("median of 1: %+v", r)
+	}
+}
