@@ -285,3 +285,30 @@ func TestPacketAEADNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultIVsDistinct: with the default random source (fetched in
+// batches), the IVs of many packets, across several batches, are all
+// different, carry the phase bit clear before the first rotation, and
+// every packet opens.
+func TestDefaultIVsDistinct(t *testing.T) {
+	for _, c := range []Cipher{AES256GCM, ChaCha20Poly1305, AES256CTR} {
+		tx, _ := NewPacketCipher(c, seq(32), nil)
+		rx, _ := NewPacketCipher(c, seq(32), nil)
+		seen := map[string]bool{}
+		n := 3 * ivBatch / c.IVSize()
+		for i := range n {
+			pkt, err := tx.Seal(nil, []byte{byte(i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			iv := string(pkt[:c.IVSize()])
+			if seen[iv] || iv[0]&0x80 != 0 {
+				t.Fatalf("%s: packet %d: IV %x repeated or with the phase bit", c, i, iv)
+			}
+			seen[iv] = true
+			if pt, err := rx.Open(nil, pkt); err != nil || len(pt) != 1 || pt[0] != byte(i) {
+				t.Fatalf("%s: packet %d: open %x, %v", c, i, pt, err)
+			}
+		}
+	}
+}
