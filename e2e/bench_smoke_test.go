@@ -21,7 +21,7 @@ import (
 // processes (its own private irmds, a local IPCP, two hosts over a udp4
 // layer, two hosts over an eth-dix layer on a veth pair, unicast layers over
 // them (one hop over each, two hops over udp4), its peers, the oping, ocbr
-// and operf tools) and checks that it prints its tables and writes its
+// and operf tools, encrypted flows) and checks that it prints its tables and writes its
 // JSON and Markdown with every row, the tools' and reliable flows included, and that it leaves no veth pair or network
 // namespace behind. Speed is never asserted, nor that a raw flow over UDP or
 // Ethernet loses nothing. Without root the eth-dix rows must say why they
@@ -84,6 +84,7 @@ func TestBenchSmoke(t *testing.T) {
 
 	checkToolRows(t, rep, stdout.String())
 	checkToolExtraRows(t, rep, stdout.String())
+	checkSecureRows(t, rep, stdout.String())
 
 	plan := bench.Plan()
 	paths := bench.DefaultPaths()

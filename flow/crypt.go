@@ -56,16 +56,19 @@ func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
 }
 
 // open decrypts a received packet; ok false means it was dropped (and
-// counted). Called by the receive goroutine only (encrypted flows take no
-// hotRead): for an FRCT flow, which copies what it keeps, the plaintext is
-// in a buffer of the flow reused for the next packet; otherwise it is a
-// new buffer the receive queue keeps.
+// counted). sdu is left intact (a key that fails does not spoil the
+// ciphertext for the next one) and may be a pooled buffer. For an FRCT flow,
+// which copies what it keeps, the plaintext is in a buffer of the flow
+// reused for the next packet (FRCT flows are read by the receive goroutine
+// only); otherwise it is a new buffer of the plaintext's exact size that the
+// receive queue keeps (raw flows are read by the receive goroutine or by a
+// hotRead, which hold the channel's consumer role in turn).
 func (f *Flow) open(sdu []byte) ([]byte, bool) {
 	var dst []byte
 	if f.fr != nil {
 		dst = f.rxPlain[:0]
 	} else {
-		dst = make([]byte, 0, len(sdu))
+		dst = make([]byte, 0, max(0, len(sdu)-f.pc.Overhead()))
 	}
 	pt, err := f.pc.Open(dst, sdu)
 	if f.fr != nil && cap(pt) > cap(f.rxPlain) {

@@ -48,11 +48,12 @@ func cryptPair(t testing.TB, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
 	return fs[0], fs[1]
 }
 
-// rawPair returns an encrypted flow and the raw other end of its channel.
-func rawPair(t *testing.T, c crypt.Cipher, q qos.Spec) (*Flow, *datapath.Endpoint) {
+// rawPair returns an encrypted flow and the raw other end of its channel,
+// over shared memory or a socketpair.
+func rawPair(t *testing.T, c crypt.Cipher, q qos.Spec, shm bool) (*Flow, *datapath.Endpoint) {
 	t.Helper()
 	leakcheck.Check(t)
-	a, b, err := datapath.Pair(false)
+	a, b, err := datapath.Pair(shm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func TestEncryptedFlowEachCipher(t *testing.T) {
 // tag under the flow key, and not the plaintext; MaxSDU shrinks by the
 // overhead.
 func TestEncryptedFlowWire(t *testing.T) {
-	f, raw := rawPair(t, crypt.AES256GCM, qos.Spec{BER: 1})
+	f, raw := rawPair(t, crypt.AES256GCM, qos.Spec{BER: 1}, false)
 	msg := []byte("attack at dawn, attack at dawn")
 	if _, err := f.Write(msg); err != nil {
 		t.Fatal(err)
@@ -147,23 +148,48 @@ func TestEncryptedFlowWire(t *testing.T) {
 
 // TestTamperedPacketDropped: a packet whose ciphertext or tag was changed on
 // the way, one under another key and one too short are dropped and
-// counted; the good packets around them are delivered.
+// counted; the good packets around them are delivered. Over shared memory
+// the reader waits first, so that the packets reach it by the hot read
+// path (the reader takes them from the ring itself) as well as by the
+// receive goroutine.
 func TestTamperedPacketDropped(t *testing.T) {
-	f, raw := rawPair(t, crypt.ChaCha20Poly1305, qos.Spec{BER: 1})
+	for _, shm := range []bool{false, true} {
+		t.Run(map[bool]string{false: "socket", true: "shm"}[shm], func(t *testing.T) {
+			testTamperedPacketDropped(t, shm)
+		})
+	}
+}
+
+func testTamperedPacketDropped(t *testing.T, shm bool) {
+	f, raw := rawPair(t, crypt.ChaCha20Poly1305, qos.Spec{BER: 1}, shm)
 	f.SetReadTimeout(20 * time.Second)
 	pc, _ := crypt.NewPacketCipher(crypt.ChaCha20Poly1305, testKey, nil)
 	other, _ := crypt.NewPacketCipher(crypt.ChaCha20Poly1305, bytes.Repeat([]byte{1}, 32), nil)
 	send := func(c *crypt.PacketCipher, msg string, mangle func([]byte)) {
 		pkt, err := c.Seal([]byte{0}, []byte(msg))
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return
 		}
 		mangle(pkt[1:])
 		if err := raw.WritePacket(datapath.KindData, pkt); err != nil {
-			t.Fatal(err)
+			t.Error(err)
 		}
 	}
 	keep := func([]byte) {}
+	got := make(chan string, 3)
+	go func() {
+		defer close(got)
+		buf := make([]byte, 100)
+		for range 3 {
+			n, err := f.Read(buf)
+			if err != nil {
+				t.Errorf("read: %v", err)
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
 	send(pc, "first", keep)
 	send(pc, "flipped", func(b []byte) { b[14] ^= 1 })
 	send(pc, "tag", func(b []byte) { b[len(b)-1] ^= 0x80 })
@@ -173,14 +199,62 @@ func TestTamperedPacketDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	send(pc, "last", keep)
-	buf := make([]byte, 100)
 	for _, want := range []string{"first", "second", "last"} {
-		n, err := f.Read(buf)
-		if err != nil || string(buf[:n]) != want {
-			t.Fatalf("read %q, %v; want %q", buf[:n], err, want)
+		if s, ok := <-got; !ok || s != want {
+			t.Fatalf("read %q; want %q", s, want)
 		}
 	}
 	if d := f.Drops(); d.Unauthenticated != 3 || d.Malformed != 1 {
 		t.Errorf("drops %+v, want 3 unauthenticated and 1 malformed", d)
+	}
+}
+
+// TestEncryptedFlowBurst: a burst of distinct messages on an encrypted raw
+// flow arrives whole and in order while the reader lags and while it waits
+// (so that both the receive goroutine and the hot read path queue packets):
+// no queued message shares a buffer that is reused for a later packet.
+func TestEncryptedFlowBurst(t *testing.T) {
+	for _, c := range []crypt.Cipher{crypt.AES256GCM, crypt.ChaCha20Poly1305} {
+		t.Run(c.String(), func(t *testing.T) {
+			a, b := cryptPair(t, c, qos.Spec{BER: 1})
+			b.SetReadTimeout(20 * time.Second)
+			const n = 3000
+			msg := func(i int) []byte {
+				m := make([]byte, 1+i%1400)
+				for j := range m {
+					m[j] = byte(i + j)
+				}
+				return m
+			}
+			errc := make(chan error, 1)
+			go func() {
+				for i := range n {
+					if _, err := a.Write(msg(i)); err != nil {
+						errc <- err
+						return
+					}
+				}
+				errc <- nil
+			}()
+			buf := make([]byte, 2048)
+			for i := range n {
+				if i%500 == 0 {
+					time.Sleep(time.Millisecond) // let the queue fill: not a synchronization
+				}
+				k, err := b.Read(buf)
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				if !bytes.Equal(buf[:k], msg(i)) {
+					t.Fatalf("message %d: %d bytes differ from the %d sent", i, k, len(msg(i)))
+				}
+			}
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if d := b.Drops(); d != (DropStats{}) {
+				t.Errorf("drops %+v", d)
+			}
+		})
 	}
 }

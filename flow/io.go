@@ -134,14 +134,21 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 // came from the peer for datapath.HotWindow), then takes what
 // else is there while rxq has room. got reports that it handled a datagram;
 // again that it woke without one before until (a deadline may have changed):
-// the caller looks at its state and may call again. Flows without CRC only
-// (CRC flows are left to the receive goroutine); the receive goroutine keeps
-// watching the socket for the peer's end. On an FRCT flow the caller runs the
-// engine on each datagram as the receive goroutine would (frctReceive): a
-// datagram may deliver nothing (an ACK, a packet beyond a hole), and what is
-// delivered is bounded by the receive window, not by rxCap.
+// the caller looks at its state and may call again. Flows without CRC only,
+// and of encrypted flows the raw ones (CRC and encrypted FRCT flows are left
+// to the receive goroutine: an encrypted FRCT packet is opened into the
+// flow's one plaintext buffer, which only one goroutine may use); the
+// receive goroutine keeps watching the socket for the peer's end. On an FRCT
+// flow the caller runs the engine on each datagram as the receive goroutine
+// would (frctReceive): a datagram may deliver nothing (an ACK, a packet
+// beyond a hole), and what is delivered is bounded by the receive window, not
+// by rxCap. A plaintext datagram is read into a buffer of its exact size,
+// which the queue (or FRCT) keeps; an encrypted one into a pooled buffer,
+// from which it is decrypted into a buffer of the plaintext's size (open), so
+// a datagram costs one allocation either way and a failed key leaves the
+// ciphertext intact for the next.
 func (f *Flow) hotRead(until time.Time) (got, again bool) {
-	if f.crc || f.pc != nil {
+	if f.crc || (f.fr != nil && f.pc != nil) {
 		return false, false
 	}
 	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
@@ -157,6 +164,19 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 	if f.rxHolding.Load() {
 		return false, false // the receive goroutine has a datagram to queue first
 	}
+	get := makeBuf
+	var pooled *[]byte
+	if f.pc != nil {
+		get = func(n int) []byte {
+			pooled = datapath.GetBuf(n)
+			return *pooled
+		}
+		defer func() {
+			if pooled != nil {
+				datapath.PutBuf(pooled)
+			}
+		}()
+	}
 	for {
 		f.mu.Lock()
 		stop := f.closed || f.queued() >= rxCap
@@ -168,14 +188,20 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 		if got {
 			wait = time.Time{}
 		}
-		kind, sdu, ok, err := h.Next(makeBuf, wait)
+		kind, sdu, ok, err := h.Next(get, wait)
 		if err != nil {
 			return got, false // the receive goroutine sees it too
 		}
 		if !ok {
 			return got, !got && !wait.IsZero() && time.Now().Before(wait)
 		}
-		f.handle(kind, sdu, true)
+		// An encrypted datagram is in the pooled buffer: handle decrypts
+		// it into a buffer of its own before it is queued.
+		f.handle(kind, sdu, f.pc == nil)
+		if pooled != nil {
+			datapath.PutBuf(pooled)
+			pooled = nil
+		}
 		got = true
 	}
 }

@@ -51,8 +51,9 @@ layer on a veth pair, a unicast layer over that eth-dix layer; each raw and
 reliable) next to the kernel doing the same job over
 a Unix socketpair, and the reference implementation's tools where it is
 installed; operf over the direct and local IPCP paths, a server on one
-EventSet with 1 and 100 busy flows, and the CPU time of an idle server and
-an idle flow. Then measures the flows themselves next to the kernel (Unix
+EventSet with 1 and 100 busy flows, the CPU time of an idle server and
+an idle flow, and ocbr over encrypted flows (AES-256-GCM, ChaCha20-Poly1305)
+next to plaintext ones, direct and over the udp4 layer. Then measures the flows themselves next to the kernel (Unix
 socketpair, UDP on loopback): latency,
 ping-pong, one-way and echo throughput, and CPU time per packet; then the
 allocation rate and memory per flow with many concurrent flows, and the time
@@ -72,7 +73,8 @@ func run(args []string) int {
 	smoke := fs.Bool("smoke", false, "short runs (a few seconds in all), for CI")
 	duration := fs.Duration("duration", 0, "length of each ping-pong and flood measurement, and of the latency pings at 1 ms each (default 2s, 100ms with --smoke)")
 	scaleOnly := fs.Bool("scale-only", false, "only the many-flows and many-names measurements")
-	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr, operf, EventSet, idle, and the kernel; the reference's where installed)")
+	toolsOnly := fs.Bool("tools-only", false, "only the tools tables (oping, ocbr, operf, EventSet, idle, and the kernel; the reference's where installed) and the encrypted flows table")
+	secureOnly := fs.Bool("secure-only", false, "only the encrypted flows table (ocbr -f -s 1000 over a direct flow and the udp4 layer, plaintext, AES-256-GCM and ChaCha20-Poly1305)")
 	reference := fs.String("reference", "", "directory of the reference implementation (with cnode.sh) whose tools run next to ours on the direct, local IPCP and unicast-over-udp4 paths; \"none\" for none (default "+bench.DefaultReference+" if installed; never in smoke runs)")
 	out := fs.String("out", "bench/out", "directory for the JSON and Markdown results (bench/out is ignored by git)")
 	fs.Usage = usage(fs)
@@ -98,11 +100,12 @@ func run(args []string) int {
 	}
 	cfg.Log = os.Stderr
 	cfg.ScaleOnly = *scaleOnly
-	if *scaleOnly && *toolsOnly {
-		fmt.Fprintln(os.Stderr, "obench: --scale-only and --tools-only exclude each other")
+	if *scaleOnly && *toolsOnly || *secureOnly && (*scaleOnly || *toolsOnly) {
+		fmt.Fprintln(os.Stderr, "obench: --scale-only, --tools-only and --secure-only exclude each other")
 		return 1
 	}
-	if *toolsOnly {
+	cfg.SecureOnly = *secureOnly
+	if *toolsOnly || *secureOnly {
 		cfg.Paths = []bench.Path{}
 		cfg.ScaleFlows, cfg.Names = nil, nil
 	}

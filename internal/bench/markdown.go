@@ -57,6 +57,7 @@ func (rep *Report) Markdown() string {
 	fmt.Fprintf(&b, "- mode: %s; the run took %v\n\n", mode, time.Duration(rep.ElapsedNs).Round(time.Second/10))
 	b.WriteString(rep.toolsMarkdown())
 	b.WriteString(rep.toolsExtraMarkdown())
+	b.WriteString(rep.secureMarkdown())
 	if len(rep.Results) > 0 {
 		b.WriteString("\n## The data path: obench's own client and server\n\n" +
 			"The tables below measure the flows themselves, between obench and a server of its own (no tool " +

@@ -64,6 +64,9 @@ type instance struct {
 	// host.createIPCP, so that they count and are stopped even on failure.
 	// nil for none.
 	layer func(ctx context.Context, a, b *host) error
+	// securityDir is every irmd's --security-dir (the enc.conf files of
+	// the names); "" for the irmd's default.
+	securityDir string
 }
 
 // host is one private Ouroboros instance: an irmd with its own run
@@ -144,6 +147,9 @@ func (h *Harness) startHost(name, irmdPath, netns string, inst instance, push fu
 	if inst.noDirect {
 		args = append(args, "--no-direct")
 	}
+	if inst.securityDir != "" {
+		args = append(args, "--security-dir", inst.securityDir)
+	}
 	cmd, err := nsCommand(netns, irmdPath, args...)
 	if err != nil {
 		return nil, err
@@ -167,6 +173,7 @@ type hostSet struct {
 	hosts          []*host // the client's first
 	client, server *host
 	stops          []func() // teardown, newest first
+	secDir         string   // every irmd's security directory, if the hosts have their own
 }
 
 // push registers a teardown step, run before the ones registered earlier.

@@ -225,7 +225,11 @@ type Report struct {
 	Operf    []ToolResult     `json:"operf,omitempty"`
 	EventSet []EventSetResult `json:"eventset,omitempty"`
 	Idle     []IdleResult     `json:"idle,omitempty"`
-	Results  []Result         `json:"results"`
+	// Secure is the encrypted flows table (secure.go).
+	Secure []ToolResult `json:"secure,omitempty"`
+	// SecureRounds is Config.SecureRounds.
+	SecureRounds int      `json:"secure_rounds,omitempty"`
+	Results      []Result `json:"results"`
 	// Scale holds many concurrent flows (scale.go); Names times an
 	// allocation with few and with many names.
 	Scale []ScaleResult `json:"scale,omitempty"`
@@ -242,7 +246,7 @@ func (rep *Report) Failed() bool {
 			return true
 		}
 	}
-	if rep.toolsExtraFailed() {
+	if rep.toolsExtraFailed() || rep.secureFailed() {
 		return true
 	}
 	for _, r := range rep.Results {

@@ -59,6 +59,13 @@ type Config struct {
 	ToolFloodCount int
 	ToolPacedCount int
 	OcbrSeconds    int
+	// Secure runs the encrypted flows table (secure.go) on SecurePaths (nil
+	// means SecureToolPaths()), ocbr -f for OcbrSeconds; SecureOnly runs
+	// nothing else.
+	Secure       bool
+	SecurePaths  []ToolPath
+	SecureOnly   bool
+	SecureRounds int // runs of each row of the table, which keeps the median; 0 means 1
 	// Reference is the directory of the reference implementation's
 	// installation (with cnode.sh), whose tools run next to ours on the
 	// paths with a RefVariant (reftools.go); "" for none. Not in smoke
@@ -74,12 +81,12 @@ func DefaultConfig(smoke bool) Config {
 		return Config{Smoke: true, Duration: 100 * time.Millisecond, LatencyCount: 20,
 			LatencyInterval: time.Millisecond, Warmup: 10,
 			ScaleFlows: []int{100, 300}, Names: []int{10, 1000}, NameAllocs: 20,
-			Tools: true, ToolFloodCount: 200, ToolPacedCount: 20, OcbrSeconds: 1}
+			Tools: true, ToolFloodCount: 200, ToolPacedCount: 20, OcbrSeconds: 1, Secure: true, SecureRounds: 1}
 	}
 	return Config{Duration: 2 * time.Second, LatencyCount: 2000,
 		LatencyInterval: time.Millisecond, Warmup: 1000,
 		ScaleFlows: []int{1000, 10000}, Names: []int{10, 100000}, NameAllocs: 200,
-		Tools: true, ToolFloodCount: 20000, ToolPacedCount: 300, OcbrSeconds: 3,
+		Tools: true, ToolFloodCount: 20000, ToolPacedCount: 300, OcbrSeconds: 3, Secure: true, SecureRounds: 3,
 		Reference: installedReference()}
 }
 
@@ -105,6 +112,9 @@ func New(cfg Config) (*Harness, error) {
 	}
 	if cfg.ToolPaths == nil {
 		cfg.ToolPaths = DefaultToolPaths()
+	}
+	if cfg.SecurePaths == nil {
+		cfg.SecurePaths = SecureToolPaths()
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
@@ -142,13 +152,17 @@ func (h *Harness) Run(ctx context.Context) *Report {
 		ToolFloodCount:    h.cfg.ToolFloodCount,
 		ToolPacedCount:    h.cfg.ToolPacedCount,
 		OcbrSeconds:       h.cfg.OcbrSeconds,
+		SecureRounds:      h.cfg.SecureRounds,
 	}
-	if h.cfg.Tools && !h.cfg.ScaleOnly {
+	if h.cfg.Tools && !h.cfg.ScaleOnly && !h.cfg.SecureOnly {
 		rep.Tools = h.runTools(ctx)
 		h.runToolsExtra(ctx, rep)
 	}
+	if h.cfg.Secure && !h.cfg.ScaleOnly {
+		rep.Secure = h.runSecure(ctx)
+	}
 	for _, p := range h.cfg.Paths {
-		if h.cfg.ScaleOnly {
+		if h.cfg.ScaleOnly || h.cfg.SecureOnly {
 			break
 		}
 		rep.Results = append(rep.Results, h.runPath(ctx, p)...)

@@ -108,6 +108,8 @@ func toolRow(r *ToolResult, cols []string) string {
 			cells = append(cells, ratio(r.KernelRatio))
 		case "×ref":
 			cells = append(cells, ratio(r.RefRatio))
+		case "×raw":
+			cells = append(cells, ratio(r.RawRatio))
 		case "lost":
 			cells = append(cells, FormatLoss(r.Sent, r.Received))
 		case "CPU µs/pkt":

@@ -70,6 +70,12 @@ type ToolResult struct {
 	KernelRatio float64 `json:"kernel_ratio,omitempty"`
 	RefRatio    float64 `json:"reference_ratio,omitempty"`
 
+	// Cipher is the flow's cipher in the encrypted flows table (secure.go),
+	// "" for a plaintext flow; RawRatio is Figure ÷ the plaintext row's of
+	// the same path in that table.
+	Cipher   string  `json:"cipher,omitempty"`
+	RawRatio float64 `json:"raw_ratio,omitempty"`
+
 	Error   string `json:"error,omitempty"`
 	Skipped string `json:"skipped,omitempty"`
 }

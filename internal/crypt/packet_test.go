@@ -262,3 +262,53 @@ func BenchmarkOpen1500(b *testing.B) {
 		})
 	}
 }
+
+// TestPacketAEADNoAllocs: with room in dst, sealing and opening a packet
+// with an AEAD allocates nothing (the IV is written into dst, the
+// ciphertext appended after it; the plaintext appended to dst), whatever
+// the packet's size.
+func TestPacketAEADNoAllocs(t *testing.T) {
+	for _, c := range []Cipher{AES128GCM, AES256GCM, ChaCha20Poly1305} {
+		tx, _ := NewPacketCipher(c, seq(32), nil)
+		rx, _ := NewPacketCipher(c, seq(32), nil)
+		msg := make([]byte, 1000)
+		buf := make([]byte, 0, 1100)
+		out := make([]byte, 0, 1100)
+		var err error
+		if n := testing.AllocsPerRun(100, func() {
+			buf, err = tx.Seal(buf[:0], msg)
+			if err == nil {
+				out, err = rx.Open(out[:0], buf)
+			}
+		}); n != 0 || err != nil {
+			t.Errorf("%s: %v allocations per packet, %v", c, n, err)
+		}
+	}
+}
+
+// TestDefaultIVsDistinct: with the default random source (fetched in
+// batches), the IVs of many packets, across several batches, are all
+// different, carry the phase bit clear before the first rotation, and
+// every packet opens.
+func TestDefaultIVsDistinct(t *testing.T) {
+	for _, c := range []Cipher{AES256GCM, ChaCha20Poly1305, AES256CTR} {
+		tx, _ := NewPacketCipher(c, seq(32), nil)
+		rx, _ := NewPacketCipher(c, seq(32), nil)
+		seen := map[string]bool{}
+		n := 3 * ivBatch / c.IVSize()
+		for i := range n {
+			pkt, err := tx.Seal(nil, []byte{byte(i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			iv := string(pkt[:c.IVSize()])
+			if seen[iv] || iv[0]&0x80 != 0 {
+				t.Fatalf("%s: packet %d: IV %x repeated or with the phase bit", c, i, iv)
+			}
+			seen[iv] = true
+			if pt, err := rx.Open(nil, pkt); err != nil || len(pt) != 1 || pt[0] != byte(i) {
+				t.Fatalf("%s: packet %d: open %x, %v", c, i, pt, err)
+			}
+		}
+	}
+}
