@@ -440,3 +440,44 @@ func fill(f *Flow) {
 		full = 0
 	}
 }
+
+// TestReadQueuedNoTimer: a Read with a receive timeout that finds a message
+// queued makes no timer (nor anything else on the heap); the timer is made
+// only when the Read must wait. A timer per Read was most of the CPU of a
+// busy server with a timeout set (ocbr's).
+func TestReadQueuedNoTimer(t *testing.T) {
+	a, b := pair(t, noKeepalive, noKeepalive)
+	b.SetReadTimeout(5 * time.Second)
+	const n = 200
+	msg := make([]byte, 64)
+	for range n {
+		if _, err := a.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); b.RxQueueLen() < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages queued", b.RxQueueLen(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	buf := make([]byte, 128) // longer than a message: one Read per message
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := b.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("a Read of a queued message made %v allocations, want 0", allocs)
+	}
+	// The timeout still holds once the queue is empty.
+	for b.RxQueueLen() > 0 {
+		if _, err := b.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.SetReadTimeout(50 * time.Millisecond)
+	if _, err := b.Read(buf); !errors.Is(err, oerr.ETIMEDOUT) {
+		t.Fatalf("Read of an empty flow: %v, want ETIMEDOUT", err)
+	}
+}

@@ -227,12 +227,11 @@ func (f *Flow) Read(p []byte) (int, error) {
 	f.mu.Lock()
 	timeo := f.rcvTimeo
 	f.mu.Unlock()
+	// The receive timeout runs from the first time this Read must wait
+	// (start); its timer is made only when the Read is about to block, so a
+	// Read that finds a message costs no timer (it was most of the CPU of a
+	// busy server with a timeout set).
 	var timer <-chan time.Time
-	if timeo > 0 {
-		t := time.NewTimer(timeo)
-		defer t.Stop()
-		timer = t.C
-	}
 	if f.rd.passed() {
 		return 0, f.opErr("read", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
 	}
@@ -263,6 +262,11 @@ func (f *Flow) Read(p []byte) (int, error) {
 				return n, f.opErr("read", err)
 			}
 			return n, nil
+		}
+		if timeo > 0 && timer == nil {
+			t := time.NewTimer(time.Until(start.Add(timeo)))
+			defer t.Stop()
+			timer = t.C
 		}
 		select {
 		case <-f.rxKick:
