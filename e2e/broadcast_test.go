@@ -113,15 +113,6 @@ func bcWriterRole(name string) int {
 	return 0
 }
 
-func waitFile(path string) {
-	for path != "" {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // bcNet is a broadcast layer "bcl" of n members bc.1 .. bc.n, one per
 // host; bc.1 bootstraps it, the others enroll through it by the layer's
 // name.

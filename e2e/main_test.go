@@ -69,22 +69,10 @@ func runRole(role, name string) int {
 		// An echo server bound to name that starts accepting only once the
 		// file O7S_E2E_GO exists (if set) and pauses O7S_E2E_PAUSE ms after
 		// each accept; it reports a failed accept and exits.
-		if err := flow.Init(); err != nil {
-			fmt.Println("init:", err)
+		if !bindProcess(ctx, name) {
 			return 1
 		}
-		var c irm.Client
-		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
-			fmt.Println("bind:", err)
-			return 1
-		}
-		fmt.Println("ready")
-		for goFile := os.Getenv("O7S_E2E_GO"); goFile != ""; {
-			if _, err := os.Stat(goFile); err == nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitFile(os.Getenv("O7S_E2E_GO"))
 		pause, _ := strconv.Atoi(os.Getenv("O7S_E2E_PAUSE"))
 		fmt.Println("accepting")
 		for {
@@ -100,16 +88,9 @@ func runRole(role, name string) int {
 	case "echo-small":
 		// The echo server for many flows: messages of up to 1 KiB, so an
 		// idle flow costs little here (see TestTenThousandFlows).
-		if err := flow.Init(); err != nil {
-			fmt.Println("init:", err)
+		if !bindProcess(ctx, name) {
 			return 1
 		}
-		var c irm.Client
-		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
-			fmt.Println("bind:", err)
-			return 1
-		}
-		fmt.Println("ready")
 		for {
 			f, err := flow.Accept(ctx)
 			if err != nil {
@@ -133,15 +114,9 @@ func runRole(role, name string) int {
 	case "counter":
 		// Counts the messages of each flow until one says "END", then
 		// replies with the count: the far end of a one-way throughput test.
-		if err := flow.Init(); err != nil {
+		if !bindProcess(ctx, name) {
 			return 1
 		}
-		var c irm.Client
-		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
-			fmt.Println("bind:", err)
-			return 1
-		}
-		fmt.Println("ready")
 		for {
 			f, err := flow.Accept(ctx)
 			if err != nil {
@@ -169,27 +144,16 @@ func runRole(role, name string) int {
 		// Accepts one flow, reads nothing until the file O7S_E2E_GO exists,
 		// then counts the messages until the flow ends and prints the count:
 		// the far end of a burst its client closes while packets are queued.
-		if err := flow.Init(); err != nil {
+		if !bindProcess(ctx, name) {
 			return 1
 		}
-		var c irm.Client
-		if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
-			fmt.Println("bind:", err)
-			return 1
-		}
-		fmt.Println("ready")
 		f, err := flow.Accept(ctx)
 		if err != nil {
 			fmt.Println("accept:", err)
 			return 1
 		}
 		fmt.Println("accepted")
-		for goFile := os.Getenv("O7S_E2E_GO"); goFile != ""; {
-			if _, err := os.Stat(goFile); err == nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitFile(os.Getenv("O7S_E2E_GO"))
 		buf := make([]byte, flow.MaxSDU)
 		count := 0
 		for {
@@ -242,14 +206,7 @@ func runRole(role, name string) int {
 		// Optionally wait for a go-ahead file (the test degrades the
 		// link between allocation and transfer).
 		fmt.Println("connected")
-		if f := os.Getenv("O7S_E2E_GO"); f != "" {
-			for {
-				if _, err := os.Stat(f); err == nil {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
+		waitFile(os.Getenv("O7S_E2E_GO"))
 		h := sha256.New()
 		rng := rand.New(rand.NewPCG(11, 12))
 		buf := make([]byte, 64<<10)
@@ -299,6 +256,34 @@ func runRole(role, name string) int {
 		}
 	}
 	return 3
+}
+
+// bindProcess initializes the flow library, binds this process to name
+// (flows to name come to it) and prints "ready"; on failure it prints why
+// and returns false.
+func bindProcess(ctx context.Context, name string) bool {
+	if err := flow.Init(); err != nil {
+		fmt.Println("init:", err)
+		return false
+	}
+	var c irm.Client
+	if err := c.BindProcess(ctx, os.Getpid(), name); err != nil {
+		fmt.Println("bind:", err)
+		return false
+	}
+	fmt.Println("ready")
+	return true
+}
+
+// waitFile waits until the file at path exists (the test's go-ahead);
+// "" does not wait.
+func waitFile(path string) {
+	for path != "" {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // moreRoles are roles defined next to the tests that use them.

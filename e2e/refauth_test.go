@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
-	"github.com/ouroboros-go/ouroboros/internal/ipcp/udp"
-	"github.com/ouroboros-go/ouroboros/internal/rig"
 )
 
 // TestReferenceAuthFlows: encrypted, authenticated flows (P-256 key
@@ -52,34 +50,10 @@ func TestReferenceAuthFlows(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", r.ns).Run() })
 	r.run("veth", r.name, r.ns, "10.99.0.1/24", "10.99.0.2/24")
 
-	hosts := writeHosts(t, map[string]string{"oping.ref": "10.99.0.1", "wrongcn.ref": "10.99.0.1"})
-	in := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true, SecurityDir: sec,
-		Env: []string{udp.HostsEnv + "=" + hosts}})
-	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
-	in.Irm("name", "register", "oping.go", "layer", "udp")
-	r.bootstrap("10.99.0.1")
-	r.run("host", r.name, "oping.go", "10.99.0.2")
-	for _, n := range []string{"oping.go", "oping.ref", "wrongcn.ref"} {
-		r.run("exec", r.name, "irm", "name", "create", n)
-	}
-	for _, n := range []string{"oping.ref", "wrongcn.ref"} {
-		r.run("exec", r.name, "irm", "name", "register", n, "layer", "udp")
-		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", n, "auto", "--", "-l")
-	}
+	in := startUDPPair(t, r, sec, "oping.ref", "wrongcn.ref")
 
 	// Ours to the reference's server.
-	var out, errOut string
-	code := -1
-	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
-		out, errOut, code = in.Run("oping", "-n", "oping.ref", "-c", "10", "-i", "20ms")
-		if code == 0 {
-			break
-		}
-	}
-	if code != 0 || !strings.Contains(out, "10 packets transmitted, 10 received") {
-		t.Fatalf("our oping to the reference's authenticated server: exit %d\n%s%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
-			code, out, errOut, lastLines(in.Log(), 15), r.logTail())
-	}
+	out := ourOpingToRef(t, in, r, "authenticated")
 	in.WaitLog("Flow to oping.ref authenticated: the server's certificate is for oping.ref.", 20*time.Second)
 	in.WaitLog("Flow to oping.ref encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("our oping to the reference's server, authenticated and encrypted: %s", lastLine(opingSummary.FindString(out)))
@@ -89,7 +63,7 @@ func TestReferenceAuthFlows(t *testing.T) {
 	// tried again).
 	const refused = `Flow allocation to wrongcn.ref refused: OAP response: oap: authentication failed: server certificate: crypt: certificate refused: certificate is for "oping.ref", not "wrongcn.ref"`
 	for end := time.Now().Add(60 * time.Second); !strings.Contains(in.Log(), refused); time.Sleep(500 * time.Millisecond) {
-		out, errOut, code = in.Run("oping", "-n", "wrongcn.ref", "-c", "1")
+		out, errOut, code := in.Run("oping", "-n", "wrongcn.ref", "-c", "1")
 		if code == 0 {
 			t.Fatalf("our oping accepted a reference server with another name's certificate:\n%s", out)
 		}
@@ -99,22 +73,7 @@ func TestReferenceAuthFlows(t *testing.T) {
 	}
 
 	// The reference's client to our server.
-	srv := opingServer(t, in, "oping.go")
-	var rout string
-	var err error
-	for try := 1; try <= 4; try++ {
-		rout, err = r.try(time.Minute, "exec", r.name, "timeout", "-k", "2", "30", "stdbuf", "-oL", "oping", "-n", "oping.go",
-			"-c", "10", "-i", "20", "-q", "raw")
-		if m := opingSummary.FindStringSubmatch(rout); err == nil && m != nil && m[2] == "10" {
-			break
-		}
-		t.Logf("reference oping, attempt %d: %v\n%s", try, err, lastLines(rout, 5))
-		r.renew()
-	}
-	if m := opingSummary.FindStringSubmatch(rout); err != nil || m == nil || m[2] != "10" {
-		t.Fatalf("the reference's oping to our authenticated server: %v\n%s\nour server:\n%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
-			err, rout, lastLines(srv.Out.String(), 5), lastLines(in.Log(), 15), r.logTail())
-	}
+	rout := refOpingToOurs(t, r, in, "authenticated")
 	in.WaitLog("Flow request for oping.go authenticated: the client's certificate is for ref-client.o7s.", 20*time.Second)
 	in.WaitLog("Flow for oping.go encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("the reference's oping to our server, authenticated and encrypted: %s", lastLine(opingSummary.FindString(rout)))

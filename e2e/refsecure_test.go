@@ -41,6 +41,82 @@ func refEncConf(t *testing.T, r *refNode, side, name, conf string) {
 	r.run("exec", r.name, "sh", "-c", `mkdir -p "$0" && printf '%s' "$1" > "$0/enc.conf"`, dir, conf)
 }
 
+// startUDPPair starts our irmd in the reference node's namespace with the
+// security directory sec, and a udp4 layer "udp" on both sides (ours at
+// 10.99.0.2, the reference's at 10.99.0.1). oping.go is registered on our
+// side; each of refNames is served on the reference's side by its oping
+// (bound, started on demand), and our udp4 IPCP finds it at 10.99.0.1.
+func startUDPPair(t *testing.T, r *refNode, sec string, refNames ...string) *rig.Instance {
+	t.Helper()
+	addrs := map[string]string{}
+	for _, n := range refNames {
+		addrs[n] = "10.99.0.1"
+	}
+	hosts := writeHosts(t, addrs)
+	in := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true, SecurityDir: sec,
+		Env: []string{udp.HostsEnv + "=" + hosts}})
+	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
+	in.Irm("name", "register", "oping.go", "layer", "udp")
+	r.bootstrap("10.99.0.1")
+	r.run("host", r.name, "oping.go", "10.99.0.2")
+	for _, n := range append([]string{"oping.go"}, refNames...) {
+		r.run("exec", r.name, "irm", "name", "create", n)
+	}
+	for _, n := range refNames {
+		r.run("exec", r.name, "irm", "name", "register", n, "layer", "udp")
+		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", n, "auto", "--", "-l")
+	}
+	return in
+}
+
+// ourOpingToRef runs our oping (10 raw pings) to the reference's oping.ref
+// until it answers all of them (60 s: the reference's server starts on
+// demand) and returns its output; kind describes the server in the
+// failure message ("encrypting", "authenticated").
+func ourOpingToRef(t *testing.T, in *rig.Instance, r *refNode, kind string) string {
+	t.Helper()
+	var out, errOut string
+	code := -1
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
+		out, errOut, code = in.Run("oping", "-n", "oping.ref", "-c", "10", "-i", "20ms")
+		if code == 0 {
+			break
+		}
+	}
+	if code != 0 || !strings.Contains(out, "10 packets transmitted, 10 received") {
+		t.Fatalf("our oping to the reference's %s server: exit %d\n%s%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
+			kind, code, out, errOut, lastLines(in.Log(), 15), r.logTail())
+	}
+	return out
+}
+
+// refOpingToOurs starts our oping server for oping.go and runs the
+// reference's oping (10 raw pings) to it, up to 4 times, and returns the
+// output of the run that got all answers; kind describes our server in
+// the failure message.
+func refOpingToOurs(t *testing.T, r *refNode, in *rig.Instance, kind string) string {
+	t.Helper()
+	srv := opingServer(t, in, "oping.go")
+	var rout string
+	var err error
+	for try := 1; try <= 4; try++ {
+		rout, err = r.try(time.Minute, "exec", r.name, "timeout", "-k", "2", "30", "stdbuf", "-oL", "oping", "-n", "oping.go",
+			"-c", "10", "-i", "20", "-q", "raw")
+		if m := opingSummary.FindStringSubmatch(rout); err == nil && m != nil && m[2] == "10" {
+			break
+		}
+		// The reference client fails now and then against any server
+		// (TestReferenceClientToOurServer): try again with a new IPCP.
+		t.Logf("reference oping, attempt %d: %v\n%s", try, err, lastLines(rout, 5))
+		r.renew()
+	}
+	if m := opingSummary.FindStringSubmatch(rout); err != nil || m == nil || m[2] != "10" {
+		t.Fatalf("the reference's oping to our %s server: %v\n%s\nour server:\n%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
+			kind, err, rout, lastLines(srv.Out.String(), 5), lastLines(in.Log(), 15), r.logTail())
+	}
+	return rout
+}
+
 // TestReferenceSecureFlows: encrypted flows (P-256 key exchange,
 // AES-256-GCM, no certificates) over udp4 between our namespace and a
 // reference node, both ways: our oping to the reference's oping server
@@ -57,37 +133,15 @@ func TestReferenceSecureFlows(t *testing.T) {
 	encConf(t, sec, "client", "oping.ref", conf)
 	encConf(t, sec, "server", "oping.go", conf)
 
-	hosts := writeHosts(t, map[string]string{"oping.ref": "10.99.0.1"})
-	in := rig.Start(t, rig.Options{NetNS: r.ns, NoDirect: true, SecurityDir: sec,
-		Env: []string{udp.HostsEnv + "=" + hosts}})
-	in.Irm("ipcp", "bootstrap", "type", "udp4", "name", "udp", "layer", "udp", "ip", "10.99.0.2")
-	in.Irm("name", "register", "oping.go", "layer", "udp")
-	r.bootstrap("10.99.0.1")
-	r.run("host", r.name, "oping.go", "10.99.0.2")
-	for _, n := range []string{"oping.go", "oping.ref"} {
-		r.run("exec", r.name, "irm", "name", "create", n)
-	}
-	r.run("exec", r.name, "irm", "name", "register", "oping.ref", "layer", "udp")
-	r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", "oping.ref", "auto", "--", "-l")
+	in := startUDPPair(t, r, sec, "oping.ref")
 
 	// Ours to the reference's server.
-	var out, errOut string
-	code := -1
-	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {
-		out, errOut, code = in.Run("oping", "-n", "oping.ref", "-c", "10", "-i", "20ms")
-		if code == 0 {
-			break
-		}
-	}
-	if code != 0 || !strings.Contains(out, "10 packets transmitted, 10 received") {
-		t.Fatalf("our oping to the reference's encrypting server: exit %d\n%s%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
-			code, out, errOut, lastLines(in.Log(), 15), r.logTail())
-	}
+	out := ourOpingToRef(t, in, r, "encrypting")
 	in.WaitLog("Flow to oping.ref encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("our oping to the reference's server, encrypted: %s", lastLine(opingSummary.FindString(out)))
 	// FRCT inside the encryption: a reliable flow (the reference's FRCT
 	// stalls after 64 packets between two of its own nodes: 20 here).
-	out, errOut, code = in.Run("oping", "-n", "oping.ref", "-c", "20", "-i", "20ms", "-q", "data")
+	out, errOut, code := in.Run("oping", "-n", "oping.ref", "-c", "20", "-i", "20ms", "-q", "data")
 	if code != 0 || !strings.Contains(out, "20 packets transmitted, 20 received") {
 		t.Fatalf("our reliable oping to the reference's encrypting server: exit %d\n%s%s\nreference irmd log (tail):\n%s",
 			code, out, errOut, r.logTail())
@@ -95,24 +149,7 @@ func TestReferenceSecureFlows(t *testing.T) {
 	t.Logf("our oping -q data to the reference's server, encrypted: %s", lastLine(opingSummary.FindString(out)))
 
 	// The reference's client to our server.
-	srv := opingServer(t, in, "oping.go")
-	var rout string
-	var err error
-	for try := 1; try <= 4; try++ {
-		rout, err = r.try(time.Minute, "exec", r.name, "timeout", "-k", "2", "30", "stdbuf", "-oL", "oping", "-n", "oping.go",
-			"-c", "10", "-i", "20", "-q", "raw")
-		if m := opingSummary.FindStringSubmatch(rout); err == nil && m != nil && m[2] == "10" {
-			break
-		}
-		// The reference client fails now and then against any server
-		// (TestReferenceClientToOurServer): try again with a new IPCP.
-		t.Logf("reference oping, attempt %d: %v\n%s", try, err, lastLines(rout, 5))
-		r.renew()
-	}
-	if m := opingSummary.FindStringSubmatch(rout); err != nil || m == nil || m[2] != "10" {
-		t.Fatalf("the reference's oping to our encrypting server: %v\n%s\nour server:\n%s\nour irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
-			err, rout, lastLines(srv.Out.String(), 5), lastLines(in.Log(), 15), r.logTail())
-	}
+	rout := refOpingToOurs(t, r, in, "encrypting")
 	in.WaitLog("Flow for oping.go encrypted: prime256v1, aes-256-gcm, kdf sha256", 20*time.Second)
 	t.Logf("the reference's oping to our server, encrypted: %s", lastLine(opingSummary.FindString(rout)))
 	// The reference read its enc.conf on both sides.

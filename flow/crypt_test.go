@@ -2,7 +2,6 @@ package flow
 
 import (
 	"bytes"
-	"os"
 	"testing"
 	"time"
 
@@ -22,30 +21,24 @@ var testKey = bytes.Repeat([]byte{0x5a}, 32)
 func cryptPair(t testing.TB, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
-	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") != "socket")
-	if err != nil {
+	ea, eb := endpoints(t, testShm())
+	p := testProcess(t)
+	fa, fb := cryptFlow(t, p, ea, c, q), cryptFlow(t, p, eb, c, q)
+	startFlows(t, p, fa, fb)
+	t.Cleanup(func() { fa.Close(); fb.Close() })
+	return fa, fb
+}
+
+// cryptFlow returns a flow of p on ep with cipher c and testKey, as the
+// IRMd's allocation reply sets it up.
+func cryptFlow(t testing.TB, p *process, ep *datapath.Endpoint, c crypt.Cipher, q qos.Spec) *Flow {
+	t.Helper()
+	f := newFlowOn(p, ep, ctrl.FlowInfo{ID: 1, QoS: q}, "")
+	var err error
+	if f.pc, err = flowCipher(&pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: testKey}); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
-	var fs []*Flow
-	for _, files := range [][]*os.File{a, b} {
-		ep, err := datapath.New(files)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f := newFlowOn(p, ep, ctrl.FlowInfo{ID: 1, QoS: q}, "")
-		rep := &pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: testKey}
-		if f.pc, err = flowCipher(rep); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.addFlow(f); err != nil {
-			t.Fatal(err)
-		}
-		f.start()
-		fs = append(fs, f)
-	}
-	t.Cleanup(func() { fs[0].Close(); fs[1].Close() })
-	return fs[0], fs[1]
+	return f
 }
 
 // rawPair returns an encrypted flow and the raw other end of its channel,
@@ -53,27 +46,10 @@ func cryptPair(t testing.TB, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
 func rawPair(t *testing.T, c crypt.Cipher, q qos.Spec, shm bool) (*Flow, *datapath.Endpoint) {
 	t.Helper()
 	leakcheck.Check(t)
-	a, b, err := datapath.Pair(shm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
-	ea, err := datapath.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := datapath.New(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: q}, "")
-	if f.pc, err = flowCipher(&pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: testKey}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.addFlow(f); err != nil {
-		t.Fatal(err)
-	}
-	f.start()
+	ea, raw := endpoints(t, shm)
+	p := testProcess(t)
+	f := cryptFlow(t, p, ea, c, q)
+	startFlows(t, p, f)
 	t.Cleanup(func() { raw.Close(); f.Close() })
 	return f, raw
 }

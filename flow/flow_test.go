@@ -23,29 +23,33 @@ import (
 func pair(t testing.TB, qa, qb qos.Spec) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
-	a, b, err := datapath.Pair(os.Getenv("O7S_TEST_DATAPATH") != "socket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
-	ea, err := datapath.New(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eb, err := datapath.New(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ea, eb := endpoints(t, testShm())
+	p := testProcess(t)
 	fa := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: qa}, "b")
 	fb := newFlowOn(p, eb, ctrl.FlowInfo{ID: 1, QoS: qb}, "")
-	for _, f := range []*Flow{fa, fb} {
+	startFlows(t, p, fa, fb)
+	t.Cleanup(func() { fa.Close(); fb.Close() })
+	return fa, fb
+}
+
+// testShm reports whether test channels use shared memory: yes unless
+// O7S_TEST_DATAPATH=socket.
+func testShm() bool { return os.Getenv("O7S_TEST_DATAPATH") != "socket" }
+
+// testProcess returns a process without an IRMd to own test flows.
+func testProcess(t testing.TB) *process {
+	return &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+}
+
+// startFlows adds the flows to p's table and starts them.
+func startFlows(t testing.TB, p *process, fs ...*Flow) {
+	t.Helper()
+	for _, f := range fs {
 		if err := p.addFlow(f); err != nil {
 			t.Fatal(err)
 		}
 		f.start()
 	}
-	t.Cleanup(func() { fa.Close(); fb.Close() })
-	return fa, fb
 }
 
 var noKeepalive = qos.Spec{Timeout: 0}
@@ -366,7 +370,7 @@ func TestKeepaliveUnreadPacketKeepsPeerAlive(t *testing.T) {
 	for _, shm := range []bool{false, true} {
 		leakcheck.Check(t)
 		ea, eb := endpoints(t, shm)
-		p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+		p := testProcess(t)
 		a := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: noKeepalive}, "b")
 		a.ka = time.AfterFunc(time.Hour, func() {})
 		a.lastRcv.Store(time.Now().Add(-time.Second).UnixNano())
@@ -392,7 +396,7 @@ func TestKeepaliveUnreadPacketKeepsPeerAlive(t *testing.T) {
 }
 
 // endpoints returns the two ends of a flow channel.
-func endpoints(t *testing.T, shm bool) (*datapath.Endpoint, *datapath.Endpoint) {
+func endpoints(t testing.TB, shm bool) (*datapath.Endpoint, *datapath.Endpoint) {
 	t.Helper()
 	a, b, err := datapath.Pair(shm)
 	if err != nil {

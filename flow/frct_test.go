@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -230,7 +229,7 @@ func TestFRCTWire(t *testing.T) {
 func lossyPair(t *testing.T, q qos.Spec, loss float64) (*Flow, *Flow) {
 	t.Helper()
 	leakcheck.Check(t)
-	shm := os.Getenv("O7S_TEST_DATAPATH") != "socket"
+	shm := testShm()
 	a1, a2, err := datapath.Pair(shm)
 	if err != nil {
 		t.Fatal(err)
@@ -270,15 +269,10 @@ func lossyPair(t *testing.T, q qos.Spec, loss float64) (*Flow, *Flow) {
 	wg.Add(2)
 	go relay(ra, rb, 1)
 	go relay(rb, ra, 2)
-	p := &process{dir: t.TempDir(), pid: os.Getpid(), flows: map[*Flow]struct{}{}}
+	p := testProcess(t)
 	fa := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: q, MPL: 1}, "b")
 	fb := newFlowOn(p, eb, ctrl.FlowInfo{ID: 2, QoS: q, MPL: 1}, "")
-	for _, f := range []*Flow{fa, fb} {
-		if err := p.addFlow(f); err != nil {
-			t.Fatal(err)
-		}
-		f.start()
-	}
+	startFlows(t, p, fa, fb)
 	t.Cleanup(func() {
 		fa.SetLinger(0)
 		fa.Close()

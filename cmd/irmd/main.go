@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
 	"github.com/ouroboros-go/ouroboros/internal/irmd"
 	"github.com/ouroboros-go/ouroboros/internal/irmd/conffile"
 	"github.com/ouroboros-go/ouroboros/internal/olog"
@@ -39,7 +40,7 @@ Runs the Ouroboros IPC Resource Manager daemon.
                    Per-name security files: server/<name>/ and client/<name>/
                    (enc.conf, crt.pem, key.pem), trusted CAs in cacert/ and
                    intermediates in untrusted/, read at start
-                   (default `+irmd.DefaultSecurityDir+`)
+                   (default `+crypt.DefaultSecurityDir+`)
   --group <group>  Members of this group may manage the stack, as root may;
                    the socket is then open to this group only (mode 0660)
   --max-conns <n>  Connections to irm.sock one user may hold at once (default 1024;

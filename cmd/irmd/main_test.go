@@ -57,8 +57,16 @@ func runQuiet(t *testing.T, args []string) int {
 // a positive count, exits 1 before anything starts.
 func TestMaxConnsRefused(t *testing.T) {
 	run := filepath.Join(t.TempDir(), "run")
-	for _, v := range [][]string{{}, {"0"}, {"-3"}, {"many"}, {"10x"}} {
-		args := append([]string{"--stdout", "--run-dir", run, "--max-conns"}, v...)
+	expectRefused(t, run, "--max-conns", [][]string{{}, {"0"}, {"-3"}, {"many"}, {"10x"}})
+	expectUsage(t, "--max-conns <n>")
+}
+
+// expectRefused runs the irmd with option opt followed by each of values
+// and checks that it exits 1 without creating its run directory run.
+func expectRefused(t *testing.T, run, opt string, values [][]string) {
+	t.Helper()
+	for _, v := range values {
+		args := append([]string{"--stdout", "--run-dir", run, opt}, v...)
 		if code := runQuiet(t, args); code != 1 {
 			t.Errorf("irmd %q: exit %d, want 1", args, code)
 		}
@@ -66,10 +74,15 @@ func TestMaxConnsRefused(t *testing.T) {
 			t.Fatalf("irmd %q left %s: %v", args, run, err)
 		}
 	}
+}
+
+// expectUsage checks that the usage text shows want.
+func expectUsage(t *testing.T, want string) {
+	t.Helper()
 	var b strings.Builder
 	usage(&b)
-	if !strings.Contains(b.String(), "--max-conns <n>") {
-		t.Fatalf("usage has no --max-conns:\n%s", b.String())
+	if !strings.Contains(b.String(), want) {
+		t.Fatalf("usage has no %s:\n%s", want, b.String())
 	}
 }
 
@@ -82,18 +95,6 @@ func TestSecurityDirRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := filepath.Join(dir, "run")
-	for _, v := range [][]string{{}, {""}, {filepath.Join(dir, "none")}, {file}} {
-		args := append([]string{"--stdout", "--run-dir", run, "--security-dir"}, v...)
-		if code := runQuiet(t, args); code != 1 {
-			t.Errorf("irmd %q: exit %d, want 1", args, code)
-		}
-		if _, err := os.Stat(run); !os.IsNotExist(err) {
-			t.Fatalf("irmd %q left %s: %v", args, run, err)
-		}
-	}
-	var b strings.Builder
-	usage(&b)
-	if !strings.Contains(b.String(), "--security-dir <dir>") {
-		t.Fatalf("usage has no --security-dir:\n%s", b.String())
-	}
+	expectRefused(t, run, "--security-dir", [][]string{{}, {""}, {filepath.Join(dir, "none")}, {file}})
+	expectUsage(t, "--security-dir <dir>")
 }

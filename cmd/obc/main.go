@@ -77,12 +77,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) int {
 	return writer(ctx, name, msg, stdout)
 }
 
-// writer joins the layer and sends msg once, with its NUL.
-func writer(ctx context.Context, name, msg string, stdout io.Writer) int {
+// join joins the broadcast layer name; on failure it says so on stdout
+// and why on stderr, and returns nil.
+func join(ctx context.Context, name string, stdout io.Writer) *flow.Flow {
 	f, err := flow.Join(ctx, name)
 	if err != nil {
 		fmt.Fprintln(stdout, "Failed to join broadcast.")
 		tool.Why("obc", err)
+		return nil
+	}
+	return f
+}
+
+// writer joins the layer and sends msg once, with its NUL.
+func writer(ctx context.Context, name, msg string, stdout io.Writer) int {
+	f := join(ctx, name, stdout)
+	if f == nil {
 		return exitJoinFailed
 	}
 	defer f.Close()
@@ -97,10 +107,8 @@ func writer(ctx context.Context, name, msg string, stdout io.Writer) int {
 // ctx ends (a signal).
 func reader(ctx context.Context, name string, stdout io.Writer) int {
 	fmt.Fprintln(stdout, "Starting a reader.")
-	f, err := flow.Join(ctx, name)
-	if err != nil {
-		fmt.Fprintln(stdout, "Failed to join broadcast.")
-		tool.Why("obc", err)
+	f := join(ctx, name, stdout)
+	if f == nil {
 		return exitJoinFailed
 	}
 	defer f.Close()

@@ -170,21 +170,38 @@ func (p *IPCP) checkHash(h []byte) error {
 }
 
 func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) error {
+	f, err := p.acceptFlow(m, files, "flow allocation")
+	if err != nil {
+		return err
+	}
+	if err := p.ops.FlowAlloc(ctx, f, m.GetHash(), ctrl.QoSFromPB(m.GetQosspec()), m.GetPk()); err != nil {
+		// Answering an error releases the id: it must be out of the table
+		// first (unless the IRMd already had it released).
+		p.dropFlow(f)
+		return err
+	}
+	return nil
+}
+
+// acceptFlow checks a request that hands the IPCP a flow's channel
+// (IPCP_FLOW_ALLOC, IPCP_FLOW_JOIN; what names it in errors), wraps the
+// channel and adds the flow to the table. On error it has closed files.
+func (p *IPCP) acceptFlow(m *pb.IpcpMsg, files []*os.File, what string) (*Flow, error) {
 	if !p.stateIs(StateOperational) {
 		ctrl.CloseFiles(files)
-		return oerr.EIPCPSTATE
+		return nil, oerr.EIPCPSTATE
 	}
 	if len(files) != 1 && len(files) != 2 {
 		ctrl.CloseFiles(files)
-		return fmt.Errorf("flow allocation without a channel: %w", oerr.EFLOWDOWN)
+		return nil, fmt.Errorf("%s without a channel: %w", what, oerr.EFLOWDOWN)
 	}
 	if err := p.checkHash(m.GetHash()); err != nil {
 		ctrl.CloseFiles(files)
-		return err
+		return nil, err
 	}
 	ep, err := datapath.New(files)
 	if err != nil {
-		return oerr.EFLOWDOWN
+		return nil, oerr.EFLOWDOWN
 	}
 	// An IPCP forwards: it must not take the CPU from its ends by polling,
 	// and its readers sleep on their doorbells (a futex wait in each of an
@@ -193,47 +210,27 @@ func (p *IPCP) flowAlloc(ctx context.Context, m *pb.IpcpMsg, files []*os.File) e
 	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
-		return err
+		return nil, err
 	}
-	if err := p.ops.FlowAlloc(ctx, f, m.GetHash(), ctrl.QoSFromPB(m.GetQosspec()), m.GetPk()); err != nil {
-		// Answering an error releases the id: it must be out of the table
-		// first (unless the IRMd already had it released).
-		p.removeFlow(f)
-		ep.Close()
-		return err
-	}
-	return nil
+	return f, nil
+}
+
+// dropFlow undoes acceptFlow when the type refuses the flow.
+func (p *IPCP) dropFlow(f *Flow) {
+	p.removeFlow(f)
+	f.EP.Close()
 }
 
 // flowJoin serves IPCP_FLOW_JOIN: the IRMd passes the channel of an
 // application's flow to a broadcast layer, and the type adds it (or
 // refuses: the flow leaves the table again).
 func (p *IPCP) flowJoin(ctx context.Context, m *pb.IpcpMsg, files []*os.File) error {
-	if !p.stateIs(StateOperational) {
-		ctrl.CloseFiles(files)
-		return oerr.EIPCPSTATE
-	}
-	if len(files) != 1 && len(files) != 2 {
-		ctrl.CloseFiles(files)
-		return fmt.Errorf("flow join without a channel: %w", oerr.EFLOWDOWN)
-	}
-	if err := p.checkHash(m.GetHash()); err != nil {
-		ctrl.CloseFiles(files)
-		return err
-	}
-	ep, err := datapath.New(files)
+	f, err := p.acceptFlow(m, files, "flow join")
 	if err != nil {
-		return oerr.EFLOWDOWN
-	}
-	ep.SetPolling(false) // as for every flow an IPCP serves
-	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
-	if err := p.addFlow(f); err != nil {
-		ep.Close()
 		return err
 	}
 	if err := p.ops.FlowJoin(ctx, f, m.GetHash()); err != nil {
-		p.removeFlow(f)
-		ep.Close()
+		p.dropFlow(f)
 		return err
 	}
 	return nil

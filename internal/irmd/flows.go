@@ -17,6 +17,7 @@ import (
 	"github.com/ouroboros-go/ouroboros/internal/oap"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
+	"github.com/ouroboros-go/ouroboros/qos"
 )
 
 // flowReply builds the reply that hands a flow to an application: its
@@ -118,31 +119,20 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		d.log.Info(fmt.Sprintf("No IPCP reaches %s (%v).", dst, err))
 		return result(oerr.EIPCP)
 	}
-	id, err := d.reg.CreateFlow(fi.NPid, fi.QoS)
-	if err != nil {
-		return d.noFlowID(fi.NPid, err)
+	held, r, ok := d.holdFlow(fi.NPid, fi.QoS)
+	if !ok {
+		return r
 	}
-	// From here every way out releases the request's hold on id (release),
-	// or hands the flow over with the reply.
-	release := func() { d.release(id, fi.NPid) }
-	appEnd, ipcpEnd, err := datapath.Pair(!d.cfg.Sockets)
-	if err != nil {
-		release()
-		return result(oerr.ENOMEM)
-	}
+	id, release, appEnd, ipcpEnd := held.id, held.release, held.appEnd, held.ipcpEnd
 	// OAP: every remote allocation carries a request header;
 	// the peer IRMd answers with a response that must match it.
 	oapReq, oapState, e := d.clientRequest(dst)
 	if e != 0 {
-		appEnd.Close()
-		ipcpEnd.Close()
-		release()
+		held.drop()
 		return result(e)
 	}
 	if err := d.reg.PrepareAlloc(id, ipcp.PID, nil); err != nil {
-		appEnd.Close()
-		ipcpEnd.Close()
-		release() // the requester died meanwhile
+		held.drop() // the requester died meanwhile
 		return reply{none: true}
 	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC.Enum(), FlowId: proto.Int32(int32(id)),
@@ -214,6 +204,40 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// heldFlow is a flow id a request holds while an IPCP works on the flow,
+// and the two ends of the flow's channel. From holdFlow on, every way out
+// of the request closes the ends it still has and calls release, or hands
+// the flow over with the reply.
+type heldFlow struct {
+	id              int
+	release         func() // releases the request's hold on id
+	appEnd, ipcpEnd datapath.End
+}
+
+// holdFlow creates a flow id for process pid with QoS q and the channel
+// of the flow. ok false: nothing is held and r answers the request.
+func (d *Daemon) holdFlow(pid int, q qos.Spec) (h heldFlow, r reply, ok bool) {
+	id, err := d.reg.CreateFlow(pid, q)
+	if err != nil {
+		return heldFlow{}, d.noFlowID(pid, err), false
+	}
+	release := func() { d.release(id, pid) }
+	appEnd, ipcpEnd, err := datapath.Pair(!d.cfg.Sockets)
+	if err != nil {
+		release()
+		return heldFlow{}, result(oerr.ENOMEM), false
+	}
+	return heldFlow{id: id, release: release, appEnd: appEnd, ipcpEnd: ipcpEnd}, reply{}, true
+}
+
+// drop abandons the request before the IPCP got the channel: it closes
+// both ends and releases the id.
+func (h heldFlow) drop() {
+	h.appEnd.Close()
+	h.ipcpEnd.Close()
+	h.release()
 }
 
 // noFlowID answers a request when the registry has no flow id left: a real

@@ -88,7 +88,7 @@ type Config struct {
 	// daemon down (Serve returns ErrSetup).
 	Setup *conffile.File
 	// SecurityDir holds the per-name security files (security.go);
-	// empty: DefaultSecurityDir.
+	// empty: crypt.DefaultSecurityDir.
 	SecurityDir string
 	// MaxConnsPerUID bounds the open connections of each uid other than
 	// root and the irmd's (0: 1024).
@@ -176,7 +176,7 @@ func New(cfg Config) (*Daemon, error) {
 		watched: map[int]func(){}, conns: map[*net.UnixConn]struct{}{}, replay: oap.NewReplayCache(0),
 		trust: trust}
 	if a, i := trust.Len(); a+i > 0 {
-		d.log.Info(fmt.Sprintf("Loaded %d trusted CA and %d intermediate certificates from %s.", a, i, secRoot(cfg)))
+		d.log.Info(fmt.Sprintf("Loaded %d trusted CA and %d intermediate certificates from %s.", a, i, crypt.SecurityDir(cfg.SecurityDir).Root()))
 	}
 	return d, nil
 }

@@ -50,20 +50,13 @@ func (d *Daemon) flowJoin(ctx context.Context, m *pb.IrmMsg) reply {
 	}
 	deadline := requestDeadline(m, flowAllocTimeout)
 	d.log.Info(fmt.Sprintf("Joining flow for %d to broadcast layer %s.", fi.NPid, layer))
-	id, err := d.reg.CreateFlow(fi.NPid, qos.NP1)
-	if err != nil {
-		return d.noFlowID(fi.NPid, err)
+	held, r, ok := d.holdFlow(fi.NPid, qos.NP1)
+	if !ok {
+		return r
 	}
-	release := func() { d.release(id, fi.NPid) }
-	appEnd, ipcpEnd, err := datapath.Pair(!d.cfg.Sockets)
-	if err != nil {
-		release()
-		return result(oerr.ENOMEM)
-	}
+	id, release, appEnd, ipcpEnd := held.id, held.release, held.appEnd, held.ipcpEnd
 	if err := d.reg.PrepareAlloc(id, ipcp.PID, nil); err != nil {
-		appEnd.Close()
-		ipcpEnd.Close()
-		release()
+		held.drop()
 		return reply{none: true}
 	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_JOIN.Enum(), FlowId: proto.Int32(int32(id)),

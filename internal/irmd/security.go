@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
@@ -42,42 +40,34 @@ import (
 // the trust store and the signature; the client also requires the CN to be
 // the name it allocates to. Credentials are read for every allocation.
 
-// DefaultSecurityDir is the reference's security directory.
-const DefaultSecurityDir = "/etc/ouroboros/security"
-
 // maxKeyFile bounds a key file the IRMd reads, in bytes.
 const maxKeyFile = 64 << 10
 
-// secPath returns the path of file for name on side ("server" or "client"),
-// or an error for a name that cannot be a directory name.
-func (d *Daemon) secPath(side, name, file string) (string, error) {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
-		return "", fmt.Errorf("name %q cannot name a security directory", name)
-	}
-	dir := d.cfg.SecurityDir
-	if dir == "" {
-		dir = DefaultSecurityDir
-	}
-	return filepath.Join(dir, side, name, file), nil
-}
+// secDir returns the IRMd's security directory (crypt.DefaultSecurityDir
+// when the configuration names none). Its paths for a name are meaningful
+// only for names crypt.CheckName accepts.
+func (d *Daemon) secDir() crypt.SecurityDir { return crypt.SecurityDir(d.cfg.SecurityDir) }
 
 // encConfig loads the enc.conf of name on side: the file the
 // configuration file gave for the name (server_enc_file, client_enc_file),
 // else the one in the security directory.
-func (d *Daemon) encConfig(side, name string) (crypt.Config, error) {
+func (d *Daemon) encConfig(side crypt.Side, name string) (crypt.Config, error) {
 	var p string
 	if d.reg != nil {
 		if n, ok := d.reg.GetName(name); ok {
-			p = map[string]string{"server": n.SEnc, "client": n.CEnc}[side]
+			p = n.CEnc
+			if side == crypt.Server {
+				p = n.SEnc
+			}
 		}
 	}
 	if p == "" {
-		var err error
-		if p, err = d.secPath(side, name, "enc.conf"); err != nil {
+		if err := crypt.CheckName(name); err != nil {
 			// No file can exist for such a name: no policy.
 			d.log.Debug(fmt.Sprintf("No %s enc.conf for %s: %v.", side, name, err))
 			return crypt.Config{}, nil
 		}
+		p = d.secDir().EncConfPath(side, name)
 	}
 	cfg, err := crypt.LoadConfig(p)
 	if err != nil {
@@ -91,20 +81,14 @@ func (d *Daemon) encConfig(side, name string) (crypt.Config, error) {
 	return cfg, nil
 }
 
-func secRoot(cfg Config) string {
-	if cfg.SecurityDir == "" {
-		return DefaultSecurityDir
-	}
-	return cfg.SecurityDir
-}
-
 // loadTrust loads the trust store of the security directory: its CA
 // directory, then its intermediate directory. Missing directories are an
 // empty store; a file that is not a PEM certificate fails.
 func loadTrust(cfg Config) (*crypt.TrustStore, error) {
-	s, err := crypt.SecurityDir(secRoot(cfg)).LoadTrustStore()
+	dir := crypt.SecurityDir(cfg.SecurityDir)
+	s, err := dir.LoadTrustStore()
 	if err != nil {
-		return nil, fmt.Errorf("failed to load the CA and intermediate certificates of %s: %w", secRoot(cfg), err)
+		return nil, fmt.Errorf("failed to load the CA and intermediate certificates of %s: %w", dir.Root(), err)
 	}
 	return s, nil
 }
@@ -112,11 +96,11 @@ func loadTrust(cfg Config) (*crypt.TrustStore, error) {
 // credentials loads the certificate and key of name on side: the files
 // the configuration file gave for the name, else those of the security
 // directory. nil, nil: the name has none on that side (unauthenticated).
-func (d *Daemon) credentials(side, name string) (*crypt.Credentials, error) {
+func (d *Daemon) credentials(side crypt.Side, name string) (*crypt.Credentials, error) {
 	var crt, key string
 	if d.reg != nil {
 		if n, ok := d.reg.GetName(name); ok {
-			if side == "server" {
+			if side == crypt.Server {
 				crt, key = n.SCrt, n.SKey
 			} else {
 				crt, key = n.CCrt, n.CKey
@@ -124,16 +108,14 @@ func (d *Daemon) credentials(side, name string) (*crypt.Credentials, error) {
 		}
 	}
 	if crt == "" || key == "" {
-		cp, err := d.secPath(side, name, crypt.CrtFile)
-		if err != nil {
+		if crypt.CheckName(name) != nil {
 			return nil, nil // no file can exist for such a name
 		}
-		kp, _ := d.secPath(side, name, crypt.KeyFile)
 		if crt == "" {
-			crt = cp
+			crt = d.secDir().CrtPath(side, name)
 		}
 		if key == "" {
-			key = kp
+			key = d.secDir().KeyPath(side, name)
 		}
 	}
 	c, err := crypt.LoadCredentials(crt, key)
@@ -158,26 +140,22 @@ func readKeyFile(path string) ([]byte, error) {
 // clientRequest builds the OAP request for an allocation to name with the
 // client's policy for it. Errors are logged; the errno is the application's.
 func (d *Daemon) clientRequest(name string) ([]byte, *oap.ClientState, oerr.Errno) {
-	cfg, err := d.encConfig("client", name)
+	cfg, err := d.encConfig(crypt.Client, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client enc.conf: %v.", name, err))
 		return nil, nil, crypt.Errno(err)
 	}
-	creds, err := d.credentials("client", name)
+	creds, err := d.credentials(crypt.Client, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client credentials: %v.", name, err))
 		return nil, nil, oerr.EBADF // as the reference: its client prepare fails with EBADF
 	}
 	opt := oap.RequestOptions{Now: time.Now(), Enc: cfg, Creds: creds, Name: name, Trust: d.trust}
 	if cfg.Kex.IsKEM() && cfg.KEMMode == crypt.KEMClient {
-		file := "kex.srv.pub.pem"
-		if cfg.Kex.IsHybrid() {
-			file = "kex.srv.pub.raw"
-		}
-		p, err := d.secPath("client", name, file)
+		err := crypt.CheckName(name)
 		var b []byte
 		if err == nil {
-			b, err = readKeyFile(p)
+			b, err = readKeyFile(d.secDir().KexServerPubPath(name, cfg.Kex.IsHybrid()))
 		}
 		if err == nil {
 			if cfg.Kex.IsHybrid() {
@@ -222,12 +200,12 @@ func (d *Daemon) clientFinish(name string, st *oap.ClientState, resp []byte) (oa
 // or failed key exchange or a bad policy file, EAUTH for the rest (decoding,
 // freshness, replay, certificates, signatures, unusable credentials).
 func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.Errno) {
-	cfg, err := d.encConfig("server", name)
+	cfg, err := d.encConfig(crypt.Server, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow request for %s refused: server enc.conf: %v.", name, err))
 		return nil, oap.Result{}, oerr.ECRYPT
 	}
-	creds, err := d.credentials("server", name)
+	creds, err := d.credentials(crypt.Server, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow request for %s refused (%s): server credentials: %v.", name, oerr.EAUTH, err))
 		return nil, oap.Result{}, oerr.EAUTH
@@ -237,11 +215,10 @@ func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.
 			if raw {
 				return nil, fmt.Errorf("%w: raw hybrid private keys (kex.key.raw)", crypt.ErrUnsupported)
 			}
-			p, err := d.secPath("server", name, "kex.key.pem")
-			if err != nil {
+			if err := crypt.CheckName(name); err != nil {
 				return nil, err
 			}
-			b, err := readKeyFile(p)
+			b, err := readKeyFile(d.secDir().KexKeyPath(name, false))
 			if err != nil {
 				return nil, err
 			}

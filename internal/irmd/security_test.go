@@ -34,21 +34,28 @@ func writeSec(t *testing.T, d *Daemon, side, name, file, content string) {
 	}
 }
 
-// TestSecPath: names that would leave the security directory are refused;
+// TestSecDir: names that would leave the security directory have no
+// policy and no credentials, whatever lies where their path would lead;
 // the default directory is the reference's.
-func TestSecPath(t *testing.T) {
+func TestSecDir(t *testing.T) {
 	d, _ := secDaemon(t)
+	// <dir>/server/../enc.conf is <dir>/enc.conf: it must not be read.
+	if err := os.WriteFile(filepath.Join(d.cfg.SecurityDir, "enc.conf"), []byte("cipher = aes-128-gcm\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []string{"", ".", "..", "../x", "a/b", "a\x00b"} {
-		if _, err := d.secPath("server", n, "enc.conf"); err == nil {
-			t.Errorf("name %q accepted", n)
+		if c, err := d.encConfig(crypt.Server, n); err != nil || c.Encrypted() {
+			t.Errorf("name %q: enc.conf %+v, %v", n, c, err)
+		}
+		if c, err := d.credentials(crypt.Client, n); c != nil || err != nil {
+			t.Errorf("name %q: credentials %v, %v", n, c, err)
 		}
 	}
-	p, err := d.secPath("client", "oping..b", "enc.conf")
-	if err != nil || p != filepath.Join(d.cfg.SecurityDir, "client", "oping..b", "enc.conf") {
-		t.Errorf("path %q, %v", p, err)
+	if p := d.secDir().EncConfPath(crypt.Client, "oping..b"); p != filepath.Join(d.cfg.SecurityDir, "client", "oping..b", "enc.conf") {
+		t.Errorf("path %q", p)
 	}
 	d.cfg.SecurityDir = ""
-	if p, _ := d.secPath("server", "x", "enc.conf"); p != "/etc/ouroboros/security/server/x/enc.conf" {
+	if p := d.secDir().EncConfPath(crypt.Server, "x"); p != "/etc/ouroboros/security/server/x/enc.conf" {
 		t.Errorf("default path %q", p)
 	}
 }
@@ -110,16 +117,16 @@ func TestEncFileFromConfigFile(t *testing.T) {
 	if err := d.reg.CreateName(reg.NameInfo{Name: "n"}); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := d.encConfig("server", "n"); err != nil || c.Cipher != crypt.AES128GCM {
+	if c, err := d.encConfig(crypt.Server, "n"); err != nil || c.Cipher != crypt.AES128GCM {
 		t.Fatalf("default file: %+v, %v", c, err)
 	}
 	if err := d.reg.SetEncFiles("n", other, ""); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := d.encConfig("server", "n"); err != nil || c.Cipher != crypt.ChaCha20Poly1305 {
+	if c, err := d.encConfig(crypt.Server, "n"); err != nil || c.Cipher != crypt.ChaCha20Poly1305 {
 		t.Fatalf("configured file: %+v, %v", c, err)
 	}
-	if c, err := d.encConfig("client", "n"); err != nil || c.Encrypted() {
+	if c, err := d.encConfig(crypt.Client, "n"); err != nil || c.Encrypted() {
 		t.Fatalf("client side: %+v, %v", c, err)
 	}
 }
