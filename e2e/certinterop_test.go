@@ -60,17 +60,10 @@ func TestReferenceSignsWithOcertFiles(t *testing.T) {
 
 	r.bootstrap("10.99.0.1")
 	for _, name := range names {
-		r.run("exec", r.name, "irm", "name", "register", name, "layer", "udp")
-		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", name, "auto", "--", "-l")
+		r.serveOping("udp", name)
 	}
 
-	store, err := sec.LoadTrustStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := udpIn(t, r.ns, "10.99.0.2:3435")
-	defer conn.Close()
-	peer := &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1), Port: wire.UDPPort}
+	store, conn, peer := oapProbe(t, r, sec)
 	eid := uint32(100)
 	for key, name := range names {
 		eid++
@@ -100,6 +93,21 @@ func TestReferenceSignsWithOcertFiles(t *testing.T) {
 		}
 		t.Logf("%s: the reference signed its response with the %s key ocert made (md_nid %d, %d-byte signature); verified", name, key, h.MDNID, len(h.Signature))
 	}
+}
+
+// oapProbe prepares OAP exchanges with the reference node r from our
+// namespace: the trust store of the security directory sec, a UDP socket
+// at 10.99.0.2 (closed when the test ends) and the reference's udp4
+// address.
+func oapProbe(t *testing.T, r *refNode, sec crypt.SecurityDir) (*crypt.TrustStore, *net.UDPConn, *net.UDPAddr) {
+	t.Helper()
+	store, err := sec.LoadTrustStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := udpIn(t, r.ns, "10.99.0.2:3435")
+	t.Cleanup(func() { conn.Close() })
+	return store, conn, &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1), Port: wire.UDPPort}
 }
 
 // udpIn opens a UDP socket bound to addr inside the network namespace ns
@@ -213,16 +221,7 @@ func oapExchangeWith(t *testing.T, conn *net.UDPConn, peer *net.UDPAddr, eid uin
 // joined to it.
 func startRefNodeWithTree(t *testing.T, tree string) *refNode {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces and the reference's nodes (CI runs as root)")
-	}
-	cnode := refPrefix + "/cnode.sh"
-	if _, err := os.Stat(cnode); err != nil {
-		t.Skipf("the reference implementation is not installed at %s (CI installs it from the reference implementation's install kit, ../shared/reference, when present beside the checkout)", refPrefix)
-	}
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("the reference needs /dev/fuse")
-	}
+	cnode := refCnode(t)
 	r := &refNode{t: t, cnode: cnode, name: fmt.Sprintf("o7ref%05x", mrand.IntN(1<<20)), state: t.TempDir()}
 	// The network namespace is made here, in the host's mount namespace:
 	// made by cnode.sh inside the mount namespace below, its bind mount
@@ -304,8 +303,7 @@ func TestReferenceVerifiesOcertFiles(t *testing.T) {
 	srv.bootstrap("10.97.0.2")
 	names := []string{"oping.good", "oping.wrongcn", "oping.untrusted"}
 	for _, n := range names {
-		srv.run("exec", srv.name, "irm", "name", "register", n, "layer", "udp")
-		srv.run("exec", srv.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", n, "auto", "--", "-l")
+		srv.serveOping("udp", n)
 		cli.run("host", cli.name, n, "10.97.0.2")
 		cli.run("exec", cli.name, "irm", "name", "create", n)
 	}
@@ -381,16 +379,9 @@ func TestReferenceSignatureDigests(t *testing.T) {
 	r.run("exec", r.name, "mount", "--bind", tree, refPrefix+"/nodirect")
 	r.bootstrap("10.99.0.1")
 	for _, d := range digests {
-		r.run("exec", r.name, "irm", "name", "register", name(d), "layer", "udp")
-		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", name(d), "auto", "--", "-l")
+		r.serveOping("udp", name(d))
 	}
-	store, err := sec.LoadTrustStore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := udpIn(t, r.ns, "10.99.0.2:3435")
-	defer conn.Close()
-	peer := &net.UDPAddr{IP: net.IPv4(10, 99, 0, 1), Port: wire.UDPPort}
+	store, conn, peer := oapProbe(t, r, sec)
 	eid := uint32(200)
 	for _, d := range digests {
 		eid++

@@ -38,9 +38,20 @@ type refNode struct {
 	ip    string // the reference's address in its udp4 layer
 }
 
-// startRefNode starts a reference node and our namespace, joined by a
-// veth pair: the reference at 10.99.0.1, ours at 10.99.0.2.
-func startRefNode(t *testing.T) *refNode {
+// serveOping has the reference node serve each of names in layer by its
+// oping server (bound, started on demand).
+func (r *refNode) serveOping(layer string, names ...string) {
+	r.t.Helper()
+	for _, n := range names {
+		r.run("exec", r.name, "irm", "name", "register", n, "layer", layer)
+		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", n, "auto", "--", "-l")
+	}
+}
+
+// refCnode returns the reference's cnode.sh, or skips the test where
+// reference nodes cannot run: not root, the reference not installed, or
+// no /dev/fuse.
+func refCnode(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for network namespaces and the reference's nodes (CI runs as root)")
@@ -52,6 +63,14 @@ func startRefNode(t *testing.T) *refNode {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		t.Skip("the reference needs /dev/fuse")
 	}
+	return cnode
+}
+
+// startRefNode starts a reference node and our namespace, joined by a
+// veth pair: the reference at 10.99.0.1, ours at 10.99.0.2.
+func startRefNode(t *testing.T) *refNode {
+	t.Helper()
+	cnode := refCnode(t)
 	id := fmt.Sprintf("%05x", rand.IntN(1<<20))
 	r := &refNode{t: t, cnode: cnode, name: "o7ref" + id, ns: "o7go" + id, state: t.TempDir()}
 	if out, err := exec.Command("ip", "netns", "add", r.ns).CombinedOutput(); err != nil {
@@ -360,8 +379,7 @@ func testReferenceUnicast(t *testing.T, oursFirst bool) {
 	in.WaitLog("Data Transfer connection", 10*time.Second)
 
 	// A reference server, found from our side.
-	r.run("exec", r.name, "irm", "name", "register", "oping.ref", "layer", "uni")
-	r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", "oping.ref", "auto", "--", "-l")
+	r.serveOping("uni", "oping.ref")
 	var out, errOut string
 	code := -1
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(500 * time.Millisecond) {

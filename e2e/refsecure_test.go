@@ -62,10 +62,7 @@ func startUDPPair(t *testing.T, r *refNode, sec string, refNames ...string) *rig
 	for _, n := range append([]string{"oping.go"}, refNames...) {
 		r.run("exec", r.name, "irm", "name", "create", n)
 	}
-	for _, n := range refNames {
-		r.run("exec", r.name, "irm", "name", "register", n, "layer", "udp")
-		r.run("exec", r.name, "irm", "bind", "program", refPrefix+"/nodirect/bin/oping", "name", n, "auto", "--", "-l")
-	}
+	r.serveOping("udp", refNames...)
 	return in
 }
 
