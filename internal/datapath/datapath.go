@@ -352,7 +352,7 @@ func IsDown(err error) bool {
 var ErrWouldBlock = errors.New("flow channel full")
 
 // TryWritePacket is WritePacket without waiting: it returns ErrWouldBlock when
-// the channel has no room.
+// the channel has no room. No write deadline applies to it.
 func (e *Endpoint) TryWritePacket(kind Kind, pkt []byte) error {
 	if len(pkt)-1 > MaxSDU {
 		return ErrTooBig
@@ -366,10 +366,18 @@ func (e *Endpoint) TryWritePacket(kind Kind, pkt []byte) error {
 	if err != nil {
 		return err
 	}
+	// Control, not Write: a non-blocking send needs no netpoller, and the
+	// netpoller's write path fails at once when the socket's write deadline
+	// (set for a blocking WritePacket) has passed, which would turn every
+	// later TryWritePacket into "i/o timeout" until the deadline moved.
 	var werr error
-	err = rc.Write(func(fd uintptr) bool {
-		_, werr = unix.SendmsgN(int(fd), pkt, nil, nil, unix.MSG_DONTWAIT)
-		return true
+	err = rc.Control(func(fd uintptr) {
+		for {
+			_, werr = unix.SendmsgN(int(fd), pkt, nil, nil, unix.MSG_DONTWAIT)
+			if werr != unix.EINTR {
+				break
+			}
+		}
 	})
 	if err != nil {
 		return err

@@ -135,3 +135,32 @@ func testTxQueuedPackets(t *testing.T, shm bool) {
 		t.Errorf("TxQueued = %d after the peer read everything", q)
 	}
 }
+
+// TestTryWriteIgnoresDeadline: TryWritePacket never waits, so no write
+// deadline applies to it. Over the socket it went through the netpoller's
+// write path, which fails at once once a deadline has passed: after one
+// bounded blocking write (an IPCP's Deliver waiting for room for 5 ms, a
+// flow's Write with a deadline), every later non-blocking write failed
+// with "i/o timeout" until the deadline was moved, and a flow through a
+// shim IPCP dropped everything for good (onc over udp4 stalled for 120 s).
+func TestTryWriteIgnoresDeadline(t *testing.T) {
+	bothModes(t, func(t *testing.T, shm bool) {
+		a, b := endpoints(t, shm)
+		a.SetWriteDeadline(time.Now().Add(-time.Second))
+		if err := a.TryWritePacket(KindData, []byte{0, 'x'}); err != nil {
+			t.Fatalf("non-blocking write after a past deadline: %v", err)
+		}
+		buf := make([]byte, MaxSDU+1)
+		if _, sdu, err := b.ReadPacket(buf); err != nil || string(sdu) != "x" {
+			t.Fatalf("read %q, %v", sdu, err)
+		}
+		// A full channel still says so, whatever the deadline.
+		var err error
+		for i := 0; i < 1<<20 && err == nil; i++ {
+			err = a.TryWritePacket(KindData, make([]byte, 1025))
+		}
+		if !errors.Is(err, ErrWouldBlock) {
+			t.Fatalf("full channel: %v, want ErrWouldBlock", err)
+		}
+	})
+}
