@@ -137,11 +137,10 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 // the caller looks at its state and may call again. Flows without CRC only
 // (CRC flows are left to the receive goroutine), raw or FRCT, plaintext or
 // encrypted; the receive goroutine keeps watching the socket for the peer's
-// end. On an FRCT
-// flow the caller runs the engine on each datagram as the receive goroutine
-// would (frctReceive): a datagram may deliver nothing (an ACK, a packet
-// beyond a hole), and what is delivered is bounded by the receive window, not
-// by rxCap. A plaintext datagram is read into a buffer of its exact size,
+// end. On an FRCT flow the caller runs the engine on each datagram as the
+// receive goroutine would (frctReceive): a datagram may deliver nothing (an
+// ACK, a packet beyond a hole), and what is delivered is bounded by the
+// receive window, not by rxCap. A plaintext datagram is read into a buffer of its exact size,
 // which the queue (or FRCT) keeps; an encrypted one into a pooled buffer,
 // from which it is decrypted into a buffer of the plaintext's size that the
 // queue (or FRCT) keeps (open), so a datagram costs one allocation either
