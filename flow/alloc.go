@@ -97,6 +97,9 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 	}
 	ep, err := datapath.New(files)
 	if err != nil {
+		if pc != nil {
+			pc.Close() // wipe the key
+		}
 		return nil, fmt.Errorf("%v: %w", err, oerr.ENOMEM)
 	}
 	info := ctrl.FlowInfoFromPB(rep.FlowInfo)
@@ -105,6 +108,7 @@ func newFlow(p *process, rep *pb.IrmMsg, files []*os.File, remote string) (*Flow
 	f.peerName = rep.GetPeerName()
 	if err := p.addFlow(f); err != nil {
 		ep.Close()
+		f.dropCipher()
 		f.dealloc(0) // the IRMd allocated it: release it there too
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
@@ -21,10 +22,19 @@ import (
 // counted in Drops().Unauthenticated, never delivered; one too short to hold
 // an IV and tag counts as malformed. A plaintext flow takes none of these
 // steps: its fast path is the one of a flow without a cipher.
+//
+// Key material is wiped as soon as it is no longer needed: the key in the
+// allocation reply once the packet cipher has copied it (flowCipher), and
+// the cipher's keys (the flow key and every key rotated from it) when the
+// flow closes or is dropped before it starts (Flow.dropCipher, through
+// crypt.PacketCipher.Close). The expanded keys inside the Go AES, GCM and
+// ChaCha20-Poly1305 objects cannot be wiped: no API reaches them, and they
+// are left to the garbage collector.
 
 // flowCipher returns the packet cipher of an allocation reply, nil for a
-// plaintext flow.
+// plaintext flow. It zeroes the reply's key.
 func flowCipher(rep *pb.IrmMsg) (*crypt.PacketCipher, error) {
+	defer clear(rep.GetSymKey()) // copied by NewPacketCipher
 	nid := crypt.Cipher(rep.GetCipherNid())
 	if nid == 0 {
 		return nil, nil
@@ -49,7 +59,10 @@ func (f *Flow) seal(pkt []byte) ([]byte, error) {
 // kind byte); dst must not overlap plaintext.
 func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
 	out, err := f.pc.Seal(dst, plaintext)
-	if err != nil {
+	switch {
+	case errors.Is(err, crypt.ErrClosed):
+		return nil, net.ErrClosed // a Write that raced Close
+	case err != nil:
 		return nil, fmt.Errorf("encrypt: %v: %w", err, oerr.ECRYPT)
 	}
 	return out, nil
@@ -57,32 +70,34 @@ func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
 
 // open decrypts a received packet; ok false means it was dropped (and
 // counted). sdu is left intact (a key that fails does not spoil the
-// ciphertext for the next one) and may be a pooled buffer. For an FRCT flow,
-// which copies what it keeps, the plaintext is in a buffer of the flow
-// reused for the next packet (FRCT flows are read by the receive goroutine
-// only); otherwise it is a new buffer of the plaintext's exact size that the
-// receive queue keeps (raw flows are read by the receive goroutine or by a
-// hotRead, which hold the channel's consumer role in turn).
+// ciphertext for the next one) and may be a pooled buffer. The plaintext is
+// in a new buffer of its exact size, which the flow keeps: the receive queue
+// of a raw flow, FRCT's reorder queue of an FRCT flow (own). No buffer is
+// shared between packets, so the receive goroutine and a hotRead, which
+// hold the channel's consumer role in turn, never write to one the other
+// still uses; a packet costs this one allocation.
 func (f *Flow) open(sdu []byte) ([]byte, bool) {
-	var dst []byte
-	if f.fr != nil {
-		dst = f.rxPlain[:0]
-	} else {
-		dst = make([]byte, 0, max(0, len(sdu)-f.pc.Overhead()))
-	}
-	pt, err := f.pc.Open(dst, sdu)
-	if f.fr != nil && cap(pt) > cap(f.rxPlain) {
-		f.rxPlain = pt
-	}
+	pt, err := f.pc.Open(make([]byte, 0, max(0, len(sdu)-f.pc.Overhead())), sdu)
 	switch {
 	case err == nil:
 		return pt, true
 	case errors.Is(err, crypt.ErrAuthentication):
 		f.badAuth.Add(1)
+	case errors.Is(err, crypt.ErrClosed):
+		// The flow closed while this packet was in hand: nobody reads it.
 	default:
 		f.malformed.Add(1)
 	}
 	return nil, false
+}
+
+// dropCipher wipes the flow's keys (crypt.PacketCipher.Close); the flow
+// must send and receive no more packets. Called when the flow closes, or
+// when it is dropped before it starts.
+func (f *Flow) dropCipher() {
+	if f.pc != nil {
+		f.pc.Close()
+	}
 }
 
 // Encryption names the flow's cipher (for example "aes-256-gcm"), or is

@@ -35,10 +35,32 @@ func cryptFlow(t testing.TB, p *process, ep *datapath.Endpoint, c crypt.Cipher, 
 	t.Helper()
 	f := newFlowOn(p, ep, ctrl.FlowInfo{ID: 1, QoS: q}, "")
 	var err error
-	if f.pc, err = flowCipher(&pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: testKey}); err != nil {
+	// flowCipher wipes the reply's key, as it does the IRMd's: a copy.
+	if f.pc, err = flowCipher(&pb.IrmMsg{CipherNid: proto.Int32(int32(c)), SymKey: bytes.Clone(testKey)}); err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// cryptPairRotating is cryptPair with keys that rotate every 2^rotBit
+// packets (0: the default period).
+func cryptPairRotating(t testing.TB, c crypt.Cipher, q qos.Spec, rotBit int) (*Flow, *Flow) {
+	t.Helper()
+	leakcheck.Check(t)
+	ea, eb := endpoints(t, testShm())
+	p := testProcess(t)
+	fa, fb := cryptFlow(t, p, ea, c, q), cryptFlow(t, p, eb, c, q)
+	for _, f := range []*Flow{fa, fb} {
+		pc, err := crypt.NewPacketCipher(c, testKey, &crypt.PacketOptions{RotationBit: rotBit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.pc.Close()
+		f.pc = pc
+	}
+	startFlows(t, p, fa, fb)
+	t.Cleanup(func() { fa.Close(); fb.Close() })
+	return fa, fb
 }
 
 // rawPair returns an encrypted flow and the raw other end of its channel,
@@ -185,52 +207,103 @@ func testTamperedPacketDropped(t *testing.T, shm bool) {
 	}
 }
 
-// TestEncryptedFlowBurst: a burst of distinct messages on an encrypted raw
-// flow arrives whole and in order while the reader lags and while it waits
-// (so that both the receive goroutine and the hot read path queue packets):
-// no queued message shares a buffer that is reused for a later packet.
+// TestEncryptedFlowBurst: a burst of distinct messages on an encrypted flow,
+// raw or reliable, arrives whole and in order while the reader lags and
+// while it waits (so that both the receive goroutine and the hot read path
+// queue packets, or hand them to FRCT): no queued message shares a buffer
+// that is reused for a later packet.
 func TestEncryptedFlowBurst(t *testing.T) {
+	reliable := qos.Data
+	reliable.Timeout, reliable.BER = 0, 1 // as Alloc asks: no CRC, so the hot read path
 	for _, c := range []crypt.Cipher{crypt.AES256GCM, crypt.ChaCha20Poly1305} {
-		t.Run(c.String(), func(t *testing.T) {
-			a, b := cryptPair(t, c, qos.Spec{BER: 1})
-			b.SetReadTimeout(20 * time.Second)
-			const n = 3000
-			msg := func(i int) []byte {
-				m := make([]byte, 1+i%1400)
-				for j := range m {
-					m[j] = byte(i + j)
-				}
-				return m
+		for _, q := range []qos.Spec{{BER: 1}, reliable} {
+			t.Run(c.String(), func(t *testing.T) { testEncryptedFlowBurst(t, c, q, 0) })
+		}
+	}
+	// Keys rotating every 128 packets: the reader tries the current,
+	// previous and next keys on the packet as it came. (On a raw flow, one
+	// way, the two ends' counters agree; FRCT's ACKs, sealed and opened on
+	// the same counters, make them differ, and so many rotations then cost
+	// drops.)
+	t.Run("rotating", func(t *testing.T) { testEncryptedFlowBurst(t, crypt.AES256GCM, qos.Spec{BER: 1}, 7) })
+}
+
+func testEncryptedFlowBurst(t *testing.T, c crypt.Cipher, q qos.Spec, rotBit int) {
+	a, b := cryptPairRotating(t, c, q, rotBit)
+	b.SetReadTimeout(20 * time.Second)
+	const n = 3000
+	msg := func(i int) []byte {
+		m := make([]byte, 1+i%1400)
+		for j := range m {
+			m[j] = byte(i + j)
+		}
+		return m
+	}
+	errc := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if _, err := a.Write(msg(i)); err != nil {
+				errc <- err
+				return
 			}
-			errc := make(chan error, 1)
-			go func() {
-				for i := range n {
-					if _, err := a.Write(msg(i)); err != nil {
-						errc <- err
-						return
-					}
-				}
-				errc <- nil
-			}()
-			buf := make([]byte, 2048)
-			for i := range n {
-				if i%500 == 0 {
-					time.Sleep(time.Millisecond) // let the queue fill: not a synchronization
-				}
-				k, err := b.Read(buf)
-				if err != nil {
-					t.Fatalf("message %d: %v", i, err)
-				}
-				if !bytes.Equal(buf[:k], msg(i)) {
-					t.Fatalf("message %d: %d bytes differ from the %d sent", i, k, len(msg(i)))
-				}
-			}
-			if err := <-errc; err != nil {
-				t.Fatal(err)
-			}
-			if d := b.Drops(); d != (DropStats{}) {
-				t.Errorf("drops %+v", d)
-			}
-		})
+		}
+		errc <- nil
+	}()
+	buf := make([]byte, 2048)
+	for i := range n {
+		if i%500 == 0 {
+			time.Sleep(time.Millisecond) // let the queue fill: not a synchronization
+		}
+		k, err := b.Read(buf)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(buf[:k], msg(i)) {
+			t.Fatalf("message %d: %d bytes differ from the %d sent", i, k, len(msg(i)))
+		}
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if d := b.Drops(); d != (DropStats{}) {
+		t.Errorf("drops %+v", d)
+	}
+}
+
+// TestCloseWipesFlowKeys: the key of the allocation reply is zeroed once
+// the flow's cipher has its copy, and closing an encrypted flow, raw or
+// reliable, zeroes every key buffer of its cipher (crypt's Wiped); a packet
+// that was in hand when the flow closed is not counted as a drop.
+func TestCloseWipesFlowKeys(t *testing.T) {
+	rep := &pb.IrmMsg{CipherNid: proto.Int32(int32(crypt.AES256GCM)), SymKey: bytes.Clone(testKey)}
+	pc, err := flowCipher(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rep.SymKey, make([]byte, 32)) {
+		t.Errorf("reply key not wiped: %x", rep.SymKey)
+	}
+	pc.Close()
+	for _, q := range []qos.Spec{{BER: 1}, {BER: 1, InOrder: 1, Loss: 0, Delay: 1000, MaxGap: 2000}} {
+		a, b := cryptPair(t, crypt.ChaCha20Poly1305, q)
+		b.SetReadTimeout(20 * time.Second)
+		if _, err := a.Write([]byte("before close")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		if n, err := b.Read(buf); err != nil || string(buf[:n]) != "before close" {
+			t.Fatalf("read %q, %v", buf[:n], err)
+		}
+		if a.pc.Wiped() || b.pc.Wiped() {
+			t.Fatal("keys wiped while the flow is open")
+		}
+		a.Close()
+		b.Close()
+		if !a.pc.Wiped() || !b.pc.Wiped() {
+			t.Errorf("QoS %+v: keys left after Close: %v %v", q, a.pc.Wiped(), b.pc.Wiped())
+		}
+		if _, ok := b.open(make([]byte, 40)); ok || b.Drops() != (DropStats{}) {
+			t.Errorf("a packet after Close opened or counted: %+v", b.Drops())
+		}
 	}
 }

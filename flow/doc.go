@@ -63,8 +63,12 @@
 // When the IRMd agreed a key for a flow (the name has an enc.conf on either
 // side), every non-empty packet is encrypted between FRCT and the CRC with
 // the cipher and key of the allocation reply (crypt.go); packets that fail
-// authentication are dropped and counted (Drops). Plaintext flows keep the
-// fast path of raw flows; encrypted ones are read by the receive goroutine.
+// authentication are dropped and counted (Drops). Encrypted flows, raw and
+// FRCT, take the same fast path as plaintext ones: a waiting Read takes the
+// packet from the ring and decrypts it into a buffer of its own, which the
+// queue or FRCT keeps. Closing the flow wipes its keys (the expanded keys
+// inside the Go cipher objects cannot be reached and are left to the garbage
+// collector).
 //
 // Errors are Errno values with the reference's numbers; errors.Is(err,
 // os.ErrDeadlineExceeded) holds for timeouts and errors.Is(err, net.ErrClosed)

@@ -71,7 +71,6 @@ type Flow struct {
 	// on a plaintext flow (crypt.go).
 	pc      *crypt.PacketCipher
 	badAuth atomic.Int64 // packets dropped because they failed authentication
-	rxPlain []byte       // receive goroutine: plaintext of an FRCT packet (crypt.go)
 
 	peerName string // the peer's authenticated name (PeerName); set before start
 }
@@ -292,6 +291,7 @@ func (f *Flow) Close() error {
 	}
 	f.ep.Close()
 	<-f.rxDone
+	f.dropCipher() // after the last packet of the receive goroutine and FRCT
 	f.p.delFlow(f)
 	return f.dealloc(keep)
 }

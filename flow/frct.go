@@ -18,9 +18,12 @@ import (
 // retransmission and linger. The engine is driven from three places, all
 // under Flow.mu:
 //
-//   - the receive goroutine, the only consumer of the channel (fixes F8):
-//     every packet goes through Conn.Receive; in-order payloads join rxq,
-//     control replies (RDVS answers, immediate ACKs) are written at once;
+//   - the consumer of the channel (fixes F8): the receive goroutine, or a
+//     Read that takes packets from the ring itself (hotRead; plaintext or
+//     encrypted), which hold the consumer role in turn, so packets reach
+//     the engine in the order they came: every packet goes through
+//     Conn.Receive; in-order payloads join rxq, control replies (RDVS
+//     answers, immediate ACKs) are written at once;
 //   - one timer per flow, armed at Conn.NextDeadline: delayed ACKs,
 //     retransmissions and rendezvous;
 //   - the application: Write runs Conn.Send, Read reports consumption

@@ -87,7 +87,7 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 			if sdu, ok = f.open(sdu); !ok {
 				return
 			}
-			own = f.fr == nil // FRCT copies the packet; the queue keeps it otherwise
+			own = true // a new buffer of the plaintext's size (open)
 		}
 		if f.fr != nil {
 			f.frctReceive(now, sdu, own)
@@ -134,21 +134,22 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 // came from the peer for datapath.HotWindow), then takes what
 // else is there while rxq has room. got reports that it handled a datagram;
 // again that it woke without one before until (a deadline may have changed):
-// the caller looks at its state and may call again. Flows without CRC only,
-// and of encrypted flows the raw ones (CRC and encrypted FRCT flows are left
-// to the receive goroutine: an encrypted FRCT packet is opened into the
-// flow's one plaintext buffer, which only one goroutine may use); the
-// receive goroutine keeps watching the socket for the peer's end. On an FRCT
-// flow the caller runs the engine on each datagram as the receive goroutine
-// would (frctReceive): a datagram may deliver nothing (an ACK, a packet
-// beyond a hole), and what is delivered is bounded by the receive window, not
-// by rxCap. A plaintext datagram is read into a buffer of its exact size,
+// the caller looks at its state and may call again. Flows without CRC only
+// (CRC flows are left to the receive goroutine), raw or FRCT, plaintext or
+// encrypted; the receive goroutine keeps watching the socket for the peer's
+// end. On an FRCT flow the caller runs the engine on each datagram as the
+// receive goroutine would (frctReceive): a datagram may deliver nothing (an
+// ACK, a packet beyond a hole), and what is delivered is bounded by the
+// receive window, not by rxCap. A plaintext datagram is read into a buffer of its exact size,
 // which the queue (or FRCT) keeps; an encrypted one into a pooled buffer,
-// from which it is decrypted into a buffer of the plaintext's size (open), so
-// a datagram costs one allocation either way and a failed key leaves the
-// ciphertext intact for the next.
+// from which it is decrypted into a buffer of the plaintext's size that the
+// queue (or FRCT) keeps (open), so a datagram costs one allocation either
+// way, a failed key leaves the ciphertext intact for the next, and no
+// buffer is shared with the receive goroutine. The packets are opened in
+// the order they left the channel (the consumer role and rxHolding order
+// the two readers), which key rotation relies on (the phase bit).
 func (f *Flow) hotRead(until time.Time) (got, again bool) {
-	if f.crc || (f.fr != nil && f.pc != nil) {
+	if f.crc {
 		return false, false
 	}
 	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
@@ -196,7 +197,8 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 			return got, !got && !wait.IsZero() && time.Now().Before(wait)
 		}
 		// An encrypted datagram is in the pooled buffer: handle decrypts
-		// it into a buffer of its own before it is queued.
+		// it into a buffer of its own before it is queued (or given to
+		// FRCT).
 		f.handle(kind, sdu, f.pc == nil)
 		if pooled != nil {
 			datapath.PutBuf(pooled)
@@ -381,9 +383,11 @@ func (f *Flow) rxBuf(n int) []byte {
 	return make([]byte, 0, n+rxSlack)
 }
 
-// recycle takes back a buffer whose bytes were all read.
+// recycle takes back a buffer whose bytes were all read. (Encrypted FRCT
+// flows with CRC keep the buffer the packet was decrypted into, of its
+// exact size, and take none from the list.)
 func (f *Flow) recycle(b []byte) {
-	if f.fr == nil || !f.crc {
+	if f.fr == nil || !f.crc || f.pc != nil {
 		return
 	}
 	if c := cap(b); c >= rxBufMin && c <= rxBufMax && len(f.rxFree) < rxFreeMax {

@@ -165,6 +165,12 @@ func (p *process) call(ctx context.Context, req *pb.IrmMsg) (*pb.IrmMsg, []*os.F
 func (p *process) request(ctx context.Context, req *pb.IrmMsg, known bool) (*pb.IrmMsg, []*os.File, error) {
 	rep := &pb.IrmMsg{}
 	files, err := ctrl.Call(ctx, rundir.IRMSocket(p.dir), 0, req, rep)
+	kept := false
+	defer func() {
+		if !kept {
+			clear(rep.GetSymKey()) // a flow key in a reply nobody uses
+		}
+	}()
 	if errors.Is(err, ctrl.ErrNoFiles) && rep.GetResult() == 0 && rep.FlowInfo != nil {
 		// A flow was allocated but its channel could not be received: give
 		// it back, or the IRMd would hold it until this process exits.
@@ -193,6 +199,7 @@ func (p *process) request(ctx context.Context, req *pb.IrmMsg, known bool) (*pb.
 		ctrl.CloseFiles(files)
 		return nil, nil, err
 	}
+	kept = true
 	return rep, files, nil
 }
 

@@ -32,6 +32,9 @@ var (
 	// keys tried (tampered, corrupted or from another key). The flow drops
 	// the packet and counts it.
 	ErrAuthentication = errors.New("crypt: packet authentication failed")
+	// ErrClosed: Seal or Open on a packet context after Close (its keys
+	// are wiped).
+	ErrClosed = errors.New("crypt: packet context closed")
 	// ErrCertificate: a certificate that is malformed, too large, of a key
 	// type this build cannot use, not trusted (chain, validity dates, CA
 	// rights) or not issued to the expected name. The text says which.

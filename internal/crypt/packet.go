@@ -116,9 +116,15 @@ func (k *packetKey) open(dst, iv, ct []byte) ([]byte, bool) {
 	return dst, true
 }
 
+// wipe zeroes the key bytes and drops the cipher instance. The instance's
+// own copy of the key (the AES round keys and GCM's hash key, or
+// ChaCha20-Poly1305's copy of the key) lives in unexported fields of the
+// standard library and golang.org/x/crypto, which offer no way to zero it:
+// it stays in memory until the garbage collector reuses it.
 func (k *packetKey) wipe() {
 	if k != nil {
 		clear(k.key)
+		k.aead, k.block = nil, nil
 	}
 }
 
@@ -160,6 +166,7 @@ type PacketCipher struct {
 	cntr  uint32     // packets sealed and opened, wrapping
 	age   uint32     // packets since the last rotation
 	phase bool       // flips at every rotation
+	shut  bool       // Close ran: the keys are wiped, Seal and Open fail
 
 	ivMu  sync.Mutex
 	ivs   [ivBatch]byte // random bytes from crypto/rand, used from ivOff on
@@ -233,7 +240,7 @@ func (pc *PacketCipher) Overhead() int { return pc.nid.IVSize() + pc.nid.TagSize
 // Seal appends the encrypted form of plaintext (IV ‖ ciphertext ‖ tag) to dst
 // and returns the result. dst and plaintext must not overlap (the IV goes
 // first, so in-place encryption is not possible). It fails only if the random
-// source fails.
+// source fails, or with ErrClosed after Close.
 func (pc *PacketCipher) Seal(dst, plaintext []byte) ([]byte, error) {
 	ivLen := pc.nid.IVSize()
 	n := len(dst)
@@ -244,6 +251,9 @@ func (pc *PacketCipher) Seal(dst, plaintext []byte) ([]byte, error) {
 	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
+	if pc.shut {
+		return dst[:n], ErrClosed
+	}
 	iv[0] &^= 0x80
 	if pc.cntr&pc.mask != 0 {
 		iv[0] |= 0x80
@@ -257,7 +267,8 @@ func (pc *PacketCipher) Seal(dst, plaintext []byte) ([]byte, error) {
 // and returns the result. It fails with ErrShortPacket if packet is shorter
 // than Overhead, and with ErrAuthentication if no key verifies the tag (the
 // packet is to be dropped and counted); on failure dst is returned unchanged.
-// CTR packets never fail authentication.
+// CTR packets never fail authentication. After Close it fails with
+// ErrClosed.
 func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	ivLen := pc.nid.IVSize()
 	if len(packet) < ivLen+pc.nid.TagSize() {
@@ -266,6 +277,9 @@ func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	iv, ct := packet[:ivLen], packet[ivLen:]
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
+	if pc.shut {
+		return dst, ErrClosed
+	}
 	pc.openingLocked(iv[0]&0x80 != 0)
 	if out, ok := pc.cur.open(dst, iv, ct); ok {
 		return out, nil
@@ -290,14 +304,41 @@ func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	return dst, ErrAuthentication
 }
 
-// Close wipes the keys. The context must not be used afterwards.
+// Close wipes the keys: it zeroes every key buffer the context holds (the
+// current key, the previous and next ones if kept, and the rotation salt,
+// which is derived from the first key) and drops the cipher instances;
+// keys the context dropped earlier (at a rotation) were wiped then. Seal
+// and Open fail with ErrClosed afterwards, so no key is derived again; a
+// second Close does nothing. What cannot be wiped: the expanded keys inside
+// the standard library's AES, GCM and ChaCha20-Poly1305 objects, and HKDF's
+// intermediate values (RotateKey), which no API exposes; they are left to
+// the garbage collector.
 func (pc *PacketCipher) Close() {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
+	pc.shut = true
 	pc.cur.wipe()
 	pc.prev.wipe()
 	pc.next.wipe()
 	pc.prev, pc.next = nil, nil
+	clear(pc.salt[:])
+}
+
+// Wiped reports whether Close ran and no byte of key material is left in
+// the context's buffers (users' tests check with it that they close their
+// contexts).
+func (pc *PacketCipher) Wiped() bool {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.shut && pc.prev == nil && pc.next == nil && allZero(pc.cur.key) && allZero(pc.salt[:])
+}
+
+func allZero(b []byte) bool {
+	var or byte
+	for _, c := range b {
+		or |= c
+	}
+	return or == 0
 }
 
 // equalKey reports whether the current key is k (for tests).

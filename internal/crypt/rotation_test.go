@@ -180,3 +180,55 @@ func TestRotatedKeysVisible(t *testing.T) {
 		t.Error("Close did not wipe the key")
 	}
 }
+
+// TestCloseWipesEveryKey: Close zeroes the current, previous and next keys
+// and the salt of a context that has rotated (so all three are held), and
+// Seal and Open fail afterwards instead of deriving a key again.
+func TestCloseWipesEveryKey(t *testing.T) {
+	opt := &PacketOptions{RotationBit: 2}
+	tx, _ := NewPacketCipher(AES256GCM, seq(32), opt)
+	rx, _ := NewPacketCipher(AES256GCM, seq(32), opt)
+	var last []byte
+	for i := range 6 { // past a rotation: rx keeps the previous key
+		p, err := tx.Seal(nil, []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rx.Open(nil, p); err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		last = p
+	}
+	forged := append([]byte(nil), last...)
+	forged[len(forged)-1] ^= 1
+	if _, err := rx.Open(nil, forged); err == nil { // derives and keeps the next key
+		t.Fatal("forged packet opened")
+	}
+	if rx.prev == nil || rx.next == nil {
+		t.Fatalf("setup: previous key %v, next key %v held", rx.prev != nil, rx.next != nil)
+	}
+	keys := [][]byte{rx.cur.key, rx.prev.key, rx.next.key, rx.salt[:]}
+	if rx.Wiped() {
+		t.Fatal("Wiped before Close")
+	}
+	rx.Close()
+	for i, k := range keys {
+		if !allZero(k) {
+			t.Errorf("key buffer %d not wiped: %x", i, k)
+		}
+	}
+	if !allZero(rx.salt[:]) || !rx.Wiped() {
+		t.Error("Wiped false after Close")
+	}
+	if _, err := rx.Open(nil, last); !errors.Is(err, ErrClosed) {
+		t.Errorf("Open after Close: %v", err)
+	}
+	if _, err := rx.Seal(nil, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Seal after Close: %v", err)
+	}
+	rx.Close() // a second Close is harmless
+	tx.Close()
+	if !tx.Wiped() {
+		t.Error("tx not wiped")
+	}
+}

@@ -103,6 +103,9 @@ func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A reply may carry a flow key (sym_key): its wire bytes are zeroed
+	// once unpacked (Unmarshal copies bytes fields out of buf).
+	defer clear(buf[:n])
 	files, ferr := parseRights(oob[:oobn])
 	if flags&unix.MSG_CTRUNC != 0 && ferr == nil {
 		CloseFiles(files)
