@@ -404,7 +404,12 @@ func (e *Endpoint) hotWait(until time.Time) bool {
 	}
 	s.rx.SetRxSleepHow(shmring.SleepFutex)
 	if s.rx.Empty() && !s.down.Load() {
-		futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
+		if rawWaitSlot() {
+			futexWaitRaw(s.rx.RxSleepWord(), shmring.SleepFutex, min(d, HotWindow))
+			rawWaitDone()
+		} else {
+			futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
+		}
 	}
 	s.rx.SetRxSleepHow(0)
 	return true
