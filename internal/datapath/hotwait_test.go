@@ -3,6 +3,7 @@ package datapath
 import (
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -112,5 +113,95 @@ func TestHotWaitOneProc(t *testing.T) {
 			t.Fatal("the HotReader never took the record")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// readerOnConsumerRole reports whether a goroutine in shmRead (the reading
+// goroutine) is blocked on a mutex: the consumer role, held by a HotReader.
+func readerOnConsumerRole() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "datapath.(*Endpoint).shmRead") && strings.Contains(g, "[sync.Mutex.Lock") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLazySleepOutlastsHotReader: while a HotReader holds the consumer role
+// and waits for records, the reading goroutine, sleeping lazily on the
+// socket, does not wake at the end of its lazy window to block on the
+// consumer role (from where every Done handed the role to it, on another
+// thread, only for it to go back to sleep): it sleeps on. Records the
+// HotReader does not take still reach ReadPacket.
+func TestLazySleepOutlastsHotReader(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	}
+	a, b := endpoints(t, true)
+	got := make(chan []byte, 16)
+	go func() {
+		buf := make([]byte, MaxSDU+1)
+		for {
+			_, sdu, err := b.ReadPacket(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- append([]byte(nil), sdu...)
+		}
+	}()
+	get := func(n int) []byte { return make([]byte, n) }
+	// The reading goroutine sleeps lazily once it goes to sleep less than
+	// HotWindow after a HotReader left: a HotReader comes and goes, a
+	// record wakes the reading goroutine, until it is seen asleep lazily.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if time.Now().After(deadline) {
+			t.Fatal("the reading goroutine never slept lazily")
+		}
+		if h := b.HotRead(); h != nil {
+			h.Done()
+		}
+		if err := a.WritePacket(KindData, []byte{0, 1}); err != nil {
+			t.Fatal(err)
+		}
+		<-got
+		time.Sleep(time.Millisecond)
+		if b.shm.lazy.Load() && b.shm.bellSleep.Load() {
+			break
+		}
+	}
+	h := b.HotRead()
+	if h == nil {
+		t.Fatal("HotRead: the consumer role is taken")
+	}
+	// Hold the role, waiting for records, for several lazy windows.
+	for end := time.Now().Add(6 * HotWindow); time.Now().Before(end); {
+		if _, _, _, err := h.Next(get, time.Now().Add(HotWindow/2)); err != nil {
+			t.Fatal(err)
+		}
+		if readerOnConsumerRole() {
+			h.Done()
+			t.Fatal("the reading goroutine woke from its lazy sleep to wait for the consumer role")
+		}
+	}
+	h.Done()
+	if b.shm.lazyStays.Load() == 0 {
+		t.Log("the lazy window never ended while the HotReader held the role (a slow machine)")
+	}
+	// Records keep reaching the reading goroutine.
+	for i := range 3 {
+		if err := a.WritePacket(KindData, []byte{0, byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case p := <-got:
+			if len(p) != 1 || p[0] != byte(i) {
+				t.Fatalf("record %d: got %v", i, p)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("record %d never reached ReadPacket", i)
+		}
 	}
 }
