@@ -205,3 +205,32 @@ func TestLazySleepOutlastsHotReader(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptBeforeHotWait: an interruption that comes before a hot wait
+// arms its futex (a flow's event set saw an event elsewhere just then) is
+// not lost: the wait returns without sleeping, where it slept through its
+// whole window before.
+func TestInterruptBeforeHotWait(t *testing.T) {
+	_, b := endpoints(t, true)
+	h := b.HotRead()
+	if h == nil {
+		t.Fatal("HotRead: the consumer role is taken")
+	}
+	defer h.Done()
+	get := func(n int) []byte { return make([]byte, n) }
+	b.InterruptHot()
+	if _, _, ok, err := h.Next(get, time.Now().Add(time.Hour)); ok || err != nil {
+		t.Fatalf("Next on an empty ring: ok %v, err %v", ok, err)
+	}
+	if n := b.shm.hotWaits.Load(); n != 0 {
+		t.Fatalf("%d futex waits after an interruption, want none", n)
+	}
+	// The interruption is seen once: the next wait sleeps (until its
+	// window ends).
+	if _, _, ok, err := h.Next(get, time.Now().Add(time.Millisecond)); ok || err != nil {
+		t.Fatalf("Next on an empty ring: ok %v, err %v", ok, err)
+	}
+	if n := b.shm.hotWaits.Load(); n != 1 {
+		t.Fatalf("%d futex waits, want 1", n)
+	}
+}

@@ -89,6 +89,12 @@ type shm struct {
 
 	lazyStays atomic.Int64 // lazy sleeps the reading goroutine prolonged (stayLazy), for the tests
 
+	// intr: an interruption (interruptHot) not yet seen by a hot wait. A
+	// hot wait that arms its futex after the interruption's wake-up went
+	// out returns at once instead of sleeping through it.
+	intr     atomic.Bool
+	hotWaits atomic.Int64 // FUTEX_WAITs made by hot waits, for the tests
+
 	spinStats pollStats // the reading goroutine's polling (see spin)
 	hotStats  pollStats // the HotReaders' polling, with the consumer role held
 	noSpin    bool      // never poll (SetPolling)
@@ -446,7 +452,8 @@ func (e *Endpoint) hotWait(until time.Time) bool {
 		return true
 	}
 	s.rx.SetRxSleepHow(shmring.SleepFutex)
-	if s.rx.Empty() && !s.down.Load() {
+	if s.rx.Empty() && !s.down.Load() && !s.intr.Swap(false) {
+		s.hotWaits.Add(1)
 		if rawWaitSlot() {
 			futexWaitRaw(s.rx.RxSleepWord(), shmring.SleepFutex, min(d, HotWindow))
 			rawWaitDone()
@@ -458,9 +465,11 @@ func (e *Endpoint) hotWait(until time.Time) bool {
 	return true
 }
 
-// interruptHot wakes this end's hot wait, if any (it looks at the ring again).
+// interruptHot wakes this end's hot wait, if any (it looks at the ring
+// again), or makes the next one return at once.
 func (e *Endpoint) interruptHot() {
 	s := e.shm
+	s.intr.Store(true)
 	s.mu.RLock()
 	if s.mapping != nil {
 		w := s.rx.RxSleepWord()
@@ -554,7 +563,7 @@ func (e *Endpoint) EndHot() {
 }
 
 // InterruptHot makes a hot wait of this end look again at once (for a new
-// read deadline).
+// read deadline, an event elsewhere), or the next one if none waits now.
 func (e *Endpoint) InterruptHot() {
 	if e.shm != nil {
 		e.interruptHot()
