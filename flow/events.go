@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
@@ -71,7 +72,15 @@ type EventSet struct {
 	closed  bool
 	kick    chan struct{}
 	hot     *Flow // the flow Wait last took packets from itself (waiter's only)
+
+	// hotFlow is the flow whose ring Wait waits on itself (hotRead) right
+	// now, nil when it does not: an event on another flow, or a change of
+	// the set, interrupts that wait (wake).
+	hotFlow atomic.Pointer[Flow]
 }
+
+// maxHotScan is the largest set that Wait scans for its one live flow.
+const maxHotScan = 8
 
 // NewEventSet creates an empty set. A process has at most 31 sets (ENOMEM).
 func NewEventSet() (*EventSet, error) {
@@ -115,7 +124,9 @@ func (s *EventSet) Add(f *Flow) error {
 	s.flows[f] = struct{}{}
 	if f.queued() > 0 || f.partial != nil {
 		s.readyLocked(f)
-		s.wake()
+		s.wake(nil)
+	} else if h := s.hotFlow.Load(); h != nil {
+		h.ep.InterruptHot() // a Wait on one live flow may now have two
 	}
 	return nil
 }
@@ -188,7 +199,7 @@ func (s *EventSet) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.p.freeSetIndex(s.idx)
-	s.wake()
+	s.wake(nil)
 }
 
 // Dropped returns how many non-packet events were dropped because the queue was full.
@@ -198,10 +209,15 @@ func (s *EventSet) Dropped() int {
 	return s.dropped
 }
 
-func (s *EventSet) wake() {
+// wake wakes a Wait: on the kick channel, or in its wait on a flow's ring
+// unless that flow is from (whose own packets reach it there).
+func (s *EventSet) wake(from *Flow) {
 	select {
 	case s.kick <- struct{}{}:
 	default:
+	}
+	if h := s.hotFlow.Load(); h != nil && h != from {
+		h.ep.InterruptHot()
 	}
 }
 
@@ -212,7 +228,7 @@ func (s *EventSet) ready(f *Flow) {
 		s.readyLocked(f)
 	}
 	s.mu.Unlock()
-	s.wake()
+	s.wake(f)
 }
 
 func (s *EventSet) readyLocked(f *Flow) {
@@ -233,14 +249,16 @@ func (s *EventSet) post(f *Flow, t EventType) {
 		s.events = append(s.events, Event{Flow: f, Type: t})
 	}
 	s.mu.Unlock()
-	s.wake()
+	s.wake(f)
 }
 
 // Wait blocks until the set has events and moves them all into q (fevent). If
 // q still holds unconsumed events it returns at once. Expiry of ctx's deadline
-// gives ETIMEDOUT; cancellation gives ctx.Err(). A set of one flow waits for
-// its packets in the calling goroutine for up to datapath.HotWindow at a
-// time; a cancellation is then seen that late at most.
+// gives ETIMEDOUT; cancellation gives ctx.Err(). A set with one live flow
+// (the others' peers are gone: a server's flows whose clients left, until
+// it closes them) waits for that flow's packets in the calling goroutine
+// for up to datapath.HotWindow at a time; a cancellation is then seen that
+// late at most, events on the other flows and changes of the set at once.
 func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 	if q == nil {
 		return oerr.EINVAL
@@ -252,14 +270,24 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 		if s.collect(q) {
 			return nil
 		}
-		if f := s.only(); f != nil && ctx.Err() == nil {
-			// One flow: wait for its next packet in this goroutine (see
-			// Flow.hotRead), as a blocking Read of it would.
+		if f := s.live(); f != nil && ctx.Err() == nil {
+			// One flow that can deliver: wait for its next packet in
+			// this goroutine (see Flow.hotRead), as a blocking Read of
+			// it would. hotFlow is published before the last look at
+			// the set: an event queued after that look interrupts the
+			// wait (wake), one queued before it is collected first.
 			until := time.Now().Add(datapath.HotWindow)
 			if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
 				until = dl
 			}
-			if got, again := f.hotRead(until); got || again {
+			s.hotFlow.Store(f)
+			if s.pending() {
+				s.hotFlow.Store(nil)
+				continue
+			}
+			got, again := f.hotRead(until)
+			s.hotFlow.Store(nil)
+			if got || again {
 				s.hot = f
 				continue
 			}
@@ -280,17 +308,36 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 	}
 }
 
-// only returns the set's flow if it has exactly one, else nil.
-func (s *EventSet) only() *Flow {
+// live returns the set's one flow that can still deliver packets, if it
+// has exactly one (of at most maxHotScan flows), else nil. A flow whose
+// receive goroutine has ended (its peer is gone, or it is closed) delivers
+// nothing more: its last event was posted before that goroutine ended.
+func (s *EventSet) live() *Flow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.flows) != 1 || s.closed {
+	if s.closed || len(s.flows) > maxHotScan {
 		return nil
 	}
+	var one *Flow
 	for f := range s.flows {
-		return f
+		select {
+		case <-f.rxDone:
+			continue
+		default:
+		}
+		if one != nil {
+			return nil
+		}
+		one = f
 	}
-	return nil
+	return one
+}
+
+// pending reports whether the set has something for collect, or is closed.
+func (s *EventSet) pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed || len(s.readyQ) > 0 || len(s.events) > 0
 }
 
 // Events waits like Wait and returns the events.

@@ -87,6 +87,14 @@ type shm struct {
 	// and the peer's death while no goroutine reads.
 	sockMu sync.Mutex
 
+	lazyStays atomic.Int64 // lazy sleeps the reading goroutine prolonged (stayLazy), for the tests
+
+	// intr: an interruption (interruptHot) not yet seen by a hot wait. A
+	// hot wait that arms its futex after the interruption's wake-up went
+	// out returns at once instead of sleeping through it.
+	intr     atomic.Bool
+	hotWaits atomic.Int64 // FUTEX_WAITs made by hot waits, for the tests
+
 	spinStats pollStats // the reading goroutine's polling (see spin)
 	hotStats  pollStats // the HotReaders' polling, with the consumer role held
 	noSpin    bool      // never poll (SetPolling)
@@ -99,6 +107,13 @@ type shm struct {
 	lazy      atomic.Bool  // that sleep ends by itself when HotReaders stop coming
 	lastHot   atomic.Int64 // when the last HotReader left, unix ns
 	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
+
+	// hotMu orders a HotReader's Done (which reads bellSleep and lazy to
+	// arm the ring's sleep word, then gives the consumer role back) with
+	// the reading goroutine's decision to go on sleeping lazily while a
+	// HotReader holds the role (stayLazy): one of the two sees the other.
+	hotMu   sync.Mutex
+	hotHeld bool // a HotReader holds the consumer role (set after its TryLock)
 
 	// dlMu serialises every change of the socket's read deadline: the
 	// reading goroutine's own (the read deadline, cut by the end of a lazy
@@ -310,6 +325,9 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		}
 		e.armDeadline(lazyUntil)
 		n, err := e.readBells(bells[:])
+		for err != nil && isTimeout(err) && e.stayLazy() {
+			n, err = e.readBells(bells[:])
+		}
 		s.bellSleep.Store(false)
 		s.sockMu.Unlock()
 		if err != nil || n == 0 {
@@ -332,6 +350,37 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		}
 		s.wakeWriters()
 	}
+}
+
+// stayLazy is called by the reading goroutine when its sleep on the socket
+// timed out. If the sleep is lazy and a HotReader holds the consumer role
+// (it takes the records, and its Done arms the futex for the next one or
+// pokes this goroutine for records left behind), the reading goroutine has
+// nothing to take: it goes on sleeping, for another HotWindow, instead of
+// blocking on the consumer role until that HotReader is done, which made
+// every Done wake it (a hand-off to another thread) only for it to go back
+// to sleep. It reports false, with the poke seen, otherwise.
+func (e *Endpoint) stayLazy() bool {
+	s := e.shm
+	s.dlMu.Lock()
+	s.poked, s.dlSet = false, -1
+	s.dlMu.Unlock()
+	if rdl := s.rdl.Load(); rdl != 0 && time.Now().UnixNano() >= rdl {
+		return false
+	}
+	s.hotMu.Lock()
+	stay := s.hotHeld && s.lazy.Load()
+	s.hotMu.Unlock()
+	if stay {
+		s.lazyStays.Add(1)
+		e.armDeadline(time.Now().Add(HotWindow).UnixNano())
+	}
+	return stay
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // armDeadline sets the socket's read deadline for a sleep of the reading
@@ -403,16 +452,24 @@ func (e *Endpoint) hotWait(until time.Time) bool {
 		return true
 	}
 	s.rx.SetRxSleepHow(shmring.SleepFutex)
-	if s.rx.Empty() && !s.down.Load() {
-		futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
+	if s.rx.Empty() && !s.down.Load() && !s.intr.Swap(false) {
+		s.hotWaits.Add(1)
+		if rawWaitSlot() {
+			futexWaitRaw(s.rx.RxSleepWord(), shmring.SleepFutex, min(d, HotWindow))
+			rawWaitDone()
+		} else {
+			futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
+		}
 	}
 	s.rx.SetRxSleepHow(0)
 	return true
 }
 
-// interruptHot wakes this end's hot wait, if any (it looks at the ring again).
+// interruptHot wakes this end's hot wait, if any (it looks at the ring
+// again), or makes the next one return at once.
 func (e *Endpoint) interruptHot() {
 	s := e.shm
+	s.intr.Store(true)
 	s.mu.RLock()
 	if s.mapping != nil {
 		w := s.rx.RxSleepWord()
@@ -433,6 +490,9 @@ func (e *Endpoint) HotRead() *HotReader {
 	if e.shm == nil || !e.shm.cons.TryLock() {
 		return nil
 	}
+	e.shm.hotMu.Lock()
+	e.shm.hotHeld = true
+	e.shm.hotMu.Unlock()
 	return &HotReader{e: e}
 }
 
@@ -465,6 +525,8 @@ func (h *HotReader) Done() {
 	s := e.shm
 	left := false
 	s.lastHot.Store(time.Now().UnixNano())
+	s.hotMu.Lock()
+	s.hotHeld = false
 	s.mu.RLock()
 	if s.mapping != nil {
 		switch {
@@ -480,6 +542,7 @@ func (h *HotReader) Done() {
 	}
 	s.mu.RUnlock()
 	s.cons.Unlock()
+	s.hotMu.Unlock()
 	if left {
 		e.poke()
 	}
@@ -500,7 +563,7 @@ func (e *Endpoint) EndHot() {
 }
 
 // InterruptHot makes a hot wait of this end look again at once (for a new
-// read deadline).
+// read deadline, an event elsewhere), or the next one if none waits now.
 func (e *Endpoint) InterruptHot() {
 	if e.shm != nil {
 		e.interruptHot()
