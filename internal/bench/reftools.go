@@ -221,14 +221,22 @@ func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
 	}
 	defer stop()
 	for _, tool := range []string{"oping", "ocbr"} {
-		var err error
-		if tool == "oping" {
-			err = server.startServer("oping", "Ouroboros ping server started.", "oping", "-Q")
-		} else {
-			err = server.startServer("ocbr", "Server started", "ocbr", "-i", "1", "-t", "1")
+		start := func() error {
+			if tool == "oping" {
+				return server.startServer("oping", "Ouroboros ping server started.", "oping", "-Q")
+			}
+			return server.startServer("ocbr", "Server started", "ocbr", "-i", "1", "-t", "1")
 		}
-		if err != nil {
+		if err := start(); err != nil {
 			return fail(fmt.Errorf("%s server: %w", tool, err))
+		}
+		// restart replaces the server before a retry: the reference's
+		// servers exit when an allocation fails ("Failed to accept
+		// flow"), so a client tried again would find no server.
+		restart := func() error {
+			server.stopServer(tool)
+			time.Sleep(refUniPause)
+			return start()
 		}
 		for i := range rows {
 			r := &rows[i]
@@ -239,7 +247,7 @@ func (h *Harness) runRefPath(ctx context.Context, p ToolPath) []ToolResult {
 				r.Error = err.Error()
 				continue
 			}
-			if err := h.runRefTool(ctx, client, server, r); err != nil {
+			if err := h.runRefTool(ctx, client, server, r, restart); err != nil {
 				r.Error = err.Error()
 				h.logf("tools, %s: %s: %v", r.Label, r.Command, err)
 				continue
@@ -270,8 +278,10 @@ func (h *Harness) openRefPath(p ToolPath) (client, server *refNode, stop func(),
 
 // runRefTool runs the client command of r inside the reference node client
 // against the tool server of node server (the same node on a path of one)
-// and fills in r's figures (not its CPU time).
-func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *ToolResult) error {
+// and fills in r's figures (not its CPU time). A client whose allocation
+// failed is tried again, up to refTries in all, after restart has
+// replaced the server (which exits when an allocation fails).
+func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *ToolResult, restart func() error) error {
 	tool, args, planned := h.refToolArgs(ToolMeasure{r.Test, r.Size})
 	limit := planned + toolSlack
 	// timeout inside the node: a blocked reference oping ignores SIGTERM.
@@ -287,10 +297,17 @@ func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *To
 			break
 		}
 		// Nothing was measured yet: the allocation failed.
-		if try == refTries || !strings.Contains(out, "Failed to allocate flow") {
+		if !strings.Contains(out, "Failed to allocate flow") {
 			return err
 		}
-		h.logf("tools, %s: %s: the reference's allocation failed, try %d of %d", r.Label, r.Command, try, refTries)
+		if try == refTries {
+			return fmt.Errorf("the reference's flow allocation failed %d times, its server restarted before each retry: %w",
+				refTries, err)
+		}
+		h.logf("tools, %s: %s: the reference's allocation failed, try %d of %d; restarting its server", r.Label, r.Command, try, refTries)
+		if err := restart(); err != nil {
+			return fmt.Errorf("restarting the reference's %s server after a failed allocation: %w", tool, err)
+		}
 	}
 	switch r.Test {
 	case OpingFlood, OpingPaced:
