@@ -81,3 +81,37 @@ func TestRefToolRestartsServer(t *testing.T) {
 		t.Errorf("server stopped %d times before the retry, want 1", strings.Count(string(ev), "kill"))
 	}
 }
+
+// TestRefToolAllocationLimit: a reference client that never gets its flow,
+// whatever the server, is a limitation of the reference: the row says so
+// instead of an error.
+func TestRefToolAllocationLimit(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "cnode.sh")
+	if err := os.WriteFile(script, []byte(fakeCnode), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{OcbrSeconds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Cleanup()
+	n := &refNode{h: h, cnode: script, name: "fake", state: dir,
+		env: append(os.Environ(), "FAKE_DIR="+dir)}
+	restarts := 0
+	restart := func() error { restarts++; return nil } // the server stays dead
+	r := ToolResult{Test: OcbrFlood, Size: 1000}
+	err = h.runRefTool(context.Background(), n, n, &r, restart)
+	if err == nil || restarts != refTries-1 {
+		t.Fatalf("err %v after %d restarts", err, restarts)
+	}
+	refRowFailed(&r, err)
+	if r.Error != "" || !strings.Contains(r.Skipped, "limitation of the reference") {
+		t.Errorf("row error %q, note %q", r.Error, r.Skipped)
+	}
+	other := ToolResult{Test: OcbrFlood, Size: 1000}
+	refRowFailed(&other, os.ErrDeadlineExceeded)
+	if other.Error == "" || other.Skipped != "" {
+		t.Errorf("another failure: error %q, note %q", other.Error, other.Skipped)
+	}
+}
