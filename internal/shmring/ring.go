@@ -48,6 +48,15 @@ const (
 	HeaderSize = 256
 )
 
+// MaxRecords is the most records a ring holds, however small: the
+// reference's flow ring has 1024 slots, one kept free. A flow's queue is
+// then no longer in packets than the reference's, whatever their size: the
+// unicast layer's congestion marking reads the queue of its N-1 flows in
+// packets (a sixteenth of it goes into the ECN byte), and a queue of
+// thousands of small packets, which 512 KiB of ring would otherwise hold,
+// marks with levels that cut a sender's budget to nothing for seconds.
+const MaxRecords = 1023
+
 const (
 	recHdr   = 8          // record header bytes
 	align    = 8          // record alignment
@@ -101,7 +110,8 @@ func (r *Ring) loadTail() uint64 { return atomic.LoadUint64(r.u64(offTail)) }
 func recLen(n int) uint64 { return uint64(recHdr+n+align-1) &^ (align - 1) }
 
 // Put appends one record (producer side). It returns ErrFull when there is no
-// room now; the caller may set TxWait and retry.
+// room now (in bytes, or MaxRecords records queued); the caller may set
+// TxWait and retry.
 func (r *Ring) Put(kind byte, payload []byte) error {
 	n := len(payload)
 	if n > r.MaxRecord() {
@@ -112,6 +122,11 @@ func (r *Ring) Put(kind byte, payload []byte) error {
 	used := head - tail
 	if used > r.size {
 		return ErrCorrupt
+	}
+	// takes is the consumer's; one ahead of puts is a lie, ignored here
+	// (Records counts it as empty).
+	if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= MaxRecords {
+		return ErrFull
 	}
 	off := head & r.mask
 	if contig := r.size - off; contig < need {

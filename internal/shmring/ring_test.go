@@ -199,3 +199,32 @@ func TestRecords(t *testing.T) {
 		t.Errorf("%d records in a 4096-byte ring", n)
 	}
 }
+
+// TestMaxRecords: however small its records, a ring holds at most
+// MaxRecords of them, as the reference's flow ring holds 1023 packets; one
+// taken makes room for one more.
+func TestMaxRecords(t *testing.T) {
+	r := newRing(t, 1<<16) // room in bytes for 8192 empty records
+	n := 0
+	for ; n < 8192; n++ {
+		if err := r.Put(0, nil); err != nil {
+			if !errors.Is(err, ErrFull) {
+				t.Fatalf("put %d: %v", n, err)
+			}
+			break
+		}
+	}
+	if n != MaxRecords || r.Records() != MaxRecords {
+		t.Fatalf("%d records put (%d counted), want %d", n, r.Records(), MaxRecords)
+	}
+	if _, _, ok, err := r.Peek(); !ok || err != nil {
+		t.Fatalf("peek: %v %v", ok, err)
+	}
+	r.Advance()
+	if err := r.Put(0, nil); err != nil {
+		t.Fatalf("put after a take: %v", err)
+	}
+	if err := r.Put(0, nil); !errors.Is(err, ErrFull) {
+		t.Fatalf("put over the limit: %v", err)
+	}
+}

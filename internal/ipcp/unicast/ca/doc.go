@@ -29,7 +29,12 @@
 //
 // The package reads no clock and sleeps nowhere: time comes in as
 // nanoseconds, the pacing wait goes out as a duration, and the caller (the
-// flow allocator) sleeps in the one goroutine that reads the flow. A Ctx is
+// flow allocator) sleeps in the one goroutine that reads the flow. The
+// spreading's waits are mostly well under a millisecond, so the caller must
+// keep them to that precision (the flow allocator sleeps in the kernel): a
+// wait that lasts a millisecond whatever was asked leaves budget unsent at
+// the end of each slot, and the additive increase, which starts the next
+// budget from the bytes sent, then holds the flow to about 20 MB/s. A Ctx is
 // a plain value, not safe for concurrent use; the flow allocator keeps it
 // under its flow's lock.
 package ca

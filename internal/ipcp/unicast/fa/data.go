@@ -17,8 +17,6 @@ package fa
 // Neither path allocates, except to build a FLOW_UPDATE.
 
 import (
-	"time"
-
 	"github.com/ouroboros-go/ouroboros/internal/wire"
 )
 
@@ -40,7 +38,7 @@ func (fa *FA) Write(id int, pkt []byte) error {
 	f.mu.Unlock()
 	if wait > 0 {
 		fa.stats.paced.Add(1)
-		time.Sleep(wait)
+		fa.cfg.Pace(wait)
 	}
 	if err := fa.cfg.DT.Send(raddr, f.cube, reid, pkt); err != nil {
 		fa.stats.sendFailed.Add(1)

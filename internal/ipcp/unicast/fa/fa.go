@@ -61,6 +61,10 @@ type Config struct {
 	Log *slog.Logger
 	// Queue is the depth of the control message queue of Post; 256 if 0.
 	Queue int
+	// Pace is how a writer waits when the congestion avoidance paces its
+	// flow; nil for a wait in the kernel, exact to the thread's timer
+	// slack rather than to the runtime's millisecond (see pace.go).
+	Pace func(time.Duration)
 }
 
 // FA is a flow allocator. Its methods are safe for concurrent use.
@@ -146,6 +150,9 @@ func New(cfg Config) (*FA, error) {
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = 256
+	}
+	if cfg.Pace == nil {
+		cfg.Pace = finePace
 	}
 	return &FA{cfg: cfg, log: cfg.Log, epoch: time.Now(), byID: make(map[int]*flow),
 		byEID: make(map[uint64]*flow), ctl: make(chan ctlMsg, cfg.Queue),
