@@ -153,13 +153,14 @@ type PacketCipher struct {
 	mask uint32    // 1 << rotation bit
 	salt [sha256.Size]byte
 
-	mu    sync.Mutex
-	cur   *packetKey
-	prev  *packetKey // nil when not kept
-	next  *packetKey // RotateKey(cur), computed on the first packet that needs it
-	cntr  uint32     // packets sealed and opened, wrapping
-	age   uint32     // packets since the last rotation
-	phase bool       // flips at every rotation
+	mu      sync.Mutex
+	cur     *packetKey
+	prev    *packetKey            // nil when not kept
+	ahead   [lookahead]*packetKey // ahead[i]: the key i+1 rotations after cur, derived when first needed
+	cntr    uint32                // packets sealed and opened, wrapping
+	age     uint32                // packets since the last rotation
+	curSeen bool                  // (AEAD) a packet of the peer's opened under cur since it became current
+	phase   bool                  // flips at every rotation
 
 	ivMu  sync.Mutex
 	ivs   [ivBatch]byte // random bytes from crypto/rand, used from ivOff on
@@ -266,28 +267,14 @@ func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	iv, ct := packet[:ivLen], packet[ivLen:]
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	pc.openingLocked(iv[0]&0x80 != 0)
-	if out, ok := pc.cur.open(dst, iv, ct); ok {
+	if !pc.nid.IsAEAD() {
+		// CTR: the reference's rules exactly, since no key can be
+		// told wrong. The current key always "opens".
+		pc.openingLocked(iv[0]&0x80 != 0)
+		out, _ := pc.cur.open(dst, iv, ct)
 		return out, nil
 	}
-	if pc.prev != nil {
-		if out, ok := pc.prev.open(dst, iv, ct); ok {
-			return out, nil
-		}
-	}
-	// Beyond the reference: the peer may have rotated without our seeing
-	// its phase change in time (the counters are shared by both
-	// directions). An AEAD failure is unambiguous, so try the next key and
-	// adopt it if it verifies. The next key is kept, so that a stream of
-	// forged packets costs one derivation, not one each.
-	if pc.next == nil {
-		pc.next = pc.deriveNextLocked()
-	}
-	if out, ok := pc.next.open(dst, iv, ct); ok {
-		pc.rotateToLocked(pc.next)
-		return out, nil
-	}
-	return dst, ErrAuthentication
+	return pc.openAEADLocked(dst, iv, ct)
 }
 
 // Close wipes the keys. The context must not be used afterwards.
@@ -296,8 +283,11 @@ func (pc *PacketCipher) Close() {
 	defer pc.mu.Unlock()
 	pc.cur.wipe()
 	pc.prev.wipe()
-	pc.next.wipe()
-	pc.prev, pc.next = nil, nil
+	pc.prev = nil
+	for i, k := range pc.ahead {
+		k.wipe()
+		pc.ahead[i] = nil
+	}
 }
 
 // equalKey reports whether the current key is k (for tests).
