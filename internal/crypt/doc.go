@@ -72,11 +72,11 @@
 // ErrAuthentication for packets to drop and count. Seal follows the
 // reference's rules exactly, so a reference peer opens what it sends. Open
 // goes beyond the reference for the AEADs, whose failures are unambiguous:
-// it tries the current key, the previous one and the next few of the key
+// it tries the current key, the previous one (and older ones while the
+// peer is not seen to use the current key) and the next few of the key
 // chain, and moves to a key only when a packet verifies under it; the
-// unauthenticated phase bit is not used, a forged packet changes no state,
-// and the previous key is kept until the peer is seen to use the current
-// one. With the shared counter, a reliable flow's data one way and its ACKs
+// unauthenticated phase bit is not used and a forged packet changes no
+// state. With the shared counter, a reliable flow's data one way and its ACKs
 // the other otherwise make the two ends rotate past each other and stall
 // (see rotation.go). CTR packets carry no integrity, and a CTR receiver
 // cannot detect a key mismatch: it follows the reference's rules, and a

@@ -156,8 +156,9 @@ type PacketCipher struct {
 	mu      sync.Mutex
 	cur     *packetKey
 	prev    *packetKey            // nil when not kept
+	stale   [maxStale]*packetKey  // (AEAD) stale[i]: the key i+2 rotations before cur while kept, else nil
 	ahead   [lookahead]*packetKey // ahead[i]: the key i+1 rotations after cur, derived when first needed
-	cntr    uint32                // packets sealed and opened, wrapping
+	cntr    uint32                // packets sealed and opened (AEAD: under some key), wrapping
 	age     uint32                // packets since the last rotation
 	curSeen bool                  // (AEAD) a packet of the peer's opened under cur since it became current
 	phase   bool                  // flips at every rotation
@@ -257,8 +258,9 @@ func (pc *PacketCipher) Seal(dst, plaintext []byte) ([]byte, error) {
 // Open decrypts packet (IV ‖ ciphertext ‖ tag), appends the plaintext to dst
 // and returns the result. It fails with ErrShortPacket if packet is shorter
 // than Overhead, and with ErrAuthentication if no key verifies the tag (the
-// packet is to be dropped and counted); on failure dst is returned unchanged.
-// CTR packets never fail authentication.
+// packet is to be dropped and counted); on failure dst is returned unchanged
+// and the context's state too. CTR packets never fail authentication. The
+// keys tried, and when the key moves, are in rotation.go.
 func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	ivLen := pc.nid.IVSize()
 	if len(packet) < ivLen+pc.nid.TagSize() {
@@ -284,6 +286,7 @@ func (pc *PacketCipher) Close() {
 	pc.cur.wipe()
 	pc.prev.wipe()
 	pc.prev = nil
+	pc.dropStaleLocked()
 	for i, k := range pc.ahead {
 		k.wipe()
 		pc.ahead[i] = nil

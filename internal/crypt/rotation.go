@@ -14,7 +14,7 @@ package crypt
 //  2. cntr++, age++.
 //  3. If this increment changed the mask bit of cntr, rotate.
 //  4. If a previous key is kept and age >= mask/2, wipe and drop it (AEAD:
-//     only once a packet of the peer's has opened under K, see below).
+//     only once K is seen, see below, and with it the stale keys).
 //
 // Open, CTR (the reference's rules: a wrong CTR key cannot be detected):
 //  1. If the packet's phase bit differs from phase and age >= mask - mask/4
@@ -22,16 +22,21 @@ package crypt
 //  2. cntr++, age++.
 //  3. Decrypt with K.
 //
-// Open, AEAD (beyond the reference, which tries K and the previous key after
-// step 1 of CTR):
-//  1. Try K, then the previous key if one is kept, then the next lookahead
-//     keys of the chain (RotateKey(K), RotateKey(RotateKey(K)), …).
-//  2. If the i-th next key verifies, rotate i times (the key before it
-//     becomes the previous key). A packet that opens under K or a next key
-//     shows that the peer uses K: mark K seen.
+// Open, AEAD (beyond the reference, which takes CTR step 1 and then tries K
+// and the previous key):
+//  1. Try K, the previous key if one is kept, the stale keys (older ones,
+//     see below), then the next lookahead keys of the chain (RotateKey(K),
+//     RotateKey(RotateKey(K)), …).
+//  2. If the i-th next key verifies, rotate i times. A packet that opens
+//     under K or a next key shows that the peer uses K: mark K seen.
 //  3. If a key verified: cntr++, age++. If none did: ErrAuthentication, and
 //     nothing changes: a forged or corrupted packet is not counted and
 //     cannot rotate the key. The phase bit is not used.
+//
+// A rotation (by either rule) with K not seen keeps the previous key among
+// the stale keys (up to maxStale, the oldest wiped), since the peer may
+// still seal with it; a rotation with K seen wipes the previous and stale
+// keys.
 //
 // Why the AEAD receiver differs. One context serves both directions, so
 // each end crosses the boundaries of its own combined counter, at other
@@ -45,23 +50,23 @@ package crypt
 // each other until one is two keys ahead, where neither K nor the previous
 // key opens anything: every packet is dropped and the flow stalls until
 // FRCT gives up (TestRotationBulkWithACKs in this package,
-// TestRotationReliable* in package flow). The same traffic drops the
-// previous key too early: its age counts the packets opened, so an end that
-// receives much while its own packets of the new key wait in the peer's
-// queue drops the key the peer still seals with.
+// TestRotationReliable* in package flow). The same traffic drops keys too
+// early: age counts the packets opened, so an end that receives much while
+// its own packets of the new key wait in the peer's queue drops the key the
+// peer still seals with, and an end that seals much rotates several times
+// before its peer has opened any packet of the first new key.
 //
 // Here the key an end seals with changes only at its own crossings (Seal
-// step 3) or to a key its peer has sealed a packet with. The ends therefore
-// stay within a few rotations of each other, which the tries of step 1
-// cover, and the previous key is kept until the peer has been seen to use
-// the current one (and at most until the next rotation). None of this
-// changes what goes on the wire for a given state: IVs, phase bits,
-// crossings and the key chain are the reference's, so a reference peer,
-// which tries its K and previous key, opens what this end seals. Packets
-// delayed by more than the grace period (sealed under a key two rotations
-// old, which takes about a rotation period of packets in flight: never with
-// 2^20, but easily with the 2^7 of the tests over a deep channel) still fail;
-// a reliable flow retransmits them under the current key.
+// step 3) or to a key its peer has sealed a packet with, so the peer's
+// packets, which arrive in the order it sealed them, are under a key this
+// end still holds or a few rotations ahead of it. None of this changes what
+// goes on the wire for a given state: IVs, phase bits, crossings and the key
+// chain are the reference's, so a reference peer, which tries its K and
+// previous key, opens what this end seals. What still fails is a packet
+// held back after it was sealed (by a writer blocked on a full channel, say)
+// while the keys moved on and the peer was seen to use a newer one: rare,
+// and with 2^20 it would take half a million packets; a reliable flow
+// retransmits it under the current key.
 
 // lookahead is how many keys past the current one an AEAD receiver tries.
 // An end crosses one boundary per 2^20 packets it counts, and rotates to
@@ -70,6 +75,13 @@ package crypt
 // packets sealed while the channel was full, and dropped). Each try of a
 // forged packet costs one AEAD open; the keys are derived once.
 const lookahead = 4
+
+// maxStale is how many keys older than the previous one an AEAD receiver
+// keeps while its peer has not been seen to use the current one. With 2^20
+// there are none; with short periods over a deep channel (the 2^7 of the
+// tests, thousands of packets in flight) an end can rotate a dozen times
+// before its peer opens a packet of the first new key.
+const maxStale = 16
 
 // sealedLocked runs steps 2-4 of Seal. pc.mu is held.
 func (pc *PacketCipher) sealedLocked() {
@@ -82,6 +94,7 @@ func (pc *PacketCipher) sealedLocked() {
 	if pc.prev != nil && pc.age >= pc.mask/2 && (pc.curSeen || !pc.nid.IsAEAD()) {
 		pc.prev.wipe()
 		pc.prev = nil
+		pc.dropStaleLocked()
 	}
 }
 
@@ -104,6 +117,9 @@ func (pc *PacketCipher) openAEADLocked(dst, iv, ct []byte) ([]byte, error) {
 	} else if pc.prev != nil {
 		out, ok = pc.prev.open(dst, iv, ct)
 	}
+	for i := 0; !ok && i < len(pc.stale) && pc.stale[i] != nil; i++ {
+		out, ok = pc.stale[i].open(dst, iv, ct)
+	}
 	for i := 0; !ok && i < lookahead; i++ {
 		if out, ok = pc.aheadLocked(i).open(dst, iv, ct); ok {
 			for range i + 1 {
@@ -118,6 +134,14 @@ func (pc *PacketCipher) openAEADLocked(dst, iv, ct []byte) ([]byte, error) {
 	pc.cntr++
 	pc.age++
 	return out, nil
+}
+
+// dropStaleLocked wipes and drops the stale keys. pc.mu is held.
+func (pc *PacketCipher) dropStaleLocked() {
+	for i, k := range pc.stale {
+		k.wipe()
+		pc.stale[i] = nil
+	}
 }
 
 // aheadLocked returns the key i+1 rotations after the current one, deriving
@@ -143,13 +167,22 @@ func (pc *PacketCipher) aheadLocked(i int) *packetKey {
 }
 
 // rotateLocked makes the next key current and the current key the previous
-// one (the previous one is wiped), resets age, flips phase and marks the new
-// key not yet seen. pc.mu is held.
+// one, resets age, flips phase and marks the new key not yet seen. An AEAD
+// context whose peer was not seen to use the current key keeps the previous
+// one among the stale keys (the oldest beyond maxStale is wiped); otherwise
+// the previous key is wiped. pc.mu is held.
 func (pc *PacketCipher) rotateLocked() {
 	next := pc.aheadLocked(0)
 	copy(pc.ahead[:], pc.ahead[1:])
 	pc.ahead[len(pc.ahead)-1] = nil
-	pc.prev.wipe()
+	if pc.prev != nil && !pc.curSeen && pc.nid.IsAEAD() {
+		pc.stale[len(pc.stale)-1].wipe()
+		copy(pc.stale[1:], pc.stale[:])
+		pc.stale[0] = pc.prev
+	} else {
+		pc.prev.wipe()
+		pc.dropStaleLocked()
+	}
 	pc.prev = pc.cur
 	pc.cur = next
 	pc.age = 0

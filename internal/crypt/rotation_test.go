@@ -356,3 +356,42 @@ func must(p []byte, err error) []byte {
 	}
 	return p
 }
+
+// TestStaleKeys: an end that seals much rotates several times before its
+// peer opens any of its packets; the peer's packets, still sealed with the
+// first key, open until the peer is seen to use the current key. Then the
+// older keys go as the previous key does.
+func TestStaleKeys(t *testing.T) {
+	a, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+	b, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+	var fromA [][]byte
+	for range 3*128 + 10 { // a: K3, its packets wait in b's queue
+		fromA = append(fromA, must(a.Seal(nil, []byte("a"))))
+	}
+	late := must(b.Seal(nil, []byte("b, K0")))
+	for i := range 20 {
+		if pt, err := a.Open(nil, must(b.Seal(nil, []byte("b, K0")))); err != nil || string(pt) != "b, K0" {
+			t.Fatalf("b's packet %d under K0: %q, %v", i, pt, err)
+		}
+	}
+	for i, p := range fromA { // b catches up: K3
+		if _, err := b.Open(nil, p); err != nil {
+			t.Fatalf("a's packet %d: %v", i, err)
+		}
+	}
+	if !b.equalKey(a.cur.key) {
+		t.Fatal("b did not follow a to K3")
+	}
+	if _, err := a.Open(nil, must(b.Seal(nil, []byte("b, K3")))); err != nil {
+		t.Fatal(err)
+	}
+	for range 64 {
+		a.Seal(nil, nil)
+	}
+	if a.prev != nil || a.stale[0] != nil {
+		t.Error("older keys kept after the peer moved and mask/2 packets")
+	}
+	if _, err := a.Open(nil, late); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("K0 packet after the older keys were dropped: %v", err)
+	}
+}
