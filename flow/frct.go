@@ -195,7 +195,8 @@ func (f *Flow) frctTimeout() {
 	}
 }
 
-// sendControl writes engine-generated packets without blocking.
+// sendControl writes engine-generated packets without blocking; on an
+// encrypted flow it stops at the first that finds the channel full.
 func (f *Flow) sendControl(pkts [][]byte) {
 	for _, p := range pkts {
 		buf := make([]byte, 1+len(p), 1+len(p)+crcLen)
@@ -209,8 +210,14 @@ func (f *Flow) sendControl(pkts [][]byte) {
 		if f.crc {
 			buf = appendCRC(buf)
 		}
-		if f.ep.TryWritePacket(datapath.KindData, buf) == nil {
+		err := f.ep.TryWritePacket(datapath.KindData, buf)
+		if err == nil {
 			f.lastSnd.Store(time.Now().UnixNano())
+		} else if f.pc != nil && errors.Is(err, datapath.ErrWouldBlock) {
+			// The channel is full: the rest would most likely be
+			// lost too, and each packet sealed counts toward the
+			// next key rotation although the peer never sees it.
+			return
 		}
 	}
 }

@@ -69,14 +69,20 @@
 // as in the reference: packets are IV ‖ ciphertext ‖ tag, the IV random but
 // for bit 7 of byte 0, the key phase; keys rotate every 2^20 packets counted
 // in both directions (rotation.go has the exact rules). Open reports
-// ErrAuthentication for packets to drop and count. Beyond the reference, an
-// AEAD packet that fails under the current and previous key is tried under
-// the next key, which is adopted if it verifies: with the shared counter the
-// two ends can otherwise fall out of step under bursty two-way traffic (see
-// TestBurstsBothWays). CTR packets carry no integrity, and a CTR receiver
-// cannot detect such a key mismatch: a boundary crossed by the peer's packet
-// makes this end's next packet use the old key, which the peer decrypts to
-// garbage (as with the reference). Prefer an AEAD.
+// ErrAuthentication for packets to drop and count. Seal follows the
+// reference's rules exactly, so a reference peer opens what it sends. Open
+// goes beyond the reference for the AEADs, whose failures are unambiguous:
+// it tries the current key, the previous one (and older ones while the
+// peer is not seen to use the current key) and the next few of the key
+// chain, and moves to a key only when a packet verifies under it; the
+// unauthenticated phase bit is not used and a forged packet changes no
+// state. With the shared counter, a reliable flow's data one way and its ACKs
+// the other otherwise make the two ends rotate past each other and stall
+// (see rotation.go). CTR packets carry no integrity, and a CTR receiver
+// cannot detect a key mismatch: it follows the reference's rules, and a
+// boundary crossed by the peer's packet makes this end's next packet use the
+// old key, which the peer decrypts to garbage (as with the reference).
+// Prefer an AEAD.
 //
 // # Certificates and signatures
 //

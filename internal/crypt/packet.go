@@ -159,14 +159,16 @@ type PacketCipher struct {
 	mask uint32    // 1 << rotation bit
 	salt [sha256.Size]byte
 
-	mu    sync.Mutex
-	cur   *packetKey
-	prev  *packetKey // nil when not kept
-	next  *packetKey // RotateKey(cur), computed on the first packet that needs it
-	cntr  uint32     // packets sealed and opened, wrapping
-	age   uint32     // packets since the last rotation
-	phase bool       // flips at every rotation
-	shut  bool       // Close ran: the keys are wiped, Seal and Open fail
+	mu      sync.Mutex
+	cur     *packetKey
+	prev    *packetKey            // nil when not kept
+	stale   [maxStale]*packetKey  // (AEAD) stale[i]: the key i+2 rotations before cur while kept, else nil
+	ahead   [lookahead]*packetKey // ahead[i]: the key i+1 rotations after cur, derived when first needed
+	cntr    uint32                // packets sealed and opened (AEAD: under some key), wrapping
+	age     uint32                // packets since the last rotation
+	curSeen bool                  // (AEAD) a packet of the peer's opened under cur since it became current
+	phase   bool                  // flips at every rotation
+	shut    bool                  // Close ran: the keys are wiped, Seal and Open fail
 
 	ivMu  sync.Mutex
 	ivs   [ivBatch]byte // random bytes from crypto/rand, used from ivOff on
@@ -266,9 +268,10 @@ func (pc *PacketCipher) Seal(dst, plaintext []byte) ([]byte, error) {
 // Open decrypts packet (IV ‖ ciphertext ‖ tag), appends the plaintext to dst
 // and returns the result. It fails with ErrShortPacket if packet is shorter
 // than Overhead, and with ErrAuthentication if no key verifies the tag (the
-// packet is to be dropped and counted); on failure dst is returned unchanged.
-// CTR packets never fail authentication. After Close it fails with
-// ErrClosed.
+// packet is to be dropped and counted); on failure dst is returned unchanged
+// and the context's state too. CTR packets never fail authentication. The
+// keys tried, and when the key moves, are in rotation.go. After Close it fails
+// with ErrClosed.
 func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	ivLen := pc.nid.IVSize()
 	if len(packet) < ivLen+pc.nid.TagSize() {
@@ -280,28 +283,14 @@ func (pc *PacketCipher) Open(dst, packet []byte) ([]byte, error) {
 	if pc.shut {
 		return dst, ErrClosed
 	}
-	pc.openingLocked(iv[0]&0x80 != 0)
-	if out, ok := pc.cur.open(dst, iv, ct); ok {
+	if !pc.nid.IsAEAD() {
+		// CTR: the reference's rules exactly, since no key can be
+		// told wrong. The current key always "opens".
+		pc.openingLocked(iv[0]&0x80 != 0)
+		out, _ := pc.cur.open(dst, iv, ct)
 		return out, nil
 	}
-	if pc.prev != nil {
-		if out, ok := pc.prev.open(dst, iv, ct); ok {
-			return out, nil
-		}
-	}
-	// Beyond the reference: the peer may have rotated without our seeing
-	// its phase change in time (the counters are shared by both
-	// directions). An AEAD failure is unambiguous, so try the next key and
-	// adopt it if it verifies. The next key is kept, so that a stream of
-	// forged packets costs one derivation, not one each.
-	if pc.next == nil {
-		pc.next = pc.deriveNextLocked()
-	}
-	if out, ok := pc.next.open(dst, iv, ct); ok {
-		pc.rotateToLocked(pc.next)
-		return out, nil
-	}
-	return dst, ErrAuthentication
+	return pc.openAEADLocked(dst, iv, ct)
 }
 
 // Close wipes the keys: it zeroes every key buffer the context holds (the
@@ -319,8 +308,12 @@ func (pc *PacketCipher) Close() {
 	pc.shut = true
 	pc.cur.wipe()
 	pc.prev.wipe()
-	pc.next.wipe()
-	pc.prev, pc.next = nil, nil
+	pc.prev = nil
+	pc.dropStaleLocked()
+	for i, k := range pc.ahead {
+		k.wipe()
+		pc.ahead[i] = nil
+	}
 	clear(pc.salt[:])
 }
 
@@ -330,7 +323,20 @@ func (pc *PacketCipher) Close() {
 func (pc *PacketCipher) Wiped() bool {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	return pc.shut && pc.prev == nil && pc.next == nil && allZero(pc.cur.key) && allZero(pc.salt[:])
+	if !pc.shut || pc.prev != nil || !allZero(pc.cur.key) || !allZero(pc.salt[:]) {
+		return false
+	}
+	for _, k := range pc.stale {
+		if k != nil {
+			return false
+		}
+	}
+	for _, k := range pc.ahead {
+		if k != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func allZero(b []byte) bool {

@@ -204,10 +204,10 @@ func TestCloseWipesEveryKey(t *testing.T) {
 	if _, err := rx.Open(nil, forged); err == nil { // derives and keeps the next key
 		t.Fatal("forged packet opened")
 	}
-	if rx.prev == nil || rx.next == nil {
-		t.Fatalf("setup: previous key %v, next key %v held", rx.prev != nil, rx.next != nil)
+	if rx.prev == nil || rx.ahead[0] == nil {
+		t.Fatalf("setup: previous key %v, next key %v held", rx.prev != nil, rx.ahead[0] != nil)
 	}
-	keys := [][]byte{rx.cur.key, rx.prev.key, rx.next.key, rx.salt[:]}
+	keys := [][]byte{rx.cur.key, rx.prev.key, rx.ahead[0].key, rx.salt[:]}
 	if rx.Wiped() {
 		t.Fatal("Wiped before Close")
 	}
@@ -230,5 +230,220 @@ func TestCloseWipesEveryKey(t *testing.T) {
 	tx.Close()
 	if !tx.Wiped() {
 		t.Error("tx not wiped")
+	}
+}
+
+// TestRotationBulkWithACKs models a reliable flow under rotation: end 0
+// writes data with up to w packets in flight, end 1 answers every k-th data
+// packet it opens with an ACK, and the two directions are delivered in a
+// random interleaving (in order each, as a flow's channel does). An ACK
+// that finds w ACKs queued is sealed (and counted) but lost, as a control
+// packet is on a full channel. Each end counts the packets of both
+// directions, so they cross their rotation boundaries at different packets;
+// every AEAD packet must still open. (With the reference's receiver, which
+// rotates on an unauthenticated phase change and drops the previous key
+// after mask/2 packets sent or received, most of these runs fail within a
+// few thousand packets.)
+func TestRotationBulkWithACKs(t *testing.T) {
+	for _, c := range []Cipher{AES256GCM, ChaCha20Poly1305} {
+		for _, w := range []int{4, 8, 16} {
+			for _, k := range []int{1, 2, 4} {
+				for seed := range uint64(6) {
+					if err := bulkWithACKs(c, w, k, seed); err != nil {
+						t.Errorf("%s, window %d, an ACK per %d, seed %d: %v", c, w, k, seed, err)
+					}
+				}
+			}
+		}
+	}
+}
+
+func bulkWithACKs(c Cipher, w, k int, seed uint64) error {
+	r := rand.New(rand.NewPCG(seed, uint64(w*100+k)))
+	var ends [2]*PacketCipher
+	for i := range ends {
+		ends[i], _ = NewPacketCipher(c, seq(32), &PacketOptions{RotationBit: testRotBit})
+	}
+	var queues [2][][]byte // queues[i]: sealed by end i, not yet opened
+	var sent, got [2]int
+	seal := func(i int) {
+		p, _ := ends[i].Seal(nil, fmt.Appendf(nil, "%d:%d", i, sent[i]))
+		if len(queues[i]) < w {
+			queues[i] = append(queues[i], p)
+			sent[i]++
+		}
+	}
+	for step := range 30000 {
+		switch x := r.IntN(4); {
+		case x < 2 && len(queues[0]) < w:
+			seal(0)
+		case x == 2 && len(queues[0]) > 0, x == 3 && len(queues[1]) > 0:
+			i := x - 2
+			p := queues[i][0]
+			queues[i] = queues[i][1:]
+			want := fmt.Appendf(nil, "%d:%d", i, got[i])
+			got[i]++
+			if pt, err := ends[1-i].Open(nil, p); err != nil || !bytes.Equal(pt, want) {
+				return fmt.Errorf("step %d: packet %s: %q, %v", step, want, pt, err)
+			}
+			if i == 0 && got[0]%k == 0 {
+				seal(1)
+			}
+		}
+	}
+	if got[0] < 5000 || got[1] < 1000 {
+		return fmt.Errorf("only %d data packets and %d ACKs opened", got[0], got[1])
+	}
+	return nil
+}
+
+// TestForgedPacketKeepsState: a packet that no key opens changes nothing,
+// even with the phase bit of a rotation (on which the reference's receiver
+// rotates once its key is old enough): the genuine packets that follow still
+// open under the same key.
+func TestForgedPacketKeepsState(t *testing.T) {
+	tx, _ := NewPacketCipher(AES256GCM, seq(32), &PacketOptions{RotationBit: testRotBit})
+	rx, _ := NewPacketCipher(AES256GCM, seq(32), &PacketOptions{RotationBit: testRotBit})
+	for range 120 { // rx's age is past mask - mask/4
+		p, _ := tx.Seal(nil, []byte("x"))
+		if _, err := rx.Open(nil, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cntr, age := rx.cntr, rx.age
+	for i := range 50 {
+		p, _ := tx.Seal(nil, []byte("forged"))
+		tx.cntr-- // keep tx where it was: the forgery is not its packet
+		tx.age--
+		p[0] ^= 0x80          // the other phase
+		p[len(p)-1-i%16] ^= 1 // and a broken tag
+		if _, err := rx.Open(nil, p); !errors.Is(err, ErrAuthentication) {
+			t.Fatalf("forged packet %d: %v", i, err)
+		}
+	}
+	if rx.cntr != cntr || rx.age != age || !rx.equalKey(seq(32)) {
+		t.Errorf("forged packets moved the state: cntr %d→%d, age %d→%d, key K0 %v",
+			cntr, rx.cntr, age, rx.age, rx.equalKey(seq(32)))
+	}
+	p, _ := tx.Seal(nil, []byte("genuine"))
+	if pt, err := rx.Open(nil, p); err != nil || string(pt) != "genuine" {
+		t.Errorf("genuine packet after the forgeries: %q, %v", pt, err)
+	}
+}
+
+// TestRotationLookahead: the peer's packets of up to lookahead rotations
+// were lost (sealed, counted, never delivered): its next packet still
+// opens, and the receiver adopts its key, keeping the one before as the
+// previous key.
+func TestRotationLookahead(t *testing.T) {
+	for lost := range lookahead {
+		tx, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+		rx, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+		for range 128 * (lost + 1) {
+			tx.Seal(nil, []byte("lost"))
+		}
+		late, _ := tx.Seal(nil, []byte("arrives"))
+		if pt, err := rx.Open(nil, late); err != nil || string(pt) != "arrives" {
+			t.Fatalf("%d rotations ahead: %q, %v", lost+1, pt, err)
+		}
+		if !rx.equalKey(tx.cur.key) {
+			t.Errorf("%d rotations ahead: receiver did not adopt the sender's key", lost+1)
+		}
+		if rx.prev == nil {
+			t.Errorf("%d rotations ahead: no previous key", lost+1)
+		}
+	}
+	// One rotation further is out of reach.
+	tx, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+	rx, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+	for range 128 * (lookahead + 1) {
+		tx.Seal(nil, nil)
+	}
+	p, _ := tx.Seal(nil, nil)
+	if _, err := rx.Open(nil, p); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("%d rotations ahead: %v", lookahead+1, err)
+	}
+}
+
+// TestPreviousKeyKeptUntilPeerMoves: an end that rotates at its own
+// crossing keeps the previous key past mask/2 packets until a packet of its
+// peer's opens under the new key; then it drops it at its next packet, as
+// the reference does once mask/2 packets are counted.
+func TestPreviousKeyKeptUntilPeerMoves(t *testing.T) {
+	a, _ := NewPacketCipher(AES256GCM, seq(32), &PacketOptions{RotationBit: testRotBit})
+	b, _ := NewPacketCipher(AES256GCM, seq(32), &PacketOptions{RotationBit: testRotBit})
+	var fromA [][]byte
+	for range 128 { // a crosses: K1; its packets wait in b's queue
+		p, _ := a.Seal(nil, []byte("a"))
+		fromA = append(fromA, p)
+	}
+	for i := range 35 { // b, still at K0, keeps sending: a opens with K0 (a counts 70 > mask/2)
+		p, _ := b.Seal(nil, []byte("b"))
+		if _, err := a.Open(nil, p); err != nil {
+			t.Fatalf("b's packet %d under K0: %v", i, err)
+		}
+		a.Seal(nil, nil) // a's own packets, lost
+	}
+	if a.prev == nil {
+		t.Fatal("a dropped K0 while b still sends with it")
+	}
+	fromA = append(fromA, must(a.Seal(nil, []byte("a, K1"))))
+	for _, p := range fromA { // b catches up: K1
+		if _, err := b.Open(nil, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Open(nil, must(b.Seal(nil, []byte("b, K1")))); err != nil {
+		t.Fatal(err)
+	}
+	a.Seal(nil, nil) // a's age is past mask/2
+	if a.prev != nil {
+		t.Error("previous key kept after the peer moved and mask/2 packets")
+	}
+}
+
+func must(p []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// TestStaleKeys: an end that seals much rotates several times before its
+// peer opens any of its packets; the peer's packets, still sealed with the
+// first key, open until the peer is seen to use the current key. Then the
+// older keys go as the previous key does.
+func TestStaleKeys(t *testing.T) {
+	a, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+	b, _ := NewPacketCipher(ChaCha20Poly1305, seq(32), &PacketOptions{RotationBit: testRotBit})
+	var fromA [][]byte
+	for range 3*128 + 10 { // a: K3, its packets wait in b's queue
+		fromA = append(fromA, must(a.Seal(nil, []byte("a"))))
+	}
+	late := must(b.Seal(nil, []byte("b, K0")))
+	for i := range 20 {
+		if pt, err := a.Open(nil, must(b.Seal(nil, []byte("b, K0")))); err != nil || string(pt) != "b, K0" {
+			t.Fatalf("b's packet %d under K0: %q, %v", i, pt, err)
+		}
+	}
+	for i, p := range fromA { // b catches up: K3
+		if _, err := b.Open(nil, p); err != nil {
+			t.Fatalf("a's packet %d: %v", i, err)
+		}
+	}
+	if !b.equalKey(a.cur.key) {
+		t.Fatal("b did not follow a to K3")
+	}
+	if _, err := a.Open(nil, must(b.Seal(nil, []byte("b, K3")))); err != nil {
+		t.Fatal(err)
+	}
+	for range 64 {
+		a.Seal(nil, nil)
+	}
+	if a.prev != nil || a.stale[0] != nil {
+		t.Error("older keys kept after the peer moved and mask/2 packets")
+	}
+	if _, err := a.Open(nil, late); !errors.Is(err, ErrAuthentication) {
+		t.Errorf("K0 packet after the older keys were dropped: %v", err)
 	}
 }
