@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
-	"github.com/ouroboros-go/ouroboros/internal/leakcheck"
 	"github.com/ouroboros-go/ouroboros/qos"
 )
 
@@ -33,21 +32,7 @@ const flowTestRotBit = 7
 // 2^flowTestRotBit packets.
 func rotPair(t *testing.T, c crypt.Cipher, q qos.Spec) (*Flow, *Flow) {
 	t.Helper()
-	leakcheck.Check(t)
-	ea, eb := endpoints(t, testShm())
-	p := testProcess(t)
-	fa, fb := cryptFlow(t, p, ea, c, q), cryptFlow(t, p, eb, c, q)
-	for _, f := range []*Flow{fa, fb} {
-		pc, err := crypt.NewPacketCipher(c, testKey, &crypt.PacketOptions{RotationBit: flowTestRotBit})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.pc.Close()
-		f.pc = pc
-	}
-	startFlows(t, p, fa, fb)
-	t.Cleanup(func() { fa.Close(); fb.Close() })
-	return fa, fb
+	return cryptPairRotating(t, c, q, flowTestRotBit)
 }
 
 // rotMsg is message i of sender from: distinct, of varying size.
