@@ -18,25 +18,7 @@ import (
 // receive goroutine is started only afterwards, so the packets can reach
 // the queue by no other way.
 func TestEncryptedFRCTHotRead(t *testing.T) {
-	leakcheck.Check(t)
-	ea, eb := endpoints(t, true)
-	p := testProcess(t)
-	q := qos.Data
-	q.Timeout, q.BER = 0, 1 // as Alloc asks: no CRC
-	a, b := cryptFlow(t, p, ea, crypt.AES256GCM, q), cryptFlow(t, p, eb, crypt.AES256GCM, q)
-	startFlows(t, p, a)
-	if err := p.addFlow(b); err != nil {
-		t.Fatal(err)
-	}
-	started := false
-	t.Cleanup(func() {
-		if !started {
-			b.start() // Close waits for the receive goroutine
-		}
-		a.Close()
-		b.Close()
-	})
-
+	a, b, ea, start := hotPair(t, crypt.AES256GCM)
 	if _, err := a.Write([]byte("first")); err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +44,7 @@ func TestEncryptedFRCTHotRead(t *testing.T) {
 	if d := b.Drops(); d.Unauthenticated != 1 || d.Malformed != 0 {
 		t.Errorf("drops %+v, want 1 unauthenticated", d)
 	}
-	b.start()
-	started = true
+	start()
 	b.SetReadTimeout(20 * time.Second)
 	buf := make([]byte, 100)
 	for _, want := range []string{"first", "second"} {
@@ -94,24 +75,7 @@ func TestEncryptedFRCTHotRead(t *testing.T) {
 // reader first leaves many packets in FRCT's hands (behind a hole, or
 // queued), and only then reads them all.
 func TestEncryptedFRCTHotReadKeepsPlaintext(t *testing.T) {
-	leakcheck.Check(t)
-	ea, eb := endpoints(t, true)
-	p := testProcess(t)
-	q := qos.Data
-	q.Timeout, q.BER = 0, 1 // as Alloc asks: no CRC
-	a, b := cryptFlow(t, p, ea, crypt.ChaCha20Poly1305, q), cryptFlow(t, p, eb, crypt.ChaCha20Poly1305, q)
-	startFlows(t, p, a)
-	if err := p.addFlow(b); err != nil {
-		t.Fatal(err)
-	}
-	started := false
-	t.Cleanup(func() {
-		if !started {
-			b.start()
-		}
-		a.Close()
-		b.Close()
-	})
+	a, b, _, start := hotPair(t, crypt.ChaCha20Poly1305)
 	msg := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 100+i) }
 	const n = 64 // well within the channel's and FRCT's windows
 	for i := range n {
@@ -124,8 +88,7 @@ func TestEncryptedFRCTHotReadKeepsPlaintext(t *testing.T) {
 			break
 		}
 	}
-	b.start()
-	started = true
+	start()
 	b.SetReadTimeout(20 * time.Second)
 	for i := n; i < 2*n; i++ { // these by the receive goroutine or Read
 		if _, err := a.Write(msg(i)); err != nil {
@@ -142,4 +105,34 @@ func TestEncryptedFRCTHotReadKeepsPlaintext(t *testing.T) {
 	if d := b.Drops(); d != (DropStats{}) {
 		t.Errorf("drops %+v", d)
 	}
+}
+
+// hotPair returns two encrypted reliable flows (no CRC, as Alloc asks) over
+// shared memory, a's end of the channel, and start, which starts b's receive
+// goroutine: until then only a hot read takes b's packets from the ring.
+func hotPair(t *testing.T, c crypt.Cipher) (a, b *Flow, ea *datapath.Endpoint, start func()) {
+	t.Helper()
+	leakcheck.Check(t)
+	ea, eb := endpoints(t, true)
+	p := testProcess(t)
+	q := qos.Data
+	q.Timeout, q.BER = 0, 1
+	a, b = cryptFlow(t, p, ea, c, q), cryptFlow(t, p, eb, c, q)
+	startFlows(t, p, a)
+	if err := p.addFlow(b); err != nil {
+		t.Fatal(err)
+	}
+	started := false
+	start = func() {
+		if !started {
+			started = true
+			b.start()
+		}
+	}
+	t.Cleanup(func() {
+		start() // Close waits for the receive goroutine
+		a.Close()
+		b.Close()
+	})
+	return a, b, ea, start
 }
