@@ -228,3 +228,29 @@ func TestRefRows(t *testing.T) {
 		}
 	}
 }
+
+// TestRefOperfRowsReal runs the operf reference rows once with the
+// installed reference, on the direct and local IPCP paths: every row is
+// measured or says why not (the 0.23.0 client sends no data packets), none
+// is an error.
+func TestRefOperfRowsReal(t *testing.T) {
+	if why := ReferenceSkip(DefaultReference); why != "" {
+		t.Skip(why)
+	}
+	h, err := New(Config{OcbrSeconds: 1, Reference: DefaultReference})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Cleanup()
+	for _, p := range DefaultToolPaths()[:2] {
+		for _, r := range h.runRefOperfPath(context.Background(), p) {
+			t.Logf("%s: %s: %.0f packets/s, %d of %d; note %q", r.Label, r.Command, r.PacketsPerSec, r.Received, r.Sent, r.Skipped)
+			switch {
+			case r.Error != "":
+				t.Errorf("%s: %s: %s", r.Label, r.Command, r.Error)
+			case r.Skipped == "" && (r.Received == 0 || r.PacketsPerSec <= 0):
+				t.Errorf("%s: %s: no figures and no note", r.Label, r.Command)
+			}
+		}
+	}
+}
