@@ -126,13 +126,17 @@ func (h *Harness) operfArgs(m ToolMeasure, q string) ([]string, time.Duration) {
 	return args, time.Duration(d) * time.Second
 }
 
-// runOperf runs the operf table: the kernel rows, then every operf path.
+// runOperf runs the operf table: the kernel rows, then every operf path,
+// each followed by the reference's rows of the path (refoperf.go).
 func (h *Harness) runOperf(ctx context.Context) []ToolResult {
 	rows := h.runOperfKernel(ctx)
 	for _, p := range h.cfg.ToolPaths {
 		for _, id := range operfPathIDs {
 			if p.ID == id {
 				rows = append(rows, h.runOperfPath(ctx, p)...)
+				if h.refRows(p) {
+					rows = append(rows, h.runRefOperfPath(ctx, p)...)
+				}
 			}
 		}
 	}

@@ -286,6 +286,10 @@ func refRowFailed(r *ToolResult, err error) {
 			"(a new server each time), as it does after a raw flood over its unicast layer", refTries)
 		return
 	}
+	if e := new(refOperfNoData); errors.As(err, e) {
+		r.Skipped = "not measured, a limitation of the reference: " + e.Error()
+		return
+	}
 	r.Error = err.Error()
 }
 
@@ -309,30 +313,9 @@ func (h *Harness) openRefPath(p ToolPath) (client, server *refNode, stop func(),
 // replaced the server (which exits when an allocation fails).
 func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *ToolResult, restart func() error) error {
 	tool, args, planned := h.refToolArgs(ToolMeasure{r.Test, r.Size})
-	limit := planned + toolSlack
-	// timeout inside the node: a blocked reference oping ignores SIGTERM.
-	secs := strconv.Itoa(int(limit.Seconds()))
-	var out string
-	var mark int
-	for try := 1; ; try++ {
-		cmd := client.cmd(append([]string{"exec", client.name, "timeout", "-k", "5", secs, tool}, args...)...)
-		mark = len(server.log(tool))
-		var err error
-		out, _, err = h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
-		if err == nil {
-			break
-		}
-		// Nothing was measured yet: the allocation failed.
-		if !strings.Contains(out, "Failed to allocate flow") {
-			return err
-		}
-		if try == refTries {
-			return refAllocError{err}
-		}
-		h.logf("tools, %s: %s: the reference's allocation failed, try %d of %d; restarting its server", r.Label, r.Command, try, refTries)
-		if err := restart(); err != nil {
-			return fmt.Errorf("restarting the reference's %s server after a failed allocation: %w", tool, err)
-		}
+	out, mark, err := h.runRefClient(ctx, client, server, r, tool, args, planned, restart)
+	if err != nil {
+		return err
 	}
 	switch r.Test {
 	case OpingFlood, OpingPaced:
@@ -359,4 +342,35 @@ func (h *Harness) runRefTool(ctx context.Context, client, server *refNode, r *To
 		}
 	}
 	return nil
+}
+
+// runRefClient runs "tool args..." inside the reference node client, planned
+// to take planned, and returns its output and the length of the log of
+// server's background command tool before the run that succeeded. A client
+// whose allocation failed is tried again, up to refTries in all, after
+// restart has replaced the server (which exits when an allocation fails).
+func (h *Harness) runRefClient(ctx context.Context, client, server *refNode, r *ToolResult, tool string, args []string,
+	planned time.Duration, restart func() error) (out string, mark int, err error) {
+	limit := planned + toolSlack
+	// timeout inside the node: a blocked reference oping ignores SIGTERM.
+	secs := strconv.Itoa(int(limit.Seconds()))
+	for try := 1; ; try++ {
+		cmd := client.cmd(append([]string{"exec", client.name, "timeout", "-k", "5", secs, tool}, args...)...)
+		mark = len(server.log(tool))
+		out, _, err = h.runClient(ctx, "reference "+tool+" client", cmd, limit+10*time.Second)
+		if err == nil {
+			return out, mark, nil
+		}
+		// Nothing was measured yet: the allocation failed.
+		if !strings.Contains(out, "Failed to allocate flow") {
+			return out, mark, err
+		}
+		if try == refTries {
+			return out, mark, refAllocError{err}
+		}
+		h.logf("tools, %s: %s: the reference's allocation failed, try %d of %d; restarting its server", r.Label, r.Command, try, refTries)
+		if err := restart(); err != nil {
+			return out, mark, fmt.Errorf("restarting the reference's %s server after a failed allocation: %w", tool, err)
+		}
+	}
 }

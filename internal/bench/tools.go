@@ -134,7 +134,7 @@ func (h *Harness) runTools(ctx context.Context) []ToolResult {
 	rows := h.runToolKernel(ctx)
 	for _, p := range h.cfg.ToolPaths {
 		rows = append(rows, h.runToolPath(ctx, p)...)
-		if p.RefVariant != "" && h.cfg.Reference != "" && !h.cfg.Smoke {
+		if h.refRows(p) {
 			rows = append(rows, h.runRefPath(ctx, p)...)
 		}
 	}
