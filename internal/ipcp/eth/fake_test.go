@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,6 +104,7 @@ type fakeIRMd struct {
 	fail      error
 	block     chan struct{} // FlowReqArr waits for it to close, if set
 	onPublish func(f *ipcp.Flow)
+	handled   atomic.Int64 // FlowReqArr calls that returned
 	arrived   chan arrival
 	replies   chan allocReply
 }
@@ -136,6 +138,7 @@ func (r *fakeIRMd) setFail(err error) {
 }
 
 func (r *fakeIRMd) FlowReqArr(_ context.Context, h []byte, q qos.Spec, mpl uint32, pk []byte, prepare func(*ipcp.Flow)) (*ipcp.Flow, error) {
+	defer r.handled.Add(1)
 	r.mu.Lock()
 	block := r.block
 	r.mu.Unlock()
@@ -234,7 +237,7 @@ func (nd *node) mgmtFrame(src wire.EthAddr, m wire.EthMgmt) []byte {
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}

@@ -44,10 +44,17 @@ func TestEthFloodThenAlloc(t *testing.T) {
 	}
 	srv.irm.setFail(oerr.EIRMD)
 	close(release)
+	// Drained: every request was dropped or went through FlowReqArr (a
+	// worker that had taken one from the queue but not yet called it would
+	// otherwise publish a flood flow once the failure is lifted, to the
+	// hook that connect sets for its own flow).
+	s := &srv.e.stats
 	eventually(t, "the queue drained", func() bool {
 		srv.e.mu.Lock()
-		defer srv.e.mu.Unlock()
-		return len(srv.e.mgmtQ) == 0 && srv.e.tab.len() == 0
+		idle := len(srv.e.mgmtQ) == 0 && srv.e.tab.len() == 0
+		srv.e.mu.Unlock()
+		done := srv.irm.handled.Load() + int64(s.mgmtBusy.Load()+s.mgmtBad.Load()+s.mgmtStray.Load())
+		return idle && done == int64(n)
 	})
 	srv.irm.setFail(nil)
 	srv.irm.mu.Lock()
