@@ -238,6 +238,14 @@ func (f *Flow) RxQueueLen() int {
 // data path, estimated from the kernel's byte count on the socket one.
 func (f *Flow) TxQueueLen() int { return f.ep.TxQueued() }
 
+// SetTxQueueLimit caps the packets written and not yet taken by the peer
+// at n (n <= 0: no cap, the default): at n a Write waits for room as when
+// the flow's buffer is full. It applies on the shared-memory data path;
+// on the socket one the kernel's buffer, in bytes, is the only limit. A
+// layer built over flows uses it to keep its lower queues short (the
+// unicast layer marks congestion from their length).
+func (f *Flow) SetTxQueueLimit(n int) { f.ep.SetTxLimit(n) }
+
 // Addr is the address of a flow end: an application name.
 type Addr struct{ Name string }
 

@@ -308,6 +308,19 @@ func (e *Endpoint) Close() error {
 	return err
 }
 
+// SetTxLimit caps the packets queued to the peer at n (n <= 0: no cap)
+// on the shared-memory data path: a write finds the flow full at n packets
+// and waits (or fails, not blocking) as when its bytes run out. The socket
+// data path is not capped: its queue is the kernel's, in bytes.
+func (e *Endpoint) SetTxLimit(n int) {
+	if e.shm == nil {
+		return
+	}
+	e.shm.txMu.Lock()
+	e.shm.tx.SetMaxRecords(n)
+	e.shm.txMu.Unlock()
+}
+
 // sockOverhead is about what the kernel charges a Unix socket's send
 // queue per packet beyond its bytes (the socket buffer's bookkeeping).
 const sockOverhead = 768

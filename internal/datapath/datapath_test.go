@@ -164,3 +164,49 @@ func TestTryWriteIgnoresDeadline(t *testing.T) {
 		}
 	})
 }
+
+// TestTxLimit: on the shared-memory path an end capped at n packets
+// (SetTxLimit) finds the flow full at n small packets, though its bytes
+// hold thousands; a blocking write waits until the peer takes one, then
+// succeeds. An end not capped queues more than n. The socket path has no
+// cap (the kernel's bytes are its limit).
+func TestTxLimit(t *testing.T) {
+	const limit = 100
+	fill := func(a *Endpoint) int {
+		n := 0
+		for ; n < 100000; n++ {
+			if err := a.TryWritePacket(KindData, make([]byte, 65)); err != nil {
+				if !errors.Is(err, ErrWouldBlock) {
+					t.Fatalf("after %d packets: %v", n, err)
+				}
+				break
+			}
+		}
+		return n
+	}
+	a, _ := endpoints(t, true)
+	if n := fill(a); n <= limit {
+		t.Fatalf("an end without a cap took only %d packets of 64 bytes", n)
+	}
+	a, b := endpoints(t, true)
+	a.SetTxLimit(limit)
+	if n := fill(a); n != limit || a.TxQueued() != limit {
+		t.Fatalf("an end capped at %d took %d packets (%d queued)", limit, n, a.TxQueued())
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.WritePacket(KindData, make([]byte, 65)) }()
+	select {
+	case err := <-done:
+		t.Fatalf("a blocking write at the cap returned at once: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if _, _, err := b.ReadPacket(make([]byte, MaxSDU+1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the blocking write after the peer took one: %v", err)
+	}
+	if q := a.TxQueued(); q != limit {
+		t.Fatalf("TxQueued = %d, want %d", q, limit)
+	}
+}

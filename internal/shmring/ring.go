@@ -48,14 +48,13 @@ const (
 	HeaderSize = 256
 )
 
-// MaxRecords is the most records a ring holds, however small: the
-// reference's flow ring has 1024 slots, one kept free. A flow's queue is
-// then no longer in packets than the reference's, whatever their size: the
-// unicast layer's congestion marking reads the queue of its N-1 flows in
-// packets (a sixteenth of it goes into the ECN byte), and a queue of
-// thousands of small packets, which 512 KiB of ring would otherwise hold,
-// marks with levels that cut a sender's budget to nothing for seconds.
-const MaxRecords = 1023
+// A ring holds as many records as fit in its bytes, unless its producer
+// caps their number (SetMaxRecords): a layer that reads the queue of its
+// lower flows in packets (the unicast layer's congestion marking puts a
+// sixteenth of it in the ECN byte) keeps that queue as short as the
+// reference's, whose flow ring has 1024 slots, one kept free. Other flows
+// are not capped: thousands of small packets queue in 512 KiB, and a
+// writer of small packets waits less often.
 
 const (
 	recHdr   = 8          // record header bytes
@@ -80,6 +79,21 @@ type Ring struct {
 	size uint64 // power of two
 	mask uint64
 	next uint64 // consumer: tail after the record Peek returned
+	// maxRecs is the producer's cap on queued records; 0 for none (the
+	// ring's bytes only). Local to the producer's side, never shared.
+	maxRecs uint64
+}
+
+// SetMaxRecords caps the records queued (put and not yet taken) at n, on
+// the producer's side; n <= 0 removes the cap. Put then returns ErrFull
+// at n records, as when the bytes run out, and the producer waits for
+// space the same way.
+func (r *Ring) SetMaxRecords(n int) {
+	if n <= 0 {
+		r.maxRecs = 0
+		return
+	}
+	r.maxRecs = uint64(n)
 }
 
 // New wraps mem (HeaderSize + a power of two bytes, at least 4096).
@@ -110,7 +124,7 @@ func (r *Ring) loadTail() uint64 { return atomic.LoadUint64(r.u64(offTail)) }
 func recLen(n int) uint64 { return uint64(recHdr+n+align-1) &^ (align - 1) }
 
 // Put appends one record (producer side). It returns ErrFull when there is no
-// room now (in bytes, or MaxRecords records queued); the caller may set
+// room now (in bytes, or the records SetMaxRecords allows queued); the caller may set
 // TxWait and retry.
 func (r *Ring) Put(kind byte, payload []byte) error {
 	n := len(payload)
@@ -125,8 +139,10 @@ func (r *Ring) Put(kind byte, payload []byte) error {
 	}
 	// takes is the consumer's; one ahead of puts is a lie, ignored here
 	// (Records counts it as empty).
-	if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= MaxRecords {
-		return ErrFull
+	if r.maxRecs != 0 {
+		if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= r.maxRecs {
+			return ErrFull
+		}
 	}
 	off := head & r.mask
 	if contig := r.size - off; contig < need {

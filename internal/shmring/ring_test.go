@@ -200,22 +200,32 @@ func TestRecords(t *testing.T) {
 	}
 }
 
-// TestMaxRecords: however small its records, a ring holds at most
-// MaxRecords of them, as the reference's flow ring holds 1023 packets; one
-// taken makes room for one more.
+// TestMaxRecords: a ring whose producer caps its records at n holds at
+// most n of them, however small (the unicast layer caps its lower flows at
+// 1023, the reference's ring); one taken makes room for one more. Without
+// a cap, only the bytes limit it.
 func TestMaxRecords(t *testing.T) {
-	r := newRing(t, 1<<16) // room in bytes for 8192 empty records
-	n := 0
-	for ; n < 8192; n++ {
-		if err := r.Put(0, nil); err != nil {
-			if !errors.Is(err, ErrFull) {
-				t.Fatalf("put %d: %v", n, err)
+	const limit = 1023
+	fill := func(r *Ring) int {
+		n := 0
+		for ; n < 1<<14; n++ {
+			if err := r.Put(0, nil); err != nil {
+				if !errors.Is(err, ErrFull) {
+					t.Fatalf("put %d: %v", n, err)
+				}
+				break
 			}
-			break
 		}
+		return n
 	}
-	if n != MaxRecords || r.Records() != MaxRecords {
-		t.Fatalf("%d records put (%d counted), want %d", n, r.Records(), MaxRecords)
+	r := newRing(t, 1<<16) // room in bytes for 8192 empty records
+	if n := fill(r); n != 8192 || r.Records() != 8192 {
+		t.Fatalf("no cap: %d records put (%d counted), want 8192, the bytes' limit", n, r.Records())
+	}
+	r = newRing(t, 1<<16)
+	r.SetMaxRecords(limit)
+	if n := fill(r); n != limit || r.Records() != limit {
+		t.Fatalf("%d records put (%d counted), want %d", n, r.Records(), limit)
 	}
 	if _, _, ok, err := r.Peek(); !ok || err != nil {
 		t.Fatalf("peek: %v %v", ok, err)
@@ -226,5 +236,9 @@ func TestMaxRecords(t *testing.T) {
 	}
 	if err := r.Put(0, nil); !errors.Is(err, ErrFull) {
 		t.Fatalf("put over the limit: %v", err)
+	}
+	r.SetMaxRecords(0)
+	if err := r.Put(0, nil); err != nil {
+		t.Fatalf("put after the cap was removed: %v", err)
 	}
 }

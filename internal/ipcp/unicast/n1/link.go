@@ -28,6 +28,14 @@ type Flow interface {
 	TxQueueLen() int
 }
 
+// MaxQueue is the most packets a link queues on its flow (when the flow
+// can be capped: flow.Flow's SetTxQueueLimit): the reference's flow ring
+// holds 1023. The data transfer marks congestion from this queue's length
+// in packets (a sixteenth of it in the ECN byte); a longer queue of small
+// packets would mark with levels the reference never sends and cut a
+// sender's budget to nothing for seconds.
+const MaxQueue = 1023
+
 // MaxPacket is the largest DT packet a link reads, in bytes: the largest
 // SDU of a flow between processes.
 const MaxPacket = 1 << 16
@@ -43,10 +51,14 @@ type Link struct {
 
 var _ dt.Link = (*Link)(nil)
 
-// Start makes f link id: recv gets every packet read from it (the buffer
+// Start makes f link id, its queue capped at MaxQueue packets where the
+// flow allows: recv gets every packet read from it (the buffer
 // is reused once recv returns) and down, if not nil, is called once, in
 // the reader, when the flow fails (not after Close).
 func Start(f Flow, id int, recv func(id int, pkt []byte), down func(id int, err error)) *Link {
+	if c, ok := f.(interface{ SetTxQueueLimit(int) }); ok {
+		c.SetTxQueueLimit(MaxQueue)
+	}
 	l := &Link{f: f, id: id, done: make(chan struct{})}
 	go l.read(recv, down)
 	return l

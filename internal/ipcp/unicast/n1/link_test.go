@@ -179,3 +179,26 @@ func TestLine(t *testing.T) {
 	default:
 	}
 }
+
+// cappable is a flow end that can cap its queue, as flow.Flow can.
+type cappable struct {
+	*end
+	limit int
+}
+
+func (c *cappable) SetTxQueueLimit(n int) { c.limit = n }
+
+// TestStartCapsQueue: a link caps its flow's queue at MaxQueue packets,
+// the reference's ring, so that the congestion marking read from it stays
+// within what the reference sends.
+func TestStartCapsQueue(t *testing.T) {
+	leakcheck.Check(t)
+	ea, eb := pipe()
+	c := &cappable{end: ea}
+	l := Start(c, 1, func(int, []byte) {}, nil)
+	defer l.Close()
+	defer eb.Close()
+	if c.limit != MaxQueue || MaxQueue != 1023 {
+		t.Fatalf("the link set its flow's queue limit to %d (MaxQueue %d), want 1023", c.limit, MaxQueue)
+	}
+}
