@@ -12,6 +12,7 @@
 //	encoding.go    DER SubjectPublicKeyInfo of EC, X25519 and ML-KEM keys
 //	kex.go         key pairs, public keys as carried in OAP, (EC)DH derivation
 //	kem.go         ML-KEM-768/1024 and X25519MLKEM768 encapsulation and decapsulation
+//	mlkemexp.go    expanded ML-KEM decapsulation keys; the raw hybrid key file
 //	negotiate.go   the server's and the client's negotiation rules, as pure functions
 //	exchange.go    both ends of an exchange built from the above
 //	keyfile.go     PEM key files: static KEM keys, X25519 and EC keys
@@ -113,8 +114,11 @@
 // encrypted flow, between FRCT and CRC. Certificates and signatures
 // (truststore.go, sign.go) are used by OAP authentication: the IRMd loads the
 // TrustStore at start and Credentials per allocation, signs and verifies
-// headers. Of the server's static KEM key files, PEM keys that contain their
-// seed load (ParseKeyPairPEM); the raw hybrid private key (kex.key.raw,
-// OpenSSL's 2432-byte form with the expanded ML-KEM key) and expanded-only
-// PEM keys do not, since crypto/mlkem builds keys from seeds only.
+// headers. The server's static KEM key files load in every form the
+// reference writes: PKCS#8 PEM ML-KEM keys with the seed, the expanded key
+// or both (ParseKeyPairPEM), and the raw hybrid private key (kex.key.raw,
+// OpenSSL's 2432-byte form with the expanded ML-KEM key; ParseRawKeyPair).
+// crypto/mlkem builds keys from seeds only, so a key known only in
+// expanded form is held and decapsulated by github.com/cloudflare/circl's
+// ML-KEM, after the checks of FIPS 203 (mlkemexp.go).
 package crypt

@@ -153,6 +153,11 @@ func FuzzParseKeyPairPEM(f *testing.F) {
 	for _, s := range []string{x25519PEM, p256PEM, mlkem1024PEM, "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n"} {
 		f.Add([]byte(s))
 	}
+	kp, _ := NewKeyPair(MLKEM768, seq(64))
+	for _, form := range []KeyForm{FormExpanded, FormBoth} {
+		b, _ := MarshalKEMPrivateKeyPEM(kp, form)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		kp, err := ParseKeyPairPEM(b)
 		if err != nil {

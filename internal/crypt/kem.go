@@ -106,11 +106,11 @@ func (kp *KeyPair) Decapsulate(ciphertext []byte, kdf Digest) ([]byte, error) {
 	var err error
 	switch k {
 	case MLKEM768:
-		ss, err = kp.dk768.Decapsulate(ciphertext)
+		ss, err = kp.decapsulate768(ciphertext)
 	case MLKEM1024:
-		ss, err = kp.dk1024.Decapsulate(ciphertext)
+		ss, err = kp.decapsulate1024(ciphertext)
 	case X25519MLKEM768:
-		if ss, err = kp.dk768.Decapsulate(ciphertext[:mlkem768CTSize]); err != nil {
+		if ss, err = kp.decapsulate768(ciphertext[:mlkem768CTSize]); err != nil {
 			break
 		}
 		var eph *ecdh.PublicKey

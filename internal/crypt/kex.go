@@ -5,6 +5,9 @@ import (
 	"crypto/mlkem"
 	"crypto/rand"
 	"fmt"
+
+	circl1024 "github.com/cloudflare/circl/kem/mlkem/mlkem1024"
+	circl768 "github.com/cloudflare/circl/kem/mlkem/mlkem768"
 )
 
 // PublicKey is a peer's key-exchange public key as carried in an OAP header:
@@ -82,6 +85,10 @@ type KeyPair struct {
 	ec     *ecdh.PrivateKey // (EC)DH key, or the X25519 half of the hybrid
 	dk768  *mlkem.DecapsulationKey768
 	dk1024 *mlkem.DecapsulationKey1024
+	// A key loaded in expanded form only (mlkemexp.go) is held by circl
+	// instead of dk768 or dk1024: at most one of each pair is set.
+	cdk768  *circl768.PrivateKey
+	cdk1024 *circl1024.PrivateKey
 }
 
 // GenerateKeyPair returns a fresh key pair of algorithm k from the system's
@@ -134,7 +141,7 @@ func SeedSize(k Kex) (int, error) {
 //
 // The reference stores a server's static hybrid key raw in OpenSSL's form
 // (the 2400-byte expanded ML-KEM decapsulation key followed by the X25519
-// key); crypto/mlkem only accepts seeds, so such a file cannot be loaded here.
+// key), with no seed: ParseRawKeyPair loads it.
 func NewKeyPair(k Kex, seed []byte) (*KeyPair, error) {
 	n, err := SeedSize(k)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"errors"
 	"fmt"
 )
 
@@ -15,7 +16,8 @@ import (
 // server's static public key (client/<name>/kex.srv.pub.pem, a PEM
 // SubjectPublicKeyInfo, or kex.srv.pub.raw, the raw hybrid key for
 // ParsePublicKey(b, true)) and the server its private key
-// (server/<name>/kex.key.pem, unencrypted PKCS#8). The reference's test suite
+// (server/<name>/kex.key.pem, unencrypted PKCS#8, or kex.key.raw for a
+// hybrid: ParseRawKeyPair). The reference's test suite
 // also loads X25519 keys from PEM.
 
 // ParsePublicKeyPEM parses the first PEM block of b, which must be a
@@ -36,20 +38,19 @@ type pkcs8 struct {
 	Rest       asn1.RawValue `asn1:"optional"`
 }
 
-// mlkemBoth is the "both" form of an ML-KEM private key (RFC 9935): seed and
-// expanded decapsulation key.
-type mlkemBoth struct {
+// keyBoth is the "both" form of an ML-KEM (RFC 9935) or ML-DSA (RFC 9881)
+// private key: seed and expanded key.
+type keyBoth struct {
 	Seed     []byte
 	Expanded []byte
 }
 
 // ParseKeyPairPEM parses the first PEM block of b as an unencrypted private
 // key: "PRIVATE KEY" (PKCS#8) for ML-KEM-768/1024, X25519 and the NIST curves,
-// or "EC PRIVATE KEY" (SEC 1). An ML-KEM key must contain its 64-byte seed
-// (the seed-only or the seed-and-expanded form of RFC 9935); the
-// expanded-only form fails with ErrUnsupported, because crypto/mlkem builds
-// keys from seeds only. With both forms present, the expanded key must match
-// the seed.
+// or "EC PRIVATE KEY" (SEC 1). An ML-KEM key may be in any of the three forms
+// of RFC 9935: its 64-byte seed, its expanded decapsulation key
+// (mlkemexp.go) or both; with both, the expanded key must be the one the
+// seed makes.
 func ParseKeyPairPEM(b []byte) (*KeyPair, error) {
 	blk, _ := pem.Decode(b)
 	if blk == nil {
@@ -86,49 +87,62 @@ func ParseKeyPairPEM(b []byte) (*KeyPair, error) {
 		}
 		return ecKeyPair(key)
 	}
-	var raw asn1.RawValue
-	if rest, err := asn1.Unmarshal(p.PrivateKey, &raw); err != nil || len(rest) > 0 {
-		return nil, fmt.Errorf("%w: %s private key", ErrInvalidKey, k)
+	if len(p.Algorithm.Parameters.FullBytes) != 0 {
+		return nil, fmt.Errorf("%w: %s private key with algorithm parameters", ErrInvalidKey, k)
 	}
-	var seed, expanded []byte
-	switch {
-	case raw.Class == asn1.ClassContextSpecific && raw.Tag == 0 && !raw.IsCompound: // seed [0] IMPLICIT OCTET STRING
-		seed = raw.Bytes
-	case raw.Class == asn1.ClassUniversal && raw.Tag == asn1.TagOctetString:
-		return nil, fmt.Errorf("%w: %s private key without its seed", ErrUnsupported, k)
-	case raw.Class == asn1.ClassUniversal && raw.Tag == asn1.TagSequence:
-		var both mlkemBoth
-		if rest, err := asn1.Unmarshal(raw.FullBytes, &both); err != nil || len(rest) > 0 {
-			return nil, fmt.Errorf("%w: %s private key", ErrInvalidKey, k)
-		}
-		seed, expanded = both.Seed, both.Expanded
-	default:
-		return nil, fmt.Errorf("%w: %s private key", ErrInvalidKey, k)
+	seed, expanded, err := parseKeyChoice(p.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s private key: %w", ErrInvalidKey, k, err)
+	}
+	if seed == nil {
+		return newExpandedKeyPair(k, expanded)
 	}
 	kp, err := NewKeyPair(k, seed)
 	if err != nil {
 		return nil, err
 	}
-	if expanded != nil && !expandedMatches(kp, expanded, seed) {
-		return nil, fmt.Errorf("%w: %s expanded key does not match its seed", ErrInvalidKey, k)
+	if expanded != nil && !bytes.Equal(expanded, expandSeed(k, seed)) {
+		return nil, fmt.Errorf("%w: %s private key: its expanded key does not match its seed", ErrInvalidKey, k)
 	}
 	return kp, nil
 }
 
-// expandedMatches checks the parts of an expanded ML-KEM decapsulation key
-// (FIPS 203: dk_PKE ‖ ek ‖ H(ek) ‖ z) that can be compared without
-// re-deriving dk_PKE: ek, and z, the second half of the seed.
-func expandedMatches(kp *KeyPair, dk, seed []byte) bool {
-	var ek []byte
-	if kp.dk768 != nil {
-		ek = kp.pub.ek768.Bytes()
-	} else {
-		ek = kp.pub.ek1024.Bytes()
+// parseKeyChoice parses the private key of a PKCS#8 ML-KEM (RFC 9935) or
+// ML-DSA (RFC 9881) key, a CHOICE of three forms:
+//
+//	seed         [0] IMPLICIT OCTET STRING
+//	expandedKey  OCTET STRING
+//	both         SEQUENCE { seed OCTET STRING, expandedKey OCTET STRING }
+//
+// It returns the seed, the expanded key or both (nil for an absent part),
+// with no trailing bytes; the caller checks the lengths.
+func parseKeyChoice(der []byte) (seed, expanded []byte, err error) {
+	var raw asn1.RawValue
+	if rest, err := asn1.Unmarshal(der, &raw); err != nil || len(rest) > 0 {
+		return nil, nil, errors.New("malformed private key")
 	}
-	pke := len(ek) - 32 // dk_PKE has k·384 bytes, ek k·384 + 32
-	return len(dk) == pke+len(ek)+64 &&
-		bytes.Equal(dk[pke:pke+len(ek)], ek) &&
-		bytes.Equal(dk[len(dk)-32:], seed[32:])
+	switch {
+	case raw.Class == asn1.ClassContextSpecific && raw.Tag == 0 && !raw.IsCompound:
+		if len(raw.Bytes) == 0 {
+			return nil, nil, errors.New("empty seed")
+		}
+		return raw.Bytes, nil, nil
+	case raw.Class == asn1.ClassUniversal && raw.Tag == asn1.TagOctetString && !raw.IsCompound:
+		if len(raw.Bytes) == 0 {
+			return nil, nil, errors.New("empty expanded key")
+		}
+		return nil, raw.Bytes, nil
+	case raw.Class == asn1.ClassUniversal && raw.Tag == asn1.TagSequence && raw.IsCompound:
+		var both keyBoth
+		if rest, err := asn1.Unmarshal(raw.FullBytes, &both); err != nil || len(rest) > 0 {
+			return nil, nil, errors.New("malformed seed and expanded key")
+		}
+		if len(both.Seed) == 0 || len(both.Expanded) == 0 {
+			return nil, nil, errors.New("empty seed or expanded key")
+		}
+		return both.Seed, both.Expanded, nil
+	}
+	return nil, nil, errors.New("neither seed nor expanded key")
 }
 
 // ecKeyPair turns a parsed X25519 or NIST-curve private key into a KeyPair.

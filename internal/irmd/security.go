@@ -17,7 +17,7 @@ import (
 //
 //	<dir>/server/<name>/enc.conf        the accepting side's policy
 //	<dir>/server/<name>/kex.key.pem     its static KEM key (kem_mode=client;
-//	                                    .raw for a hybrid: not loadable here)
+//	                                    kex.key.raw for a hybrid)
 //	<dir>/client/<name>/enc.conf        the allocating side's policy
 //	<dir>/client/<name>/kex.srv.pub.pem the server's static KEM public key
 //	                                    (.raw for a hybrid)
@@ -212,17 +212,24 @@ func (d *Daemon) serverServe(name string, req []byte) ([]byte, oap.Result, oerr.
 	}
 	opt := oap.ServeOptions{Now: time.Now(), Replay: d.replay, Enc: cfg, Creds: creds, Trust: d.trust,
 		Static: func(raw bool) (*crypt.KeyPair, error) {
-			if raw {
-				return nil, fmt.Errorf("%w: raw hybrid private keys (kex.key.raw)", crypt.ErrUnsupported)
-			}
 			if err := crypt.CheckName(name); err != nil {
 				return nil, err
 			}
-			b, err := readKeyFile(d.secDir().KexKeyPath(name, false))
+			path := d.secDir().KexKeyPath(name, raw)
+			b, err := readKeyFile(path)
 			if err != nil {
 				return nil, err
 			}
-			return crypt.ParseKeyPairPEM(b)
+			var kp *crypt.KeyPair
+			if raw {
+				kp, err = crypt.ParseRawKeyPair(b)
+			} else {
+				kp, err = crypt.ParseKeyPairPEM(b)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			return kp, nil
 		}}
 	resp, res, err := oap.Serve(req, opt)
 	if err != nil {

@@ -34,6 +34,15 @@ func writeSec(t *testing.T, d *Daemon, side, name, file, content string) {
 	}
 }
 
+func readSec(t *testing.T, d *Daemon, side, name, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(d.cfg.SecurityDir, side, name, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestSecDir: names that would leave the security directory have no
 // policy and no credentials, whatever lies where their path would lead;
 // the default directory is the reference's.
@@ -173,6 +182,68 @@ func TestClientEncapsulationFiles(t *testing.T) {
 	cres, ok := d.clientFinish("k", st, resp)
 	if !ok || !res.Encrypted() || !bytes.Equal(cres.Key, res.Key) {
 		t.Fatalf("keys: client %+v server %+v", cres, res)
+	}
+}
+
+// TestClientEncapsulationExpandedKeys: the server's static key may be kept
+// without its seed: the hybrid's raw kex.key.raw (OpenSSL's form, with the
+// expanded ML-KEM key) and an expanded-only ML-KEM PKCS#8 kex.key.pem both
+// serve a kem_mode = client allocation; a damaged raw key is refused with
+// a log line naming the file.
+func TestClientEncapsulationExpandedKeys(t *testing.T) {
+	d, log := secDaemon(t)
+	for _, c := range []struct {
+		name, conf string
+		kex        crypt.Kex
+	}{
+		{"hyb", "kex = X25519MLKEM768\nkem_mode = client\n", crypt.X25519MLKEM768},
+		{"exp", "kex = ML-KEM-768\nkem_mode = client\n", crypt.MLKEM768},
+	} {
+		writeSec(t, d, "client", c.name, "enc.conf", c.conf)
+		writeSec(t, d, "server", c.name, "enc.conf", c.conf)
+		kp, err := crypt.GenerateKeyPair(c.kex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.kex.IsHybrid() {
+			raw, err := kp.MarshalRaw()
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeSec(t, d, "client", c.name, "kex.srv.pub.raw", string(kp.PublicKey().Bytes()))
+			writeSec(t, d, "server", c.name, "kex.key.raw", string(raw))
+		} else {
+			key, err := crypt.MarshalKEMPrivateKeyPEM(kp, crypt.FormExpanded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: kp.PublicKey().Bytes()})
+			writeSec(t, d, "client", c.name, "kex.srv.pub.pem", string(pub))
+			writeSec(t, d, "server", c.name, "kex.key.pem", string(key))
+		}
+		req, st, e := d.clientRequest(c.name)
+		if e != 0 {
+			t.Fatalf("%s: client request: %v\n%s", c.name, e, log)
+		}
+		resp, res, e := d.serverServe(c.name, req)
+		if e != 0 {
+			t.Fatalf("%s: serve: %v\n%s", c.name, e, log)
+		}
+		cres, ok := d.clientFinish(c.name, st, resp)
+		if !ok || !res.Encrypted() || res.Kex != c.kex || !bytes.Equal(cres.Key, res.Key) {
+			t.Fatalf("%s: keys: client %+v server %+v", c.name, cres, res)
+		}
+	}
+	// A raw key whose H(ek) does not match is refused, and said so.
+	raw := []byte(readSec(t, d, "server", "hyb", "kex.key.raw"))
+	raw[1152+1184] ^= 1
+	writeSec(t, d, "server", "hyb", "kex.key.raw", string(raw))
+	req, _, _ := d.clientRequest("hyb")
+	if _, _, e := d.serverServe("hyb", req); e != oerr.ECRYPT {
+		t.Fatalf("damaged raw key: %v", e)
+	}
+	if !strings.Contains(log.String(), "kex.key.raw: crypt: invalid key material: ML-KEM-768 expanded private key: the hash of its encapsulation key does not match") {
+		t.Errorf("log does not say what is wrong with the key:\n%s", log)
 	}
 }
 
