@@ -26,12 +26,13 @@ import (
 // `openssl ecparam -genkey` writes, are skipped, as OpenSSL does). In OAP
 // the certificate travels as DER in the crt field.
 //
-// Key types: ECDSA on P-256, P-384 and P-521, Ed25519 and RSA. ML-DSA and
-// SLH-DSA (the reference's post-quantum signatures) are recognised and
-// refused with ErrUnsupported for our own keys, ErrCertificate for a peer's
-// certificate: the Go standard library (go1.26) has ML-DSA only in an
-// internal package, and no maintained implementation is in this module's
-// dependencies.
+// Key types: ECDSA on P-256, P-384 and P-521, Ed25519, RSA and ML-DSA-44,
+// -65 and -87 (mldsa.go; crypto/x509 parses a certificate with an ML-DSA key
+// but leaves its PublicKey nil and cannot check ML-DSA signatures, so
+// ParseCertificate fills in the key and the trust store checks such chains
+// itself, see pqchain.go). SLH-DSA (the reference's other post-quantum
+// signature) is recognised and refused with ErrUnsupported for our own keys,
+// ErrCertificate for a peer's certificate.
 
 // Size limits, in bytes. OAP headers travel in one IPCP message of at most
 // 10240 bytes, so a certificate or signature larger than MaxCertLen or
@@ -47,8 +48,8 @@ const (
 )
 
 // Public-key algorithm identifiers of the post-quantum signature schemes
-// (NIST CSOR, 2.16.840.1.101.3.4.3.x), recognised only to name them in
-// errors.
+// (NIST CSOR, 2.16.840.1.101.3.4.3.x), to name them in errors; ML-DSA
+// (.17 to .19) is supported.
 var pqSignatureOIDs = map[string]string{
 	"2.16.840.1.101.3.4.3.17": "ML-DSA-44",
 	"2.16.840.1.101.3.4.3.18": "ML-DSA-65",
@@ -110,12 +111,18 @@ func checkPublicKey(pub any) error {
 		}
 		return nil
 	}
+	if mldsaOf(pub) != nil {
+		return nil
+	}
 	return fmt.Errorf("%s keys are not supported", KeyType(pub))
 }
 
 // KeyType names a public key's type as the errors and ocert show it:
-// "ECDSA P-256", "Ed25519", "RSA-3072".
+// "ECDSA P-256", "Ed25519", "RSA-3072", "ML-DSA-65".
 func KeyType(pub crypto.PublicKey) string {
+	if p := mldsaOf(pub); p != nil {
+		return p.name
+	}
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		return "ECDSA " + k.Curve.Params().Name
@@ -130,8 +137,9 @@ func KeyType(pub crypto.PublicKey) string {
 // ParseCertificate parses one DER certificate as carried in an OAP header.
 // It refuses, with ErrCertificate, empty and oversized input, trailing
 // bytes, malformed DER and certificates whose key this build cannot use
-// (ML-DSA and SLH-DSA are named as such). It does not check trust: see
-// TrustStore.VerifyPeer.
+// (SLH-DSA is named as such). For an ML-DSA key it sets PublicKey (left
+// nil by crypto/x509); PublicKeyAlgorithm stays UnknownPublicKeyAlgorithm.
+// It does not check trust: see TrustStore.VerifyPeer.
 func ParseCertificate(der []byte) (*x509.Certificate, error) {
 	switch {
 	case len(der) == 0:
@@ -143,7 +151,10 @@ func ParseCertificate(der []byte) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
-	if c.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm {
+	if err := fillMLDSAKey(c); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
+	}
+	if c.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm && c.PublicKey == nil {
 		if name, ok := pqSignatureOIDs[spkiAlgorithm(c.RawSubjectPublicKeyInfo, false)]; ok {
 			return nil, fmt.Errorf("%w: %s certificates are not supported by this build", ErrCertificate, name)
 		}
@@ -181,9 +192,10 @@ func firstPEM(b []byte, accept func(string) bool) *pem.Block {
 }
 
 // ParsePrivateKeyPEM parses the first private-key block of a PEM file as a
-// signing key: ECDSA (P-256/384/521), Ed25519 or RSA (at least 2048 bits).
-// Encrypted keys are refused with ErrInvalidKey, post-quantum keys with
-// ErrUnsupported.
+// signing key: ECDSA (P-256/384/521), Ed25519, RSA (at least 2048 bits) or
+// ML-DSA-44/65/87 (PKCS#8 in any of the three forms of RFC 9881, see
+// mldsa.go). Encrypted keys are refused with ErrInvalidKey, SLH-DSA keys
+// with ErrUnsupported.
 func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
 	blk := firstPEM(b, func(t string) bool {
 		return t == "PRIVATE KEY" || t == "EC PRIVATE KEY" || t == "RSA PRIVATE KEY" || t == "ENCRYPTED PRIVATE KEY"
@@ -201,6 +213,19 @@ func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
 	case "RSA PRIVATE KEY":
 		key, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
 	default:
+		var p pkcs8
+		if rest, err := asn1.Unmarshal(blk.Bytes, &p); err == nil && len(rest) == 0 {
+			if ps := mldsaByOID(p.Algorithm.Algorithm); ps != nil {
+				if len(p.Algorithm.Parameters.FullBytes) != 0 {
+					return nil, fmt.Errorf("%w: %s private key with algorithm parameters", ErrInvalidKey, ps.name)
+				}
+				k, err := parseMLDSAPrivateKey(ps, p.PrivateKey)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
+				}
+				return k, nil
+			}
+		}
 		if name, ok := pqSignatureOIDs[spkiAlgorithm(blk.Bytes, true)]; ok {
 			return nil, fmt.Errorf("%w: %s signing keys", ErrUnsupported, name)
 		}
@@ -237,7 +262,7 @@ func (c *Credentials) Name() string { return c.Cert.Subject.CommonName }
 // error wraps ErrNoCredentials and fs.ErrNotExist and names the missing
 // file: that side is then unauthenticated, as with the reference (both files
 // must exist). A file that exists but cannot be used fails with
-// ErrCertificate or ErrInvalidKey (ErrUnsupported for ML-DSA keys); so does
+// ErrCertificate or ErrInvalidKey (ErrUnsupported for SLH-DSA keys); so does
 // a key that does not belong to the certificate. The files are read again
 // for every flow allocation, so replacing them takes effect at once.
 func LoadCredentials(crtPath, keyPath string) (*Credentials, error) {

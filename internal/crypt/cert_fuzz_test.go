@@ -3,6 +3,9 @@ package crypt
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"testing"
 )
@@ -13,8 +16,9 @@ import (
 func FuzzVerifyPeer(f *testing.F) {
 	p := newPKI(f, "p256")
 	e := newPKI(f, "ed25519")
-	store := NewTrustStore(p.ca.Cert, p.im.Cert, e.ca.Cert, e.im.Cert)
-	for _, der := range [][]byte{p.leaf.DER(), e.leaf.DER(), p.im.DER(), p.ca.DER(), mldsaCertDER(f), {0x30, 0x80}, nil} {
+	m := mldsaPKI(f, "mldsa44", "p256", "mldsa65") // a mixed chain
+	store := NewTrustStore(p.ca.Cert, p.im.Cert, e.ca.Cert, e.im.Cert, m.ca.Cert, m.im.Cert)
+	for _, der := range [][]byte{p.leaf.DER(), e.leaf.DER(), p.im.DER(), p.ca.DER(), mldsaCertDER(f), m.leaf.DER(), m.im.DER(), m.ca.DER(), {0x30, 0x80}, nil} {
 		f.Add(der)
 	}
 	f.Fuzz(func(t *testing.T, der []byte) {
@@ -40,7 +44,8 @@ func FuzzVerifyPeer(f *testing.F) {
 // verifies over a message it was not made for.
 func FuzzVerifySignature(f *testing.F) {
 	keys := signers(f)
-	names := []string{"p256", "p384", "p521", "ed25519", "rsa2048"}
+	keys["mldsa44"], keys["mldsa65"] = mustKey(f, "mldsa44"), mustKey(f, "mldsa65")
+	names := []string{"p256", "p384", "p521", "ed25519", "rsa2048", "mldsa44", "mldsa65"}
 	msg := []byte("OAP signed region")
 	for i, n := range names {
 		for j, md := range allMD {
@@ -79,6 +84,8 @@ func FuzzParseCertificatePEM(f *testing.F) {
 	f.Add(CertificatePEM(p.leaf.Cert))
 	f.Add(append([]byte("junk\n"), CertificatePEM(p.ca.Cert)...))
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"))
+	f.Add(readVector(f, "ML-DSA-44.crt"))
+	f.Add(readVector(f, "ML-DSA-65.crt"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := ParseCertificatePEM(b)
 		if err != nil {
@@ -91,5 +98,45 @@ func FuzzParseCertificatePEM(f *testing.F) {
 			t.Fatalf("parsed certificate does not parse again: %v", err)
 		}
 		_, _ = CommonName(c)
+	})
+}
+
+// FuzzParsePrivateKeyPEM: key.pem never panics the loader (ML-DSA's three
+// forms and their checks included); a refusal wraps ErrInvalidKey or
+// ErrUnsupported; a key that loads signs what its public key verifies.
+func FuzzParsePrivateKeyPEM(f *testing.F) {
+	for _, alg := range []string{"p256", "ed25519", "mldsa44"} {
+		b, err := PrivateKeyPEM(mustKey(f, alg))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	key := mldsaSets[0].fromSeed(seq(32))
+	for _, form := range []KeyForm{FormExpanded, FormBoth} {
+		inner, _ := marshalKeyChoice(form, seq(32), mldsaPrivateBytes(key))
+		der, _ := asn1.Marshal(pkcs8{Algorithm: pkix.AlgorithmIdentifier{Algorithm: oidMLDSA44}, PrivateKey: inner})
+		f.Add(pemBlock("PRIVATE KEY", der))
+	}
+	f.Add(readVector(f, "bad-ML-DSA-44-2.priv"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, err := ParsePrivateKeyPEM(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidKey) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("refusal %v wraps neither ErrInvalidKey nor ErrUnsupported", err)
+			}
+			return
+		}
+		msg := []byte("OAP signed region")
+		sig, err := Sign(k, 0, msg)
+		if err != nil {
+			if _, rsa := k.Public().(*rsa.PublicKey); rsa {
+				return
+			}
+			t.Fatalf("a loaded %s key does not sign: %v", KeyType(k.Public()), err)
+		}
+		if err := VerifyKey(k.Public(), 0, msg, sig); err != nil {
+			t.Fatalf("a loaded %s key's signature does not verify: %v", KeyType(k.Public()), err)
+		}
 	})
 }

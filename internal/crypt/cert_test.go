@@ -199,7 +199,13 @@ func TestIssueRefuses(t *testing.T) {
 // would send one.
 func mldsaCertDER(t testing.TB) []byte {
 	t.Helper()
-	oid := asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 18}
+	return pqCertDER(t, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 18}, 1952, 3309)
+}
+
+// pqCertDER builds a self-issued certificate of algorithm oid (key and
+// signature) with random key and signature bytes of the given sizes.
+func pqCertDER(t testing.TB, oid asn1.ObjectIdentifier, pubLen, sigLen int) []byte {
+	t.Helper()
 	type algID struct{ Algorithm asn1.ObjectIdentifier }
 	type validity struct{ NotBefore, NotAfter time.Time }
 	type spki struct {
@@ -216,7 +222,7 @@ func mldsaCertDER(t testing.TB) []byte {
 		PublicKey spki
 	}
 	name, _ := asn1.Marshal(pkix.Name{CommonName: srvName}.ToRDNSequence())
-	pub := make([]byte, 1952)
+	pub := make([]byte, pubLen)
 	rand.Read(pub)
 	tb, err := asn1.Marshal(tbs{2, big.NewInt(1), algID{oid}, asn1.RawValue{FullBytes: name},
 		validity{t0, t0.Add(time.Hour)}, asn1.RawValue{FullBytes: name},
@@ -224,7 +230,7 @@ func mldsaCertDER(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := make([]byte, 3309)
+	sig := make([]byte, sigLen)
 	rand.Read(sig)
 	der, err := asn1.Marshal(struct {
 		TBS    asn1.RawValue
@@ -237,21 +243,17 @@ func mldsaCertDER(t testing.TB) []byte {
 	return der
 }
 
-// ML-DSA is not supported: a peer's ML-DSA certificate is refused by name,
-// as are ML-DSA private keys.
-func TestMLDSAUnsupported(t *testing.T) {
+// A peer's ML-DSA certificate whose signature is random bytes is not
+// trusted; SLH-DSA certificates are refused by name.
+func TestPQCertificatesRefused(t *testing.T) {
 	p := newPKI(t, "p256")
 	_, err := NewTrustStore(p.ca.Cert).VerifyPeer(mldsaCertDER(t), srvName, t0)
-	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "ML-DSA-65 certificates are not supported") {
-		t.Fatalf("ML-DSA certificate: %v", err)
+	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "is not trusted") {
+		t.Fatalf("ML-DSA certificate with a random signature: %v", err)
 	}
-	// PKCS#8 with the ML-DSA-65 OID and a seed.
-	seed := make([]byte, 32)
-	inner, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, Bytes: seed})
-	der, _ := asn1.Marshal(pkcs8{Algorithm: pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 18}}, PrivateKey: inner})
-	_, err = ParsePrivateKeyPEM(pemBlock("PRIVATE KEY", der))
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "ML-DSA-65") {
-		t.Fatalf("ML-DSA key: %v", err)
+	_, err = NewTrustStore(p.ca.Cert).VerifyPeer(pqCertDER(t, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 20}, 32, 7856), srvName, t0)
+	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "SLH-DSA-SHA2-128s certificates are not supported") {
+		t.Fatalf("SLH-DSA certificate: %v", err)
 	}
 }
 

@@ -19,11 +19,19 @@ import (
 // shape of the reference's test PKI (ECDSA P-256, CN = name).
 
 // KeyAlgorithms lists the key types GenerateKey makes, default first.
-var KeyAlgorithms = []string{"p256", "p384", "ed25519"}
+var KeyAlgorithms = []string{"p256", "p384", "ed25519", "mldsa44", "mldsa65", "mldsa87"}
 
 // GenerateKey makes a new signing key: "p256" (ECDSA P-256), "p384"
-// (ECDSA P-384) or "ed25519".
+// (ECDSA P-384), "ed25519" or "mldsa44", "mldsa65", "mldsa87" (ML-DSA,
+// made from a random seed, which PrivateKeyPEM writes).
 func GenerateKey(alg string) (crypto.Signer, error) {
+	for i, name := range []string{"mldsa44", "mldsa65", "mldsa87"} {
+		if alg == name {
+			seed := make([]byte, mldsaSeedSize)
+			rand.Read(seed)
+			return mldsaSets[i].fromSeed(seed), nil
+		}
+	}
 	switch alg {
 	case "p256":
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -33,7 +41,7 @@ func GenerateKey(alg string) (crypto.Signer, error) {
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		return k, err
 	}
-	return nil, fmt.Errorf("%w: key type %q (want p256, p384 or ed25519)", ErrUnknownAlgorithm, alg)
+	return nil, fmt.Errorf("%w: key type %q (want p256, p384, ed25519, mldsa44, mldsa65 or mldsa87)", ErrUnknownAlgorithm, alg)
 }
 
 // Role is what an issued certificate is for.
@@ -52,7 +60,9 @@ const (
 // CAs get basic constraints CA:TRUE and key usage keyCertSign|cRLSign;
 // names get CA:FALSE, digitalSignature and the server or client extended
 // key usage. The issuer's key decides the signature algorithm
-// (ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for P-384, Ed25519).
+// (ecdsa-with-SHA256 for P-256, ecdsa-with-SHA384 for P-384, Ed25519,
+// ML-DSA). Certificates with an ML-DSA key or signature are built by
+// issueMLDSA (pqissue.go), with the same fields and extensions.
 func Issue(role Role, cn string, key crypto.Signer, issuer *Credentials, notBefore, notAfter time.Time) (*x509.Certificate, error) {
 	if cn == "" {
 		return nil, fmt.Errorf("%w: empty common name", ErrCertificate)
@@ -92,6 +102,9 @@ func Issue(role Role, cn string, key crypto.Signer, issuer *Credentials, notBefo
 	} else if role != RoleCA {
 		return nil, fmt.Errorf("%w: only a CA certificate is self-signed", ErrCertificate)
 	}
+	if mldsaOf(key.Public()) != nil || mldsaOf(signer.Public()) != nil {
+		return issueMLDSA(t, parent, key, signer)
+	}
 	der, err := x509.CreateCertificate(rand.Reader, t, parent, key.Public(), signer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
@@ -105,9 +118,14 @@ func CertificatePEM(c *x509.Certificate) []byte {
 }
 
 // PrivateKeyPEM returns key as an unencrypted PKCS#8 PEM "PRIVATE KEY"
-// block, the form OpenSSL writes and the reference reads.
+// block, the form OpenSSL writes and the reference reads (ML-DSA keys in
+// the seed form of RFC 9881, or expanded if the seed is not known).
 func PrivateKeyPEM(key crypto.Signer) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	marshal := x509.MarshalPKCS8PrivateKey
+	if mldsaOf(key.Public()) != nil {
+		marshal = func(any) ([]byte, error) { return marshalMLDSAPrivateKey(key) }
+	}
+	der, err := marshal(key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}

@@ -25,14 +25,22 @@ import (
 //	Ed25519  pure Ed25519 over msg itself (RFC 8032, 64 bytes); md must be 0,
 //	         as the reference cannot sign Ed25519 with a digest either
 //
-// ML-DSA and SLH-DSA keys (pure, no digest, in the reference) are not
-// supported by this build.
+//	ML-DSA   pure ML-DSA over msg itself (FIPS 204, empty context; 2420,
+//	         3309 or 4627 bytes), whatever md is: the reference passes no
+//	         digest for these keys ("provider-only" keys), so md may be 0 or
+//	         any digest and only serves the request hash
+//
+// SLH-DSA keys (pure too, in the reference) are not supported by this
+// build.
 
 // signHash returns the digest Sign and Verify apply for a key of type pub,
 // 0 for Ed25519 (no pre-hash), and the crypto.Hash that names it.
 func signHash(pub crypto.PublicKey, md Digest) (Digest, crypto.Hash, error) {
 	if md != 0 && !md.Known() {
 		return 0, 0, fmt.Errorf("%w: digest %s", ErrUnknownAlgorithm, md)
+	}
+	if mldsaOf(pub) != nil {
+		return 0, 0, nil // pure, md ignored
 	}
 	switch pub.(type) {
 	case ed25519.PublicKey:
@@ -75,7 +83,9 @@ func Sign(key crypto.Signer, md Digest, msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	var sig []byte
-	if md == 0 {
+	if p := mldsaOf(key.Public()); p != nil {
+		sig, err = p.sign(key, msg)
+	} else if md == 0 {
 		sig, err = key.Sign(rand.Reader, msg, crypto.Hash(0))
 	} else {
 		d, _ := md.Sum(msg)
@@ -109,6 +119,9 @@ func VerifyKey(pub crypto.PublicKey, md Digest, msg, sig []byte) error {
 		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	var ok bool
+	if p := mldsaOf(pub); p != nil {
+		ok = len(sig) == p.sigSize && p.verify(pub, msg, sig)
+	}
 	switch k := pub.(type) {
 	case ed25519.PublicKey:
 		ok = len(sig) == ed25519.SignatureSize && ed25519.Verify(k, msg, sig)

@@ -50,11 +50,17 @@ type TrustStore struct {
 	nRoots int
 	nInter int
 	seen   map[string]bool // DER of each certificate added, to count duplicates once
+	// For chains crypto/x509 cannot check (pqchain.go): every certificate
+	// in the order added, the trust anchors by DER, and whether any has an
+	// ML-DSA key or signature.
+	all    []*x509.Certificate
+	anchor map[string]bool
+	pq     bool
 }
 
 // NewTrustStore returns a store holding certs.
 func NewTrustStore(certs ...*x509.Certificate) *TrustStore {
-	s := &TrustStore{roots: x509.NewCertPool(), inter: x509.NewCertPool(), seen: map[string]bool{}}
+	s := &TrustStore{roots: x509.NewCertPool(), inter: x509.NewCertPool(), seen: map[string]bool{}, anchor: map[string]bool{}}
 	for _, c := range certs {
 		s.Add(c)
 	}
@@ -70,8 +76,12 @@ func (s *TrustStore) Add(c *x509.Certificate) {
 		return
 	}
 	s.seen[id] = true
+	fillMLDSAKey(c) // a malformed ML-DSA key stays nil: chains through c fail
+	s.all = append(s.all, c)
+	s.pq = s.pq || involvesMLDSA(c)
 	if selfSigned(c) {
 		s.roots.AddCert(c)
+		s.anchor[id] = true
 		s.nRoots++
 	} else {
 		s.inter.AddCert(c)
@@ -80,8 +90,7 @@ func (s *TrustStore) Add(c *x509.Certificate) {
 }
 
 func selfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawSubject, c.RawIssuer) &&
-		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+	return bytes.Equal(c.RawSubject, c.RawIssuer) && checkSignatureFrom(c, c) == nil
 }
 
 // Len returns the number of trust anchors and of other certificates.
@@ -95,7 +104,7 @@ func (s *TrustStore) Len() (anchors, intermediates int) { return s.nRoots, s.nIn
 // entry that is not a regular file, an unreadable, oversized or unparsable
 // file) fails with ErrCertificate and names the file, since the IRMd then
 // refuses to start. Certificates of key types this build cannot verify
-// (ML-DSA) are accepted into the store; chains through them fail later.
+// (SLH-DSA) are accepted into the store; chains through them fail later.
 func LoadTrustStore(dirs ...string) (*TrustStore, error) {
 	s := NewTrustStore()
 	for _, dir := range dirs {
@@ -125,6 +134,9 @@ func LoadTrustStore(dirs ...string) (*TrustStore, error) {
 				return nil, fmt.Errorf("%w: %s: no PEM CERTIFICATE block", ErrCertificate, path)
 			}
 			c, err := x509.ParseCertificate(blk.Bytes)
+			if err == nil {
+				err = fillMLDSAKey(c)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%w: %s: %w", ErrCertificate, path, err)
 			}
@@ -164,7 +176,12 @@ func (s *TrustStore) VerifyPeer(der []byte, wantName string, now time.Time) (*Pe
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, // no purpose check, as OpenSSL's default
 	})
-	if err != nil {
+	if err != nil && (s.pq || involvesMLDSA(c)) {
+		// crypto/x509 cannot check ML-DSA signatures: pqchain.go can.
+		if err := s.verifyChain(c, now); err != nil {
+			return nil, fmt.Errorf("%w: %q is not trusted: %v", ErrCertificate, name, err)
+		}
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: %q is not trusted: %s", ErrCertificate, name, explain(err, c, now))
 	}
 	if wantName != "" && name != wantName {

@@ -17,7 +17,11 @@ import (
 // digest: the side's enc.conf digest, or 0 without an enc.conf; with an
 // Ed25519 key always 0, since Ed25519 signs without a digest (the
 // reference fails to sign in that case; we send 0, which the reference
-// verifies as pure Ed25519).
+// verifies as pure Ed25519). An ML-DSA key signs pure whatever md_nid
+// says, as in the reference, so md_nid keeps the policy's digest and only
+// chooses the request hash. With ML-DSA-65 certificates on both sides and
+// an ML-KEM-768 exchange a message is about 10 KB (certificate 5.5 KB,
+// signature 3309 B), just inside one IPCP message.
 //
 // The receiver of a message with a certificate checks, in order, that the
 // certificate chains to its trust store at the current time
