@@ -54,9 +54,13 @@ Options:
                             (default ca.o7s for ca, im.o7s for im)
       --issuer CN           CA that signs: for im the root (default ca.o7s), for
                             name im.o7s if its key exists, else ca.o7s
-  -k, --key TYPE            key type: p256 (default), p384 or ed25519 (a reference
-                            server cannot sign with Ed25519 when the name has an
-                            enc.conf)
+  -k, --key TYPE            key type of the certificate made: p256 (default),
+                            p384, ed25519 (a reference server cannot sign with
+                            Ed25519 when the name has an enc.conf), or the
+                            post-quantum mldsa44, mldsa65, mldsa87 (ML-DSA,
+                            FIPS 204; read by OpenSSL 3.5 and later). The CA,
+                            the intermediate and each name may differ; the
+                            issuer's key decides the signature algorithm
       --days N              validity in days (default 3650 ca, 1825 im, 365 name)
   -f, --force               overwrite existing files
   -h, --help                print this help and exit
