@@ -37,7 +37,10 @@ type udpRelay struct {
 	mu     sync.Mutex
 	seen   [][]byte                          // payloads forwarded, in order
 	tamper atomic.Pointer[func([]byte) bool] // b→a data: true if it changed the payload
-	done   chan struct{}
+	// tamperMgmt sees b→a management datagrams (flow replies with their
+	// OAP response at the end) after the zero EID.
+	tamperMgmt atomic.Pointer[func([]byte) bool]
+	done       chan struct{}
 }
 
 func startRelay(t *testing.T, ip, ipA, ipB string, port int) *udpRelay {
@@ -70,6 +73,9 @@ func (r *udpRelay) run() {
 			to = r.a
 			// Data packets start with a non-zero endpoint id.
 			if f := r.tamper.Load(); f != nil && n > 4 && !bytes.Equal(p[:4], []byte{0, 0, 0, 0}) {
+				(*f)(p[4:])
+			}
+			if f := r.tamperMgmt.Load(); f != nil && n > 4 && bytes.Equal(p[:4], []byte{0, 0, 0, 0}) {
 				(*f)(p[4:])
 			}
 		}
