@@ -20,10 +20,13 @@
 //	rotation.go    the key-rotation state machine
 //	config.go      enc.conf parsing and its checks
 //	cert.go        certificates and signing keys: parsing, size limits, Credentials
+//	mldsa.go       ML-DSA-44/65/87 keys and signatures, their X.509 and PKCS#8 forms
 //	sign.go        OAP signatures: Sign and Verify with the reference's digest rules
 //	truststore.go  the CA and intermediate store; VerifyPeer (chain, dates, CN)
+//	pqchain.go     chain checks crypto/x509 cannot do: ML-DSA signatures
 //	secdir.go      the security directory's layout and loaders
 //	issue.go       making keys and certificates (cmd/ocert, tests)
+//	pqissue.go     certificates with an ML-DSA key or signature
 //	errors.go      sentinel errors and their errno values
 //
 // # Algorithms
@@ -38,7 +41,8 @@
 // ML-KEM-512 (crypto/mlkem has 768 and 1024 only). They keep their names,
 // so enc.conf naming them fails with ErrUnsupported (-ENOTSUP), not as a
 // syntax error. ChaCha20-Poly1305 and BLAKE2 come from golang.org/x/crypto;
-// the rest is the standard library.
+// ML-DSA, and ML-KEM decapsulation from an expanded key, from
+// github.com/cloudflare/circl (pure Go); the rest is the standard library.
 //
 // # Key exchange
 //
@@ -90,12 +94,20 @@
 // A name's Credentials (its certificate and crypto.Signer key, from crt.pem
 // and key.pem of the SecurityDir) sign OAP headers: Sign(key, md, signed
 // region), where md is the header's md_nid (ECDSA and RSA over that digest,
-// SHA-256 for 0; Ed25519 pure, md 0 only). The receiver checks the
-// certificate with TrustStore.VerifyPeer (chain to a self-signed
-// certificate of the CA and intermediate directories, validity at the
-// given time, CA rights, and for the client CN = the name it allocated
-// to), then Verify(peer.Cert, md, signed region, signature). ML-DSA and
-// SLH-DSA are refused by name: the standard library has no public ML-DSA.
+// SHA-256 for 0; Ed25519 pure, md 0 only; ML-DSA pure whatever md is). The
+// receiver checks the certificate with TrustStore.VerifyPeer (chain to a
+// self-signed certificate of the CA and intermediate directories, validity
+// at the given time, CA rights, and for the client CN = the name it
+// allocated to), then Verify(peer.Cert, md, signed region, signature).
+//
+// ML-DSA (RFC 9881) rides on crypto/x509 where it can: a certificate with
+// an ML-DSA key parses with PublicKey nil, which ParseCertificate (and the
+// trust store, for its own certificates) fills with circl's key; a chain
+// crypto/x509 cannot verify because an ML-DSA signature is in it is
+// checked by pqchain.go with the same rules; Issue builds certificates
+// with ML-DSA in them by letting crypto/x509 make the TBSCertificate with a
+// stand-in key and replacing the key and signature algorithm (pqissue.go).
+// SLH-DSA is refused by name.
 //
 // # Errors
 //
