@@ -223,6 +223,13 @@ func TestMLDSAChains(t *testing.T) {
 	leafByLeaf := mustIssue(t, RoleServer, "x.o7s", "mldsa65", p.leaf, t0.Add(-time.Hour), t0.Add(time.Hour))
 	imUnderIM := mustIssue(t, RoleIntermediate, "im2.o7s", "mldsa65", p.im, t0.Add(-time.Hour), t0.Add(time.Hour))
 	leafUnderIM2 := mustIssue(t, RoleServer, srvName, "mldsa65", imUnderIM, t0.Add(-time.Hour), t0.Add(time.Hour))
+	// A store with ML-DSA and classical chains: a classical chain
+	// crypto/x509 refuses is refused for its reason.
+	classical, stranger := newPKI(t, "p256"), newPKI(t, "p256")
+	mixed := NewTrustStore(p.ca.Cert, p.im.Cert, classical.ca.Cert, classical.im.Cert)
+	if _, err := mixed.VerifyPeer(classical.leaf.DER(), srvName, t0); err != nil {
+		t.Errorf("classical chain in a store with ML-DSA: %v", err)
+	}
 	for _, c := range []struct {
 		name  string
 		der   []byte
@@ -230,6 +237,8 @@ func TestMLDSAChains(t *testing.T) {
 		now   time.Time
 		why   string
 	}{
+		{"classical, unknown CA", stranger.leaf.DER(), mixed, t0, "x509: certificate signed by unknown authority"},
+		{"classical, expired", classical.leaf.DER(), mixed, t0.Add(48 * time.Hour), "its certificate expired"},
 		{"tampered leaf", bad, store, t0, "does not verify"},
 		{"other CA", other.leaf.DER(), store, t0, "does not verify"},
 		{"expired leaf", p.leaf.DER(), store, t0.Add(48 * time.Hour), "its certificate expired"},

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,10 +33,12 @@ import (
 //     anchor), at most maxChainLen certificates long, no certificate twice.
 //
 // Mixed chains work both ways: an ECDSA CA may sign an ML-DSA certificate
-// and an ML-DSA CA an ECDSA one. Name constraints are not checked on these
-// chains (the certificates this project makes and the reference's test PKI
-// have none, and crypto/x509 checks them against subject alternative
-// names only, which OAP does not use).
+// and an ML-DSA CA an ECDSA one. A chain found this way must have ML-DSA
+// in it (a purely classical chain is crypto/x509's to judge, and its
+// reason for a refusal is the one reported). Name constraints are not
+// implemented here: an issuer with any is refused on these chains (the
+// certificates this project makes and the reference's test PKI have
+// none).
 
 const maxChainLen = 8
 
@@ -106,10 +109,24 @@ func checkSignatureFrom(c, parent *x509.Certificate) error {
 	return nil
 }
 
-// errUntrusted is a chain failure with the words to say why.
-type errUntrusted struct{ why string }
+// errUntrusted is a chain failure with the words to say why; pq marks a
+// failure at a step with ML-DSA in it, whose reason crypto/x509 cannot
+// give (VerifyPeer reports crypto/x509's reason for the others).
+type errUntrusted struct {
+	why string
+	pq  bool
+}
 
 func (e *errUntrusted) Error() string { return e.why }
+
+// tagPQ sets the pq mark of a chain failure.
+func tagPQ(err error, pq bool) error {
+	var u *errUntrusted
+	if errors.As(err, &u) {
+		u.pq = u.pq || pq
+	}
+	return err
+}
 
 // validity says whether c is valid at now, in the words of explain.
 func validity(c, leaf *x509.Certificate, now time.Time) error {
@@ -121,9 +138,9 @@ func validity(c, leaf *x509.Certificate, now time.Time) error {
 		what = fmt.Sprintf("the issuing CA %q's", c.Subject.CommonName)
 	}
 	if now.Before(c.NotBefore) {
-		return &errUntrusted{fmt.Sprintf("%s certificate is not yet valid (from %s; now %s)", what, c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
+		return &errUntrusted{why: fmt.Sprintf("%s certificate is not yet valid (from %s; now %s)", what, c.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
 	}
-	return &errUntrusted{fmt.Sprintf("%s certificate expired (%s; now %s)", what, c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
+	return &errUntrusted{why: fmt.Sprintf("%s certificate expired (%s; now %s)", what, c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
 }
 
 // verifyChain builds and checks a chain from leaf to a trust anchor of s
@@ -131,10 +148,10 @@ func validity(c, leaf *x509.Certificate, now time.Time) error {
 // most promising candidate failed.
 func (s *TrustStore) verifyChain(leaf *x509.Certificate, now time.Time) error {
 	if err := validity(leaf, leaf, now); err != nil {
-		return err
+		return tagPQ(err, involvesMLDSA(leaf))
 	}
 	if len(leaf.UnhandledCriticalExtensions) > 0 {
-		return &errUntrusted{fmt.Sprintf("unhandled critical extension %v", leaf.UnhandledCriticalExtensions[0])}
+		return &errUntrusted{fmt.Sprintf("unhandled critical extension %v", leaf.UnhandledCriticalExtensions[0]), involvesMLDSA(leaf)}
 	}
 	if s.anchor[string(leaf.Raw)] {
 		return nil // the leaf itself is trusted
@@ -151,14 +168,19 @@ func (s *TrustStore) extend(c *x509.Certificate, chain []*x509.Certificate, now 
 			continue
 		}
 		if err := checkIssuer(p, c, chain, now); err != nil {
-			last = err
+			last = tagPQ(err, involvesMLDSA(p) || involvesMLDSA(c))
 			continue
 		}
 		if s.anchor[string(p.Raw)] {
+			if !anyMLDSA(append(chain, p)) {
+				// crypto/x509 refused this chain: its verdict stands.
+				last = errClassicalChain
+				continue
+			}
 			return nil
 		}
 		if len(chain)+1 >= maxChainLen {
-			last = &errUntrusted{fmt.Sprintf("chain longer than %d certificates", maxChainLen)}
+			last = &errUntrusted{fmt.Sprintf("chain longer than %d certificates", maxChainLen), true}
 			continue
 		}
 		if err := s.extend(p, append(chain, p), now); err != nil {
@@ -168,9 +190,22 @@ func (s *TrustStore) extend(c *x509.Certificate, chain []*x509.Certificate, now 
 		return nil
 	}
 	if last == nil {
-		last = &errUntrusted{fmt.Sprintf("no chain to a trusted CA from its issuer %q", chain[0].Issuer.CommonName)}
+		last = &errUntrusted{fmt.Sprintf("no chain to a trusted CA from its issuer %q", chain[0].Issuer.CommonName), anyMLDSA(chain)}
 	}
 	return last
+}
+
+// errClassicalChain says that the only chains found have no ML-DSA in
+// them: crypto/x509 checked those, and its reason is the one to give.
+var errClassicalChain = errors.New("no chain with ML-DSA")
+
+func anyMLDSA(chain []*x509.Certificate) bool {
+	for _, c := range chain {
+		if involvesMLDSA(c) {
+			return true
+		}
+	}
+	return false
 }
 
 func inChain(c *x509.Certificate, chain []*x509.Certificate) bool {
@@ -187,26 +222,35 @@ func inChain(c *x509.Certificate, chain []*x509.Certificate) bool {
 func checkIssuer(p, c *x509.Certificate, chain []*x509.Certificate, now time.Time) error {
 	name := p.Subject.CommonName
 	if err := checkSignatureFrom(c, p); err != nil {
-		return &errUntrusted{fmt.Sprintf("the signature of %q by %q does not verify: %v", c.Subject.CommonName, name, err)}
+		return &errUntrusted{why: fmt.Sprintf("the signature of %q by %q does not verify: %v", c.Subject.CommonName, name, err)}
 	}
 	if err := validity(p, chain[0], now); err != nil {
 		return err
 	}
 	if !p.BasicConstraintsValid || !p.IsCA {
-		return &errUntrusted{fmt.Sprintf("the issuer %q is not a CA", name)}
+		return &errUntrusted{why: fmt.Sprintf("the issuer %q is not a CA", name)}
 	}
 	if p.KeyUsage != 0 && p.KeyUsage&x509.KeyUsageCertSign == 0 {
-		return &errUntrusted{fmt.Sprintf("the issuer %q may not sign certificates (no keyCertSign)", name)}
+		return &errUntrusted{why: fmt.Sprintf("the issuer %q may not sign certificates (no keyCertSign)", name)}
 	}
 	maxPath := p.MaxPathLen
 	if maxPath == 0 && !p.MaxPathLenZero {
 		maxPath = -1 // no constraint
 	}
 	if below := len(chain) - 1; maxPath >= 0 && below > maxPath {
-		return &errUntrusted{fmt.Sprintf("the issuer %q allows %d intermediate CAs below it, the chain has %d", name, maxPath, below)}
+		return &errUntrusted{why: fmt.Sprintf("the issuer %q allows %d intermediate CAs below it, the chain has %d", name, maxPath, below)}
 	}
 	if len(p.UnhandledCriticalExtensions) > 0 {
-		return &errUntrusted{fmt.Sprintf("the issuer %q has an unhandled critical extension %v", name, p.UnhandledCriticalExtensions[0])}
+		return &errUntrusted{why: fmt.Sprintf("the issuer %q has an unhandled critical extension %v", name, p.UnhandledCriticalExtensions[0])}
+	}
+	if hasNameConstraints(p) {
+		return &errUntrusted{why: fmt.Sprintf("the issuer %q has name constraints, which are not checked on chains with ML-DSA", name)}
 	}
 	return nil
+}
+
+func hasNameConstraints(c *x509.Certificate) bool {
+	return c.PermittedDNSDomainsCritical || len(c.PermittedDNSDomains) > 0 || len(c.ExcludedDNSDomains) > 0 ||
+		len(c.PermittedIPRanges) > 0 || len(c.ExcludedIPRanges) > 0 || len(c.PermittedEmailAddresses) > 0 ||
+		len(c.ExcludedEmailAddresses) > 0 || len(c.PermittedURIDomains) > 0 || len(c.ExcludedURIDomains) > 0
 }

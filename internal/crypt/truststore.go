@@ -176,14 +176,25 @@ func (s *TrustStore) VerifyPeer(der []byte, wantName string, now time.Time) (*Pe
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny}, // no purpose check, as OpenSSL's default
 	})
-	if err != nil && (s.pq || involvesMLDSA(c)) {
-		// crypto/x509 cannot check ML-DSA signatures: pqchain.go can.
-		if err := s.verifyChain(c, now); err != nil {
-			return nil, fmt.Errorf("%w: %q is not trusted: %v", ErrCertificate, name, err)
+	if err != nil {
+		why := explain(err, c, now)
+		if s.pq || involvesMLDSA(c) {
+			// crypto/x509 cannot check ML-DSA signatures: pqchain.go can.
+			perr := s.verifyChain(c, now)
+			if perr == nil {
+				return s.named(c, name, wantName)
+			}
+			if u := (*errUntrusted)(nil); errors.As(perr, &u) && u.pq {
+				why = perr.Error()
+			}
 		}
-	} else if err != nil {
-		return nil, fmt.Errorf("%w: %q is not trusted: %s", ErrCertificate, name, explain(err, c, now))
+		return nil, fmt.Errorf("%w: %q is not trusted: %s", ErrCertificate, name, why)
 	}
+	return s.named(c, name, wantName)
+}
+
+// named finishes VerifyPeer once c's chain is trusted: the name check.
+func (s *TrustStore) named(c *x509.Certificate, name, wantName string) (*Peer, error) {
 	if wantName != "" && name != wantName {
 		return nil, fmt.Errorf("%w: certificate is for %q, not %q", ErrCertificate, name, wantName)
 	}
