@@ -34,9 +34,10 @@ import (
 // A key that comes with its seed is made from the seed; with both forms the
 // expanded key must be the seed's. An expanded-only key is checked before
 // use: it must be a canonical encoding, tr must be the hash of the public
-// key it makes, and a signature it makes must verify under that public key
-// (this last test catches a damaged t0). Signatures are hedged (FIPS 204
-// randomised signing).
+// key it makes (from ρ, s1 and s2), and a signature it makes must verify
+// under that public key. t0 is checked only by that test signature: a t0
+// damaged so little that signatures still verify goes unnoticed, and is
+// harmless. Signatures are hedged (FIPS 204 randomised signing).
 //
 // Public and private keys are circl's types (*mldsa65.PublicKey and so
 // on): the private keys are crypto.Signers, the public keys have Equal.
