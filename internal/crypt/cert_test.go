@@ -251,6 +251,10 @@ func TestPQCertificatesRefused(t *testing.T) {
 	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "is not trusted") {
 		t.Fatalf("ML-DSA certificate with a random signature: %v", err)
 	}
+	_, err = ParseCertificate(pqCertDER(t, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 18}, 1951, 3309))
+	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "ML-DSA-65 public key of 15608 bits, want 1952 bytes") {
+		t.Fatalf("ML-DSA certificate with a short key: %v", err)
+	}
 	_, err = NewTrustStore(p.ca.Cert).VerifyPeer(pqCertDER(t, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 3, 20}, 32, 7856), srvName, t0)
 	if !errors.Is(err, ErrCertificate) || !strings.Contains(err.Error(), "SLH-DSA-SHA2-128s certificates are not supported") {
 		t.Fatalf("SLH-DSA certificate: %v", err)
