@@ -21,10 +21,11 @@ import (
 // a P-256 intermediate it signs, an ML-DSA-65 server certificate and an
 // ML-DSA-44 client certificate the intermediate signs, so both chains mix
 // ML-DSA and ECDSA both ways and both OAP messages carry ML-DSA
-// signatures. The intermediate is ECDSA for size: a udp4 datagram carries
-// at most 8980 bytes, and an ML-DSA-65 certificate signed with ML-DSA-65
-// (5.5 KB) plus the message's ML-DSA-65 signature (3309 B) and an OAP
-// header with kex data does not fit.
+// signatures. The intermediate is ECDSA so that the OAP messages (about
+// 6 KB) would also fit the reference's udp4 receive buffer (8980 bytes):
+// an ML-DSA-65 certificate signed with ML-DSA-65 (5.5 KB) plus the
+// message's ML-DSA-65 signature (3309 B) and kex data make about 9 KB,
+// which our udp4 IPCPs carry but the reference's would cut.
 
 // ocertIn runs ocert in dir (as the security directory) and returns a
 // helper that runs it with more arguments.
