@@ -52,24 +52,8 @@ func testReferenceBroadcast(t *testing.T, oursFirst bool) {
 			{"irm", "ipcp", "enroll", "name", "bc.ref", "layer", "bcl", "type", "broadcast", "autobind"},
 			{"irm", "ipcp", "connect", "name", "bc.ref", "dst", "bc.go", "component", "dt"},
 		} {
-			// The reference's udp4 IPCP sometimes drops our well-formed
-			// FLOW_REPLY as "from wrong source" and its irmd then times the
-			// allocation out (it fails so against its own peers too,
-			// TestRefRunFailure): the step is tried again, up to three
-			// times, each attempt judged by what the reference logged
-			// during it.
-			for try := 1; ; try++ {
-				off := r.logLen()
-				out, err := r.try(time.Minute, append([]string{"exec", r.name}, args...)...)
-				if err == nil {
-					break
-				}
-				if since := r.logSince(off); try < 3 && refOwnAllocFailure(since) {
-					t.Logf("reference: %s, attempt %d: %v, the reference's own udp4 failure; again:\n%s", strings.Join(args, " "), try, err, since)
-					retried[args[2]] = true
-					continue
-				}
-				t.Fatalf("reference: %s: %v\n%s\n%s", strings.Join(args, " "), err, out, explain())
+			if r.refStep(t, explain, args...) {
+				retried[stepVerb(args)] = true
 			}
 		}
 		in.WaitLog("Enrollment completed.", 10*time.Second)
@@ -81,22 +65,8 @@ func testReferenceBroadcast(t *testing.T, oursFirst bool) {
 			{"ipcp", "enroll", "name", "bc.go", "layer", "bcl", "type", "broadcast", "autobind"},
 			{"ipcp", "connect", "name", "bc.go", "dst", "bc.ref", "component", "dt"},
 		} {
-			// The reference's udp4 IPCP sometimes fails to answer a flow
-			// request its irmd accepted ("Failed to respond to flow
-			// request", under load): the step is tried again, up to three
-			// times.
-			for try := 1; ; try++ {
-				off := r.logLen()
-				out, errOut, code := in.Run("irm", args...)
-				if code == 0 {
-					break
-				}
-				if since := r.logSince(off); try < 3 && refOwnAllocFailure(since) {
-					t.Logf("irm %s, attempt %d: exit %d, the reference's own udp4 failure; again:\n%s", strings.Join(args, " "), try, code, since)
-					retried[args[1]] = true
-					continue
-				}
-				t.Fatalf("irm %s: exit %d\n%s%s\n%s", strings.Join(args, " "), code, out, errOut, explain())
+			if ourRefStep(t, r, in, explain, args...) {
+				retried[stepVerb(args)] = true
 			}
 		}
 		in.WaitLog("Enrolled in broadcast layer bcl through bcl", 10*time.Second)
@@ -158,24 +128,8 @@ func testReferenceBroadcast(t *testing.T, oursFirst bool) {
 		}
 	}
 	t.Logf("the reference's obc -l:\n%s", refOut())
-	var errs []string
-	for _, l := range broadcastErrors(in.Log()) {
-		if retried["enroll"] && strings.Contains(l, "Failed to enroll:") || retried["connect"] && strings.Contains(l, "Failed to connect") {
-			t.Logf("an error of an attempt the reference failed, tried again: %s", l)
-			continue
-		}
-		errs = append(errs, l)
-	}
+	errs := withoutRetried(t, broadcastErrors(in.Log()), retried)
 	if len(errs) != 0 {
 		t.Fatalf("our broadcast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 	}
-}
-
-// refOwnAllocFailure reports whether what the reference node logged during
-// a failed flow allocation names one of its udp4 IPCP's own failures,
-// which it shows against its own peers too: a well-formed FLOW_REPLY
-// dropped as "from wrong source", or a flow request its irmd accepted and
-// its IPCP failed to answer.
-func refOwnAllocFailure(refLog string) bool {
-	return strings.Contains(refLog, "from wrong source") || strings.Contains(refLog, "Failed to respond to flow request")
 }

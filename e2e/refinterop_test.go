@@ -348,6 +348,9 @@ func testReferenceUnicast(t *testing.T, oursFirst bool) {
 	for _, n := range []string{"uni", "uni.go", "uni.ref", "oping.go", "oping.ref"} {
 		r.run("exec", r.name, "irm", "name", "create", n)
 	}
+	// retried holds the steps tried again after the reference's own
+	// failure (refStep, ourRefStep; withoutRetried).
+	retried := map[string]bool{}
 	explain := func() string {
 		return fmt.Sprintf("our irmd log (tail):\n%s\nreference irmd log (tail):\n%s", lastLines(in.Log(), 25), r.logTail())
 	}
@@ -357,35 +360,16 @@ func testReferenceUnicast(t *testing.T, oursFirst bool) {
 		in.Irm("name", "register", "uni.go", "layer", "udp")
 		in.Irm("name", "register", "uni", "layer", "udp")
 		r.run("host", r.name, "uni", "10.99.0.2")
-		if out, err := r.try(time.Minute, "exec", r.name, "irm", "ipcp", "enroll", "name", "uni.ref", "layer", "uni", "autobind"); err != nil {
-			t.Fatalf("the reference's enrollment through our member: %v\n%s\n%s", err, out, explain())
-		}
+		retried["enroll"] = r.refStep(t, explain, "irm", "ipcp", "enroll", "name", "uni.ref", "layer", "uni", "autobind")
 		in.WaitLog("Enrollment completed.", 10*time.Second)
-		if out, err := r.try(time.Minute, "exec", r.name, "irm", "ipcp", "connect", "name", "uni.ref", "dst", "uni.go"); err != nil {
-			t.Fatalf("the reference's connect to our member: %v\n%s\n%s", err, out, explain())
-		}
+		retried["connect"] = r.refStep(t, explain, "irm", "ipcp", "connect", "name", "uni.ref", "dst", "uni.go")
 	} else {
 		r.run("exec", r.name, "irm", "ipcp", "bootstrap", "type", "unicast", "name", "uni.ref", "layer", "uni", "autobind")
 		r.run("exec", r.name, "irm", "name", "register", "uni.ref", "layer", "udp")
 		r.run("exec", r.name, "irm", "name", "register", "uni", "layer", "udp")
-		if out, errOut, code := in.Run("irm", "ipcp", "enroll", "name", "uni.go", "layer", "uni", "autobind"); code != 0 {
-			t.Fatalf("our enrollment through the reference's member: exit %d\n%s%s\n%s", code, out, errOut, explain())
-		}
+		retried["enroll"] = ourRefStep(t, r, in, explain, "ipcp", "enroll", "name", "uni.go", "layer", "uni", "autobind")
 		in.WaitLog("Enrolled in layer uni through uni", 10*time.Second)
-		// Under load the reference's udp4 IPCP once failed to answer the
-		// Data Transfer flow's request ("Failed to respond to flow
-		// request" in its log, after its irmd accepted it): the connect is
-		// tried again then, up to three times.
-		for try := 1; ; try++ {
-			out, errOut, code := in.Run("irm", "ipcp", "connect", "name", "uni.go", "dst", "uni.ref")
-			if code == 0 {
-				break
-			}
-			if try == 3 || !strings.Contains(explain(), "Failed to respond to flow request") {
-				t.Fatalf("our connect to the reference's member: exit %d\n%s%s\n%s", code, out, errOut, explain())
-			}
-			t.Logf("our connect to the reference's member: exit %d (the reference's IPCP failed to respond), again:\n%s%s", code, out, errOut)
-		}
+		retried["connect"] = ourRefStep(t, r, in, explain, "ipcp", "connect", "name", "uni.go", "dst", "uni.ref")
 	}
 	in.WaitLog("Data Transfer connection", 10*time.Second)
 
@@ -420,7 +404,7 @@ func testReferenceUnicast(t *testing.T, oursFirst bool) {
 		t.Fatalf("the reference's oping to our server across the layer: %v\n%s\n%s", err, rout, explain())
 	}
 	t.Logf("the reference's oping to our server: %s", lastLine(opingSummary.FindString(rout)))
-	if errs := unicastErrors(in.Log()); len(errs) != 0 {
+	if errs := withoutRetried(t, unicastErrors(in.Log()), retried); len(errs) != 0 {
 		t.Fatalf("our unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 	}
 }
@@ -460,6 +444,9 @@ func TestReferenceUnicastMiddle(t *testing.T) {
 	for _, n := range []string{"uni", "uni.go", "uni.go2", "uni.ref", "oping.right"} {
 		r.run("exec", r.name, "irm", "name", "create", n)
 	}
+	// retried holds the steps tried again after the reference's own
+	// failure (refStep, ourRefStep; withoutRetried).
+	retried := map[string]bool{}
 	explain := func() string {
 		return fmt.Sprintf("left irmd log (tail):\n%s\nright irmd log (tail):\n%s\nreference irmd log (tail):\n%s",
 			lastLines(left.Log(), 20), lastLines(rightIn.Log(), 20), r.logTail())
@@ -473,16 +460,16 @@ func TestReferenceUnicastMiddle(t *testing.T) {
 		{"irm", "name", "register", "uni.ref", "layer", "udp2"},
 		{"irm", "ipcp", "connect", "name", "uni.ref", "dst", "uni.go"},
 	} {
-		if out, err := r.try(time.Minute, append([]string{"exec", r.name}, args...)...); err != nil {
-			t.Fatalf("reference: %s: %v\n%s\n%s", strings.Join(args, " "), err, out, explain())
+		if r.refStep(t, explain, args...) {
+			retried[stepVerb(args)] = true
 		}
 	}
 	for _, args := range [][]string{
 		{"ipcp", "enroll", "name", "uni.go2", "dst", "uni.ref", "autobind"},
 		{"ipcp", "connect", "name", "uni.go2", "dst", "uni.ref"},
 	} {
-		if out, errOut, code := rightIn.Run("irm", args...); code != 0 {
-			t.Fatalf("right: irm %s: exit %d\n%s%s\n%s", strings.Join(args, " "), code, out, errOut, explain())
+		if ourRefStep(t, r, rightIn, explain, args...) {
+			retried[stepVerb(args)] = true
 		}
 	}
 	rightIn.Irm("name", "register", "oping.right", "layer", "uni")
@@ -500,7 +487,7 @@ func TestReferenceUnicastMiddle(t *testing.T) {
 	}
 	t.Logf("through the reference member: %s", lastLine(opingSummary.FindString(out)))
 	for _, in := range []*rig.Instance{left, rightIn} {
-		if errs := unicastErrors(in.Log()); len(errs) != 0 {
+		if errs := withoutRetried(t, unicastErrors(in.Log()), retried); len(errs) != 0 {
 			t.Fatalf("our unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 		}
 	}
