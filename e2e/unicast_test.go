@@ -61,6 +61,15 @@ func TestUnicastOneMember(t *testing.T) {
 	if errs := unicastErrors(e.Log()); len(errs) != 0 {
 		t.Fatalf("the unicast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 	}
+
+	// A connect that fails in the IPCP (no member answers to that name)
+	// says so in words, not as a bare "operation not permitted", and the
+	// irmd logs why.
+	out, errOut, code = e.Run("irm", "ipcp", "connect", "name", "u1", "dst", "nobody.uni")
+	if code != 1 || !strings.Contains(errOut, "the IPCP could not connect") {
+		t.Fatalf("irm ipcp connect to no member: exit %d\n%s%s", code, out, errOut)
+	}
+	e.WaitLog("Could not connect Management of IPCP", 10*time.Second)
 }
 
 // TestUnicastOverUDP: a unicast layer of two members on two hosts joined

@@ -191,6 +191,11 @@ func (c *Client) ConnectIPCP(ctx context.Context, pid int, dst, component string
 	req.Comp = proto.String(component)
 	req.Qosspec = ctrl.QoSToPB(q)
 	if _, err := c.call(ctx, req); err != nil {
+		if errors.Is(err, oerr.EPERM) {
+			// The irmd answers EPERM both when the IPCP failed to connect
+			// (the reference's mapping) and when the caller may not ask.
+			return fmt.Errorf("connect %s of IPCP %d to %q: the IPCP could not connect, or the request is not permitted (the irmd's log says which): %w", component, pid, dst, err)
+		}
 		return fmt.Errorf("connect %s of IPCP %d to %q: %w", component, pid, dst, err)
 	}
 	return nil

@@ -261,6 +261,13 @@ func (d *Daemon) connectIPCP(ctx context.Context, pid int, dst, comp string, q *
 		req.Code = pb.IpcpMsgCode_IPCP_DISCONNECT.Enum()
 	}
 	if _, err := d.ipcpCall(ctx, pid, req, timeout); err != nil {
+		// The reference's mapping: any failure of the IPCP is EPERM to the
+		// caller, so the reason is said here.
+		what := "connect"
+		if !connect {
+			what = "disconnect"
+		}
+		d.log.Error(fmt.Sprintf("Could not %s %s of IPCP %d to %s: %v.", what, comp, pid, dst, err))
 		return oerr.EPERM
 	}
 	if connect {
