@@ -56,6 +56,7 @@ package eth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -404,10 +405,22 @@ func (e *Eth) FlowAllocResp(_ context.Context, f *ipcp.Flow, response int32, pk 
 	if !ok {
 		return oerr.ENOTALLOC
 	}
+	m := wire.EthMgmt{Code: wire.EthFlowReply, SEID: fl.leid, DEID: fl.reid, Response: response, Data: pk}
+	if n := m.Len(e.Format); n > e.maxMgmt() {
+		// The answer (an OAP response with a KEM ciphertext and a
+		// certificate, say) does not fit a frame: refuse the flow in one
+		// that fits, so the requester learns it now and may propose
+		// something smaller, rather than wait for its timeout.
+		e.log.Error(fmt.Sprintf("Flow %d: the response of %d bytes does not fit a frame of this layer (%d): refused.",
+			f.ID, n, e.maxMgmt()))
+		m.Response, m.Data = -int32(oerr.EMSGSIZE), nil
+		err := e.sendMgmt(fl.peer, m)
+		e.remove(fl)
+		return errors.Join(fmt.Errorf("response of %d bytes: %w", n, oerr.EMSGSIZE), err)
+	}
 	if response == 0 {
 		e.startFlow(fl)
 	}
-	m := wire.EthMgmt{Code: wire.EthFlowReply, SEID: fl.leid, DEID: fl.reid, Response: response, Data: pk}
 	err := e.sendMgmt(fl.peer, m)
 	if response != 0 || err != nil {
 		e.remove(fl)

@@ -354,6 +354,21 @@ func TestEthRefusals(t *testing.T) {
 			if err := a.e.FlowAlloc(context.Background(), f4, h, qos.Raw, make([]byte, 1500)); !errors.Is(err, oerr.EMSGSIZE) || a.e.byID[4] != nil {
 				t.Fatalf("oversized request: %v", err)
 			}
+			// A response over the MTU (an OAP answer with a KEM ciphertext
+			// and a certificate): the requester is refused with EMSGSIZE at
+			// once, in a frame that fits, instead of waiting for its timeout.
+			f5, _ := newFlow(t, 5)
+			a.e.FlowAlloc(context.Background(), f5, h, qos.Raw, []byte("req"))
+			arr = recv(t, srv.irm.arrived, "request")
+			if err := srv.e.FlowAllocResp(context.Background(), arr.f, 0, make([]byte, 1500)); !errors.Is(err, oerr.EMSGSIZE) {
+				t.Fatalf("oversized response: %v", err)
+			}
+			if rep := recv(t, a.irm.replies, "refusal"); rep.id != 5 || rep.resp != -int32(oerr.EMSGSIZE) || len(rep.pk) != 0 {
+				t.Fatalf("refusal after an oversized response %+v", rep)
+			}
+			if srv.e.tab.len() != 0 {
+				t.Fatalf("the responder kept %d flows", srv.e.tab.len())
+			}
 		})
 	}
 }

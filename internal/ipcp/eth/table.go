@@ -125,10 +125,13 @@ func (e *Eth) appendHeader(b []byte, dst wire.EthAddr, leid, reid uint16, n int)
 	return wire.EthDIXHeader{Dst: dst, Src: e.mac, Ethertype: e.ethertype, EID: reid, Length: uint16(n)}.Append(b)
 }
 
+// maxMgmt is the largest management message this IPCP sends, bytes.
+func (e *Eth) maxMgmt() int { return min(e.maxSDU, wire.EthMgmtFrameSize) }
+
 // sendMgmt sends a management message to dst.
 func (e *Eth) sendMgmt(dst wire.EthAddr, m wire.EthMgmt) error {
 	n := m.Len(e.Format)
-	if n > min(e.maxSDU, wire.EthMgmtFrameSize) {
+	if n > e.maxMgmt() {
 		return fmt.Errorf("management message of %d bytes: %w", n, oerr.EMSGSIZE)
 	}
 	id := uint16(wire.EthDIXMgmtEID)

@@ -296,11 +296,20 @@ func (fa *FA) AllocResp(id int, response int32, pk []byte) error {
 	m := wire.FAMsg{Code: wire.FAFlowReply, REID: f.reid, SEID: f.seid, Response: response, Data: pk}
 	raddr := f.raddr
 	f.mu.Unlock()
+	var err error
 	if m.Len() > wire.FAMaxLen {
-		fa.remove(f)
-		return fmt.Errorf("fa: response data of %d bytes too long: %w", len(pk), oerr.EMSGSIZE)
+		err = fmt.Errorf("fa: response data of %d bytes too long: %w", len(pk), oerr.EMSGSIZE)
+	} else {
+		err = fa.sendMsg(raddr, m)
 	}
-	err := fa.sendMsg(raddr, m)
+	if errors.Is(err, oerr.EMSGSIZE) && m.Data != nil {
+		// The answer (an OAP response with a KEM ciphertext and a
+		// certificate, say) does not fit: refuse the flow in a message
+		// that fits, so the requester learns it now and may propose
+		// something smaller, rather than wait for its timeout.
+		m.Response, m.Data = -int32(oerr.EMSGSIZE), nil
+		err = errors.Join(err, fa.sendMsg(raddr, m))
+	}
 	if response != 0 || err != nil {
 		fa.remove(f)
 	}

@@ -219,6 +219,31 @@ func TestRefused(t *testing.T) {
 	}
 }
 
+// TestResponseTooLong: a response whose OAP data makes the FLOW_REPLY
+// longer than a member accepts reaches the requester at once as a
+// refusal with EMSGSIZE and no data (before, nothing was sent and the
+// requester waited for its timeout), so its IRMd may propose something
+// smaller.
+func TestResponseTooLong(t *testing.T) {
+	p := newPair(t, ca.None, nil)
+	if err := p.a.Alloc(65, hashB, qos.Raw, []byte("oap-req")); err != nil {
+		t.Fatal(err)
+	}
+	err := p.b.AllocResp(100, 0, make([]byte, wire.FAMaxLen))
+	if !errors.Is(err, oerr.EMSGSIZE) {
+		t.Errorf("response of %d bytes: %v, want EMSGSIZE", wire.FAMaxLen, err)
+	}
+	if r, ok := p.ua.replies[65]; !ok || r != -int32(oerr.EMSGSIZE) {
+		t.Fatalf("requester's reply %d (%v), want %d", r, ok, -int32(oerr.EMSGSIZE))
+	}
+	if pk := p.ua.rxPk[len(p.ua.rxPk)-1]; pk != "" {
+		t.Errorf("the refusal carried %d bytes of data", len(pk))
+	}
+	if p.a.Flows() != 0 || p.b.Flows() != 0 {
+		t.Errorf("flows left: %d, %d", p.a.Flows(), p.b.Flows())
+	}
+}
+
 // TestFlowUpdate: marked data makes the receiver send FLOW_UPDATEs, which
 // put the sender out of slow start with the receiver's level.
 func TestFlowUpdate(t *testing.T) {
