@@ -112,7 +112,7 @@ func TestAuthUDP(t *testing.T) {
 		ours.install(t, secB)
 		ours.issue(t, secB, crypt.Server, "auth.sec", "auth.sec", "p256")
 		ours.issue(t, secA, crypt.Client, "auth.sec", "client-a.o7s", "ed25519")
-		encConf(t, secA, "client", "auth.sec", "# defaults: digest sha256, Ed25519 signs with md 0\n")
+		encConf(t, secA, "client", "auth.sec", "# defaults: the post-quantum kex, digest sha256, Ed25519 signs with md 0\n")
 		encConf(t, secB, "server", "auth.sec", conf)
 		ours.issue(t, secB, crypt.Server, "peer.sec", "peer.sec", "p384")
 		ours.issue(t, secA, crypt.Client, "peer.sec", "client-a.o7s", "p256")
@@ -131,9 +131,9 @@ func TestAuthUDP(t *testing.T) {
 	}
 	eventually(t, "both irmds to log the authenticated, encrypted flow", func() bool {
 		return strings.Contains(s.a.Log(), "Flow to auth.sec authenticated: the server's certificate is for auth.sec.") &&
-			strings.Contains(s.a.Log(), "Flow to auth.sec encrypted: prime256v1, aes-256-gcm") &&
+			strings.Contains(s.a.Log(), "Flow to auth.sec encrypted: X25519MLKEM768, aes-256-gcm") &&
 			strings.Contains(s.b.Log(), "Flow request for auth.sec authenticated: the client's certificate is for client-a.o7s.") &&
-			strings.Contains(s.b.Log(), "Flow for auth.sec encrypted: prime256v1, aes-256-gcm")
+			strings.Contains(s.b.Log(), "Flow for auth.sec encrypted: X25519MLKEM768, aes-256-gcm")
 	})
 
 	// The names reach the applications.

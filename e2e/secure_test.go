@@ -160,8 +160,9 @@ func encConf(t *testing.T, dir, side, name, conf string) {
 	}
 }
 
-// TestSecureUDPOpingAndBulk: an encrypted oping (the reference's defaults,
-// P-256 and AES-256-GCM, both sides configured), then a reliable 10 MB
+// TestSecureUDPOpingAndBulk: an encrypted oping (a client enc.conf that
+// names nothing, so it proposes the post-quantum default, X25519MLKEM768,
+// which a server whose floor is P-256 takes, and AES-256-GCM), then a reliable 10 MB
 // transfer from this process to a hash sink on B, checked by SHA-256, with
 // a known marker in the plaintext that never shows in what the layer
 // carries. A plaintext flow through the same relay shows that the check
@@ -181,9 +182,12 @@ func TestSecureUDPOpingAndBulk(t *testing.T) {
 		t.Fatalf("oping: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, s.a.Tail(), s.b.Tail())
 	}
 	eventually(t, "both irmds to log an encrypted flow", func() bool {
-		return strings.Contains(s.b.Log(), "Flow for oping.sec encrypted: prime256v1, aes-256-gcm") &&
-			strings.Contains(s.a.Log(), "Flow to oping.sec encrypted: prime256v1, aes-256-gcm")
+		return strings.Contains(s.b.Log(), "Flow for oping.sec encrypted: X25519MLKEM768, aes-256-gcm") &&
+			strings.Contains(s.a.Log(), "Flow to oping.sec encrypted: X25519MLKEM768, aes-256-gcm")
 	})
+	if strings.Contains(s.a.Log(), "trying prime256v1") {
+		t.Errorf("the client fell back from the post-quantum default with a server of ours:\n%s", s.a.Tail())
+	}
 
 	// A plaintext flow: the relay sees the marker.
 	plain := roleIn(t, s.b, "echo-server", "plain.sec")
@@ -357,4 +361,9 @@ func TestSecureDirect(t *testing.T) {
 		t.Errorf("strict.direct encryption %q", g.Encryption())
 	}
 	roundTrip(t, g, []byte("now with a policy"))
+	// Neither file names a kex: the client proposed the post-quantum
+	// default and the server, whose floor is P-256, took it.
+	eventually(t, "the irmd to log the post-quantum default", func() bool {
+		return strings.Contains(e.Log(), "Flow for strict.direct encrypted: X25519MLKEM768, aes-256-gcm, kdf sha256")
+	})
 }

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
 // KEMMode says which side encapsulates when the key exchange is a KEM
@@ -41,12 +43,48 @@ type Config struct {
 	KDF     Digest  // HKDF digest
 	Digest  Digest  // signature digest (OAP md_nid)
 	KEMMode KEMMode // meaningful only when Kex is a KEM
+
+	// KexUnset: the file named no kex, so Kex is the default, prime256v1.
+	// A server takes it as its floor, as the reference does. A client
+	// proposes PostQuantumDefault first where it can (see WithPostQuantum).
+	KexUnset bool
 }
+
+// PostQuantumDefault is the key exchange a client proposes first when its
+// enc.conf names none and kem_mode is server: the X25519MLKEM768 hybrid, as
+// strong as X25519 against today's attacks and as ML-KEM-768 against a
+// quantum computer. A server that cannot run it (a reference built without
+// ML-KEM answers ECRYPT at once) gets prime256v1 in a second request; a
+// client that must not fall back names its kex.
+const PostQuantumDefault = X25519MLKEM768
 
 // DefaultConfig returns the policy of an existing enc.conf that sets nothing:
 // prime256v1, kem_mode server, kdf sha256, aes-256-gcm, digest sha256.
 func DefaultConfig() Config {
-	return Config{Kex: Prime256v1, Cipher: AES256GCM, KDF: SHA256, Digest: SHA256, KEMMode: KEMServer}
+	return Config{Kex: Prime256v1, Cipher: AES256GCM, KDF: SHA256, Digest: SHA256, KEMMode: KEMServer, KexUnset: true}
+}
+
+// WithPostQuantum returns the client policy to propose first: c with
+// PostQuantumDefault as its kex when c's file named no kex and kem_mode is
+// server (kem_mode client needs the server's static key of a kex the user
+// named), else c. ok: the kex was replaced, so a refusal may be tried again
+// with c.
+func (c Config) WithPostQuantum() (pq Config, ok bool) {
+	if !c.KexUnset || c.Kex == 0 || c.KEMMode != KEMServer {
+		return c, false
+	}
+	c.Kex = PostQuantumDefault
+	return c, true
+}
+
+// PostQuantumFallback reports whether a client whose request proposed
+// PostQuantumDefault in place of an unset kex tries once more with
+// prime256v1 after a server refused it with errno e: ECRYPT is
+// what a server without ML-KEM answers (the reference says "too weak"),
+// ENOTSUP what one that knows it cannot run it answers, EMSGSIZE what a
+// server whose response with the KEM ciphertext did not fit its layer answers.
+func PostQuantumFallback(e oerr.Errno) bool {
+	return e == oerr.ECRYPT || e == oerr.ENOTSUP || e == oerr.EMSGSIZE
 }
 
 // Encrypted reports whether the policy asks for a key exchange.
@@ -157,7 +195,7 @@ func (c *Config) set(key, val string) error {
 		if !ok {
 			return bad("key exchange")
 		}
-		c.Kex = k
+		c.Kex, c.KexUnset = k, false
 	case "cipher":
 		ci, ok := CipherByName(val)
 		if !ok {

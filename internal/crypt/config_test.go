@@ -23,19 +23,19 @@ func TestParseConfig(t *testing.T) {
 		{"none", "none\n", Config{}},
 		{"none trimmed", "  none\t\n", Config{}},
 		{"none stops parsing", "kex=X25519\nnone\nkex=nonsense\n", Config{}},
-		{"custom kex", "kex=X25519\n", with(func(c *Config) { c.Kex = X25519 })},
-		{"whitespace", "# comment\n\n   kex   =   secp384r1  \n", with(func(c *Config) { c.Kex = Secp384r1 })},
+		{"custom kex", "kex=X25519\n", with(func(c *Config) { c.Kex, c.KexUnset = X25519, false })},
+		{"whitespace", "# comment\n\n   kex   =   secp384r1  \n", with(func(c *Config) { c.Kex, c.KexUnset = Secp384r1, false })},
 		{"cipher", "cipher=chacha20-poly1305", with(func(c *Config) { c.Cipher = ChaCha20Poly1305 })},
 		{"digest", "digest=sha384\n", with(func(c *Config) { c.Digest = SHA384 })},
 		{"kdf", "kdf = blake2b512\n", with(func(c *Config) { c.KDF = BLAKE2b512 })},
-		{"kem client", "kex=ML-KEM-768\nkem_mode=client\n", with(func(c *Config) { c.Kex = MLKEM768; c.KEMMode = KEMClient })},
-		{"hybrid", "kex=X25519MLKEM768\nkem_mode=server\n", with(func(c *Config) { c.Kex = X25519MLKEM768 })},
-		{"later line wins", "kex=X25519\nkex=secp521r1\n", with(func(c *Config) { c.Kex = Secp521r1 })},
-		{"unsupported overridden", "kex=X448\nkex=X25519\n", with(func(c *Config) { c.Kex = X25519 })},
-		{"unknown key ignored", "colour=blue\nkex=X25519\n", with(func(c *Config) { c.Kex = X25519 })},
+		{"kem client", "kex=ML-KEM-768\nkem_mode=client\n", with(func(c *Config) { c.Kex, c.KexUnset = MLKEM768, false; c.KEMMode = KEMClient })},
+		{"hybrid", "kex=X25519MLKEM768\nkem_mode=server\n", with(func(c *Config) { c.Kex, c.KexUnset = X25519MLKEM768, false })},
+		{"later line wins", "kex=X25519\nkex=secp521r1\n", with(func(c *Config) { c.Kex, c.KexUnset = Secp521r1, false })},
+		{"unsupported overridden", "kex=X448\nkex=X25519\n", with(func(c *Config) { c.Kex, c.KexUnset = X25519, false })},
+		{"unknown key ignored", "colour=blue\nkex=X25519\n", with(func(c *Config) { c.Kex, c.KexUnset = X25519, false })},
 		{"line without =", "just words\n", def},
 		{"indented comment", "  # kex = nonsense\n", def},
-		{"CRLF", "kex=X25519\r\ncipher=aes-128-gcm\r\n", with(func(c *Config) { c.Kex = X25519; c.Cipher = AES128GCM })},
+		{"CRLF", "kex=X25519\r\ncipher=aes-128-gcm\r\n", with(func(c *Config) { c.Kex, c.KexUnset = X25519, false; c.Cipher = AES128GCM })},
 		{"value with =", "odd=a=b\n", def},
 		{"long comment", "#" + strings.Repeat("x", 1000) + "\n", def},
 	} {
@@ -75,6 +75,46 @@ func TestParseConfigErrors(t *testing.T) {
 		}
 		if c.text != "" && err.Error() != c.text {
 			t.Errorf("%s: error %q, want %q", c.name, err, c.text)
+		}
+	}
+}
+
+// TestPostQuantumDefault: a client whose enc.conf names no kex proposes
+// X25519MLKEM768 first and may fall back to the file's prime256v1; a kex the
+// file names, kem_mode client, and no encryption are left as they are.
+func TestPostQuantumDefault(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   string
+		kex  Kex
+		ok   bool
+	}{
+		{"no kex line", "cipher = chacha20-poly1305\n", X25519MLKEM768, true},
+		{"empty file", "", X25519MLKEM768, true},
+		{"kex named", "kex = prime256v1\n", Prime256v1, false},
+		{"kex named after", "cipher = aes-128-gcm\nkex = X25519\n", X25519, false},
+		{"kem_mode client", "kem_mode = client\n", Prime256v1, false},
+		{"none", "none\n", 0, false},
+	} {
+		cfg, err := ParseConfig([]byte(c.in))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		pq, ok := cfg.WithPostQuantum()
+		if pq.Kex != c.kex || ok != c.ok {
+			t.Errorf("%s: proposes %v (replaced %v), want %v (%v)", c.name, pq.Kex, ok, c.kex, c.ok)
+		}
+		if pq.Cipher != cfg.Cipher || pq.KDF != cfg.KDF || pq.Digest != cfg.Digest {
+			t.Errorf("%s: the rest of the policy changed: %+v from %+v", c.name, pq, cfg)
+		}
+		if err := pq.Check(); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+	for e, want := range map[oerr.Errno]bool{oerr.ECRYPT: true, oerr.ENOTSUP: true, oerr.EMSGSIZE: true,
+		oerr.EAUTH: false, oerr.EPERM: false, oerr.ETIMEDOUT: false} {
+		if PostQuantumFallback(e) != want {
+			t.Errorf("fallback after %v: %v, want %v", e, !want, want)
 		}
 	}
 }

@@ -119,21 +119,42 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		d.log.Info(fmt.Sprintf("No IPCP reaches %s (%v).", dst, err))
 		return result(oerr.EIPCP)
 	}
+	rep, refusal, pq := d.allocThrough(ctx, fi, dst, ipcp, h, deadline, true)
+	if pq && crypt.PostQuantumFallback(refusal) && ctx.Err() == nil && time.Now().Before(deadline) {
+		// The server cannot run the post-quantum default (a reference built
+		// without ML-KEM answers ECRYPT), or the layer cannot carry its
+		// messages (EMSGSIZE): the client asked for no kex in particular,
+		// so the file's prime256v1 is as good as it asked.
+		d.log.Info(fmt.Sprintf("The server of %s or the layer refused %s (%v), proposed because the client's enc.conf names no kex; trying %s.",
+			dst, crypt.PostQuantumDefault, refusal, crypt.Prime256v1))
+		rep, _, _ = d.allocThrough(ctx, fi, dst, ipcp, h, deadline, false)
+	}
+	return rep
+}
+
+// allocThrough allocates a flow for fi to dst through ipcp (dst's hash h),
+// proposing crypt.PostQuantumDefault if pq and the client's policy names no
+// kex. It returns the reply for the requester and, when the server refused
+// the flow or the IPCP refused a request too large for its layer, that
+// errno, with whether the request proposed the default.
+func (d *Daemon) allocThrough(ctx context.Context, fi ctrl.FlowInfo, dst string, ipcp reg.IPCP, h []byte,
+	deadline time.Time, pq bool) (rep reply, refusal oerr.Errno, proposedPQ bool) {
 	held, r, ok := d.holdFlow(fi.NPid, fi.QoS)
 	if !ok {
-		return r
+		return r, 0, false
 	}
 	id, release, appEnd, ipcpEnd := held.id, held.release, held.appEnd, held.ipcpEnd
 	// OAP: every remote allocation carries a request header;
 	// the peer IRMd answers with a response that must match it.
-	oapReq, oapState, e := d.clientRequest(dst)
+	oapReq, oapState, e := d.clientRequestPQ(dst, pq)
 	if e != 0 {
 		held.drop()
-		return result(e)
+		return result(e), 0, false
 	}
+	proposedPQ = proposedPostQuantum(oapState)
 	if err := d.reg.PrepareAlloc(id, ipcp.PID, nil); err != nil {
 		held.drop() // the requester died meanwhile
-		return reply{none: true}
+		return reply{none: true}, 0, proposedPQ
 	}
 	req := &pb.IpcpMsg{Code: pb.IpcpMsgCode_IPCP_FLOW_ALLOC.Enum(), FlowId: proto.Int32(int32(id)),
 		Pid: proto.Int32(int32(fi.NPid)), Uid: proto.Uint32(0), Qosspec: ctrl.QoSToPB(fi.QoS),
@@ -156,16 +177,18 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		release() // asks the IPCP if it may still hold the id
 		switch {
 		case ctx.Err() != nil:
-			return reply{none: true}
+			return reply{none: true}, 0, proposedPQ
 		case timedOut:
 			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s timed out.", fi.NPid, dst))
-			return result(oerr.ETIMEDOUT)
+			return result(oerr.ETIMEDOUT), 0, proposedPQ
 		}
 		d.log.Error(fmt.Sprintf("IPCP %d failed to allocate flow %d: %v.", ipcp.PID, id, err))
-		if e := (oerr.Errno(0)); refused && errors.As(err, &e) && e == oerr.ENOMEM {
-			return result(e) // a limit the IPCP reached: the requester learns which
+		if e := (oerr.Errno(0)); refused && errors.As(err, &e) && (e == oerr.ENOMEM || e == oerr.EMSGSIZE) {
+			// A limit the IPCP reached (no memory, a request larger than
+			// its layer carries): the requester learns which.
+			return result(e), e, proposedPQ
 		}
-		return result(oerr.EIPCP)
+		return result(oerr.EIPCP), 0, proposedPQ
 	}
 	err = d.reg.WaitOn(ctx, deadline, reg.FlowTopic(id),
 		func() bool { return d.reg.FlowStateLocked(id) != reg.FlowAllocPending })
@@ -175,28 +198,28 @@ func (d *Daemon) flowAlloc(ctx context.Context, m *pb.IrmMsg) reply {
 		release()
 		switch {
 		case ctx.Err() != nil:
-			return reply{none: true}
+			return reply{none: true}, 0, proposedPQ
 		case err != nil:
 			d.log.Info(fmt.Sprintf("Flow allocation for %d to %s timed out.", fi.NPid, dst))
-			return result(oerr.ETIMEDOUT)
+			return result(oerr.ETIMEDOUT), 0, proposedPQ
 		case f.Response == 0: // not answered: the requester died
-			return reply{none: true}
+			return reply{none: true}, 0, proposedPQ
 		}
 		d.log.Info(fmt.Sprintf("Flow allocation for %d to %s rejected (%d).", fi.NPid, dst, f.Response))
 		if f.Response < 0 {
-			return result(oerr.Errno(-f.Response))
+			return result(oerr.Errno(-f.Response)), oerr.Errno(-f.Response), proposedPQ
 		}
-		return result(oerr.EPERM)
+		return result(oerr.EPERM), 0, proposedPQ
 	}
 	res, ok := d.clientFinish(dst, oapState, f.RspData)
 	if !ok {
 		appEnd.Close()
 		release()
-		return result(oerr.ECRYPT)
+		return result(oerr.ECRYPT), 0, proposedPQ
 	}
 	f.RspData = nil // OAP's, not the application's
 	d.log.Info(fmt.Sprintf("Flow %d allocated for %d to %s.", id, fi.NPid, dst))
-	return flowReply(f, fi.NPid, ipcp.PID, appEnd, res)
+	return flowReply(f, fi.NPid, ipcp.PID, appEnd, res), 0, proposedPQ
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -25,7 +25,10 @@ import (
 // The configuration file may name other enc.conf files per name
 // (server_enc_file, client_enc_file). Files are read for every allocation,
 // so a change applies to the next flow.
-// A missing enc.conf means no encryption asked by that side.
+// A missing enc.conf means no encryption asked by that side. A client's
+// enc.conf that names no kex proposes crypt.PostQuantumDefault first; a
+// remote allocation refused for it (ECRYPT, ENOTSUP, EMSGSIZE) is made once
+// more with the file's prime256v1 (flowAlloc).
 //
 // Authentication (irmd.md §4.4, §4.6):
 //
@@ -138,12 +141,30 @@ func readKeyFile(path string) ([]byte, error) {
 }
 
 // clientRequest builds the OAP request for an allocation to name with the
-// client's policy for it. Errors are logged; the errno is the application's.
+// client's policy for it, proposing crypt.PostQuantumDefault where the
+// policy names no kex. Errors are logged; the errno is the application's.
 func (d *Daemon) clientRequest(name string) ([]byte, *oap.ClientState, oerr.Errno) {
+	return d.clientRequestPQ(name, true)
+}
+
+// proposedPostQuantum reports whether the request of st proposed
+// crypt.PostQuantumDefault in place of a kex its policy left unset: a
+// refusal of it may be tried again with clientRequestPQ(name, false).
+func proposedPostQuantum(st *oap.ClientState) bool {
+	p := st.Policy()
+	return p.KexUnset && p.Kex == crypt.PostQuantumDefault
+}
+
+// clientRequestPQ is clientRequest; pq false proposes the policy's kex as
+// the file gives it (prime256v1 where it names none).
+func (d *Daemon) clientRequestPQ(name string, pq bool) ([]byte, *oap.ClientState, oerr.Errno) {
 	cfg, err := d.encConfig(crypt.Client, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client enc.conf: %v.", name, err))
 		return nil, nil, crypt.Errno(err)
+	}
+	if pq {
+		cfg, _ = cfg.WithPostQuantum()
 	}
 	creds, err := d.credentials(crypt.Client, name)
 	if err != nil {

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/crypt"
+	"github.com/ouroboros-go/ouroboros/internal/rig"
+)
+
+// TestAuthEthPostQuantumFallback: over eth-dix (1500-byte frames), an
+// authenticated server's answer to the post-quantum default (its
+// certificate, its signature and the 1,120-byte KEM ciphertext) does not
+// fit a frame. The server's IPCP refuses the flow with EMSGSIZE in a frame
+// that fits, at once, and the client, whose enc.conf names no kex, tries
+// prime256v1: the flow is authenticated and encrypted with it, in well
+// under the allocation timeout. A client with a certificate of its own
+// makes a request with the hybrid's key that its own IPCP cannot send: the
+// IPCP refuses it at once and the client tries prime256v1 too. Over udp4
+// (TestAuthUDP) the same files give X25519MLKEM768.
+func TestAuthEthPostQuantumFallback(t *testing.T) {
+	n := rig.NewNet(t, 2)
+	secA, secB := t.TempDir(), t.TempDir()
+	ours := newTestCA(t, "o7s")
+	ours.install(t, secA)
+	ours.install(t, secB)
+	ours.issue(t, secB, crypt.Server, "pq.eth", "pq.eth", "p256")
+	encConf(t, secA, "client", "pq.eth", "cipher = aes-256-gcm\n")
+	encConf(t, secB, "server", "pq.eth", "cipher = aes-256-gcm\n")
+	ours.issue(t, secB, crypt.Server, "pqc.eth", "pqc.eth", "p256")
+	ours.issue(t, secA, crypt.Client, "pqc.eth", "client-a.o7s", "p256")
+	encConf(t, secA, "client", "pqc.eth", "\n")
+	a := rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true, SecurityDir: secA})
+	b := rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true, SecurityDir: secB})
+	for _, in := range []*rig.Instance{a, b} {
+		in.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+		in.WaitLog("Bootstrapped eth-dix over "+rig.Dev, 5*time.Second)
+	}
+	b.Irm("name", "register", "pq.eth", "layer", "eth")
+	srv := b.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	b.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "pq.eth")
+	b.Irm("name", "register", "pqc.eth", "layer", "eth")
+	b.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "pqc.eth")
+
+	start := time.Now()
+	out, errOut, code := a.Run("oping", "-n", "pq.eth", "-c", "3", "-i", "20ms")
+	took := time.Since(start)
+	if code != 0 || !strings.Contains(out, "3 packets transmitted, 3 received") {
+		t.Fatalf("oping: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, a.Tail(), b.Tail())
+	}
+	eventually(t, "the refusal, the second try and the flow in the logs", func() bool {
+		return strings.Contains(b.Log(), "does not fit a frame of this layer") &&
+			strings.Contains(a.Log(), "The server of pq.eth or the layer refused X25519MLKEM768 (message too long), proposed because the client's enc.conf names no kex; trying prime256v1.") &&
+			strings.Contains(a.Log(), "Flow to pq.eth authenticated: the server's certificate is for pq.eth.") &&
+			strings.Contains(a.Log(), "Flow to pq.eth encrypted: prime256v1, aes-256-gcm")
+	})
+	if took > 10*time.Second {
+		t.Errorf("oping took %v: the refusal did not come at once", took)
+	}
+
+	t.Logf("first oping %v", took)
+	// The client's own request does not fit.
+	start = time.Now()
+	out, errOut, code = a.Run("oping", "-n", "pqc.eth", "-c", "3", "-i", "20ms")
+	took = time.Since(start)
+	if code != 0 || !strings.Contains(out, "3 packets transmitted, 3 received") {
+		t.Fatalf("oping with a client certificate: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, a.Tail(), b.Tail())
+	}
+	eventually(t, "the client's fallback and the flow authenticated both ways", func() bool {
+		return strings.Contains(a.Log(), "The server of pqc.eth or the layer refused X25519MLKEM768 (message too long)") &&
+			strings.Contains(a.Log(), "Flow to pqc.eth encrypted: prime256v1, aes-256-gcm") &&
+			strings.Contains(b.Log(), "Flow request for pqc.eth authenticated: the client's certificate is for client-a.o7s.")
+	})
+	t.Logf("second oping %v", took)
+	if took > 10*time.Second {
+		t.Errorf("oping with a client certificate took %v: the refusal did not come at once", took)
+	}
+}
