@@ -171,42 +171,50 @@ func oapExchange(t *testing.T, conn *net.UDPConn, peer *net.UDPAddr, eid uint32,
 }
 
 // oapExchangeWith is oapExchange with the request's fields from hdr (its
-// id and timestamp are set here).
+// id and timestamp are set here). A FLOW_REQ unanswered for 2 s is sent
+// again as a new request (a new OAP id and timestamp, under SEID eid+1000,
+// eid+2000, ...): the reference refuses a request it has seen as a replay
+// (EAUTH), and under load its first answer may take longer than 2 s (its
+// oping server starts on demand). The first FLOW_REPLY to any of them
+// counts, with the request it answers.
 func oapExchangeWith(t *testing.T, conn *net.UDPConn, peer *net.UDPAddr, eid uint32, name string, hdr oap.Header) (req, resp []byte) {
 	t.Helper()
-	rand.Read(hdr.ID[:])
-	hdr.Timestamp = uint64(time.Now().UnixNano())
-	req, err := hdr.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
 	nameHash, err := hash.Sum(hash.MD5, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := wire.UDPMgmt{SEID: eid, Delay: 0xffffffff, Loss: 1, BER: 1, MaxGap: 0xffffffff, Timeout: 120000,
-		Code: wire.UDPFlowReq, Data: req}
-	copy(m.Hash[:], nameHash)
-	dgram := m.Append(nil)
+	sent := map[uint32][]byte{} // SEID → the OAP request it carried
 	buf := make([]byte, 65536)
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); {
-		if _, err := conn.WriteToUDP(dgram, peer); err != nil {
+	for try, end := uint32(0), time.Now().Add(30*time.Second); time.Now().Before(end); try++ {
+		h := hdr
+		rand.Read(h.ID[:])
+		h.Timestamp = uint64(time.Now().UnixNano())
+		r, err := h.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seid := eid + 1000*try
+		sent[seid] = r
+		m := wire.UDPMgmt{SEID: seid, Delay: 0xffffffff, Loss: 1, BER: 1, MaxGap: 0xffffffff, Timeout: 120000,
+			Code: wire.UDPFlowReq, Data: r}
+		copy(m.Hash[:], nameHash)
+		if _, err := conn.WriteToUDP(m.Append(nil), peer); err != nil {
 			t.Fatal(err)
 		}
 		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 		for {
 			n, _, err := conn.ReadFromUDP(buf)
 			if err != nil {
-				break // deadline: send again
+				break // deadline: a new request
 			}
 			reply, err := wire.ParseUDPMgmt(buf[:n])
-			if err != nil || reply.Code != wire.UDPFlowReply || reply.SEID != eid {
+			if err != nil || reply.Code != wire.UDPFlowReply || sent[reply.SEID] == nil {
 				continue
 			}
 			if reply.Response != 0 {
-				t.Fatalf("%s: the reference refused the flow: response %d", name, reply.Response)
+				t.Fatalf("%s: the reference refused the flow (request %d of %d): response %d", name, reply.SEID/1000+1, try+1, reply.Response)
 			}
-			return req, bytes.Clone(reply.Data)
+			return sent[reply.SEID], bytes.Clone(reply.Data)
 		}
 	}
 	t.Fatalf("%s: no FLOW_REPLY from the reference within 30 s", name)
