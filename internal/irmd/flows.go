@@ -146,12 +146,11 @@ func (d *Daemon) allocThrough(ctx context.Context, fi ctrl.FlowInfo, dst string,
 	id, release, appEnd, ipcpEnd := held.id, held.release, held.appEnd, held.ipcpEnd
 	// OAP: every remote allocation carries a request header;
 	// the peer IRMd answers with a response that must match it.
-	oapReq, oapState, e := d.clientRequestPQ(dst, pq)
+	oapReq, oapState, proposedPQ, e := d.clientRequestPQ(dst, pq)
 	if e != 0 {
 		held.drop()
 		return result(e), 0, false
 	}
-	proposedPQ = proposedPostQuantum(oapState)
 	if err := d.reg.PrepareAlloc(id, ipcp.PID, nil); err != nil {
 		held.drop() // the requester died meanwhile
 		return reply{none: true}, 0, proposedPQ

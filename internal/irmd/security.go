@@ -144,32 +144,27 @@ func readKeyFile(path string) ([]byte, error) {
 // client's policy for it, proposing crypt.PostQuantumDefault where the
 // policy names no kex. Errors are logged; the errno is the application's.
 func (d *Daemon) clientRequest(name string) ([]byte, *oap.ClientState, oerr.Errno) {
-	return d.clientRequestPQ(name, true)
-}
-
-// proposedPostQuantum reports whether the request of st proposed
-// crypt.PostQuantumDefault in place of a kex its policy left unset: a
-// refusal of it may be tried again with clientRequestPQ(name, false).
-func proposedPostQuantum(st *oap.ClientState) bool {
-	p := st.Policy()
-	return p.KexUnset && p.Kex == crypt.PostQuantumDefault
+	req, st, _, e := d.clientRequestPQ(name, true)
+	return req, st, e
 }
 
 // clientRequestPQ is clientRequest; pq false proposes the policy's kex as
-// the file gives it (prime256v1 where it names none).
-func (d *Daemon) clientRequestPQ(name string, pq bool) ([]byte, *oap.ClientState, oerr.Errno) {
+// the file gives it (prime256v1 where it names none). proposedPQ: the
+// request proposed crypt.PostQuantumDefault in place of a kex the policy
+// left unset, so a refusal of it may be tried again with pq false.
+func (d *Daemon) clientRequestPQ(name string, pq bool) (req []byte, st *oap.ClientState, proposedPQ bool, e oerr.Errno) {
 	cfg, err := d.encConfig(crypt.Client, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client enc.conf: %v.", name, err))
-		return nil, nil, crypt.Errno(err)
+		return nil, nil, false, crypt.Errno(err)
 	}
 	if pq {
-		cfg, _ = cfg.WithPostQuantum()
+		cfg, proposedPQ = cfg.WithPostQuantum()
 	}
 	creds, err := d.credentials(crypt.Client, name)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: client credentials: %v.", name, err))
-		return nil, nil, oerr.EBADF // as the reference: its client prepare fails with EBADF
+		return nil, nil, false, oerr.EBADF // as the reference: its client prepare fails with EBADF
 	}
 	opt := oap.RequestOptions{Now: time.Now(), Enc: cfg, Creds: creds, Name: name, Trust: d.trust}
 	if cfg.Kex.IsKEM() && cfg.KEMMode == crypt.KEMClient {
@@ -187,15 +182,15 @@ func (d *Daemon) clientRequestPQ(name string, pq bool) ([]byte, *oap.ClientState
 		}
 		if err != nil {
 			d.log.Error(fmt.Sprintf("Flow allocation to %s refused: server public key for kem_mode=client: %v.", name, err))
-			return nil, nil, oerr.ECRYPT
+			return nil, nil, false, oerr.ECRYPT
 		}
 	}
-	req, st, err := oap.Request(opt)
+	req, st, err = oap.Request(opt)
 	if err != nil {
 		d.log.Error(fmt.Sprintf("Flow allocation to %s refused: OAP request: %v.", name, err))
-		return nil, nil, crypt.Errno(err)
+		return nil, nil, false, crypt.Errno(err)
 	}
-	return req, st, 0
+	return req, st, proposedPQ, 0
 }
 
 // clientFinish checks the response to an allocation to name and returns the

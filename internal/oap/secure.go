@@ -118,9 +118,6 @@ func Request(opt RequestOptions) ([]byte, *ClientState, error) {
 	return req, st, nil
 }
 
-// Policy returns the client policy the request was built with.
-func (st *ClientState) Policy() crypt.Config { return st.enc }
-
 // Finish checks the server's response as Complete does, authenticates the
 // server if it sent a certificate (ErrAuth: untrusted or expired chain, a
 // CN other than the destination name, a bad signature), and then completes
