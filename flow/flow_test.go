@@ -139,6 +139,11 @@ func TestPeerGoneDrainsThenDown(t *testing.T) {
 
 func TestPeerTimeout(t *testing.T) {
 	// a expects traffic every 200 ms; b sends no keepalives (timeout 0).
+	// The silence is counted from the flow's creation, so the clock of
+	// the test starts before pair (under load, pair and newTestSet took
+	// a few ms, and a start taken after them saw the peer declared gone
+	// 197 ms later, rightly).
+	start := time.Now()
 	a, b := pair(t, qos.Spec{Timeout: 200}, noKeepalive)
 	set, err := newTestSet(a.p)
 	if err != nil {
@@ -146,7 +151,6 @@ func TestPeerTimeout(t *testing.T) {
 	}
 	defer set.Close()
 	set.Add(a)
-	start := time.Now()
 	a.SetReadTimeout(5 * time.Second)
 	_, err = a.Read(make([]byte, 8))
 	if !errors.Is(err, oerr.EFLOWPEER) {
