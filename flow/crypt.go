@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
 	"github.com/ouroboros-go/ouroboros/internal/pb"
 )
@@ -49,12 +51,6 @@ func flowCipher(rep *pb.IrmMsg) (*crypt.PacketCipher, error) {
 	return pc, nil
 }
 
-// seal encrypts pkt[1:] (pkt[0] is the channel's kind byte) into a new
-// packet with the same layout and room for a CRC.
-func (f *Flow) seal(pkt []byte) ([]byte, error) {
-	return f.sealInto(make([]byte, 1, len(pkt)+f.pc.Overhead()+crcLen), pkt[1:])
-}
-
 // sealInto appends the encrypted form of plaintext to dst (which holds the
 // kind byte); dst must not overlap plaintext.
 func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
@@ -67,6 +63,64 @@ func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// writeSealed encrypts plaintext into dst (which holds the kind byte, and
+// has room for the IV, tag and CRC) and writes the packet to the channel,
+// waiting for room up to dl when wait is set; without wait a full channel
+// is datapath.ErrWouldBlock. It returns the channel's error as is (the
+// caller maps it, writeErr).
+//
+// Why sealing and writing are one step. The key a packet is sealed with
+// follows the flow's packet count (key rotation, crypt/rotation.go), and the
+// peer drops a key some packets after it saw this end use the next one. A
+// packet sealed and then held (its writer descheduled, or waiting for room)
+// while other writers of the flow sealed and sent a rotation's worth of
+// packets would arrive under a key the peer has dropped, and be lost as
+// unauthenticated. So packets enter the channel in the order they were
+// sealed: seal and TryWritePacket under sealMu. A writer that finds the
+// channel full lets go of sealMu while it waits for room (a lock held
+// across the wait would stop the receive goroutine's acknowledgements, and
+// with them the peer that makes the room); once there is room it writes the
+// packet it sealed if no other packet was sealed meanwhile, and otherwise
+// seals it again, after the others.
+func (f *Flow) writeSealed(dst, plaintext []byte, dl time.Time, wait bool) error {
+	f.sealMu.Lock()
+	for {
+		pkt, err := f.sealInto(dst[:1], plaintext)
+		if err != nil {
+			f.sealMu.Unlock()
+			return err
+		}
+		if f.crc {
+			pkt = appendCRC(pkt)
+		}
+		f.sealed++
+		if testHookSealed != nil {
+			testHookSealed(f)
+		}
+		for {
+			err = f.ep.TryWritePacket(datapath.KindData, pkt)
+			if !wait || !errors.Is(err, datapath.ErrWouldBlock) {
+				f.sealMu.Unlock()
+				return err
+			}
+			mine := f.sealed
+			f.sealMu.Unlock()
+			f.ep.SetWriteDeadline(dl)
+			if err := f.ep.WaitRoom(len(pkt) - 1); err != nil {
+				return err
+			}
+			f.sealMu.Lock()
+			if f.sealed != mine {
+				break // seal it again, after the packets sealed meanwhile
+			}
+		}
+	}
+}
+
+// testHookSealed, if set (by tests only), runs in writeSealed between
+// sealing a packet and writing it.
+var testHookSealed func(*Flow)
 
 // open decrypts a received packet; ok false means it was dropped (and
 // counted). sdu is left intact (a key that fails does not spoil the

@@ -71,6 +71,11 @@ type Flow struct {
 	// on a plaintext flow (crypt.go).
 	pc      *crypt.PacketCipher
 	badAuth atomic.Int64 // packets dropped because they failed authentication
+	// sealMu orders the packets of an encrypted flow: a packet is sealed
+	// and put in the channel under it, so packets enter the channel in the
+	// order they were sealed (writeSealed). Never held while waiting.
+	sealMu sync.Mutex
+	sealed uint64 // packets sealed, under sealMu
 
 	peerName string // the peer's authenticated name (PeerName); set before start
 }

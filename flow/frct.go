@@ -199,18 +199,17 @@ func (f *Flow) frctTimeout() {
 // encrypted flow it stops at the first that finds the channel full.
 func (f *Flow) sendControl(pkts [][]byte) {
 	for _, p := range pkts {
-		buf := make([]byte, 1+len(p), 1+len(p)+crcLen)
-		copy(buf[1:], p)
+		var err error
 		if f.pc != nil {
-			var err error
-			if buf, err = f.seal(buf); err != nil {
-				continue
+			err = f.writeSealed(make([]byte, 1, 1+len(p)+f.pc.Overhead()+crcLen), p, time.Time{}, false)
+		} else {
+			buf := make([]byte, 1+len(p), 1+len(p)+crcLen)
+			copy(buf[1:], p)
+			if f.crc {
+				buf = appendCRC(buf)
 			}
+			err = f.ep.TryWritePacket(datapath.KindData, buf)
 		}
-		if f.crc {
-			buf = appendCRC(buf)
-		}
-		err := f.ep.TryWritePacket(datapath.KindData, buf)
 		if err == nil {
 			f.lastSnd.Store(time.Now().UnixNano())
 		} else if f.pc != nil && errors.Is(err, datapath.ErrWouldBlock) {
@@ -285,24 +284,23 @@ func (f *Flow) sendLocked(p []byte, dl time.Time, nonblock bool, w *waiter) erro
 			return net.ErrClosed
 		}
 	}
+	var err error
 	if f.pc != nil {
 		// Into a buffer of the flow's, which this writer holds (wsem).
 		if need := len(pkt) + f.pc.Overhead() + crcLen; cap(fr.sbuf) < need {
 			fr.sbuf = make([]byte, 1, max(2048, need))
 		}
-		var err error
-		if pkt, err = f.sealInto(fr.sbuf[:1], pkt[1:]); err != nil {
-			return err
+		err = f.writeErr(f.writeSealed(fr.sbuf[:1], pkt[1:], dl, !nonblock))
+	} else {
+		if f.crc {
+			pkt = appendCRC(pkt)
 		}
+		err = f.writeBy(pkt, dl, nonblock)
 	}
-	if f.crc {
-		pkt = appendCRC(pkt)
-	}
-	err := f.writeBy(pkt, dl, nonblock)
 	if err == nil {
 		f.lastSnd.Store(sent.UnixNano())
 	}
-	if err != nil && fr.rtx && !errors.Is(err, net.ErrClosed) && !errors.Is(err, oerr.EFLOWDOWN) {
+	if err != nil && fr.rtx && !errors.Is(err, net.ErrClosed) && !errors.Is(err, oerr.EFLOWDOWN) && !errors.Is(err, oerr.ECRYPT) {
 		// The engine holds the packet: retransmission delivers it, so the
 		// write succeeded even though the channel was full just now.
 		f.lastSnd.Store(sent.UnixNano())

@@ -444,10 +444,12 @@ func (f *Flow) Write(p []byte) (int, error) {
 		} else {
 			pkt = make([]byte, 1, need)
 		}
-		var err error
-		if pkt, err = f.sealInto(pkt, p); err != nil {
+		nonblock := flags&FlagWNoBlock != 0
+		if err := f.writeErr(f.writeSealed(pkt, p, dl, !nonblock)); err != nil {
 			return 0, f.opErr("write", err)
 		}
+		f.lastSnd.Store(time.Now().UnixNano())
+		return len(p), nil
 	} else if len(p)+crcLen < 2049 {
 		bp := smallBufs.Get().(*[]byte)
 		defer smallBufs.Put(bp)
@@ -494,6 +496,11 @@ func (f *Flow) writeBy(pkt []byte, dl time.Time, nonblock bool) error {
 		f.ep.SetWriteDeadline(dl)
 		err = f.ep.WritePacket(datapath.KindData, pkt)
 	}
+	return f.writeErr(err)
+}
+
+// writeErr turns the channel's error for a write into the flow's.
+func (f *Flow) writeErr(err error) error {
 	switch {
 	case err == nil:
 		return nil

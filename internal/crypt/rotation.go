@@ -62,11 +62,12 @@ package crypt
 // end still holds or a few rotations ahead of it. None of this changes what
 // goes on the wire for a given state: IVs, phase bits, crossings and the key
 // chain are the reference's, so a reference peer, which tries its K and
-// previous key, opens what this end seals. What still fails is a packet
-// held back after it was sealed (by a writer blocked on a full channel, say)
-// while the keys moved on and the peer was seen to use a newer one: rare,
-// and with 2^20 it would take half a million packets; a reliable flow
-// retransmits it under the current key.
+// previous key, opens what this end seals. "In the order it sealed them"
+// is the user's to keep: a packet sealed and then held back while later
+// ones went out can arrive under a key the peer has dropped. Package flow
+// seals and writes each packet as one step (Flow.writeSealed); a lower
+// layer that reorders packets by more than the keys kept here loses them
+// (with 2^20, by hundreds of thousands of packets).
 
 // lookahead is how many keys past the current one an AEAD receiver tries.
 // An end crosses one boundary per 2^20 packets it counts, and rotates to

@@ -404,6 +404,36 @@ func (e *Endpoint) TryWritePacket(kind Kind, pkt []byte) error {
 	return nil
 }
 
+// WaitRoom blocks until a packet of n bytes (the SDU, without the kind
+// byte) would probably be taken by TryWritePacket, up to the write deadline
+// (SetWriteDeadline), and returns nil, or the error a write would return
+// (deadline, peer gone, closed). It writes nothing: a writer that must do
+// something between finding room and writing (a flow seals its packets in
+// the order they enter the channel) waits here, then tries again. Over the
+// socket, room is the socket being writable (its send buffer at most three
+// quarters used, by the kernel's rule for datagram sockets, so one packet
+// fits); over the rings, Put's own rule. Another writer may take the room
+// first: TryWritePacket then says so again.
+func (e *Endpoint) WaitRoom(n int) error {
+	if e.shm != nil {
+		return e.shmWaitRoom(n)
+	}
+	rc, err := e.c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Write(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		for {
+			_, perr := unix.Poll(fds, 0)
+			if perr != unix.EINTR {
+				// Writable, or an error or hang-up the write will report.
+				return perr != nil || fds[0].Revents != 0
+			}
+		}
+	})
+}
+
 // Pending reports, without waiting or taking anything, whether a packet is
 // waiting to be read. The flow's liveness check asks it before declaring a
 // peer gone: a packet that arrived while this process was too busy to read it

@@ -602,6 +602,47 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 	}
 }
 
+// shmWaitRoom is WaitRoom over the rings: the waiting of shmWrite, without
+// the Put.
+func (e *Endpoint) shmWaitRoom(n int) error {
+	s := e.shm
+	for {
+		if s.down.Load() {
+			return &net.OpError{Op: "write", Net: "shm", Err: os.NewSyscallError("write", unix.EPIPE)}
+		}
+		if e.shmRoom(n) {
+			return nil
+		}
+		space := s.spaceChan()
+		s.mu.RLock()
+		if s.mapping != nil {
+			s.tx.SetTxWait(true)
+		}
+		s.mu.RUnlock()
+		if e.shmRoom(n) {
+			return nil
+		}
+		if err := e.waitSpace(space); err != nil {
+			return err
+		}
+	}
+}
+
+// shmRoom reports whether a payload of n bytes fits in the tx ring now (true
+// once the ring is unmapped: the write then fails with the reason).
+func (e *Endpoint) shmRoom(n int) bool {
+	s := e.shm
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.mapping == nil {
+		return true
+	}
+	s.txMu.Lock()
+	ok := s.tx.Room(n)
+	s.txMu.Unlock()
+	return ok
+}
+
 // waitSpace blocks until space may be free, the peer goes, or the write
 // deadline (re-read on every wake-up: SetWriteDeadline wakes the writers)
 // passes. The peer's "space" doorbell arrives on the socket, which the

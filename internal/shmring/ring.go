@@ -164,6 +164,32 @@ func (r *Ring) Put(kind byte, payload []byte) error {
 	return nil
 }
 
+// Room reports whether Put of a payload of n bytes would find room now
+// (producer side), by Put's own rules: bytes, including the skip at the
+// wrap, and the records SetMaxRecords allows. It is true when Put would fail
+// for another reason (too big, corrupt indices), so that a caller waiting
+// for room goes on to Put and gets that error.
+func (r *Ring) Room(n int) bool {
+	if n > r.MaxRecord() {
+		return true
+	}
+	need := recLen(n)
+	head, tail := r.loadHead(), r.loadTail()
+	used := head - tail
+	if used > r.size {
+		return true
+	}
+	if r.maxRecs != 0 {
+		if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= r.maxRecs {
+			return false
+		}
+	}
+	if contig := r.size - head&r.mask; contig < need {
+		return used+contig+need <= r.size
+	}
+	return used+need <= r.size
+}
+
 // Peek returns the next record (consumer side) without consuming it; ok is
 // false when the ring is empty. The payload aliases shared memory: copy it
 // before Advance.
