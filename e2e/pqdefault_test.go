@@ -77,3 +77,51 @@ func TestAuthEthPostQuantumFallback(t *testing.T) {
 			strings.Contains(b.Log(), "Flow request for pqc.eth authenticated: the client's certificate is for client-a.o7s.")
 	})
 }
+
+// TestAuthUnicastEthPostQuantumFallback: the same over a unicast layer over
+// eth-dix. The server's answer to the post-quantum default is too big for
+// the Ethernet flow below the layer; the eth-dix IPCP told the unicast
+// IPCP's flow its largest SDU (1,496 bytes), so the flow allocator's write
+// of the answer fails at once and it refuses the flow with EMSGSIZE in a
+// message that fits; the client tries prime256v1. (Before, the eth-dix IPCP
+// dropped the answer, counted "too big to send", and the allocation timed
+// out.)
+func TestAuthUnicastEthPostQuantumFallback(t *testing.T) {
+	n := rig.NewNet(t, 2)
+	secA, secB := t.TempDir(), t.TempDir()
+	ours := newTestCA(t, "o7s")
+	ours.install(t, secA)
+	ours.install(t, secB)
+	ours.issue(t, secB, crypt.Server, "pq.uni", "pq.uni", "p256")
+	encConf(t, secA, "client", "pq.uni", "cipher = aes-256-gcm\n")
+	encConf(t, secB, "server", "pq.uni", "cipher = aes-256-gcm\n")
+	a := rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true, SecurityDir: secA})
+	b := rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true, SecurityDir: secB})
+	for _, in := range []*rig.Instance{a, b} {
+		in.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+		in.WaitLog("Bootstrapped eth-dix over "+rig.Dev, 5*time.Second)
+	}
+	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.a", "layer", "uni", "autobind")
+	a.Irm("name", "register", "uni.a", "layer", "eth")
+	a.Irm("name", "register", "uni", "layer", "eth")
+	b.Irm("ipcp", "enroll", "name", "uni.b", "layer", "uni", "autobind")
+	b.Irm("ipcp", "connect", "name", "uni.b", "dst", "uni.a")
+	b.Irm("name", "register", "pq.uni", "layer", "uni")
+	srv := b.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	b.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "pq.uni")
+
+	start := time.Now()
+	out := pingUntil(t, a, "pq.uni")
+	t.Logf("oping pq.uni over uni over eth-dix: %s (first success after %v)", out, time.Since(start))
+	eventually(t, "the refusal, the second try and the flow in the logs", func() bool {
+		return strings.Contains(a.Log(), "The server of pq.uni or the layer refused X25519MLKEM768 (message too long)") &&
+			strings.Contains(a.Log(), "Flow to pq.uni authenticated: the server's certificate is for pq.uni.") &&
+			strings.Contains(a.Log(), "Flow to pq.uni encrypted: prime256v1, aes-256-gcm")
+	})
+	for _, in := range []*rig.Instance{a, b} {
+		if strings.Contains(in.Log(), "too big to send") && !strings.Contains(in.Log(), " 0 too big to send") {
+			t.Errorf("an eth-dix IPCP dropped a packet as too big to send:\n%s", rig.Lines(in.Log(), "too big to send"))
+		}
+	}
+}

@@ -64,7 +64,11 @@ type Flow struct {
 	lingerBound time.Duration // see SetLinger
 	crc         bool          // QoS ber = 0: packets carry a CRC-32 (crc.go)
 	sduCap      int           // if > 0, the largest message Write takes (Join: the layer's MTU)
-	malformed   atomic.Int64  // packets dropped as malformed (short, or a bad CRC)
+	// lowerMax, if > 0, is the largest SDU the layer below carries on this
+	// flow (its IPCP said so, datapath.KindMTU): a packet of the flow, with
+	// its FRCT header, cipher overhead and CRC, is at most this long.
+	lowerMax  atomic.Int32
+	malformed atomic.Int64 // packets dropped as malformed (short, or a bad CRC)
 
 	// pc encrypts and decrypts every packet of an encrypted flow (the IRMd
 	// gave a cipher and key with the flow), between FRCT and the CRC; nil
@@ -100,6 +104,12 @@ func (f *Flow) start() {
 	// The receive goroutine does not poll: a Read waits for the peer's next
 	// record itself (hotRead), and polling would take the CPU from the peer.
 	f.ep.SetPolling(false)
+	if f.ep.Pending() {
+		// What the IPCP put in the channel before the flow was handed
+		// over (the layer's largest SDU) is taken now, so that the first
+		// Write knows it.
+		f.takeOne()
+	}
 	go f.receive()
 	if t := f.info.QoS.Timeout; t != 0 {
 		l := liveness{timeout: time.Duration(t) * time.Millisecond}

@@ -64,6 +64,27 @@ func (f *Flow) receive() {
 	}
 }
 
+// takeOne reads and handles one datagram, which is waiting, in the calling
+// goroutine: the receive goroutine's step, before it starts (start). An
+// error is left for the receive goroutine, which meets it again.
+func (f *Flow) takeOne() {
+	own := !f.crc && f.pc == nil
+	var pooled *[]byte
+	kind, sdu, err := f.ep.ReadPacketInto(func(n int) []byte {
+		if own {
+			return make([]byte, n)
+		}
+		pooled = datapath.GetBuf(n)
+		return *pooled
+	})
+	if err == nil {
+		f.handle(kind, sdu, own)
+	}
+	if pooled != nil {
+		datapath.PutBuf(pooled)
+	}
+}
+
 // handle processes one datagram from the channel: the receive goroutine's
 // step 2 and 3, also run by a Read or an EventSet wait that took the datagram
 // from the ring itself (hotRead). own says the flow may keep sdu.
@@ -123,6 +144,12 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 		f.downFlag = false
 		f.mu.Unlock()
 		f.post(EventUp)
+	case datapath.KindMTU:
+		if n, ok := datapath.ParseMTU(sdu); ok {
+			f.lowerMax.Store(int32(n))
+		} else {
+			f.malformed.Add(1)
+		}
 	}
 }
 
@@ -469,12 +496,16 @@ func (f *Flow) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// maxWrite is the largest message Write takes: MaxSDU less the FRCT header
-// on FRCT flows and the CRC on CRC flows.
+// maxWrite is the largest message Write takes: MaxSDU, or the layer's
+// largest SDU once its IPCP said it (KindMTU), less the FRCT header on FRCT
+// flows, the IV and tag on encrypted flows and the CRC on CRC flows.
 func (f *Flow) maxWrite() int {
 	n := datapath.MaxSDU
 	if f.sduCap > 0 { // a join: no FRCT, CRC or cipher to take off
 		return f.sduCap
+	}
+	if m := int(f.lowerMax.Load()); m > 0 {
+		n = min(n, m)
 	}
 	if f.fr != nil {
 		n -= frctHeader

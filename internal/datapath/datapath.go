@@ -20,6 +20,7 @@
 package datapath
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +42,37 @@ const (
 	KindData Kind = 0 // an SDU (possibly empty: a keepalive)
 	KindDown Kind = 1 // the peer marked the flow down
 	KindUp   Kind = 2 // the peer marked the flow up again
+	// KindMTU: from an IPCP to its application, the largest SDU the layer
+	// below carries on this flow, as 4 bytes, big-endian (PutMTU). An
+	// IPCP whose layer carries less than MaxSDU sends it first, before the
+	// flow is handed over; the application's Write then refuses a bigger
+	// message at once (EMSGSIZE) instead of the IPCP dropping it.
+	KindMTU Kind = 3
 )
+
+// MTURecord is the SDU of a KindMTU record saying n bytes.
+func MTURecord(n int) []byte {
+	return binary.BigEndian.AppendUint32(nil, uint32(n))
+}
+
+// TellMTU puts a KindMTU record saying n in the channel without waiting:
+// an IPCP's end tells its application the largest SDU of the layer.
+func (e *Endpoint) TellMTU(n int) error {
+	return e.TryWritePacket(KindMTU, append([]byte{0}, MTURecord(n)...))
+}
+
+// ParseMTU reads a KindMTU record's SDU; ok is false for a malformed one
+// (not 4 bytes, or 0).
+func ParseMTU(sdu []byte) (n int, ok bool) {
+	if len(sdu) != 4 {
+		return 0, false
+	}
+	v := binary.BigEndian.Uint32(sdu)
+	if v == 0 {
+		return 0, false
+	}
+	return int(min(v, MaxSDU)), true
+}
 
 // MaxSDU is the largest SDU the channel carries, in bytes.
 const MaxSDU = 65536

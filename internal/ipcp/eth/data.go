@@ -282,6 +282,9 @@ func (e *Eth) startFlow(fl *flow) {
 	ep, peer, leid, reid, done := fl.f.EP, fl.peer, fl.leid, fl.reid, fl.done
 	e.wg.Add(1)
 	e.mu.Unlock()
+	// First in the channel, before the application has the flow: larger
+	// SDUs than a frame carries fail in its Write (EMSGSIZE).
+	ep.TellMTU(e.maxSDU)
 	go func() {
 		defer close(done)
 		e.writer(ep, peer, leid, reid)

@@ -70,6 +70,14 @@ func connect(t *testing.T, a, b *node, id int) (fa *ipcp.Flow, appA, appB *datap
 	if rep.id != id || rep.resp != 0 || rep.mpl != 100 || string(rep.pk) != "resp" {
 		t.Fatalf("reply %+v", rep)
 	}
+	// Each application is told the layer's largest SDU first, before any
+	// packet.
+	for i, app := range []*datapath.Endpoint{appA, arr.app} {
+		k, p, err := read(t, app, 5*time.Second)
+		if n, ok := datapath.ParseMTU(p); err != nil || k != datapath.KindMTU || !ok || n != a.e.maxSDU {
+			t.Fatalf("first record at end %d: kind %d %x %v; want KindMTU of %d", i, k, p, err, a.e.maxSDU)
+		}
+	}
 	return fa, appA, arr.app
 }
 

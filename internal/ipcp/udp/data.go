@@ -207,6 +207,9 @@ func (u *UDP) start(fl *flow) {
 	fl.done = make(chan struct{})
 	ep, peer, reid, done := fl.f.EP, fl.peer, fl.reid, fl.done
 	u.mu.Unlock()
+	// First in the channel, before the application has the flow: larger
+	// SDUs than a datagram carries fail in its Write (EMSGSIZE).
+	ep.TellMTU(u.maxData)
 	u.wg.Add(1)
 	go func() {
 		defer close(done)

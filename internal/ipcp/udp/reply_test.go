@@ -104,6 +104,13 @@ func TestFlowReplyThenDataNotDropped(t *testing.T) {
 	for i, app := range apps {
 		app.SetReadDeadline(time.Now().Add(20 * time.Second))
 		kind, sdu, err := app.ReadPacket(buf)
+		if kind == datapath.KindMTU && err == nil {
+			// The layer's largest SDU, told when the flow starts.
+			if n, ok := datapath.ParseMTU(sdu); !ok || n != u.maxData {
+				t.Fatalf("flow %d: MTU record %x, want %d", i, sdu, u.maxData)
+			}
+			kind, sdu, err = app.ReadPacket(buf)
+		}
 		if err != nil {
 			t.Fatalf("flow %d: no first packet: %v (dropped for no flow: %d)", i, err, u.stats.rxNoFlow.Load())
 		}
