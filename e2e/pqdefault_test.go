@@ -21,23 +21,11 @@ import (
 // IPCP refuses it at once and the client tries prime256v1 too. Over udp4
 // (TestAuthUDP) the same files give X25519MLKEM768.
 func TestAuthEthPostQuantumFallback(t *testing.T) {
-	n := rig.NewNet(t, 2)
-	secA, secB := t.TempDir(), t.TempDir()
-	ours := newTestCA(t, "o7s")
-	ours.install(t, secA)
-	ours.install(t, secB)
-	ours.issue(t, secB, crypt.Server, "pq.eth", "pq.eth", "p256")
-	encConf(t, secA, "client", "pq.eth", "cipher = aes-256-gcm\n")
-	encConf(t, secB, "server", "pq.eth", "cipher = aes-256-gcm\n")
+	secA, secB, ours := pqSecurityDirs(t, "pq.eth")
 	ours.issue(t, secB, crypt.Server, "pqc.eth", "pqc.eth", "p256")
 	ours.issue(t, secA, crypt.Client, "pqc.eth", "client-a.o7s", "p256")
 	encConf(t, secA, "client", "pqc.eth", "\n")
-	a := rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true, SecurityDir: secA})
-	b := rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true, SecurityDir: secB})
-	for _, in := range []*rig.Instance{a, b} {
-		in.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
-		in.WaitLog("Bootstrapped eth-dix over "+rig.Dev, 5*time.Second)
-	}
+	a, b := pqEthHosts(t, secA, secB)
 	b.Irm("name", "register", "pq.eth", "layer", "eth")
 	srv := b.Start("oping", "-l")
 	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
@@ -87,20 +75,8 @@ func TestAuthEthPostQuantumFallback(t *testing.T) {
 // dropped the answer, counted "too big to send", and the allocation timed
 // out.)
 func TestAuthUnicastEthPostQuantumFallback(t *testing.T) {
-	n := rig.NewNet(t, 2)
-	secA, secB := t.TempDir(), t.TempDir()
-	ours := newTestCA(t, "o7s")
-	ours.install(t, secA)
-	ours.install(t, secB)
-	ours.issue(t, secB, crypt.Server, "pq.uni", "pq.uni", "p256")
-	encConf(t, secA, "client", "pq.uni", "cipher = aes-256-gcm\n")
-	encConf(t, secB, "server", "pq.uni", "cipher = aes-256-gcm\n")
-	a := rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true, SecurityDir: secA})
-	b := rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true, SecurityDir: secB})
-	for _, in := range []*rig.Instance{a, b} {
-		in.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
-		in.WaitLog("Bootstrapped eth-dix over "+rig.Dev, 5*time.Second)
-	}
+	secA, secB, _ := pqSecurityDirs(t, "pq.uni")
+	a, b := pqEthHosts(t, secA, secB)
 	a.Irm("ipcp", "bootstrap", "type", "unicast", "name", "uni.a", "layer", "uni", "autobind")
 	a.Irm("name", "register", "uni.a", "layer", "eth")
 	a.Irm("name", "register", "uni", "layer", "eth")
@@ -124,4 +100,35 @@ func TestAuthUnicastEthPostQuantumFallback(t *testing.T) {
 			t.Errorf("an eth-dix IPCP dropped a packet as too big to send:\n%s", rig.Lines(in.Log(), "too big to send"))
 		}
 	}
+}
+
+// pqSecurityDirs returns the security directories of a client host and a
+// server host that trust one test CA (also returned), with a P-256 server
+// certificate for name at the server and enc.conf files for name at both
+// that name AES-256-GCM and no kex (so the client proposes the
+// post-quantum default).
+func pqSecurityDirs(t *testing.T, name string) (client, server string, ca *testCA) {
+	t.Helper()
+	client, server = t.TempDir(), t.TempDir()
+	ca = newTestCA(t, "o7s")
+	ca.install(t, client)
+	ca.install(t, server)
+	ca.issue(t, server, crypt.Server, name, name, "p256")
+	encConf(t, client, "client", name, "cipher = aes-256-gcm\n")
+	encConf(t, server, "server", name, "cipher = aes-256-gcm\n")
+	return client, server, ca
+}
+
+// pqEthHosts starts two hosts in namespaces on one Ethernet segment with
+// the given security directories, each with an eth-dix IPCP in layer eth.
+func pqEthHosts(t *testing.T, secA, secB string) (a, b *rig.Instance) {
+	t.Helper()
+	n := rig.NewNet(t, 2)
+	a = rig.Start(t, rig.Options{NetNS: n.NS(1), NoDirect: true, SecurityDir: secA})
+	b = rig.Start(t, rig.Options{NetNS: n.NS(2), NoDirect: true, SecurityDir: secB})
+	for _, in := range []*rig.Instance{a, b} {
+		in.Irm("ipcp", "bootstrap", "type", "eth-dix", "name", "eth", "layer", "eth", "dev", rig.Dev)
+		in.WaitLog("Bootstrapped eth-dix over "+rig.Dev, 5*time.Second)
+	}
+	return a, b
 }

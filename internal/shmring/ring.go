@@ -132,29 +132,17 @@ func (r *Ring) Put(kind byte, payload []byte) error {
 		return ErrTooBig
 	}
 	need := recLen(n)
-	head, tail := r.loadHead(), r.loadTail()
-	used := head - tail
-	if used > r.size {
-		return ErrCorrupt
-	}
-	// takes is the consumer's; one ahead of puts is a lie, ignored here
-	// (Records counts it as empty).
-	if r.maxRecs != 0 {
-		if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= r.maxRecs {
-			return ErrFull
-		}
+	head := r.loadHead()
+	skip, err := r.space(head, need)
+	if err != nil {
+		return err
 	}
 	off := head & r.mask
-	if contig := r.size - off; contig < need {
+	if skip != 0 {
 		// Wrap: the rest of the area is skipped, the record goes at 0.
-		if used+contig+need > r.size {
-			return ErrFull
-		}
 		binary.LittleEndian.PutUint32(r.data[off:], wrapMark)
-		head += contig
+		head += skip
 		off = 0
-	} else if used+need > r.size {
-		return ErrFull
 	}
 	binary.LittleEndian.PutUint32(r.data[off:], uint32(n))
 	r.data[off+4] = kind
@@ -164,30 +152,43 @@ func (r *Ring) Put(kind byte, payload []byte) error {
 	return nil
 }
 
+// space decides whether a record of need bytes goes in at head now: nil
+// with skip, the bytes left unused at the end of the area when the record
+// must wrap to 0 (0 when it need not); ErrFull when the bytes (the skip
+// included) or the records SetMaxRecords allows run out; ErrCorrupt when
+// the indices say more is used than the ring holds. Put's rules, and
+// Room's.
+func (r *Ring) space(head, need uint64) (skip uint64, err error) {
+	used := head - r.loadTail()
+	if used > r.size {
+		return 0, ErrCorrupt
+	}
+	// takes is the consumer's; one ahead of puts is a lie, ignored here
+	// (Records counts it as empty).
+	if r.maxRecs != 0 {
+		if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= r.maxRecs {
+			return 0, ErrFull
+		}
+	}
+	if contig := r.size - head&r.mask; contig < need {
+		skip = contig
+	}
+	if used+skip+need > r.size {
+		return 0, ErrFull
+	}
+	return skip, nil
+}
+
 // Room reports whether Put of a payload of n bytes would find room now
-// (producer side), by Put's own rules: bytes, including the skip at the
-// wrap, and the records SetMaxRecords allows. It is true when Put would fail
-// for another reason (too big, corrupt indices), so that a caller waiting
-// for room goes on to Put and gets that error.
+// (producer side), by Put's own rules (space). It is true when Put would
+// fail for another reason (too big, corrupt indices), so that a caller
+// waiting for room goes on to Put and gets that error.
 func (r *Ring) Room(n int) bool {
 	if n > r.MaxRecord() {
 		return true
 	}
-	need := recLen(n)
-	head, tail := r.loadHead(), r.loadTail()
-	used := head - tail
-	if used > r.size {
-		return true
-	}
-	if r.maxRecs != 0 {
-		if puts, takes := atomic.LoadUint64(r.u64(offPuts)), atomic.LoadUint64(r.u64(offTakes)); takes <= puts && puts-takes >= r.maxRecs {
-			return false
-		}
-	}
-	if contig := r.size - head&r.mask; contig < need {
-		return used+contig+need <= r.size
-	}
-	return used+need <= r.size
+	_, err := r.space(r.loadHead(), recLen(n))
+	return err != ErrFull
 }
 
 // Peek returns the next record (consumer side) without consuming it; ok is
