@@ -572,9 +572,8 @@ func (e *Endpoint) InterruptHot() {
 
 // shmWrite is WritePacket over the rings; with nonblock it never waits.
 func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
-	s := e.shm
 	for {
-		if s.down.Load() {
+		if e.shm.down.Load() {
 			return &net.OpError{Op: "write", Net: "shm", Err: os.NewSyscallError("write", unix.EPIPE)}
 		}
 		err := e.shmPut(kind, pkt[1:])
@@ -584,26 +583,15 @@ func (e *Endpoint) shmWrite(kind Kind, pkt []byte, nonblock bool) error {
 		if nonblock {
 			return ErrWouldBlock
 		}
-		// Take the wake-up channel, announce the wait, then try once more
-		// before blocking: a doorbell that follows the announcement closes
-		// this channel. (Not on the fast path: only once the ring is full.)
-		space := s.spaceChan()
-		s.mu.RLock()
-		if s.mapping != nil {
-			s.tx.SetTxWait(true)
-		}
-		s.mu.RUnlock()
-		if err := e.shmPut(kind, pkt[1:]); err == nil || !errors.Is(err, shmring.ErrFull) {
-			return err
-		}
-		if err := e.waitSpace(space); err != nil {
+		if err := e.shmWaitRoom(len(pkt) - 1); err != nil {
 			return err
 		}
 	}
 }
 
-// shmWaitRoom is WaitRoom over the rings: the waiting of shmWrite, without
-// the Put.
+// shmWaitRoom is WaitRoom over the rings, and the wait of shmWrite: it
+// returns once a record of n bytes fits (or the peer is gone, or the write
+// deadline passed).
 func (e *Endpoint) shmWaitRoom(n int) error {
 	s := e.shm
 	for {
@@ -613,6 +601,9 @@ func (e *Endpoint) shmWaitRoom(n int) error {
 		if e.shmRoom(n) {
 			return nil
 		}
+		// Take the wake-up channel, announce the wait, then look once more
+		// before blocking: a doorbell that follows the announcement closes
+		// this channel. (Not on the fast path: only once the ring is full.)
 		space := s.spaceChan()
 		s.mu.RLock()
 		if s.mapping != nil {
