@@ -277,23 +277,31 @@ func TestSealedWritesOnFullChannel(t *testing.T) {
 	msg := make([]byte, 1000)
 	written := 0
 	a.SetFlags(a.Flags() | FlagWNoBlock)
-	// Full until b reads: its receive queue and the channel. (b's receive
-	// goroutine moves packets from one to the other meanwhile: fill until
-	// a pass after a pause writes nothing.)
-	for more := true; more; {
-		more = false
+	// Full until b reads: its receive queue and the channel. b's receive
+	// goroutine moves packets from one to the other until the queue is at
+	// its cap and it holds one more, waiting for room; from then on the
+	// channel, once full, stays full.
+	pass := func() {
 		for {
 			_, err := a.Write(msg)
 			if errors.Is(err, oerr.EAGAIN) {
-				break
+				return
 			}
 			if err != nil {
 				t.Fatalf("write %d: %v", written, err)
 			}
 			written++
-			more = true
 		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		pass()
+		if b.RxQueueLen() >= rxCap && b.rxHolding.Load() {
+			pass()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b's receive queue holds %d of %d", b.RxQueueLen(), rxCap)
+		}
 	}
 	a.SetFlags(a.Flags() &^ FlagWNoBlock)
 	a.SetWriteTimeout(50 * time.Millisecond)
