@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/crypt"
@@ -77,50 +78,105 @@ func (f *Flow) sealInto(dst, plaintext []byte) ([]byte, error) {
 // while other writers of the flow sealed and sent a rotation's worth of
 // packets would arrive under a key the peer has dropped, and be lost as
 // unauthenticated. So packets enter the channel in the order they were
-// sealed: seal and TryWritePacket under sealMu. A writer that finds the
-// channel full lets go of sealMu while it waits for room (a lock held
-// across the wait would stop the receive goroutine's acknowledgements, and
-// with them the peer that makes the room); once there is room it writes the
-// packet it sealed if no other packet was sealed meanwhile, and otherwise
-// seals it again, after the others.
+// sealed: seal and TryWritePacket under sealMu.
+//
+// A writer that finds the channel full leaves its sealed packet in pending
+// and lets go of sealMu while it waits for room (a lock held across the
+// wait would stop the receive goroutine's acknowledgements, and with them
+// the peer that makes the room). Whoever takes sealMu next writes the
+// pending packet before sealing anything (flushPendingLocked), so nothing
+// overtakes it; while it cannot go, a non-blocking writer gets
+// ErrWouldBlock and a blocking one waits, neither sealing. No packet is
+// sealed and then thrown away for want of room by a blocking writer (a CTR
+// peer, which counts packets to follow the key changes, would lose track
+// after a quarter period of them); only a non-blocking write that finds the
+// channel full seals a packet the peer never sees, as before.
 func (f *Flow) writeSealed(dst, plaintext []byte, dl time.Time, wait bool) error {
 	f.sealMu.Lock()
-	for {
-		pkt, err := f.sealInto(dst[:1], plaintext)
-		if err != nil {
+	for !f.flushPendingLocked() {
+		// An earlier writer's packet waits for room: ours goes after it.
+		if !wait {
 			f.sealMu.Unlock()
+			return datapath.ErrWouldBlock
+		}
+		n := len(f.pending.pkt) - 1
+		f.sealMu.Unlock()
+		f.ep.SetWriteDeadline(dl)
+		if err := f.ep.WaitRoom(n); err != nil {
 			return err
 		}
-		if f.crc {
-			pkt = appendCRC(pkt)
-		}
-		f.sealed++
-		if testHookSealed != nil {
-			testHookSealed(f)
-		}
-		for {
-			err = f.ep.TryWritePacket(datapath.KindData, pkt)
-			if !wait || !errors.Is(err, datapath.ErrWouldBlock) {
-				f.sealMu.Unlock()
-				return err
-			}
-			mine := f.sealed
-			f.sealMu.Unlock()
-			f.ep.SetWriteDeadline(dl)
-			if err := f.ep.WaitRoom(len(pkt) - 1); err != nil {
-				return err
-			}
-			f.sealMu.Lock()
-			if f.sealed != mine {
-				break // seal it again, after the packets sealed meanwhile
-			}
-		}
+		f.sealMu.Lock()
 	}
+	pkt, err := f.sealInto(dst[:1], plaintext)
+	if err != nil {
+		f.sealMu.Unlock()
+		return err
+	}
+	if f.crc {
+		pkt = appendCRC(pkt)
+	}
+	if h := testHookSealed.Load(); h != nil {
+		(*h)(f)
+	}
+	err = f.ep.TryWritePacket(datapath.KindData, pkt)
+	if !wait || !errors.Is(err, datapath.ErrWouldBlock) {
+		f.sealMu.Unlock()
+		return err
+	}
+	me := &pendingPacket{pkt: pkt}
+	f.pending = me
+	f.ep.SetWriteDeadline(dl)
+	for {
+		f.sealMu.Unlock()
+		werr := f.ep.WaitRoom(len(pkt) - 1)
+		f.sealMu.Lock()
+		switch {
+		case me.sent:
+			// Another writer wrote it (and the error, if any, is ours).
+		case werr != nil:
+			// Given up (deadline, peer gone): nobody else sealed after
+			// it (they wait for it), so it is dropped unseen.
+			f.pending = nil
+			f.sealMu.Unlock()
+			return werr
+		case !f.flushPendingLocked():
+			continue // someone else took the room first
+		}
+		f.sealMu.Unlock()
+		return me.err
+	}
+}
+
+// pendingPacket is a sealed packet that found the channel full; its writer
+// waits for room (writeSealed). pkt is the writer's buffer, valid while it
+// waits; sent and err are set, under sealMu, by whoever writes it.
+type pendingPacket struct {
+	pkt  []byte
+	sent bool
+	err  error
+}
+
+// flushPendingLocked writes the pending packet, if any, without waiting,
+// and reports whether none is left: false means the channel is still full.
+// A failure other than a full channel is the pending packet's writer's to
+// report. f.sealMu is held.
+func (f *Flow) flushPendingLocked() bool {
+	p := f.pending
+	if p == nil {
+		return true
+	}
+	err := f.ep.TryWritePacket(datapath.KindData, p.pkt)
+	if errors.Is(err, datapath.ErrWouldBlock) {
+		return false
+	}
+	p.sent, p.err = true, err
+	f.pending = nil
+	return true
 }
 
 // testHookSealed, if set (by tests only), runs in writeSealed between
 // sealing a packet and writing it.
-var testHookSealed func(*Flow)
+var testHookSealed atomic.Pointer[func(*Flow)]
 
 // open decrypts a received packet; ok false means it was dropped (and
 // counted). sdu is left intact (a key that fails does not spoil the

@@ -78,8 +78,8 @@ type Flow struct {
 	// sealMu orders the packets of an encrypted flow: a packet is sealed
 	// and put in the channel under it, so packets enter the channel in the
 	// order they were sealed (writeSealed). Never held while waiting.
-	sealMu sync.Mutex
-	sealed uint64 // packets sealed, under sealMu
+	sealMu  sync.Mutex
+	pending *pendingPacket // sealed, waiting for room; written before any other (under sealMu)
 
 	peerName string // the peer's authenticated name (PeerName); set before start
 }

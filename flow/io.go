@@ -145,10 +145,12 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 		f.mu.Unlock()
 		f.post(EventUp)
 	case datapath.KindMTU:
-		if n, ok := datapath.ParseMTU(sdu); ok {
-			f.lowerMax.Store(int32(n))
-		} else {
+		// The limit only goes down: a second record (from the peer of a
+		// direct flow, say) cannot raise what the IPCP said.
+		if n, ok := datapath.ParseMTU(sdu); !ok {
 			f.malformed.Add(1)
+		} else if m := f.lowerMax.Load(); m == 0 || int32(n) < m {
+			f.lowerMax.Store(int32(n))
 		}
 	}
 }
@@ -516,7 +518,7 @@ func (f *Flow) maxWrite() int {
 	if f.pc != nil {
 		n -= f.pc.Overhead()
 	}
-	return n
+	return max(n, 0)
 }
 
 func (f *Flow) writeBy(pkt []byte, dl time.Time, nonblock bool) error {

@@ -69,27 +69,50 @@ func TestLayerMTU(t *testing.T) {
 	}
 }
 
-// TestLayerMTUMalformed: a KindMTU record that is not 4 bytes, or says 0,
-// changes nothing and is counted as malformed; a later good one counts.
+// TestLayerMTUMalformed: a KindMTU record that is not 4 bytes, or says
+// less than datapath.MinMTU, changes nothing and is counted as malformed; a
+// good one lowers the limit, and a later one cannot raise it.
 func TestLayerMTUMalformed(t *testing.T) {
 	leakcheck.Check(t)
 	f, ipcp := mtuFlow(t, rawNoKeepalive, 0)
 	startFlows(t, f.p, f)
-	for _, bad := range [][]byte{{0, 1, 2}, {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 4}} {
+	for _, bad := range [][]byte{{0, 1, 2}, {0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0, 4}, {0, 0, 0, 0, 255}} {
 		if err := ipcp.TryWritePacket(datapath.KindMTU, bad); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ipcp.TellMTU(100)
+	ipcp.TellMTU(1000)
+	ipcp.TellMTU(9000) // does not raise it
+	ipcp.TellMTU(datapath.MinMTU)
 	deadline := time.Now().Add(5 * time.Second)
-	for f.maxWrite() != 100 && time.Now().Before(deadline) {
+	for f.maxWrite() != datapath.MinMTU && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if got := f.maxWrite(); got != 100 {
-		t.Fatalf("maxWrite %d after the good record, want 100", got)
+	if got := f.maxWrite(); got != datapath.MinMTU {
+		t.Fatalf("maxWrite %d after the records, want %d", got, datapath.MinMTU)
 	}
-	if d := f.Drops().Malformed; d != 3 {
-		t.Errorf("malformed %d, want 3", d)
+	if d := f.Drops().Malformed; d != 4 {
+		t.Errorf("malformed %d, want 4", d)
+	}
+}
+
+// TestLayerMTURaiseIgnored: once a limit is set, a record saying more
+// leaves it.
+func TestLayerMTURaiseIgnored(t *testing.T) {
+	leakcheck.Check(t)
+	f, ipcp := mtuFlow(t, rawNoKeepalive, 0)
+	ipcp.TellMTU(1000)
+	startFlows(t, f.p, f)
+	ipcp.TellMTU(9000)
+	// The marker, a malformed record: once it is counted, the 9000 was
+	// handled.
+	ipcp.TryWritePacket(datapath.KindMTU, []byte{0, 1})
+	deadline := time.Now().Add(5 * time.Second)
+	for f.Drops().Malformed == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := f.maxWrite(); got != 1000 {
+		t.Fatalf("maxWrite %d after a record saying 9000, want 1000", got)
 	}
 }
 

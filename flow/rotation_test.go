@@ -196,13 +196,14 @@ func TestRotationHeldPacket(t *testing.T) {
 			const others = 5 << flowTestRotBit // five rotations
 			held, release := make(chan struct{}), make(chan struct{})
 			var holding atomic.Bool // (not a sync.Once: its Do makes the others wait)
-			testHookSealed = func(f *Flow) {
+			hook := func(f *Flow) {
 				if f == a && holding.CompareAndSwap(false, true) {
 					close(held)
 					<-release
 				}
 			}
-			t.Cleanup(func() { testHookSealed = nil })
+			testHookSealed.Store(&hook)
+			t.Cleanup(func() { testHookSealed.Store(nil) })
 
 			first := make(chan error, 1)
 			go func() { _, err := a.Write([]byte("held")); first <- err }()
@@ -343,5 +344,50 @@ func TestSealedWritesOnFullChannel(t *testing.T) {
 	}
 	if d := b.Drops(); d.Unauthenticated != 0 {
 		t.Errorf("b dropped %d packets as unauthenticated", d.Unauthenticated)
+	}
+}
+
+// TestRotationCTRWritersOnFullChannel: eight writers of a CTR flow whose
+// channel is full most of the time (a queue of 4 packets, a slow reader),
+// across many rotations. A CTR receiver cannot tell a wrong key: it follows
+// its peer's key changes by counting packets (the reference's rule), so a
+// sender that sealed packets and threw them away for want of room would
+// move ahead of it and every later message would arrive as garbage. A
+// writer that finds the channel full keeps its sealed packet until there is
+// room (writeSealed), and the others wait behind it without sealing: every
+// message arrives intact. (When a writer that waited sealed its packet again
+// if another had been sealed meanwhile, the keys went apart within a few
+// hundred messages.)
+func TestRotationCTRWritersOnFullChannel(t *testing.T) {
+	a, b := rotPair(t, crypt.AES256CTR, rawNoKeepalive)
+	a.SetTxQueueLimit(4)
+	const writers, each = 8, 2 << flowTestRotBit
+	var errs []<-chan error
+	for w := range writers {
+		errs = append(errs, pump(a, fmt.Sprintf("w%d", w), each))
+	}
+	b.SetReadTimeout(10 * time.Second)
+	buf := make([]byte, 2048)
+	next := map[string]int{}
+	// A slow reader: b's receive queue fills, then the channel, and each
+	// message read makes room for one more, which every writer wants.
+	time.Sleep(20 * time.Millisecond)
+	for i := range writers * each {
+		time.Sleep(20 * time.Microsecond)
+		n, err := b.Read(buf)
+		if err != nil {
+			t.Fatalf("message %d of %d: %v", i, writers*each, err)
+		}
+		var from string
+		var k int
+		if _, err := fmt.Sscanf(string(buf[:n]), "%s %d ", &from, &k); err != nil || k != next[from] || !bytes.Equal(buf[:n], rotMsg(from, k)) {
+			t.Fatalf("message %d is %q, want the next of its writer (%v): the keys went apart", i, buf[:min(n, 24)], next)
+		}
+		next[from]++
+	}
+	for _, errc := range errs {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -43,12 +43,21 @@ const (
 	KindDown Kind = 1 // the peer marked the flow down
 	KindUp   Kind = 2 // the peer marked the flow up again
 	// KindMTU: from an IPCP to its application, the largest SDU the layer
-	// below carries on this flow, as 4 bytes, big-endian (PutMTU). An
-	// IPCP whose layer carries less than MaxSDU sends it first, before the
-	// flow is handed over; the application's Write then refuses a bigger
-	// message at once (EMSGSIZE) instead of the IPCP dropping it.
+	// below carries on this flow, as 4 bytes, big-endian (MTURecord,
+	// TellMTU). An IPCP whose layer carries less than MaxSDU sends it
+	// first, before the flow is handed over; the application's Write then
+	// refuses a bigger message at once (EMSGSIZE) instead of the IPCP
+	// dropping it.
 	KindMTU Kind = 3
 )
+
+// MinMTU is the smallest limit a KindMTU record may set, in bytes: below
+// it (an Ethernet IPCP needs more to carry a name query) the record is
+// malformed. The peer of a direct flow writes into the same channel, so a
+// record may come from it; at worst it makes this end refuse messages over
+// MinMTU on that one flow, which the peer can hinder as well by not
+// reading.
+const MinMTU = 256
 
 // MTURecord is the SDU of a KindMTU record saying n bytes.
 func MTURecord(n int) []byte {
@@ -62,13 +71,13 @@ func (e *Endpoint) TellMTU(n int) error {
 }
 
 // ParseMTU reads a KindMTU record's SDU; ok is false for a malformed one
-// (not 4 bytes, or 0).
+// (not 4 bytes, or a limit under MinMTU). A limit over MaxSDU is MaxSDU.
 func ParseMTU(sdu []byte) (n int, ok bool) {
 	if len(sdu) != 4 {
 		return 0, false
 	}
 	v := binary.BigEndian.Uint32(sdu)
-	if v == 0 {
+	if v < MinMTU {
 		return 0, false
 	}
 	return int(min(v, MaxSDU)), true
