@@ -212,6 +212,9 @@ func Call(ctx context.Context, path string, timeout time.Duration, req, rep prot
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	if err := Send(c, req, fds...); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // its deadline stopped the send
+		}
 		return nil, fmt.Errorf("send: %w", err)
 	}
 	files, err := Recv(c, rep)

@@ -559,3 +559,46 @@ func TestCallSendError(t *testing.T) {
 		t.Errorf("Call with an unmarshalable request = %v, want a send error", err)
 	}
 }
+
+// TestCallCancelWhileSending: a Call canceled at any moment, sending
+// included, says context.Canceled. (It said "send: i/o timeout" when the
+// cancellation's deadline caught the request going out: an IPCP canceled
+// during its IPCP_CREATE_R reported that instead of its cancellation, seen
+// under load in internal/ipcp TestFlowTableFull.)
+func TestCallCancelWhileSending(t *testing.T) {
+	t.Parallel()
+	path := sockPath(t)
+	l, err := ctrl.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				ctrl.Recv(c, &pb.IrmMsg{}) // and never answer
+				ctrl.Recv(c, &pb.IrmMsg{})
+			}()
+		}
+	}()
+	req := &pb.IrmMsg{Code: irmCode(pb.IrmMsgCode_IRM_FLOW_ACCEPT), Name: proto.String(strings.Repeat("n", 8000))}
+	for i := range 300 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			for range i % 7 {
+				runtime.Gosched()
+			}
+			cancel()
+		}()
+		_, err := ctrl.Call(ctx, path, 0, req, &pb.IrmMsg{})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("call %d: %v, want context.Canceled", i, err)
+		}
+	}
+}
