@@ -54,42 +54,52 @@ func TestEventSetHotBesideDeadFlow(t *testing.T) {
 		}()
 		return c
 	}
-	waitHot := func(f *Flow) {
+	// deliver writes byte b on the live flow and checks that the wait res
+	// reports it, then reads it.
+	deliver := func(res chan result, b byte) {
 		t.Helper()
-		for set.hotFlow.Load() != f {
-			if ctx.Err() != nil {
-				t.Fatal("Wait never waited on the live flow's ring")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	// The first packet refreshes the live flow (a flow quiet for longer
-	// than the hot window is not waited on), the second is taken hot.
-	for i := range 2 {
-		res := waitOnce()
-		if i == 1 {
-			waitHot(liveB)
-		}
-		if _, err := liveA.Write([]byte{byte(i)}); err != nil {
+		if _, err := liveA.Write([]byte{b}); err != nil {
 			t.Fatal(err)
 		}
 		r := <-res
 		if r.err != nil || len(r.evs) != 1 || r.evs[0].Flow != liveB || r.evs[0].Type != EventPkt {
-			t.Fatalf("packet %d: events %v, %v; want one FLOW_PKT of the live flow", i, r.evs, r.err)
+			t.Fatalf("packet %d: events %v, %v; want one FLOW_PKT of the live flow", b, r.evs, r.err)
 		}
 		buf := make([]byte, 16)
-		if n, err := liveB.Read(buf); err != nil || n != 1 || buf[0] != byte(i) {
-			t.Fatalf("packet %d: read %v, %d bytes, %v", i, buf[:n], n, err)
+		if n, err := liveB.Read(buf); err != nil || n != 1 || buf[0] != b {
+			t.Fatalf("packet %d: read %v, %d bytes, %v", b, buf[:n], n, err)
 		}
 	}
+	// waitOnceHot starts a wait that waits on the live flow's ring. A flow
+	// quiet for longer than the hot window (10 ms) is not waited on, so a
+	// packet first refreshes it; on a loaded machine the window can pass
+	// before the wait starts (it did, in a loaded CI run), and then the
+	// wait is ended with a packet and tried again.
+	waitOnceHot := func() chan result {
+		t.Helper()
+		for {
+			deliver(waitOnce(), 0)
+			res := waitOnce()
+			for end := time.Now().Add(100 * time.Millisecond); set.hotFlow.Load() != liveB && time.Now().Before(end); {
+				time.Sleep(time.Millisecond)
+			}
+			if set.hotFlow.Load() == liveB {
+				return res
+			}
+			if ctx.Err() != nil {
+				t.Fatal("Wait never waited on the live flow's ring")
+			}
+			deliver(res, 0)
+		}
+	}
+	deliver(waitOnceHot(), 1)
 	if set.hot != liveB {
 		t.Fatal("the live flow's packet did not reach Wait on its ring")
 	}
 
 	// A second live flow: the wait on the first one's ring ends, and a
 	// packet on the new one is reported.
-	res := waitOnce()
-	waitHot(liveB)
+	res := waitOnceHot()
 	newA, newB := pair(t, rawNoKeepalive, rawNoKeepalive)
 	if err := set.Add(newB); err != nil {
 		t.Fatal(err)
