@@ -159,11 +159,15 @@ func TestRingLinkCut(t *testing.T) {
 	x, y := flowBetween(t, a, c, h)
 	echo(t, x, y, 5)
 
-	// a reaches c through b or d, and has the other as its alternate.
-	routes := a.u.pff.Routes()[c.u.Addr()]
-	if len(routes) != 2 {
-		t.Fatalf("a's next hops to c: %v, want a primary and an alternate", routes)
-	}
+	// a reaches c through b or d, and has the other as its alternate once
+	// the link-state database holds the whole ring (under load the flow can
+	// come up through one path before the last LSU arrived).
+	eventually(t, "a primary and an alternate next hop from a to c", func() error {
+		if routes := a.u.pff.Routes()[c.u.Addr()]; len(routes) != 2 {
+			return fmt.Errorf("a's next hops to c: %v", routes)
+		}
+		return nil
+	})
 	hop, _ := a.u.pff.NextHop(c.u.Addr())
 	var cut, other conn
 	for _, k := range a.conns() {
