@@ -154,6 +154,20 @@ func TestUnicastStackOverEthLossy(t *testing.T) {
 	opingServer(t, b, "oping.top")
 	t.Logf("oping over top over uni over eth-dix: %s", pingUntil(t, a, "oping.top"))
 
+	// Each level tells the next the largest SDU it carries: eth-dix 1,496
+	// bytes at a 1500-byte MTU, less a DT PCI of 15 in uni and again in
+	// top. One byte more fails in oping's write, at once; nothing is
+	// dropped below for being too long.
+	for _, in := range []*rig.Instance{a, b} {
+		in.WaitLog("Flows of this layer carry SDUs of at most 1481 bytes", 5*time.Second)
+		in.WaitLog("Flows of this layer carry SDUs of at most 1466 bytes", 5*time.Second)
+	}
+	t.Logf("oping -s 1466 over top: %s", pingUntil(t, a, "oping.top", "-s", "1466"))
+	out, errOut, code = a.Run("oping", "-n", "oping.top", "-c", "2", "-i", "10ms", "-s", "1467")
+	if !strings.Contains(out+errOut, "Failed to send packet.") {
+		t.Fatalf("oping -s 1467 over top: exit %d\n%s%s", code, out, errOut)
+	}
+
 	b.Irm("name", "register", "bulk.top", "layer", "top")
 	bulkAcross(t, a, b, "bulk.top", 4<<20, func() {
 		for i := 1; i <= 2; i++ {

@@ -498,6 +498,12 @@ func (f *Flow) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// MaxWrite returns the largest message Write takes on f, in bytes: the
+// largest SDU of the layer below (once its IPCP said it) less what FRCT,
+// the cipher and the CRC add. It never rises during the flow's life; a
+// longer message fails with EMSGSIZE.
+func (f *Flow) MaxWrite() int { return f.maxWrite() }
+
 // maxWrite is the largest message Write takes: MaxSDU, or the layer's
 // largest SDU once its IPCP said it (KindMTU), less the FRCT header on FRCT
 // flows, the IV and tag on encrypted flows and the CRC on CRC flows.

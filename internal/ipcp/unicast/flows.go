@@ -88,6 +88,12 @@ func (u *Unicast) startReader(f *ipcp.Flow) {
 	}
 	done := make(chan struct{})
 	u.readers.done[f] = done
+	// Under the lock, after the flow is in the map: linkLimit, which
+	// tells the flows in the map, cannot miss a lower limit (mtu.go).
+	// Both sides start the reader before the application has the flow:
+	// the requester's before its FLOW_ALLOC_REPLY, the responder's in
+	// IPCP_FLOW_ALLOC_RESP, which the IRMd answers the accept after.
+	u.tellLimit(f)
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/ipcp/connmgr"
@@ -36,6 +37,7 @@ func (n *memNet) lower(names ...string) *memLower {
 type memLower struct {
 	net    *memNet
 	accept chan *memEnd
+	max    int // if > 0, the largest SDU this member's flows take
 
 	mu    sync.Mutex
 	flows []*memEnd // every end this member opened or accepted
@@ -49,6 +51,11 @@ func (l *memLower) Alloc(ctx context.Context, dst string, q qos.Spec) (connmgr.F
 		return nil, fmt.Errorf("no member called %s", dst)
 	}
 	a, b := memPipe(q)
+	for _, m := range []int{l.max, peer.max} { // a flow takes the smaller limit
+		if m > 0 && (a.max == 0 || m < a.max) {
+			a.max, b.max = m, m
+		}
+	}
 	select {
 	case peer.accept <- b:
 	case <-ctx.Done():
@@ -88,6 +95,7 @@ func (l *memLower) cut() {
 // with io.EOF.
 type memEnd struct {
 	q         qos.Spec
+	max       int // if > 0, the largest SDU Write takes
 	in, out   chan []byte
 	done      chan struct{}
 	peerDone  chan struct{}
@@ -147,6 +155,9 @@ func (e *memEnd) Write(p []byte) (int, error) {
 		return 0, io.ErrClosedPipe
 	default:
 	}
+	if e.max > 0 && len(p) > e.max {
+		return 0, syscall.EMSGSIZE
+	}
 	select {
 	case e.out <- append([]byte(nil), p...):
 		return len(p), nil
@@ -158,3 +169,4 @@ func (e *memEnd) Write(p []byte) (int, error) {
 func (e *memEnd) Close() error    { e.closeOnce.Do(func() { close(e.done) }); return nil }
 func (e *memEnd) TxQueueLen() int { return len(e.out) }
 func (e *memEnd) QoS() qos.Spec   { return e.q }
+func (e *memEnd) MaxWrite() int   { return e.max }

@@ -35,6 +35,7 @@ type neighbours struct {
 	router *routing.Router
 	dir    *directory
 	log    *slog.Logger
+	limit  func(id, n int) // a Data Transfer link carries SDUs of at most n bytes
 
 	mu     sync.Mutex
 	nextID int
@@ -55,8 +56,8 @@ type nconn struct {
 	once sync.Once
 }
 
-func newNeighbours(d *dt.DT, r *routing.Router, dirc *directory, log *slog.Logger) *neighbours {
-	n := &neighbours{dt: d, router: r, dir: dirc, log: log, nextID: 1, conns: map[int]*nconn{},
+func newNeighbours(d *dt.DT, r *routing.Router, dirc *directory, log *slog.Logger, limit func(id, n int)) *neighbours {
+	n := &neighbours{dt: d, router: r, dir: dirc, log: log, limit: limit, nextID: 1, conns: map[int]*nconn{},
 		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	n.wg.Add(1)
 	go n.timer()
@@ -107,6 +108,11 @@ func (n *neighbours) add(comp string, c connmgr.Conn) (int, error) {
 	peer := addr.Format(c.Peer.Addr)
 	switch comp {
 	case connmgr.CompDT:
+		// Before the link carries flows: a flow's first packet over it
+		// may be the one too long.
+		if l, ok := c.Flow.(sduLimiter); ok && n.limit != nil {
+			n.limit(nc.id, l.MaxWrite())
+		}
 		if err := n.dt.AddLink(nc.id, nc.link, c.Flow.QoS().Cube()); err != nil {
 			n.drop(nc, err.Error())
 			return 0, err

@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/hash"
@@ -83,6 +84,10 @@ type Unicast struct {
 	conf    *pb.IpcpConfigMsg // what enrollees get
 	closed  bool              // Close was called
 	joining bool              // a bootstrap or enrollment is under way
+
+	// sduMax is the largest SDU the layer's flows carry, in bytes, once
+	// a link limits it (0 before); it only goes down (mtu.go).
+	sduMax atomic.Int32
 
 	readers struct {
 		sync.Mutex
@@ -170,7 +175,7 @@ func (u *Unicast) start(l Layer, a uint64) error {
 	d.Register(wire.DTEIDDHT, dirc.receive)
 	d.SetFlowHandler(f.Receive)
 	f.Start()
-	nb := newNeighbours(d, r, dirc, u.log)
+	nb := newNeighbours(d, r, dirc, u.log, u.linkLimit)
 	// Later members bootstrap their directory through us.
 	conf := l.message(a)
 	u.mu.Lock()
