@@ -145,81 +145,30 @@ func (l *Local) FlowAllocResp(ctx context.Context, f *ipcp.Flow, response int32,
 
 // forward copies datagrams from src to dst until either fails, then closes both
 // and closes done. It holds a buffer only while a packet passes: an idle flow
-// costs its two goroutines' stacks, not two MaxSDU buffers.
-//
-// Waiting: after a packet, the forwarder waits for the next one on src's
-// ring itself (hot: FUTEX_WAIT, woken by the producer directly, with no
-// netpoller or hand-off between threads in the way), for as long as the
-// peer sent within datapath.HotWindow; past that, or when no thread is free
-// for a hot wait, it sleeps on the doorbell socket (cold), where an idle
-// flow costs nothing and the peer's end is seen.
+// costs its two goroutines' stacks, not two MaxSDU buffers. It reads
+// through a datapath.Puller: while packets keep coming it waits for the
+// next on src's ring itself, woken by the producer directly.
 func (l *Local) forward(src, dst *datapath.Endpoint, down func(), done chan struct{}) {
 	defer l.wg.Done()
 	defer close(done)
 	defer down()
-	fw := forwarder{dst: dst}
+	p := src.Puller()
+	defer p.Close()
+	var b *[]byte
+	get := func(n int) []byte { b = datapath.GetBuf(n); return *b }
 	for {
-		kind, sdu, err := src.ReadPacketInto(fw.get)
+		kind, sdu, err := p.Read(get)
 		if err != nil {
-			fw.drop()
-			return
-		}
-		if fw.pass(kind, sdu) != nil || !fw.hot(src) {
-			return
-		}
-	}
-}
-
-// forwarder is one direction of a pair: the buffer of the packet passing.
-type forwarder struct {
-	dst *datapath.Endpoint
-	b   *[]byte
-}
-
-func (fw *forwarder) get(n int) []byte { fw.b = datapath.GetBuf(n); return *fw.b }
-
-func (fw *forwarder) drop() {
-	if fw.b != nil {
-		datapath.PutBuf(fw.b)
-		fw.b = nil
-	}
-}
-
-// pass writes the packet read into fw.b to dst.
-func (fw *forwarder) pass(kind datapath.Kind, sdu []byte) error {
-	err := fw.dst.WritePacket(kind, (*fw.b)[:1+len(sdu)])
-	fw.drop()
-	return err
-}
-
-// hot forwards from src while packets come within datapath.HotWindow of
-// each other, waiting on src's ring (see forward). It reports false when
-// dst failed (forwarding ends); an error of src is left to the cold read,
-// which sees it too.
-func (fw *forwarder) hot(src *datapath.Endpoint) bool {
-	h := src.HotRead()
-	if h == nil {
-		return true
-	}
-	h.SetPolling(false) // the CPU is the applications'
-	defer func() {
-		h.Done()
-		src.EndHot() // the doorbell, not a lazy wait, for the next packet
-	}()
-	until := time.Now().Add(datapath.HotWindow)
-	for {
-		kind, sdu, ok, err := h.Next(fw.get, until)
-		switch {
-		case err != nil:
-			fw.drop()
-			return true
-		case ok:
-			if fw.pass(kind, sdu) != nil {
-				return false
+			if b != nil {
+				datapath.PutBuf(b)
 			}
-			until = time.Now().Add(datapath.HotWindow)
-		case !h.Waited() || !time.Now().Before(until):
-			return true
+			return
+		}
+		err = dst.WritePacket(kind, (*b)[:1+len(sdu)])
+		datapath.PutBuf(b)
+		b = nil
+		if err != nil {
+			return
 		}
 	}
 }

@@ -224,8 +224,11 @@ func (u *UDP) writer(ep *datapath.Endpoint, peer netip.AddrPort, reid uint32) {
 	defer u.wg.Done()
 	buf := make([]byte, datapath.MaxSDU+1)
 	out := make([]byte, 0, wire.UDPEIDLen+datapath.MaxSDU)
+	p := ep.Puller() // waits on the ring while the application sends
+	defer p.Close()
+	get := func(int) []byte { return buf }
 	for {
-		kind, sdu, err := ep.ReadPacket(buf)
+		kind, sdu, err := p.Read(get)
 		if err != nil {
 			return
 		}

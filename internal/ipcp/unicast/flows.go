@@ -121,8 +121,10 @@ func (u *Unicast) read(f *ipcp.Flow) {
 		b = getBuf(wire.DTPCILen - 1 + n)
 		return (*b)[wire.DTPCILen-1:]
 	}
+	p := f.EP.Puller() // waits on the ring while the application sends
+	defer p.Close()
 	for {
-		kind, sdu, err := f.EP.ReadPacketInto(get)
+		kind, sdu, err := p.Read(get)
 		if err != nil {
 			if b != nil {
 				putBuf(b)
