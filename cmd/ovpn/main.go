@@ -18,7 +18,8 @@
 // silently lose packets or hang:
 //
 //   - the MTU of the device is set (-M, default 1400 bytes, which every
-//     shim layer carries in one packet), so the kernel fragments or refuses
+//     shim layer carries in one packet, lowered to the flow's largest
+//     message when its layer carries less), so the kernel fragments or refuses
 //     (ICMP "fragmentation needed") rather than handing ovpn a packet the
 //     layer cannot carry; a packet longer than it that still reaches ovpn is
 //     dropped, counted and logged, never sent;
@@ -60,7 +61,8 @@ Creates a VPN connection: IP over an Ouroboros flow through a TUN device.
   -n, --name                Name of the server to connect to (client);
                             without it, wait for one flow (server)
   -M, --mtu                 MTU of the TUN device in bytes (68 to 65535,
-                            default 1400); packets longer than it are dropped
+                            default 1400, or less if the flow carries less);
+                            packets longer than it are dropped
   -t, --timeout             Peer timeout of the flow in s (client; the server
                             takes the client's; default 120)
 
@@ -72,7 +74,8 @@ type config struct {
 	ip, mask netip.Addr
 	name     string // empty: server
 	mtu      int
-	timeout  int // s; 0: the raw cube's
+	mtuSet   bool // -M given: the device gets mtu whatever the flow carries
+	timeout  int  // s; 0: the raw cube's
 }
 
 // parseArgs reads the command line with the reference's messages; it
@@ -131,7 +134,7 @@ func parseArgs(args []string) (config, error) {
 			if !ok {
 				return cfg, tool.BadValue("ovpn", opt, val, fmt.Sprintf("want bytes from %d to %d", minMTU, maxMTU))
 			}
-			cfg.mtu = int(n)
+			cfg.mtu, cfg.mtuSet = int(n), true
 		case "-t", "--timeout":
 			n, ok := tool.Int(val, 1, maxTimeout)
 			if !ok {

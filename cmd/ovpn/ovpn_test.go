@@ -24,7 +24,7 @@ func TestParseArgs(t *testing.T) {
 	}{
 		{args: []string{"-i", "10.0.0.1", "-m", "255.255.255.0"}, want: config{ip: ip("10.0.0.1"), mask: ip("255.255.255.0"), mtu: 1400}},
 		{args: []string{"--ip=10.0.0.1", "--mask", "255.0.0.0", "--name", "vpn", "-M", "1280", "-t", "5"},
-			want: config{ip: ip("10.0.0.1"), mask: ip("255.0.0.0"), name: "vpn", mtu: 1280, timeout: 5}},
+			want: config{ip: ip("10.0.0.1"), mask: ip("255.0.0.0"), name: "vpn", mtu: 1280, mtuSet: true, timeout: 5}},
 		{args: []string{"-i", "10.0.0.1", "-m", "255.255.255.255"}, want: config{ip: ip("10.0.0.1"), mask: ip("255.255.255.255"), mtu: 1400}},
 		{args: []string{"-i", "10.0.0.1", "-m", "0.0.0.0"}, want: config{ip: ip("10.0.0.1"), mask: ip("0.0.0.0"), mtu: 1400}},
 		{args: []string{"-h"}, code: 0, msg: "Usage: ovpn [OPTION]..."},
@@ -256,5 +256,30 @@ func TestTunnelOversize(t *testing.T) {
 		"ovpn: dropped a packet of 9000 bytes from tun9: longer than the MTU of 1400 bytes (2 so far)\n"
 	if log.String() != want {
 		t.Errorf("log:\n%s\nwant:\n%s", log.String(), want)
+	}
+}
+
+// TestDeviceMTU: the default MTU is lowered to what the flow carries (an
+// eth-dix layer's 1,496 bytes, less a unicast layer's DT header), never
+// raised; an MTU given with -M is kept, with a warning when the flow
+// carries less.
+func TestDeviceMTU(t *testing.T) {
+	for _, tt := range []struct {
+		cfg     config
+		flowMax int
+		want    int
+		note    string
+	}{
+		{config{mtu: 1400}, 65535, 1400, ""},
+		{config{mtu: 1400}, 1400, 1400, ""},
+		{config{mtu: 1400}, 1366, 1366, "The flow carries packets of at most 1366 bytes: MTU 1366."},
+		{config{mtu: 1500, mtuSet: true}, 1481, 1500, "Warning: the flow carries packets of at most 1481 bytes; longer ones will be dropped (MTU 1500)."},
+		{config{mtu: 1280, mtuSet: true}, 1481, 1280, ""},
+		{config{mtu: 1400}, 40, 1400, "Warning: the flow carries packets of at most 40 bytes, under the smallest MTU (68); longer ones will be dropped (MTU 1400)."},
+	} {
+		mtu, note := deviceMTU(tt.cfg, tt.flowMax)
+		if mtu != tt.want || note != tt.note {
+			t.Errorf("deviceMTU(%+v, %d) = %d %q, want %d %q", tt.cfg, tt.flowMax, mtu, note, tt.want, tt.note)
+		}
 	}
 }

@@ -50,7 +50,11 @@ func runTunnel(cfg config, out io.Writer) int {
 		}
 	}
 	fmt.Fprintln(out, "Flow allocated.")
-	tun, dev, err := openTUN(cfg.ip, cfg.mask, cfg.mtu)
+	mtu, note := deviceMTU(cfg, f.MaxWrite())
+	if note != "" {
+		fmt.Fprintln(out, note)
+	}
+	tun, dev, err := openTUN(cfg.ip, cfg.mask, mtu)
 	if err != nil {
 		fmt.Fprintln(out, "Failed to open tunnel device.")
 		tool.Why("ovpn", err)
@@ -59,11 +63,29 @@ func runTunnel(cfg config, out io.Writer) int {
 	}
 	fmt.Fprintf(out, "Tunnel device name is %s.\n", dev)
 	fmt.Fprintln(out, "Starting read/write threads.")
-	t := &tunnel{flow: f, dev: tun, name: dev, mtu: cfg.mtu, log: os.Stderr}
+	t := &tunnel{flow: f, dev: tun, name: dev, mtu: mtu, log: os.Stderr}
 	code := t.run(ctx, out)
 	fmt.Fprintf(out, "Sent %d packets, received %d; dropped %d longer than the MTU, %d malformed, %d failed writes.\n",
 		t.sent.Load(), t.received.Load(), t.oversize.Load(), t.malformed.Load(), t.failed.Load())
 	return code
+}
+
+// deviceMTU is the MTU the device gets on a flow whose Write takes at most
+// flowMax bytes (flow.Flow.MaxWrite: the layer's largest SDU as its IPCP
+// told it): the default lowered to what the flow carries, so that the
+// kernel fragments or refuses a longer packet instead of the flow dropping
+// it; an MTU given with -M as it is, with a warning when the flow carries
+// less. note, if not empty, is the line that says so.
+func deviceMTU(cfg config, flowMax int) (mtu int, note string) {
+	switch {
+	case flowMax >= cfg.mtu:
+		return cfg.mtu, ""
+	case cfg.mtuSet:
+		return cfg.mtu, fmt.Sprintf("Warning: the flow carries packets of at most %d bytes; longer ones will be dropped (MTU %d).", flowMax, cfg.mtu)
+	case flowMax < minMTU:
+		return cfg.mtu, fmt.Sprintf("Warning: the flow carries packets of at most %d bytes, under the smallest MTU (%d); longer ones will be dropped (MTU %d).", flowMax, minMTU, cfg.mtu)
+	}
+	return flowMax, fmt.Sprintf("The flow carries packets of at most %d bytes: MTU %d.", flowMax, flowMax)
 }
 
 // packetIO is what the tunnel needs of the flow and of the device: packets
