@@ -1,6 +1,9 @@
 package datapath
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Puller reads the packets of one endpoint for a forwarder (an IPCP's
 // reader of an application's channel): ReadPacketInto, but after a packet
@@ -13,6 +16,11 @@ import "time"
 // reader of the endpoint; the consumer role stays with the Puller between
 // calls while it is hot. Over the socket data path it is ReadPacketInto.
 //
+// The local IPCP's forwarders use it. The readers of the other IPCPs do
+// not: hot waits in every reader of a unicast IPCP (which shares the
+// process's hot-wait threads, hotSlots and rawWaitSlot, with its N-1
+// flows' readers) once made its round trips ten times slower.
+//
 // A Puller is used by one goroutine; Close gives the consumer role back.
 type Puller struct {
 	e     *Endpoint
@@ -24,14 +32,19 @@ type Puller struct {
 func (e *Endpoint) Puller() *Puller { return &Puller{e: e} }
 
 // Read returns the next packet, as ReadPacketInto does, including its
-// errors: a hot wait that meets an error (the end closed or corrupt) goes
-// back to the socket, which reports it.
+// errors: a record too long for get's buffer is skipped and reported
+// (ErrTooBig); a hot wait that meets another error (the end closed or
+// corrupt, the peer gone) goes back to the socket, which reports it.
 func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 	for p.h != nil {
 		kind, sdu, ok, err := p.h.Next(get, p.until)
 		if ok {
 			p.until = time.Now().Add(HotWindow)
 			return kind, sdu, nil
+		}
+		if errors.Is(err, ErrTooBig) {
+			// The record is skipped; say so, as ReadPacketInto does.
+			return 0, nil, err
 		}
 		if err != nil || !p.h.Waited() || !time.Now().Before(p.until) {
 			p.cool()

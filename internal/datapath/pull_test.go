@@ -56,39 +56,80 @@ func TestPullerWaitsHot(t *testing.T) {
 	p := b.Puller()
 	defer p.Close()
 	get := func(n int) []byte { return make([]byte, n) }
-	read := func(want string) {
-		t.Helper()
-		b.SetReadDeadline(time.Now().Add(20 * time.Second))
-		if _, sdu, err := p.Read(get); err != nil || string(sdu) != want {
-			t.Fatalf("read %q %v, want %q", sdu, err, want)
+	// read reads in a goroutine of its own (the test's goroutine watches
+	// the ring meanwhile); its result comes on the returned channel.
+	read := func(want string) chan error {
+		res := make(chan error, 1)
+		go func() {
+			b.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, sdu, err := p.Read(get)
+			if err == nil && string(sdu) != want {
+				err = fmt.Errorf("read %q, want %q", sdu, want)
+			}
+			res <- err
+		}()
+		return res
+	}
+	// Hot: a Read right after a packet waits on the futex. Under load the
+	// goroutine may start after the hot window has passed, and then
+	// rightly sleeps on the doorbell: try again.
+	hot := false
+	for try := 0; try < 20 && !hot; try++ {
+		a.WritePacket(KindData, append([]byte{0}, "first"...))
+		if err := <-read("first"); err != nil {
+			t.Fatal(err)
+		}
+		before := b.shm.hotWaits.Load()
+		res := read("second")
+		for end := time.Now().Add(2 * HotWindow); !hot && time.Now().Before(end); time.Sleep(50 * time.Microsecond) {
+			hot = b.shm.hotWaits.Load() > before
+		}
+		a.WritePacket(KindData, append([]byte{0}, "second"...))
+		if err := <-res; err != nil {
+			t.Fatal(err)
 		}
 	}
-	a.WritePacket(KindData, append([]byte{0}, "cold"...))
-	read("cold")
-
-	// Hot: the next Read waits on the futex (a wait is counted just
-	// before it is made; the record wakes it, or it sees the word changed).
-	done := make(chan struct{})
-	go func() { defer close(done); read("hot") }()
-	for deadline := time.Now().Add(5 * time.Second); b.shm.hotWaits.Load() == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the Puller did not wait on the ring's futex after a packet")
-		}
-		time.Sleep(50 * time.Microsecond)
+	if !hot {
+		t.Fatal("the Puller never waited on the ring's futex after a packet")
 	}
-	a.WritePacket(KindData, append([]byte{0}, "hot"...))
-	<-done
-	word := b.shm.rx.RxSleepWord()
 
 	// Cold: after the hot window, the reader sleeps on the doorbell.
-	done = make(chan struct{})
-	go func() { defer close(done); read("late") }()
+	res := read("late")
+	word := b.shm.rx.RxSleepWord()
 	for deadline := time.Now().Add(5 * time.Second); atomic.LoadUint32(word) != shmring.SleepBell; {
 		if time.Now().After(deadline) {
-			t.Fatalf("sleep word %d %v after the hot window, want the doorbell's", atomic.LoadUint32(word), 5*time.Second)
+			t.Fatalf("sleep word %d 5 s after the hot window, want the doorbell's", atomic.LoadUint32(word))
 		}
 		time.Sleep(time.Millisecond)
 	}
 	a.WritePacket(KindData, append([]byte{0}, "late"...))
-	<-done
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPullerTooBig: a record longer than the reader's buffer is skipped
+// and reported (ErrTooBig), hot or cold, and the next one is read.
+func TestPullerTooBig(t *testing.T) {
+	a, b := endpoints(t, true)
+	p := b.Puller()
+	defer p.Close()
+	small := func(int) []byte { return make([]byte, 8) }
+	for _, hot := range []bool{false, true} {
+		if hot { // a packet first, so that the next Read waits hot
+			a.WritePacket(KindData, append([]byte{0}, "x"...))
+			if _, _, err := p.Read(small); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.WritePacket(KindData, append([]byte{0}, "far too long for eight bytes"...))
+		a.WritePacket(KindData, append([]byte{0}, "next"...))
+		b.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, _, err := p.Read(small); !errors.Is(err, ErrTooBig) {
+			t.Fatalf("hot %v: %v, want ErrTooBig", hot, err)
+		}
+		if _, sdu, err := p.Read(small); err != nil || string(sdu) != "next" {
+			t.Fatalf("hot %v: after the long record: %q %v", hot, sdu, err)
+		}
+	}
 }

@@ -299,11 +299,8 @@ func (e *Eth) writer(ep *datapath.Endpoint, peer wire.EthAddr, leid, reid uint16
 	defer e.wg.Done()
 	hl := e.hdrLen()
 	buf := make([]byte, hl+datapath.MaxSDU)
-	p := ep.Puller() // waits on the ring while the application sends
-	defer p.Close()
-	get := func(int) []byte { return buf[hl-1:] }
 	for {
-		kind, sdu, err := p.Read(get)
+		kind, sdu, err := ep.ReadPacket(buf[hl-1:])
 		if err != nil {
 			return
 		}

@@ -224,11 +224,8 @@ func (u *UDP) writer(ep *datapath.Endpoint, peer netip.AddrPort, reid uint32) {
 	defer u.wg.Done()
 	buf := make([]byte, datapath.MaxSDU+1)
 	out := make([]byte, 0, wire.UDPEIDLen+datapath.MaxSDU)
-	p := ep.Puller() // waits on the ring while the application sends
-	defer p.Close()
-	get := func(int) []byte { return buf }
 	for {
-		kind, sdu, err := p.Read(get)
+		kind, sdu, err := ep.ReadPacket(buf)
 		if err != nil {
 			return
 		}

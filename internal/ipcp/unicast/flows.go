@@ -44,6 +44,7 @@ func (u *Unicast) FlowAlloc(_ context.Context, f *ipcp.Flow, h []byte, q qos.Spe
 	if err != nil {
 		return err
 	}
+	u.tellLimit(f) // first in the channel: nothing comes before FLOW_REPLY
 	return a.Alloc(f.ID, h, q, pk)
 }
 
@@ -52,6 +53,9 @@ func (u *Unicast) FlowAllocResp(_ context.Context, f *ipcp.Flow, response int32,
 	a, _, err := u.booted()
 	if err != nil {
 		return err
+	}
+	if response == 0 {
+		u.tellLimit(f) // first in the channel: the requester sends after FLOW_REPLY
 	}
 	if err := a.AllocResp(f.ID, response, pk); err != nil {
 		return err
@@ -76,6 +80,7 @@ func (u *Unicast) FlowDealloc(f *ipcp.Flow) {
 	if a, _, err := u.booted(); err == nil {
 		a.Dealloc(f.ID)
 	}
+	u.forgetLimit(f)
 }
 
 // startReader starts the goroutine that passes f's packets to the flow
@@ -88,11 +93,9 @@ func (u *Unicast) startReader(f *ipcp.Flow) {
 	}
 	done := make(chan struct{})
 	u.readers.done[f] = done
-	// Under the lock, after the flow is in the map: linkLimit, which
-	// tells the flows in the map, cannot miss a lower limit (mtu.go).
-	// Both sides start the reader before the application has the flow:
-	// the requester's before its FLOW_ALLOC_REPLY, the responder's in
-	// IPCP_FLOW_ALLOC_RESP, which the IRMd answers the accept after.
+	// After the flow is in the map: linkLimit, which tells the flows in
+	// the map, cannot miss a lower limit that came since FlowAlloc or
+	// FlowAllocResp told it (mtu.go).
 	u.tellLimit(f)
 	u.wg.Add(1)
 	go func() {
@@ -121,10 +124,8 @@ func (u *Unicast) read(f *ipcp.Flow) {
 		b = getBuf(wire.DTPCILen - 1 + n)
 		return (*b)[wire.DTPCILen-1:]
 	}
-	p := f.EP.Puller() // waits on the ring while the application sends
-	defer p.Close()
 	for {
-		kind, sdu, err := p.Read(get)
+		kind, sdu, err := f.EP.ReadPacketInto(get)
 		if err != nil {
 			if b != nil {
 				putBuf(b)

@@ -68,13 +68,33 @@ func (u *Unicast) linkLimit(id, n int) {
 	}
 }
 
-// tellLimit puts the layer's limit, if there is one, in f's channel. The
-// record does not wait for room: a flow whose channel is full keeps its
-// earlier limit, and its longer packets are dropped below.
+// tellLimit puts the layer's limit, if there is one and f was not told it
+// (or less) yet, in f's channel. It is called where nothing can be in the
+// channel before the record (FlowAlloc, FlowAllocResp: no packet of the
+// peer comes before FLOW_REPLY), and again when the reader starts and when
+// the limit goes down. The record does not wait for room: a flow whose
+// channel is full keeps its earlier limit, and its longer packets are
+// dropped below.
 func (u *Unicast) tellLimit(f *ipcp.Flow) {
-	if n := u.sduMax.Load(); n > 0 {
-		if err := f.EP.TellMTU(int(n)); err != nil {
-			u.log.Debug(fmt.Sprintf("Flow %d: SDU limit not told: %v.", f.ID, err))
-		}
+	u.limits.Lock()
+	defer u.limits.Unlock()
+	n := u.sduMax.Load()
+	if n <= 0 {
+		return
 	}
+	if t, ok := u.limits.told[f]; ok && t <= n {
+		return
+	}
+	if err := f.EP.TellMTU(int(n)); err != nil {
+		u.log.Debug(fmt.Sprintf("Flow %d: SDU limit not told: %v.", f.ID, err))
+		return
+	}
+	u.limits.told[f] = n
+}
+
+// forgetLimit forgets what flow f was told, when it goes.
+func (u *Unicast) forgetLimit(f *ipcp.Flow) {
+	u.limits.Lock()
+	delete(u.limits.told, f)
+	u.limits.Unlock()
 }

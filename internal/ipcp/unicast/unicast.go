@@ -88,6 +88,10 @@ type Unicast struct {
 	// sduMax is the largest SDU the layer's flows carry, in bytes, once
 	// a link limits it (0 before); it only goes down (mtu.go).
 	sduMax atomic.Int32
+	limits struct {
+		sync.Mutex                      // taken after readers, never before
+		told       map[*ipcp.Flow]int32 // the limit each flow was told last
+	}
 
 	readers struct {
 		sync.Mutex
@@ -104,6 +108,7 @@ func newUnicast(sk skeleton, log *slog.Logger, lower connmgr.Lower) *Unicast {
 	u := &Unicast{sk: sk, log: log, lower: lower, cm: connmgr.New(lower, log)}
 	u.ctx, u.cancel = context.WithCancel(context.Background())
 	u.readers.done = map[*ipcp.Flow]chan struct{}{}
+	u.limits.told = map[*ipcp.Flow]int32{}
 	return u
 }
 
