@@ -147,7 +147,13 @@ func TestLine(t *testing.T) {
 			t.Fatalf("A got %q, want %q", got, want)
 		}
 	}
-	if st := b.dt.Stats(); st.Forwarded != 40 || st.Delivered != 0 {
+	// B counts a packet forwarded once its write returned, which may be
+	// after the packet was read at the far end.
+	st := b.dt.Stats()
+	for end := time.Now().Add(10 * time.Second); st.Forwarded < 40 && time.Now().Before(end); st = b.dt.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	if st.Forwarded != 40 || st.Delivered != 0 {
 		t.Errorf("B's stats %+v", st)
 	}
 
