@@ -142,8 +142,15 @@ func Recv(c *net.UnixConn, m proto.Message) ([]*os.File, error) {
 // close is seen, finds the message if there is one: an end of stream is
 // only believed when it is read twice. The second read does not wait: a
 // zero-length datagram also reads as io.EOF, and nothing may follow it.
+//
+// Nor is ECONNRESET the end: a peer that closes with messages of ours
+// unread is reported so, once, ahead of the messages it sent before it
+// closed, which are still queued; ReadMsg reads on past it.
 func ReadMsg(c *net.UnixConn, buf, oob []byte) (n, oobn, flags int, addr *net.UnixAddr, err error) {
 	n, oobn, flags, addr, err = c.ReadMsgUnix(buf, oob)
+	if errors.Is(err, syscall.ECONNRESET) {
+		n, oobn, flags, addr, err = c.ReadMsgUnix(buf, oob) // the peer is gone: this does not wait
+	}
 	if !errors.Is(err, io.EOF) {
 		return
 	}

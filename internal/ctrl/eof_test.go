@@ -53,3 +53,39 @@ func TestReadMsgLastMessageBeforeClose(t *testing.T) {
 		}
 	}
 }
+
+// TestReadMsgPastReset: a peer that closes with a message of ours unread is
+// reported by Linux as ECONNRESET ahead of what it sent before closing; the
+// message must still be read, then the end of stream.
+func TestReadMsgPastReset(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "seqpacket")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c.(*net.UnixConn)
+	}
+	a, b := conn(fds[0]), conn(fds[1])
+	if _, err := a.Write([]byte("request")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write([]byte("never read")); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	buf := make([]byte, 64)
+	n, _, _, _, err := ReadMsg(b, buf, nil)
+	if err != nil || string(buf[:n]) != "request" {
+		t.Fatalf("read %q, %v; want the message the peer sent before closing", buf[:max(n, 0)], err)
+	}
+	if _, _, _, _, err := ReadMsg(b, buf, nil); !IsClosed(err) {
+		t.Fatalf("after the message: %v, want the end", err)
+	}
+}

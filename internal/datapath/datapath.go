@@ -204,27 +204,44 @@ func (e *Endpoint) ReadPacketInto(get func(n int) []byte) (Kind, []byte, error) 
 	if e.shm != nil {
 		return e.shmRead(get)
 	}
-	size, err := e.pendingSize()
-	if err != nil {
-		if errors.Is(err, syscall.ECONNRESET) {
+	// ECONNRESET is not the end: Linux reports a peer that closed with
+	// packets of ours unread (a keepalive, a signal) as that error, once,
+	// ahead of the packets the peer sent before it closed, which are still
+	// queued; the reads after it return them, then the end of stream. So
+	// it is read past, at most resets times (each report clears the error;
+	// a peer closes once).
+	const resets = 2
+	for try := 0; ; try++ {
+		size, err := e.pendingSize()
+		if errors.Is(err, syscall.ECONNRESET) && try < resets {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, syscall.ECONNRESET) {
+				return 0, nil, io.EOF
+			}
+			return 0, nil, err
+		}
+		if size == 0 {
 			return 0, nil, io.EOF
 		}
-		return 0, nil, err
+		buf := get(min(size, MaxSDU+1))
+		n, err := e.c.Read(buf)
+		if errors.Is(err, syscall.ECONNRESET) && try < resets {
+			// The peer closed between the peek and the read: the
+			// packet peeked is still first in the queue.
+			n, err = e.c.Read(buf)
+		}
+		switch {
+		case errors.Is(err, syscall.ECONNRESET):
+			return 0, nil, io.EOF
+		case err != nil:
+			return 0, nil, err
+		case n == 0:
+			return 0, nil, io.EOF
+		}
+		return Kind(buf[0]), buf[1:n], nil
 	}
-	if size == 0 {
-		return 0, nil, io.EOF
-	}
-	buf := get(min(size, MaxSDU+1))
-	n, err := e.c.Read(buf)
-	switch {
-	case errors.Is(err, syscall.ECONNRESET):
-		return 0, nil, io.EOF
-	case err != nil:
-		return 0, nil, err
-	case n == 0:
-		return 0, nil, io.EOF
-	}
-	return Kind(buf[0]), buf[1:n], nil
 }
 
 // WritePacket sends one datagram: pkt must start with one byte of headroom,
