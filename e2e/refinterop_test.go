@@ -220,7 +220,8 @@ func TestReferenceClientToOurServer(t *testing.T) {
 	r.run("exec", r.name, "irm", "name", "create", "oping.go")
 
 	const n = 20
-	suspect := 0 // failures not of the reference's own kinds
+	suspect := 0         // failures not of the reference's own kinds
+	var unshown []string // cubes whose every attempt failed on the reference's side
 	// ping runs the reference client once; the run's failure() says
 	// whether and how it failed.
 	ping := func(cube string, min int) refRun {
@@ -255,6 +256,7 @@ func TestReferenceClientToOurServer(t *testing.T) {
 		{"data", 2, n},
 		{"best", 3, n * 3 / 4},
 	} {
+	runs:
 		for i := 1; i <= tc.runs; i++ {
 			// The reference client fails in about one run in six
 			// against our server, and in one in four against its own
@@ -289,12 +291,32 @@ func TestReferenceClientToOurServer(t *testing.T) {
 					}
 				}
 				if try == attempts {
-					t.Fatalf("%s\n(%s; all %d attempts failed)", msg, kind, attempts)
+					if !refOwn {
+						t.Fatalf("%s\n(%s; all %d attempts failed)", msg, kind, attempts)
+					}
+					// Under load the reference's client can fail
+					// on its own every time (loaded CI run 51: -q
+					// best crashed, blocked and stopped sending
+					// five times in a row). Nothing of ours is
+					// shown wrong; the cube is left unshown, and
+					// the test skipped at the end with the reason
+					// unless no cube could be shown at all.
+					t.Logf("%s\n(%s; all %d attempts failed: -q %s not shown)", msg, kind, attempts, tc.cube)
+					unshown = append(unshown, tc.cube)
+					r.renew()
+					break runs
 				}
 				t.Logf("%s, retried: %s", kind, msg)
 				r.renew()
 			}
 		}
+	}
+	switch {
+	case len(unshown) == 3:
+		t.Fatalf("the reference client failed on its own in every attempt of every cube: nothing was shown")
+	case len(unshown) > 0:
+		t.Skipf("the reference client failed on its own in every attempt of -q %s (logged above); the other cubes passed",
+			strings.Join(unshown, ", "))
 	}
 }
 
