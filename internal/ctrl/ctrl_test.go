@@ -61,21 +61,9 @@ func leakedGoroutines(pkg string) error {
 // test ends.
 func pair(t testing.TB) (*net.UnixConn, *net.UnixConn) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "seqpacket")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
+	a, b := ctrl.SeqpacketPair(t)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
 }
 
 // sockPath returns a socket path in a fresh temporary directory, short enough

@@ -9,6 +9,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// SeqpacketPair returns the two ends of a SOCK_SEQPACKET socketpair; the
+// caller closes them. (For the tests of package ctrl_test too.)
+func SeqpacketPair(t testing.TB) (*net.UnixConn, *net.UnixConn) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "seqpacket")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.(*net.UnixConn)
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
 // TestReadMsgLastMessageBeforeClose: a peer that sends its last message and
 // closes at once, while the reader is already reading, must never look gone
 // with the message still on its way. Linux's non-blocking receive on a
@@ -24,20 +44,7 @@ func TestReadMsgLastMessageBeforeClose(t *testing.T) {
 	}
 	buf := make([]byte, 64)
 	for i := range rounds {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn := func(fd int) *net.UnixConn {
-			f := os.NewFile(uintptr(fd), "seqpacket")
-			defer f.Close()
-			c, err := net.FileConn(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c.(*net.UnixConn)
-		}
-		a, b := conn(fds[0]), conn(fds[1])
+		a, b := SeqpacketPair(t)
 		var start atomic.Bool
 		go func() {
 			for !start.Load() {
@@ -58,21 +65,9 @@ func TestReadMsgLastMessageBeforeClose(t *testing.T) {
 // reported by Linux as ECONNRESET ahead of what it sent before closing; the
 // message must still be read, then the end of stream.
 func TestReadMsgPastReset(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "seqpacket")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	a, b := conn(fds[0]), conn(fds[1])
+	a, b := SeqpacketPair(t)
+	defer a.Close()
+	defer b.Close()
 	if _, err := a.Write([]byte("request")); err != nil {
 		t.Fatal(err)
 	}
