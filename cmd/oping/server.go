@@ -151,38 +151,39 @@ func (s *server) eventLoop(ctx context.Context) {
 				continue // down, peer, dealloc: the cleaner evicts the flow
 			}
 			f := ev.Flow
-			n, ok := readRequest(f, f.FD(), buf, s.cfg.quiet, s.out)
-			if !ok {
-				continue
+			if serveRequest(f, f.FD(), buf, s.cfg.quiet, s.out) {
+				s.idle.touch(f, time.Now())
 			}
-			s.idle.touch(f, time.Now())
-			writeReply(f, f.FD(), buf[:n], s.out)
 		}
 	}
 }
 
-// readRequest reads one message from f into buf and turns it into its reply.
-// It reports the message length and whether it was a request.
-func readRequest(f rw, fd int, buf []byte, quiet bool, out *printer) (int, bool) {
+// serveRequest reads one message from f into buf and answers it, and
+// reports whether it was a request. The reply goes out before the
+// message's line is printed: the print is a system call (stdout is not
+// buffered, so that lines show as they happen), and it stays out of the
+// round trip the client measures. The lines and their order are the
+// reference's.
+func serveRequest(f rw, fd int, buf []byte, quiet bool, out *printer) bool {
 	n, err := f.Read(buf)
 	if err != nil {
-		return 0, false // EAGAIN, EMSGSIZE (over maxSize), flow down or closed
+		return false // EAGAIN, EMSGSIZE (over maxSize), flow down or closed
 	}
+	if !markReply(buf[:n]) {
+		if !quiet {
+			out.Printf("Received %d bytes on fd %d.\n", n, fd)
+		}
+		out.Printf("Invalid message on fd %d.\n", fd)
+		return false
+	}
+	_, werr := f.Write(buf[:n]) // whole, with the length it came with
 	if !quiet {
 		out.Printf("Received %d bytes on fd %d.\n", n, fd)
 	}
-	if !markReply(buf[:n]) {
-		out.Printf("Invalid message on fd %d.\n", fd)
-		return 0, false
-	}
-	return n, true
-}
-
-// writeReply sends the reply back, whole and with the length it came with.
-func writeReply(f rw, fd int, reply []byte, out *printer) {
-	if _, err := f.Write(reply); err != nil {
+	if werr != nil {
 		out.Printf("Error writing to flow (fd %d).\n", fd)
 	}
+	return true
 }
 
 // cleaner deallocates idle flows every cleanerPeriod until ctx ends.

@@ -18,6 +18,7 @@ type msgRW struct {
 	readErr  error
 	writeErr error
 	written  [][]byte
+	onWrite  func() // called first in each Write
 }
 
 func (m *msgRW) Read(p []byte) (int, error) {
@@ -33,6 +34,9 @@ func (m *msgRW) Read(p []byte) (int, error) {
 }
 
 func (m *msgRW) Write(p []byte) (int, error) {
+	if m.onWrite != nil {
+		m.onWrite()
+	}
 	if m.writeErr != nil {
 		return 0, opErr("write", m.writeErr)
 	}
@@ -80,13 +84,16 @@ func TestServeRequest(t *testing.T) {
 		}
 		var out bytes.Buffer
 		p := &printer{W: &out}
-		buf := make([]byte, maxSize)
-		n, ok := readRequest(m, 70, buf, tt.quiet, p)
-		if ok != tt.ok {
-			t.Errorf("%s: readRequest ok = %v, want %v", tt.name, ok, tt.ok)
+		// The reply goes out before anything is printed: the print is
+		// a system call the client's round trip must not include.
+		m.onWrite = func() {
+			if out.Len() != 0 {
+				t.Errorf("%s: printed %q before the reply", tt.name, out.String())
+			}
 		}
-		if ok {
-			writeReply(m, 70, buf[:n], p)
+		buf := make([]byte, maxSize)
+		if ok := serveRequest(m, 70, buf, tt.quiet, p); ok != tt.ok {
+			t.Errorf("%s: serveRequest ok = %v, want %v", tt.name, ok, tt.ok)
 		}
 		if out.String() != tt.out {
 			t.Errorf("%s: printed %q, want %q", tt.name, out.String(), tt.out)
