@@ -38,15 +38,33 @@ var sections = []section{
 		[]string{"packets_per_s", "mbps", "lost", "cpu_per_packet"}},
 }
 
+// mode names the parts of the benchmark the report holds, for its header:
+// "full", or the one part a --tools-only, --secure-only or --scale-only run
+// measured; smoke runs say that their figures are not meaningful.
+func (rep *Report) mode() string {
+	tools := len(rep.Tools)+len(rep.Operf)+len(rep.EventSet)+len(rep.Idle) > 0
+	scale := len(rep.Scale)+len(rep.Names) > 0
+	mode := "full"
+	switch {
+	case tools && len(rep.Results) == 0 && !scale:
+		mode = "tools only (--tools-only: the tools and encrypted flows tables)"
+	case !tools && len(rep.Secure) > 0 && len(rep.Results) == 0 && !scale:
+		mode = "encrypted flows only (--secure-only)"
+	case !tools && len(rep.Secure) == 0 && len(rep.Results) == 0 && scale:
+		mode = "many flows and names only (--scale-only)"
+	}
+	if rep.Smoke {
+		mode = "smoke (short runs: figures are not meaningful)"
+	}
+	return mode
+}
+
 // Markdown renders the report: a header with the machine, the tools tables
 // (toolmd.go), then one table per test of the data path with every figure, its ratio to the path's kernel baseline, and the CPU
 // time per packet.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
-	mode := "full"
-	if rep.Smoke {
-		mode = "smoke (short runs: figures are not meaningful)"
-	}
+	mode := rep.mode()
 	var tick time.Duration
 	if rep.ClockTick > 0 {
 		tick = time.Second / time.Duration(rep.ClockTick)

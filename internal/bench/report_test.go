@@ -345,3 +345,24 @@ func TestParseCPUModel(t *testing.T) {
 		t.Error("empty machine description")
 	}
 }
+
+// TestMarkdownMode checks the header's mode: a run of one part says which
+// (a --tools-only run once said "full").
+func TestMarkdownMode(t *testing.T) {
+	tools := []ToolResult{{}}
+	for _, tt := range []struct {
+		name string
+		rep  Report
+		want string
+	}{
+		{"full", Report{Tools: tools, Secure: tools, Results: []Result{{}}, Scale: []ScaleResult{{}}}, "- mode: full;"},
+		{"tools only", Report{Tools: tools, Secure: tools}, "- mode: tools only (--tools-only: the tools and encrypted flows tables);"},
+		{"secure only", Report{Secure: tools}, "- mode: encrypted flows only (--secure-only);"},
+		{"scale only", Report{Names: []NamesResult{{}}}, "- mode: many flows and names only (--scale-only);"},
+		{"smoke", Report{Smoke: true, Tools: tools}, "- mode: smoke (short runs: figures are not meaningful);"},
+	} {
+		if md := tt.rep.Markdown(); !strings.Contains(md, tt.want) {
+			t.Errorf("%s: header lacks %q:\n%s", tt.name, tt.want, md[:min(len(md), 300)])
+		}
+	}
+}
