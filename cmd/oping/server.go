@@ -169,21 +169,21 @@ func serveRequest(f rw, fd int, buf []byte, quiet bool, out *printer) bool {
 	if err != nil {
 		return false // EAGAIN, EMSGSIZE (over maxSize), flow down or closed
 	}
-	if !markReply(buf[:n]) {
-		if !quiet {
-			out.Printf("Received %d bytes on fd %d.\n", n, fd)
-		}
-		out.Printf("Invalid message on fd %d.\n", fd)
-		return false
+	ok := markReply(buf[:n])
+	var werr error
+	if ok {
+		_, werr = f.Write(buf[:n]) // whole, with the length it came with
 	}
-	_, werr := f.Write(buf[:n]) // whole, with the length it came with
 	if !quiet {
 		out.Printf("Received %d bytes on fd %d.\n", n, fd)
 	}
-	if werr != nil {
+	switch {
+	case !ok:
+		out.Printf("Invalid message on fd %d.\n", fd)
+	case werr != nil:
 		out.Printf("Error writing to flow (fd %d).\n", fd)
 	}
-	return true
+	return ok
 }
 
 // cleaner deallocates idle flows every cleanerPeriod until ctx ends.
