@@ -42,21 +42,21 @@ var sections = []section{
 // "full", or the one part a --tools-only, --secure-only or --scale-only run
 // measured; smoke runs say that their figures are not meaningful.
 func (rep *Report) mode() string {
+	if rep.Smoke {
+		return "smoke (short runs: figures are not meaningful)"
+	}
 	tools := len(rep.Tools)+len(rep.Operf)+len(rep.EventSet)+len(rep.Idle) > 0
 	scale := len(rep.Scale)+len(rep.Names) > 0
-	mode := "full"
+	paths := len(rep.Results) > 0
 	switch {
-	case tools && len(rep.Results) == 0 && !scale:
-		mode = "tools only (--tools-only: the tools and encrypted flows tables)"
-	case !tools && len(rep.Secure) > 0 && len(rep.Results) == 0 && !scale:
-		mode = "encrypted flows only (--secure-only)"
-	case !tools && len(rep.Secure) == 0 && len(rep.Results) == 0 && scale:
-		mode = "many flows and names only (--scale-only)"
+	case tools && !paths && !scale:
+		return "tools only (--tools-only: the tools and encrypted flows tables)"
+	case !tools && len(rep.Secure) > 0 && !paths && !scale:
+		return "encrypted flows only (--secure-only)"
+	case !tools && len(rep.Secure) == 0 && !paths && scale:
+		return "many flows and names only (--scale-only)"
 	}
-	if rep.Smoke {
-		mode = "smoke (short runs: figures are not meaningful)"
-	}
-	return mode
+	return "full"
 }
 
 // Markdown renders the report: a header with the machine, the tools tables
