@@ -16,7 +16,7 @@ import (
 type child struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer    // its standard output and error
+	out    *outFile       // its standard output and error
 	stdin  io.WriteCloser // closing it stops a peer; nil for daemons
 	done   chan struct{}  // closed when it has been reaped
 	daemon bool           // stopped with SIGTERM (an irmd stops its IPCPs and processes)
@@ -80,8 +80,12 @@ type undo struct {
 // standard input and exits when it closes; a daemon gets SIGTERM if the
 // harness dies.
 func (ps *procs) start(name string, cmd *exec.Cmd, daemon bool) (*child, error) {
-	c := &child{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{}), daemon: daemon}
-	cmd.Stdout, cmd.Stderr = c.out, c.out
+	out, err := newOutFile()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	c := &child{name: name, cmd: cmd, out: out, done: make(chan struct{}), daemon: daemon}
+	cmd.Stdout, cmd.Stderr = out.f, out.f
 	sig := syscall.SIGKILL
 	if daemon {
 		sig = syscall.SIGTERM
@@ -99,6 +103,7 @@ func (ps *procs) start(name string, cmd *exec.Cmd, daemon bool) (*child, error) 
 		return nil, fmt.Errorf("start %s: the harness is stopping", name)
 	}
 	if err := cmd.Start(); err != nil {
+		out.f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() { cmd.Wait(); close(c.done) }()
@@ -211,6 +216,7 @@ func (ps *procs) cleanup() {
 	ps.mu.Unlock()
 	for i := len(children) - 1; i >= 0; i-- {
 		ps.stop(children[i])
+		children[i].out.f.Close()
 	}
 	for i := len(undos) - 1; i >= 0; i-- {
 		undos[i].once.Do(undos[i].f)
@@ -220,20 +226,31 @@ func (ps *procs) cleanup() {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// outFile is where a child's standard output and error go: a file (created
+// and unlinked at once, so nothing is left behind), as the reference's tools
+// write to theirs (cnode.sh bg), not a pipe. A pipe has a reader, this
+// process, which woke for every line a server printed (oping -l prints one
+// per ping) and took the CPU from the processes measured on a 2-core
+// machine. The child writes through its own descriptor; String reads what
+// is there so far with pread, leaving the shared offset alone.
+type outFile struct{ f *os.File }
+
+func newOutFile() (*outFile, error) {
+	f, err := os.CreateTemp("", "obench-out-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	return &outFile{f: f}, nil
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+// String returns everything the child wrote so far.
+func (o *outFile) String() string {
+	fi, err := o.f.Stat()
+	if err != nil {
+		return ""
+	}
+	b := make([]byte, fi.Size())
+	n, _ := o.f.ReadAt(b, 0)
+	return string(b[:n])
 }
