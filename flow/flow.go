@@ -53,8 +53,8 @@ type Flow struct {
 	rxDone  chan struct{} // closed when the receive goroutine exits
 	rd, wr  deadline
 	ka      *time.Timer
-	lastRcv atomic.Int64 // unix ns of the last packet from the peer
-	lastSnd atomic.Int64 // unix ns of the last packet to the peer
+	lastRcv atomic.Int64 // stamp (monoNow) of the last packet from the peer
+	lastSnd atomic.Int64 // stamp (monoNow) of the last packet to the peer
 
 	// rxHolding: the receive goroutine took a datagram from the channel and
 	// has not handled it yet (it may wait for room in rxq).
@@ -94,7 +94,7 @@ func newFlowOn(p *process, ep *datapath.Endpoint, info ctrl.FlowInfo, remote str
 	if info.QoS.InOrder != 0 {
 		f.fr = newFRCT(f)
 	}
-	now := time.Now().UnixNano()
+	now := monoNow()
 	f.lastRcv.Store(now)
 	f.lastSnd.Store(now)
 	return f
@@ -346,16 +346,16 @@ func (f *Flow) keepalive(l liveness) {
 		f.mu.Unlock()
 		return
 	}
-	lastRcv := time.Unix(0, f.lastRcv.Load())
+	lastRcv := monoTime(f.lastRcv.Load())
 	if f.queued() >= rxCap {
 		// A full queue means we, not the peer, are the bottleneck: the peer is alive.
 		lastRcv = now
 	}
-	send, gone, next := l.check(now, lastRcv, time.Unix(0, f.lastSnd.Load()))
+	send, gone, next := l.check(now, lastRcv, monoTime(f.lastSnd.Load()))
 	if gone && f.ep.Pending() {
 		// A packet waits that this process has not read yet (it was busy, or
 		// this timer ran late): the peer spoke, we did not listen.
-		send, gone, next = l.check(now, now, time.Unix(0, f.lastSnd.Load()))
+		send, gone, next = l.check(now, now, monoTime(f.lastSnd.Load()))
 	}
 	if gone {
 		f.peerErr = oerr.EFLOWPEER
@@ -370,7 +370,7 @@ func (f *Flow) keepalive(l liveness) {
 		// Never block: a full channel means the peer has data to read anyway.
 		var pkt [1]byte
 		if f.ep.TryWritePacket(datapath.KindData, pkt[:]) == nil {
-			f.lastSnd.Store(now.UnixNano())
+			f.lastSnd.Store(monoOf(now))
 		}
 	}
 	ka.Reset(next.Sub(now))

@@ -359,7 +359,7 @@ func TestKeepaliveDecision(t *testing.T) {
 	a, _ := pair(t, noKeepalive, noKeepalive)
 	a.ka = time.AfterFunc(time.Hour, func() {})
 	defer a.ka.Stop()
-	a.lastRcv.Store(time.Now().Add(-time.Second).UnixNano())
+	a.lastRcv.Store(monoOf(time.Now().Add(-time.Second)))
 	a.keepalive(liveness{timeout: 400 * time.Millisecond})
 	if a.peerErr != oerr.EFLOWPEER {
 		t.Fatalf("peerErr = %v after 1 s of silence with a 400 ms timeout", a.peerErr)
@@ -377,7 +377,7 @@ func TestKeepaliveUnreadPacketKeepsPeerAlive(t *testing.T) {
 		p := testProcess(t)
 		a := newFlowOn(p, ea, ctrl.FlowInfo{ID: 1, QoS: noKeepalive}, "b")
 		a.ka = time.AfterFunc(time.Hour, func() {})
-		a.lastRcv.Store(time.Now().Add(-time.Second).UnixNano())
+		a.lastRcv.Store(monoOf(time.Now().Add(-time.Second)))
 		if err := eb.WritePacket(datapath.KindData, []byte("late")); err != nil {
 			t.Fatal(err)
 		}

@@ -211,7 +211,7 @@ func (f *Flow) sendControl(pkts [][]byte) {
 			err = f.ep.TryWritePacket(datapath.KindData, buf)
 		}
 		if err == nil {
-			f.lastSnd.Store(time.Now().UnixNano())
+			f.lastSnd.Store(monoNow())
 		} else if f.pc != nil && errors.Is(err, datapath.ErrWouldBlock) {
 			// The channel is full: the rest would most likely be
 			// lost too, and each packet sealed counts toward the
@@ -298,12 +298,12 @@ func (f *Flow) sendLocked(p []byte, dl time.Time, nonblock bool, w *waiter) erro
 		err = f.writeBy(pkt, dl, nonblock)
 	}
 	if err == nil {
-		f.lastSnd.Store(sent.UnixNano())
+		f.lastSnd.Store(monoOf(sent))
 	}
 	if err != nil && fr.rtx && !errors.Is(err, net.ErrClosed) && !errors.Is(err, oerr.EFLOWDOWN) && !errors.Is(err, oerr.ECRYPT) {
 		// The engine holds the packet: retransmission delivers it, so the
 		// write succeeded even though the channel was full just now.
-		f.lastSnd.Store(sent.UnixNano())
+		f.lastSnd.Store(monoOf(sent))
 		return nil
 	}
 	return err

@@ -388,7 +388,7 @@ func TestReliableWriteCountsAsSent(t *testing.T) {
 	if _, err := a.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if sent := time.Unix(0, a.lastSnd.Load()); sent.Before(before.Add(-time.Second)) {
+	if sent := monoTime(a.lastSnd.Load()); sent.Before(before.Add(-time.Second)) {
 		t.Fatalf("last send recorded at %v, the write was at %v", sent, before)
 	}
 	b.SetReadTimeout(10 * time.Second)

@@ -89,8 +89,8 @@ func (f *Flow) takeOne() {
 // step 2 and 3, also run by a Read or an EventSet wait that took the datagram
 // from the ring itself (hotRead). own says the flow may keep sdu.
 func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
-	now := time.Now()
-	f.lastRcv.Store(now.UnixNano())
+	stamp := monoNow()
+	f.lastRcv.Store(stamp)
 	switch kind {
 	case datapath.KindData:
 		if len(sdu) == 0 {
@@ -111,7 +111,7 @@ func (f *Flow) handle(kind datapath.Kind, sdu []byte, own bool) {
 			own = true // a new buffer of the plaintext's size (open)
 		}
 		if f.fr != nil {
-			f.frctReceive(now, sdu, own)
+			f.frctReceive(monoTime(stamp), sdu, own)
 			return
 		}
 		msg := sdu
@@ -181,7 +181,7 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 	if f.crc {
 		return false, false
 	}
-	if !until.IsZero() && time.Now().UnixNano()-f.lastRcv.Load() > int64(datapath.HotWindow) {
+	if !until.IsZero() && monoNow()-f.lastRcv.Load() > int64(datapath.HotWindow) {
 		// The peer has been quiet: no thread is blocked for it (an idle
 		// flow costs nothing); the receive goroutine wakes the reader.
 		until = time.Time{}
@@ -353,7 +353,7 @@ func (f *Flow) tryRead(p []byte) (n int, err error, wait bool, ctl []byte) {
 		if f.fr != nil {
 			// The time of the last packet from the peer is recent enough
 			// to schedule an ACK 10 ms on, and saves a clock read.
-			now := time.Unix(0, f.lastRcv.Load())
+			now := monoTime(f.lastRcv.Load())
 			ctl = f.fr.conn.Consumed(now)
 			f.fr.arm(time.Time{})
 		}
@@ -477,7 +477,7 @@ func (f *Flow) Write(p []byte) (int, error) {
 		if err := f.writeErr(f.writeSealed(pkt, p, dl, !nonblock)); err != nil {
 			return 0, f.opErr("write", err)
 		}
-		f.lastSnd.Store(time.Now().UnixNano())
+		f.lastSnd.Store(monoNow())
 		return len(p), nil
 	} else if len(p)+crcLen < 2049 {
 		bp := smallBufs.Get().(*[]byte)
@@ -494,7 +494,7 @@ func (f *Flow) Write(p []byte) (int, error) {
 	if err := f.writeBy(pkt, dl, flags&FlagWNoBlock != 0); err != nil {
 		return 0, f.opErr("write", err)
 	}
-	f.lastSnd.Store(time.Now().UnixNano())
+	f.lastSnd.Store(monoNow())
 	return len(p), nil
 }
 

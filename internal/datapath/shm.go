@@ -788,8 +788,8 @@ func (e *Endpoint) pollOnce(st *pollStats) bool {
 		st.skip--
 		return false
 	}
-	deadline := time.Now().Add(spinFor)
-	for time.Now().Before(deadline) {
+	start := time.Now()
+	for time.Since(start) < spinFor { // one clock read a round (time.Now makes two)
 		runtime.Gosched()
 		s.mu.RLock()
 		ready := s.mapping == nil || !s.rx.Empty() || s.down.Load()
