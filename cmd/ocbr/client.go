@@ -85,7 +85,7 @@ func runClient(ctx context.Context, cfg config, out *printer) int {
 }
 
 func newClient(cfg config, c conn, out *printer) *client {
-	cl := &client{cfg: cfg, conn: c, out: out, clock: time.Now, linger: lingerMax, stop: make(chan struct{})}
+	cl := &client{cfg: cfg, conn: c, out: out, clock: tool.MonoClock(), linger: lingerMax, stop: make(chan struct{})}
 	cl.pause = cl.sleep
 	return cl
 }

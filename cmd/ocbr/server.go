@@ -149,7 +149,7 @@ type worker struct {
 func newWorker(cfg config, out *printer, stop <-chan struct{}) *worker {
 	return &worker{interval: time.Duration(cfg.interval) * time.Second,
 		timeout: time.Duration(cfg.timeout) * time.Second, out: out, stop: stop,
-		clock: time.Now, buf: make([]byte, maxSize)}
+		clock: tool.MonoClock(), buf: make([]byte, maxSize)}
 }
 
 func (w *worker) stopped() bool {
@@ -175,17 +175,27 @@ func (w *worker) serve(f flowReader, fd int) flowSummary {
 	var pkts, bytes int64 // this interval
 	sum := flowSummary{FD: fd}
 	var first, last time.Time
+	// got: the last Read returned a packet. Its time is the next clock
+	// reading, the one before the next Read (the reference reads the clock
+	// after the packet as well): one reading per packet, not two.
+	got := false
+	stamp := func(t time.Time) {
+		alive, last = t, t
+		if first.IsZero() {
+			first = t
+		}
+		got = false
+	}
 	for {
 		now := w.clock() // before the read, as the reference
+		if got {
+			stamp(now)
+		}
 		n, err := f.Read(w.buf)
 		end := ""
 		switch {
 		case err == nil && n > 0:
-			alive = w.clock()
-			if sum.Packets == 0 {
-				first = alive
-			}
-			last = alive
+			got = true
 			pkts++
 			bytes += int64(n)
 			sum.Packets++
@@ -196,7 +206,7 @@ func (w *worker) serve(f flowReader, fd int) flowSummary {
 		if w.stopped() {
 			end = endStopped
 		}
-		if diffUs(now, alive) > w.timeout.Microseconds() {
+		if !got && diffUs(now, alive) > w.timeout.Microseconds() {
 			w.out.Printf("Test on flow %d timed out\n", fd)
 			end = endIdle
 		} else if end == endPeer {
@@ -209,6 +219,9 @@ func (w *worker) serve(f flowReader, fd int) flowSummary {
 			ivEnd = ivEnd.Add(w.interval)
 		}
 		if end != "" {
+			if got {
+				stamp(w.clock())
+			}
 			sum.End = end
 			if sum.Packets > 0 {
 				us := diffUs(last, first)
