@@ -16,6 +16,10 @@ var clockBase = time.Now()
 // monoNow returns the stamp of now.
 func monoNow() int64 { return int64(time.Since(clockBase)) }
 
+// clockNow is time.Now read with one clock read: the time of monoNow().
+// For the times a Read or an event wait takes when it starts to wait.
+func clockNow() time.Time { return monoTime(monoNow()) }
+
 // monoTime returns the time of a stamp. It carries a monotonic reading, so
 // it compares and subtracts exactly with time.Now's and the FRCT clock's.
 func monoTime(ns int64) time.Time { return clockBase.Add(time.Duration(ns)) }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/ouroboros-go/ouroboros/internal/datapath"
 	"github.com/ouroboros-go/ouroboros/internal/oerr"
@@ -276,7 +275,7 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 			// it would. hotFlow is published before the last look at
 			// the set: an event queued after that look interrupts the
 			// wait (wake), one queued before it is collected first.
-			until := time.Now().Add(datapath.HotWindow)
+			until := clockNow().Add(datapath.HotWindow)
 			if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
 				until = dl
 			}

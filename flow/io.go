@@ -279,7 +279,7 @@ func (f *Flow) Read(p []byte) (int, error) {
 		}
 		if wait {
 			if start.IsZero() {
-				start = time.Now()
+				start = clockNow()
 			}
 			if got, again := f.hotRead(f.hotUntil(start, timeo)); got || again {
 				continue
