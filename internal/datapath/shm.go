@@ -105,7 +105,7 @@ type shm struct {
 	cons      sync.Mutex
 	bellSleep atomic.Bool  // the reading goroutine sleeps on the socket
 	lazy      atomic.Bool  // that sleep ends by itself when HotReaders stop coming
-	lastHot   atomic.Int64 // when the last HotReader left, unix ns
+	lastHot   atomic.Int64 // when the last HotReader left (monoNow); 0: none soon
 	rdl       atomic.Int64 // the read deadline set by SetReadDeadline, unix ns; 0 = none
 
 	// hotMu orders a HotReader's Done (which reads bellSleep and lazy to
@@ -306,8 +306,9 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		var lazyUntil int64
 		if s.mapping != nil {
 			s.bellSleep.Store(true)
-			if lh := s.lastHot.Load(); lh != 0 && time.Now().UnixNano()-lh < int64(HotWindow) {
-				lazyUntil = lh + int64(HotWindow)
+			if lh := s.lastHot.Load(); lh != 0 && monoNow()-lh < int64(HotWindow) {
+				// A socket deadline is wall time (unix ns).
+				lazyUntil = time.Now().UnixNano() + (lh + int64(HotWindow) - monoNow())
 				s.lazy.Store(true)
 				s.rx.SetRxSleepHow(shmring.SleepFutex)
 			} else {
@@ -418,6 +419,14 @@ func unixOrZero(ns int64) time.Time {
 	return time.Unix(0, ns)
 }
 
+// clockBase is the origin of monoNow.
+var clockBase = time.Now()
+
+// monoNow is the monotonic time since clockBase, in ns: one clock read
+// (time.Since), where time.Now makes two. A HotReader's Done stamps its
+// leaving with it, once per waiting Read.
+func monoNow() int64 { return int64(time.Since(clockBase)) }
+
 // HotWindow bounds one hot wait: how long a reader blocks in FUTEX_WAIT on
 // its ring (woken directly by the peer's next record) before it goes back to
 // sleeping on the doorbell socket through the netpoller. It covers the gap
@@ -524,7 +533,7 @@ func (h *HotReader) Done() {
 	e := h.e
 	s := e.shm
 	left := false
-	s.lastHot.Store(time.Now().UnixNano())
+	s.lastHot.Store(max(monoNow(), 1)) // 0 means none
 	s.hotMu.Lock()
 	s.hotHeld = false
 	s.mu.RLock()
