@@ -506,7 +506,22 @@ func (e *Endpoint) HotRead() *HotReader {
 }
 
 // HotReader holds the consumer role of a shared-memory channel (see HotRead).
-type HotReader struct{ e *Endpoint }
+type HotReader struct {
+	e      *Endpoint
+	noPoll bool // Next waits without polling first (SetPolling)
+	waited bool // the last Next blocked in FUTEX_WAIT
+}
+
+// SetPolling turns Next's brief polling before it waits on or off (on by
+// default): a forwarder turns it off, as it does for its reading goroutine
+// (Endpoint.SetPolling).
+func (h *HotReader) SetPolling(on bool) { h.noPoll = !on }
+
+// Waited reports whether the last Next blocked in FUTEX_WAIT. It did not
+// when a record was there (or came while it polled), when until had passed,
+// or when no thread was free for a hot wait (hotSlots, rawWaitSlot): a
+// caller that wants to wait then sleeps on the doorbell instead.
+func (h *HotReader) Waited() bool { return h.waited }
 
 // Next returns the next record. If the ring is empty it waits once in
 // FUTEX_WAIT, until until at the latest (zero: it does not wait), and
@@ -516,12 +531,16 @@ type HotReader struct{ e *Endpoint }
 // sees them too.
 func (h *HotReader) Next(get func(n int) []byte, until time.Time) (kind Kind, sdu []byte, ok bool, err error) {
 	e := h.e
+	h.waited = false
 	kind, sdu, ok, err = e.next(get)
 	if ok || err != nil || until.IsZero() {
 		return kind, sdu, ok, err
 	}
-	if !e.pollOnce(&e.shm.hotStats) && !e.hotWait(until) {
-		return kind, sdu, ok, err
+	if h.noPoll || !e.pollOnce(&e.shm.hotStats) {
+		if !e.hotWait(until) {
+			return kind, sdu, ok, err
+		}
+		h.waited = true
 	}
 	return e.next(get)
 }

@@ -205,7 +205,8 @@ func (p *IPCP) acceptFlow(m *pb.IpcpMsg, files []*os.File, what string) (*Flow, 
 	}
 	// An IPCP forwards: it must not take the CPU from its ends by polling,
 	// and its readers sleep on their doorbells (a futex wait in each of an
-	// IPCP's readers made a unicast IPCP's round trips 10 times slower).
+	// IPCP's readers made a unicast IPCP's round trips 10 times slower);
+	// only the local IPCP's forwarders wait hot, through a datapath.Puller.
 	ep.SetPolling(false)
 	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
 	if err := p.addFlow(f); err != nil {

@@ -145,15 +145,20 @@ func (l *Local) FlowAllocResp(ctx context.Context, f *ipcp.Flow, response int32,
 
 // forward copies datagrams from src to dst until either fails, then closes both
 // and closes done. It holds a buffer only while a packet passes: an idle flow
-// costs its two goroutines' stacks, not two MaxSDU buffers.
+// costs its two goroutines' stacks, not two MaxSDU buffers. It reads
+// through a datapath.Puller: while packets keep coming it waits for the
+// next on src's ring itself, woken by the producer directly rather than by
+// a doorbell through the netpoller.
 func (l *Local) forward(src, dst *datapath.Endpoint, down func(), done chan struct{}) {
 	defer l.wg.Done()
 	defer close(done)
 	defer down()
+	p := src.Puller()
+	defer p.Close()
 	var b *[]byte
 	get := func(n int) []byte { b = datapath.GetBuf(n); return *b }
 	for {
-		kind, sdu, err := src.ReadPacketInto(get)
+		kind, sdu, err := p.Read(get)
 		if err != nil {
 			if b != nil {
 				datapath.PutBuf(b)

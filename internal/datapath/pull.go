@@ -1,0 +1,90 @@
+package datapath
+
+import (
+	"errors"
+	"time"
+)
+
+// Puller reads the packets of one endpoint for a forwarder (an IPCP's
+// reader of an application's channel): ReadPacketInto, but after a packet
+// it waits for the next one on the shared ring itself (a HotReader, woken
+// by the producer's FUTEX_WAKE, with no netpoller or hand-off between
+// threads on the way) for as long as the peer sends within HotWindow of
+// its last packet. Past that, or when no thread is free for a hot wait,
+// it sleeps on the doorbell socket (ReadPacketInto), where an idle channel
+// costs nothing and the peer's end is seen. The forwarder must be the only
+// reader of the endpoint; the consumer role stays with the Puller between
+// calls while it is hot. Over the socket data path it is ReadPacketInto.
+//
+// The netpoller. A Puller that goes hot was woken by its doorbell, most
+// likely on the thread that had been waiting in the Go netpoller, and its
+// hot wait holds that thread (a raw wait is a running goroutine to the
+// runtime). No other thread takes its place by itself: the doorbells of
+// the process's other channels (in a local IPCP, the other forwarder's:
+// the reply) were read only when the hot wait timed out, a hot window
+// later (e2e TestLocalIPCPPacedNoStall). So going hot, the Puller starts a
+// goroutine that does nothing: the scheduler wakes a thread for it on an
+// idle P, which, finding no work afterwards, waits in the netpoller. It
+// costs one thread wake-up when a channel turns hot, not one per packet.
+//
+// The local IPCP's forwarders use it. The readers of the other IPCPs do
+// not: hot waits in every reader of a unicast IPCP (which shares the
+// process's hot-wait threads, hotSlots and rawWaitSlot, with its N-1
+// flows' readers) once made its round trips ten times slower (before the
+// netpoller's thread was seen to; not tried again).
+//
+// A Puller is used by one goroutine; Close gives the consumer role back.
+type Puller struct {
+	e     *Endpoint
+	h     *HotReader
+	until time.Time // the hot wait ends then without a packet
+}
+
+// Puller returns a Puller of e.
+func (e *Endpoint) Puller() *Puller { return &Puller{e: e} }
+
+// Read returns the next packet, as ReadPacketInto does, including its
+// errors: a record too long for get's buffer is skipped and reported
+// (ErrTooBig); a hot wait that meets another error (the end closed or
+// corrupt, the peer gone) goes back to the socket, which reports it.
+func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
+	for p.h != nil {
+		kind, sdu, ok, err := p.h.Next(get, p.until)
+		if ok {
+			p.until = time.Now().Add(HotWindow)
+			return kind, sdu, nil
+		}
+		if errors.Is(err, ErrTooBig) {
+			// The record is skipped; say so, as ReadPacketInto does.
+			return 0, nil, err
+		}
+		if err != nil || !p.h.Waited() || !time.Now().Before(p.until) {
+			p.cool()
+		}
+	}
+	kind, sdu, err := p.e.ReadPacketInto(get)
+	if err == nil {
+		if p.h = p.e.HotRead(); p.h != nil {
+			// Leave a thread in the netpoller (see the type's doc).
+			go func() {}()
+			p.h.SetPolling(false) // the CPU is for the processes forwarded between
+			p.until = time.Now().Add(HotWindow)
+		}
+	}
+	return kind, sdu, err
+}
+
+// cool gives the consumer role back to the socket's reader, for a sleep on
+// the doorbell rather than a lazy wait for a HotReader that is not coming.
+func (p *Puller) cool() {
+	p.h.Done()
+	p.h = nil
+	p.e.EndHot()
+}
+
+// Close gives the consumer role back, if the Puller holds it.
+func (p *Puller) Close() {
+	if p.h != nil {
+		p.cool()
+	}
+}
