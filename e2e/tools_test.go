@@ -41,17 +41,25 @@ func checkOping(t *testing.T, out string) {
 	}
 }
 
+// localOpingServer starts an instance with a local layer, the name
+// oping.srv registered in it and an oping server bound to the name.
+func localOpingServer(t *testing.T, opt rig.Options) (*env, *rig.Proc) {
+	t.Helper()
+	e := setup(t, opt)
+	e.Irm("ipcp", "bootstrap", "type", "local", "name", "local-ipcp", "layer", "local-layer")
+	e.Irm("name", "register", "oping.srv", "layer", "local-layer")
+	srv := e.Start("oping", "-l")
+	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
+	e.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.srv")
+	return e, srv
+}
+
 // TestOpingTutorial follows the reference tutorial: a local layer, a name
 // registered in it, an oping server bound to the name, and oping -c 5.
 func TestOpingTutorial(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
-			e := setup(t, rig.Options{NoDirect: !direct})
-			e.Irm("ipcp", "bootstrap", "type", "local", "name", "local-ipcp", "layer", "local-layer")
-			e.Irm("name", "register", "oping.srv", "layer", "local-layer")
-			srv := e.Start("oping", "-l")
-			srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-			e.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.srv")
+			e, srv := localOpingServer(t, rig.Options{NoDirect: !direct})
 			out, errOut, code := e.Run("oping", "-n", "oping.srv", "-c", "5", "-i", "20ms")
 			if code != 0 {
 				t.Fatalf("oping exit %d:\n%s%s", code, out, errOut)
@@ -135,12 +143,7 @@ func TestOecho(t *testing.T) {
 // took less than half a hot window, which every one of them did without
 // that defect, on a loaded machine too.
 func TestLocalIPCPPacedNoStall(t *testing.T) {
-	e := setup(t, rig.Options{NoDirect: true})
-	e.Irm("ipcp", "bootstrap", "type", "local", "name", "local-ipcp", "layer", "local-layer")
-	e.Irm("name", "register", "oping.srv", "layer", "local-layer")
-	srv := e.Start("oping", "-l")
-	srv.WaitOutput(t, "Ouroboros ping server started.", 10*time.Second)
-	e.Irm("bind", "process", strconv.Itoa(srv.PID()), "name", "oping.srv")
+	e, _ := localOpingServer(t, rig.Options{NoDirect: true})
 	out, errOut, code := e.Run("oping", "-n", "oping.srv", "-c", "20", "-i", "30ms")
 	if code != 0 {
 		t.Fatalf("oping exit %d:\n%s%s", code, out, errOut)
