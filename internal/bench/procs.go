@@ -229,9 +229,9 @@ func (ps *procs) cleanup() {
 // outFile is where a child's standard output and error go: a file (created
 // and unlinked at once, so nothing is left behind), as the reference's tools
 // write to theirs (cnode.sh bg), not a pipe. A pipe has a reader, this
-// process, which woke for every line a server printed (oping -l prints one
-// per ping) and took the CPU from the processes measured on a 2-core
-// machine. The child writes through its own descriptor; String reads what
+// process, which wakes for every line written to it, and would take the CPU
+// from the processes measured on a 2-core machine if one printed per packet
+// (the tool rows run quiet, -Q, so none does today). The child writes through its own descriptor; String reads what
 // is there so far with pread, leaving the shared offset alone.
 type outFile struct{ f *os.File }
 
