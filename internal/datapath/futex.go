@@ -76,6 +76,10 @@ func rawWaitSlot() bool {
 
 func rawWaitDone() { rawWaiters.Add(-1) }
 
+// rawWaitFree reports whether a raw-wait slot is free now (a hint: another
+// goroutine may take it first).
+func rawWaitFree() bool { return int(rawWaiters.Load()) < runtime.GOMAXPROCS(0)/2 }
+
 // futexWake wakes the threads waiting on addr. FUTEX_WAKE never blocks,
 // so it is a raw system call (see rawSyscalls).
 func futexWake(addr *uint32) {

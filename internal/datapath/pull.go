@@ -27,6 +27,18 @@ import (
 // idle P, which, finding no work afterwards, waits in the netpoller. It
 // costs one thread wake-up when a channel turns hot, not one per packet.
 //
+// For the same reason a Puller waits hot only as a raw wait (a slot from
+// rawWaitSlot: GOMAXPROCS/2 of them), never the ordinary way: while every
+// slot is taken, a Puller does not turn hot and sleeps on its doorbell, as
+// does one that meets every slot taken when it would wait. An ordinary hot wait holds its thread in the
+// system call and its P until the runtime's monitor takes it back, up to
+// 10 ms later; with a raw wait holding the other P, no thread was left in
+// the netpoller, and a local IPCP forwarding many busy flows read the
+// IRMd's requests 10 ms late at each step: allocating 200 flows at once,
+// the server's accepts (each waits for the IPCP's answer) came so slowly
+// that the IRMd gave up on 30 to 40 of them after its 15 s (e2e
+// Test200ConcurrentFlows, which passed in 10 s before the Puller).
+//
 // The local IPCP's forwarders use it. The readers of the other IPCPs do
 // not: hot waits in every reader of a unicast IPCP (which shares the
 // process's hot-wait threads, hotSlots and rawWaitSlot, with its N-1
@@ -63,11 +75,12 @@ func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 		}
 	}
 	kind, sdu, err := p.e.ReadPacketInto(get)
-	if err == nil {
+	if err == nil && rawWaitFree() {
 		if p.h = p.e.HotRead(); p.h != nil {
 			// Leave a thread in the netpoller (see the type's doc).
 			go func() {}()
 			p.h.SetPolling(false) // the CPU is for the processes forwarded between
+			p.h.rawOnly = true    // never an ordinary wait (see the type's doc)
 			p.until = time.Now().Add(HotWindow)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -51,6 +52,9 @@ func TestPullerOrderAndEnd(t *testing.T) {
 // after the hot window without one it sleeps on the doorbell, and the
 // ring's sleep word says so (not a lazy futex wait nobody makes).
 func TestPullerWaitsHot(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("a Puller waits hot only as a raw wait, and GOMAXPROCS 1 leaves no slot for one")
+	}
 	a, b := endpoints(t, true)
 	b.SetPolling(false)
 	p := b.Puller()
@@ -131,5 +135,54 @@ func TestPullerTooBig(t *testing.T) {
 		if _, sdu, err := p.Read(small); err != nil || string(sdu) != "next" {
 			t.Fatalf("hot %v: after the long record: %q %v", hot, sdu, err)
 		}
+	}
+}
+
+// TestPullerNeverWaitsTheOrdinaryWay: with every raw-wait slot taken, a
+// Puller that would wait hot sleeps on its doorbell instead of blocking a
+// thread in an ordinary FUTEX_WAIT (which, beside a raw wait on the other
+// P, left no thread in the netpoller: e2e Test200ConcurrentFlows).
+func TestPullerNeverWaitsTheOrdinaryWay(t *testing.T) {
+	a, b := endpoints(t, true)
+	b.SetPolling(false)
+	p := b.Puller()
+	defer p.Close()
+	taken := 0
+	for rawWaitSlot() {
+		taken++
+	}
+	defer func() {
+		for range taken {
+			rawWaitDone()
+		}
+	}()
+	get := func(n int) []byte { return make([]byte, n) }
+	a.WritePacket(KindData, append([]byte{0}, "first"...))
+	b.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, sdu, err := p.Read(get); err != nil || string(sdu) != "first" {
+		t.Fatalf("first: %q %v", sdu, err)
+	}
+	before := b.shm.hotWaits.Load()
+	res := make(chan error, 1)
+	go func() {
+		_, sdu, err := p.Read(get)
+		if err == nil && string(sdu) != "second" {
+			err = fmt.Errorf("read %q, want second", sdu)
+		}
+		res <- err
+	}()
+	word := b.shm.rx.RxSleepWord()
+	for deadline := time.Now().Add(5 * time.Second); atomic.LoadUint32(word) != shmring.SleepBell; {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep word %d after 5 s, want the doorbell's", atomic.LoadUint32(word))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	a.WritePacket(KindData, append([]byte{0}, "second"...))
+	if err := <-res; err != nil {
+		t.Fatal(err)
+	}
+	if n := b.shm.hotWaits.Load() - before; n != 0 {
+		t.Fatalf("%d hot waits with no raw-wait slot free, want 0 (an ordinary wait)", n)
 	}
 }

@@ -443,17 +443,34 @@ var hotSlots = make(chan struct{}, 16)
 // this end is closed or interrupted, or until passes. Called with the
 // consumer role held. It reports false, without waiting, when until has
 // passed or no slot is free.
-func (e *Endpoint) hotWait(until time.Time) bool {
+//
+// rawOnly: wait only as a raw wait (with a slot from rawWaitSlot), never
+// the ordinary way. An ordinary wait is a system call that holds its
+// thread and, until the runtime's monitor retakes it (up to 10 ms later),
+// its P; beside a raw wait holding the other P, no thread is left to wait
+// in the netpoller, and every socket of the process (an IPCP's requests
+// from the IRMd, the other channels' doorbells) is read late (see Puller).
+func (e *Endpoint) hotWait(until time.Time, rawOnly bool) bool {
 	d := time.Until(until)
 	if d <= 0 {
+		return false
+	}
+	raw := rawWaitSlot()
+	if !raw && rawOnly {
 		return false
 	}
 	select {
 	case hotSlots <- struct{}{}:
 	default:
+		if raw {
+			rawWaitDone()
+		}
 		return false
 	}
 	defer func() { <-hotSlots }()
+	if raw {
+		defer rawWaitDone()
+	}
 	s := e.shm
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -463,9 +480,8 @@ func (e *Endpoint) hotWait(until time.Time) bool {
 	s.rx.SetRxSleepHow(shmring.SleepFutex)
 	if s.rx.Empty() && !s.down.Load() && !s.intr.Swap(false) {
 		s.hotWaits.Add(1)
-		if rawWaitSlot() {
+		if raw {
 			futexWaitRaw(s.rx.RxSleepWord(), shmring.SleepFutex, min(d, HotWindow))
-			rawWaitDone()
 		} else {
 			futexWait(s.rx.RxSleepWord(), shmring.SleepFutex, d)
 		}
@@ -507,9 +523,10 @@ func (e *Endpoint) HotRead() *HotReader {
 
 // HotReader holds the consumer role of a shared-memory channel (see HotRead).
 type HotReader struct {
-	e      *Endpoint
-	noPoll bool // Next waits without polling first (SetPolling)
-	waited bool // the last Next blocked in FUTEX_WAIT
+	e       *Endpoint
+	noPoll  bool // Next waits without polling first (SetPolling)
+	rawOnly bool // Next waits only as a raw wait (hotWait)
+	waited  bool // the last Next blocked in FUTEX_WAIT
 }
 
 // SetPolling turns Next's brief polling before it waits on or off (on by
@@ -537,7 +554,7 @@ func (h *HotReader) Next(get func(n int) []byte, until time.Time) (kind Kind, sd
 		return kind, sdu, ok, err
 	}
 	if h.noPoll || !e.pollOnce(&e.shm.hotStats) {
-		if !e.hotWait(until) {
+		if !e.hotWait(until, h.rawOnly) {
 			return kind, sdu, ok, err
 		}
 		h.waited = true
