@@ -45,15 +45,48 @@ import (
 // flows' readers) once made its round trips ten times slower (before the
 // netpoller's thread was seen to; not tried again).
 //
+// Pairs. The local IPCP forwards each flow with two Pullers, one per
+// direction, and a raw-wait slot lets only one of them wait hot at a time
+// on two Ps: the other slept on its doorbell, and a paced round trip paid
+// that wake-up through the netpoller. Pair tells a Puller that the other
+// direction of its flow reads dst (where the caller writes this Puller's
+// packets) and writes to this Puller's endpoint. A hot Puller then also
+// takes dst's consumer role when the other direction's goroutine sleeps
+// on its doorbell (it holds no packet it read, so none is passed on out of
+// order; a hot Puller without it looks again every millisecond), passes
+// dst's packets on itself, one of each direction in turn, and waits for
+// the next packet of either in one futex_waitv on both rings
+// (hotWaitPair). It gives the other direction back, for the rest of its
+// hot turn, when that direction's
+// destination is full (the other goroutine then waits for room, and this
+// one is never held up by it), when its own packet would not fit in dst
+// (the caller's write will wait for room, and the other direction must
+// not wait for that), on any error of the other direction (its goroutine
+// meets it on its socket), and when it cools. Without futex_waitv (Linux
+// before 5.16) a Puller waits for its own direction only.
+//
 // A Puller is used by one goroutine; Close gives the consumer role back.
 type Puller struct {
 	e     *Endpoint
 	h     *HotReader
 	until time.Time // the hot wait ends then without a packet
+
+	dst    *Endpoint  // Pair's: the other direction reads it and writes to e
+	q      *HotReader // dst's consumer role, taken while hot
+	noPair bool       // given back while hot: not taken again until the next turn
 }
 
 // Puller returns a Puller of e.
 func (e *Endpoint) Puller() *Puller { return &Puller{e: e} }
+
+// Pair says the caller writes the packets Read returns to dst, and another
+// goroutine passes dst's packets on to this Puller's endpoint (see the
+// type's doc). Over the socket data path it does nothing.
+func (p *Puller) Pair(dst *Endpoint) {
+	if p.e.shm != nil && dst.shm != nil {
+		p.dst = dst
+	}
+}
 
 // Read returns the next packet, as ReadPacketInto does, including its
 // errors: a record too long for get's buffer is skipped and reported
@@ -61,7 +94,51 @@ func (e *Endpoint) Puller() *Puller { return &Puller{e: e} }
 // corrupt, the peer gone) goes back to the socket, which reports it.
 func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 	for p.h != nil {
-		kind, sdu, ok, err := p.h.Next(get, p.until)
+		if p.q != nil {
+			// One packet of each direction in turn: neither starves.
+			passed := p.passBack()
+			if p.q == nil {
+				continue // given back
+			}
+			kind, sdu, ok, err := p.h.Next(get, time.Time{})
+			if ok {
+				p.until = time.Now().Add(HotWindow)
+				if !p.dst.shmRoom(len(sdu)) {
+					p.dropPair() // the caller's write waits for room
+				}
+				return kind, sdu, nil
+			}
+			if errors.Is(err, ErrTooBig) {
+				return 0, nil, err
+			}
+			if err != nil {
+				p.cool()
+				break
+			}
+			if passed {
+				p.until = time.Now().Add(HotWindow)
+				continue
+			}
+			if !hotWaitPair(p.e, p.dst, p.until) {
+				p.cool()
+			}
+			continue
+		}
+		if p.dst != nil && !p.noPair && waitvOK() {
+			// The other direction's goroutine may have gone to sleep
+			// since this Puller turned hot.
+			if p.q = p.dst.hotReadIdle(); p.q != nil {
+				continue
+			}
+		}
+		until := p.until
+		if p.dst != nil && !p.noPair && waitvOK() {
+			// Look for the other direction again within a millisecond.
+			if soon := time.Now().Add(waitvChunk); soon.Before(until) {
+				until = soon
+			}
+		}
+		kind, sdu, ok, err := p.h.Next(get, until)
 		if ok {
 			p.until = time.Now().Add(HotWindow)
 			return kind, sdu, nil
@@ -82,14 +159,55 @@ func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 			p.h.SetPolling(false) // the CPU is for the processes forwarded between
 			p.h.rawOnly = true    // never an ordinary wait (see the type's doc)
 			p.until = time.Now().Add(HotWindow)
+			p.noPair = false
 		}
 	}
 	return kind, sdu, err
 }
 
+// passBack passes one packet of the other direction on (dst to e), if
+// there is one and e has room for it. It reports whether it did; it gives
+// the other direction back when e is full or either end fails.
+func (p *Puller) passBack() bool {
+	if n, ok := p.dst.peekLen(); ok && !p.e.shmRoom(n) {
+		p.dropPair()
+		return false
+	}
+	var b *[]byte
+	kind, sdu, ok, err := p.q.Next(func(n int) []byte { b = GetBuf(n); return *b }, time.Time{})
+	if !ok {
+		if b != nil {
+			PutBuf(b)
+		}
+		if err != nil {
+			p.dropPair()
+		}
+		return false
+	}
+	err = p.e.WritePacket(kind, (*b)[:1+len(sdu)])
+	PutBuf(b)
+	if err != nil {
+		p.dropPair()
+	}
+	return true
+}
+
+// dropPair gives the other direction's consumer role back, for the rest
+// of this hot turn: its goroutine is woken if records are left, and taking
+// the role again at once would only wake it again.
+func (p *Puller) dropPair() {
+	p.q.Done()
+	p.q = nil
+	p.noPair = true
+	p.dst.EndHot()
+}
+
 // cool gives the consumer role back to the socket's reader, for a sleep on
 // the doorbell rather than a lazy wait for a HotReader that is not coming.
 func (p *Puller) cool() {
+	if p.q != nil {
+		p.dropPair()
+	}
 	p.h.Done()
 	p.h = nil
 	p.e.EndHot()

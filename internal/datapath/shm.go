@@ -92,8 +92,9 @@ type shm struct {
 	// intr: an interruption (interruptHot) not yet seen by a hot wait. A
 	// hot wait that arms its futex after the interruption's wake-up went
 	// out returns at once instead of sleeping through it.
-	intr     atomic.Bool
-	hotWaits atomic.Int64 // FUTEX_WAITs made by hot waits, for the tests
+	intr      atomic.Bool
+	hotWaits  atomic.Int64 // FUTEX_WAITs made by hot waits, for the tests
+	pairWaits atomic.Int64 // futex_waitvs on this and another ring (hotWaitPair), for the tests
 
 	spinStats pollStats // the reading goroutine's polling (see spin)
 	hotStats  pollStats // the HotReaders' polling, with the consumer role held

@@ -154,6 +154,7 @@ func (l *Local) forward(src, dst *datapath.Endpoint, down func(), done chan stru
 	defer close(done)
 	defer down()
 	p := src.Puller()
+	p.Pair(dst) // the other forwarder of the flow reads dst and writes to src
 	defer p.Close()
 	var b *[]byte
 	get := func(n int) []byte { b = datapath.GetBuf(n); return *b }
