@@ -99,13 +99,7 @@ func TestPullerWaitsHot(t *testing.T) {
 
 	// Cold: after the hot window, the reader sleeps on the doorbell.
 	res := read("late")
-	word := b.shm.rx.RxSleepWord()
-	for deadline := time.Now().Add(5 * time.Second); atomic.LoadUint32(word) != shmring.SleepBell; {
-		if time.Now().After(deadline) {
-			t.Fatalf("sleep word %d 5 s after the hot window, want the doorbell's", atomic.LoadUint32(word))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitBellSleep(t, b)
 	a.WritePacket(KindData, append([]byte{0}, "late"...))
 	if err := <-res; err != nil {
 		t.Fatal(err)
@@ -171,18 +165,25 @@ func TestPullerNeverWaitsTheOrdinaryWay(t *testing.T) {
 		}
 		res <- err
 	}()
-	word := b.shm.rx.RxSleepWord()
-	for deadline := time.Now().Add(5 * time.Second); atomic.LoadUint32(word) != shmring.SleepBell; {
-		if time.Now().After(deadline) {
-			t.Fatalf("sleep word %d after 5 s, want the doorbell's", atomic.LoadUint32(word))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitBellSleep(t, b)
 	a.WritePacket(KindData, append([]byte{0}, "second"...))
 	if err := <-res; err != nil {
 		t.Fatal(err)
 	}
 	if n := b.shm.hotWaits.Load() - before; n != 0 {
 		t.Fatalf("%d hot waits with no raw-wait slot free, want 0 (an ordinary wait)", n)
+	}
+}
+
+// waitBellSleep waits (up to 5 s) until e's reader sleeps on its doorbell,
+// as the ring's sleep word says.
+func waitBellSleep(t *testing.T, e *Endpoint) {
+	t.Helper()
+	word := e.shm.rx.RxSleepWord()
+	for deadline := time.Now().Add(5 * time.Second); atomic.LoadUint32(word) != shmring.SleepBell; {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep word %d after 5 s, want the doorbell's", atomic.LoadUint32(word))
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
