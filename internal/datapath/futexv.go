@@ -63,16 +63,13 @@ func futexWaitPairRaw(a, b *uint32, val uint32, d time.Duration) {
 // raw-wait slot or hot slot is free, or the kernel lacks futex_waitv.
 func hotWaitPair(a, b *Endpoint, until time.Time) bool {
 	d := time.Until(until)
-	if d <= 0 || !waitvOK() || !rawWaitSlot() {
+	if d <= 0 || !waitvOK() {
 		return false
 	}
-	defer rawWaitDone()
-	select {
-	case hotSlots <- struct{}{}:
-	default:
+	if _, ok := takeHotSlots(true); !ok {
 		return false
 	}
-	defer func() { <-hotSlots }()
+	defer hotSlotsDone(true)
 	sa, sb := a.shm, b.shm
 	// Read locks on two channels, in a fixed order (a goroutine never
 	// waits for one holding the other's write lock in the opposite order).

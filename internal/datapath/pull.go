@@ -30,14 +30,15 @@ import (
 // For the same reason a Puller waits hot only as a raw wait (a slot from
 // rawWaitSlot: GOMAXPROCS/2 of them), never the ordinary way: while every
 // slot is taken, a Puller does not turn hot and sleeps on its doorbell, as
-// does one that meets every slot taken when it would wait. An ordinary hot wait holds its thread in the
-// system call and its P until the runtime's monitor takes it back, up to
-// 10 ms later; with a raw wait holding the other P, no thread was left in
-// the netpoller, and a local IPCP forwarding many busy flows read the
-// IRMd's requests 10 ms late at each step: allocating 200 flows at once,
-// the server's accepts (each waits for the IPCP's answer) came so slowly
-// that the IRMd gave up on 30 to 40 of them after its 15 s (e2e
-// Test200ConcurrentFlows, which passed in 10 s before the Puller).
+// does one that meets every slot taken when it would wait. An ordinary
+// hot wait holds its thread in the system call and its P until the
+// runtime's monitor takes it back, up to 10 ms later; with a raw wait
+// holding the other P, no thread was left in the netpoller, and a local
+// IPCP forwarding many busy flows read the IRMd's requests 10 ms late at
+// each step: allocating 200 flows at once, the server's accepts (each
+// waits for the IPCP's answer) came so slowly that the IRMd gave up on 30
+// to 40 of them after its 15 s (e2e Test200ConcurrentFlows, which passed
+// in 10 s before the Puller).
 //
 // The local IPCP's forwarders use it. The readers of the other IPCPs do
 // not: hot waits in every reader of a unicast IPCP (which shares the
@@ -57,13 +58,13 @@ import (
 // dst's packets on itself, one of each direction in turn, and waits for
 // the next packet of either in one futex_waitv on both rings
 // (hotWaitPair). It gives the other direction back, for the rest of its
-// hot turn, when that direction's
-// destination is full (the other goroutine then waits for room, and this
-// one is never held up by it), when its own packet would not fit in dst
-// (the caller's write will wait for room, and the other direction must
-// not wait for that), on any error of the other direction (its goroutine
-// meets it on its socket), and when it cools. Without futex_waitv (Linux
-// before 5.16) a Puller waits for its own direction only.
+// hot turn, when that direction's destination is full (the other goroutine
+// then waits for room, and this one is never held up by it), when its own
+// packet would not fit in dst (the caller's write will wait for room, and
+// the other direction must not wait for that), on any error of the other
+// direction (its goroutine meets it on its socket), and when it cools.
+// Without futex_waitv (Linux before 5.16) Pair does nothing, and a Puller
+// waits for its own direction only.
 //
 // A Puller is used by one goroutine; Close gives the consumer role back.
 type Puller struct {
@@ -71,7 +72,7 @@ type Puller struct {
 	h     *HotReader
 	until time.Time // the hot wait ends then without a packet
 
-	dst    *Endpoint  // Pair's: the other direction reads it and writes to e
+	dst    *Endpoint  // Pair's (nil without futex_waitv): the other direction reads it and writes to e
 	q      *HotReader // dst's consumer role, taken while hot
 	noPair bool       // given back while hot: not taken again until the next turn
 }
@@ -81,9 +82,10 @@ func (e *Endpoint) Puller() *Puller { return &Puller{e: e} }
 
 // Pair says the caller writes the packets Read returns to dst, and another
 // goroutine passes dst's packets on to this Puller's endpoint (see the
-// type's doc). Over the socket data path it does nothing.
+// type's doc). Over the socket data path, or without futex_waitv, it does
+// nothing.
 func (p *Puller) Pair(dst *Endpoint) {
-	if p.e.shm != nil && dst.shm != nil {
+	if p.e.shm != nil && dst.shm != nil && waitvOK() {
 		p.dst = dst
 	}
 }
@@ -124,16 +126,14 @@ func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 			}
 			continue
 		}
-		if p.dst != nil && !p.noPair && waitvOK() {
+		until := p.until
+		if p.dst != nil && !p.noPair {
 			// The other direction's goroutine may have gone to sleep
 			// since this Puller turned hot.
 			if p.q = p.dst.hotReadIdle(); p.q != nil {
 				continue
 			}
-		}
-		until := p.until
-		if p.dst != nil && !p.noPair && waitvOK() {
-			// Look for the other direction again within a millisecond.
+			// Look for it again within a millisecond.
 			if soon := time.Now().Add(waitvChunk); soon.Before(until) {
 				until = soon
 			}

@@ -440,6 +440,32 @@ const HotWindow = 10 * time.Millisecond
 // (each blocks an OS thread); readers beyond it sleep on their socket.
 var hotSlots = make(chan struct{}, 16)
 
+// takeHotSlots takes a slot of hotSlots and, if one is free, a raw-wait
+// slot (rawWaitSlot); with rawOnly, both or none. ok is false when it took
+// none; give what it took back with hotSlotsDone(raw).
+func takeHotSlots(rawOnly bool) (raw, ok bool) {
+	raw = rawWaitSlot()
+	if !raw && rawOnly {
+		return false, false
+	}
+	select {
+	case hotSlots <- struct{}{}:
+		return raw, true
+	default:
+		if raw {
+			rawWaitDone()
+		}
+		return false, false
+	}
+}
+
+func hotSlotsDone(raw bool) {
+	<-hotSlots
+	if raw {
+		rawWaitDone()
+	}
+}
+
 // hotWait blocks in FUTEX_WAIT on the rx ring until the peer puts a record,
 // this end is closed or interrupted, or until passes. Called with the
 // consumer role held. It reports false, without waiting, when until has
@@ -456,22 +482,11 @@ func (e *Endpoint) hotWait(until time.Time, rawOnly bool) bool {
 	if d <= 0 {
 		return false
 	}
-	raw := rawWaitSlot()
-	if !raw && rawOnly {
+	raw, ok := takeHotSlots(rawOnly)
+	if !ok {
 		return false
 	}
-	select {
-	case hotSlots <- struct{}{}:
-	default:
-		if raw {
-			rawWaitDone()
-		}
-		return false
-	}
-	defer func() { <-hotSlots }()
-	if raw {
-		defer rawWaitDone()
-	}
+	defer hotSlotsDone(raw)
 	s := e.shm
 	s.mu.RLock()
 	defer s.mu.RUnlock()
