@@ -2,8 +2,12 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/ouroboros-go/ouroboros/internal/datapath"
+	"github.com/ouroboros-go/ouroboros/internal/oerr"
 )
 
 // TestEventSetHotBesideDeadFlow: a set whose other flows can deliver nothing
@@ -110,5 +114,71 @@ func TestEventSetHotBesideDeadFlow(t *testing.T) {
 	r := <-res
 	if r.err != nil || len(r.evs) != 1 || r.evs[0].Flow != newB || r.evs[0].Type != EventPkt {
 		t.Fatalf("events %v, %v; want one FLOW_PKT of the added flow", r.evs, r.err)
+	}
+}
+
+// TestHotWaitLeavesNothingArmed: a set's Wait that waited on its one flow's
+// ring and took nothing before it went to sleep on the set, and a
+// non-blocking Read that found nothing, end what the hot read left armed
+// (EndHot). Otherwise the receive goroutine slept lazily for a hot reader
+// that was not coming, and the peer's next packet rang no doorbell: it
+// waited in the ring for up to a hot window (an oping server whose client
+// pinged every 10 to 20 ms answered one ping in three 10 ms late).
+func TestHotWaitLeavesNothingArmed(t *testing.T) {
+	if !testShm() {
+		t.Skip("waiting on a flow's ring needs the shared-memory channel")
+	}
+	a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
+	set, err := newTestSet(b.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if err := set.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	buf := make([]byte, 16)
+	for round := 0; round < 3; round++ {
+		// A packet: the flow is active, so the next wait waits on its ring.
+		if _, err := a.Write([]byte{byte(round)}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := set.Events(ctx)
+		if err != nil || len(evs) != 1 || evs[0].Type != EventPkt {
+			t.Fatalf("round %d: events %v, %v; want one FLOW_PKT", round, evs, err)
+		}
+		if n, err := b.Read(buf); err != nil || n != 1 || buf[0] != byte(round) {
+			t.Fatalf("round %d: read %v, %v", round, buf[:n], err)
+		}
+		short, cancelShort := context.WithTimeout(ctx, 3*datapath.HotWindow)
+		_, err = set.Events(short)
+		cancelShort()
+		if !errors.Is(err, oerr.ETIMEDOUT) {
+			t.Fatalf("round %d: a wait with nothing to report returned %v, want ETIMEDOUT", round, err)
+		}
+		if b.ep.HotArmed() {
+			t.Fatalf("round %d: a set's wait that took nothing left the ring armed for a hot reader", round)
+		}
+	}
+
+	if err := b.SetFlags(FlagNonBlock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write([]byte{9}); err != nil {
+		t.Fatal(err)
+	}
+	if evs, err := set.Events(ctx); err != nil || len(evs) != 1 || evs[0].Type != EventPkt {
+		t.Fatalf("events %v, %v; want one FLOW_PKT", evs, err)
+	}
+	if n, err := b.Read(buf); err != nil || n != 1 || buf[0] != 9 {
+		t.Fatalf("non-blocking read %v, %v", buf[:n], err)
+	}
+	if _, err := b.Read(buf); !errors.Is(err, oerr.EAGAIN) {
+		t.Fatalf("non-blocking read of an empty flow: %v, want EAGAIN", err)
+	}
+	if b.ep.HotArmed() {
+		t.Fatal("a non-blocking read that found nothing left the ring armed for a hot reader")
 	}
 }

@@ -70,7 +70,7 @@ type EventSet struct {
 	dropped int
 	closed  bool
 	kick    chan struct{}
-	hot     *Flow // the flow Wait last took packets from itself (waiter's only)
+	hot     *Flow // the flow whose ring Wait last waited on itself, until its EndHot (waiter's only)
 
 	// hotFlow is the flow whose ring Wait waits on itself (hotRead) right
 	// now, nil when it does not: an event on another flow, or a change of
@@ -284,15 +284,26 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 				s.hotFlow.Store(nil)
 				continue
 			}
+			if s.hot != nil && s.hot != f {
+				s.hot.ep.EndHot()
+			}
 			got, again := f.hotRead(until)
 			s.hotFlow.Store(nil)
+			// Waited on or not, f's ring may have had a HotReader:
+			// EndHot below, or a later Wait's, ends what it left armed.
+			s.hot = f
 			if got || again {
-				s.hot = f
 				continue
 			}
 		}
 		if s.hot != nil {
-			// The receive goroutine delivers from here (see Flow.Read).
+			// The receive goroutine delivers from here (see Flow.Read),
+			// and must not sleep lazily for a HotReader that is not
+			// coming: a wait that took nothing left the ring armed for the
+			// next HotReader, and the peer's next packet rang no doorbell
+			// (it waited in the ring up to a hot window, 10 ms: an oping
+			// server paced at 10 to 20 ms had one reply in three late by
+			// that much).
 			s.hot.ep.EndHot()
 			s.hot = nil
 		}

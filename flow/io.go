@@ -276,6 +276,10 @@ func (f *Flow) Read(p []byte) (int, error) {
 			if got, _ := f.hotRead(time.Time{}); got {
 				continue // non-blocking: whatever the ring holds counts
 			}
+			// The caller may now wait for the flow's event: the receive
+			// goroutine delivers, and must not sleep lazily for a hot
+			// reader (see EventSet.Wait).
+			f.ep.EndHot()
 		}
 		if wait {
 			if start.IsZero() {

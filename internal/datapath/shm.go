@@ -623,6 +623,15 @@ func (e *Endpoint) EndHot() {
 	}
 }
 
+// HotArmed reports whether a HotReader has left the channel since the last
+// EndHot: until EndHot, the reading goroutine may sleep lazily, waiting for
+// the next HotReader, and the peer's records ring no doorbell. A caller
+// that waits by other means after a hot read must have called EndHot (the
+// tests check it with this).
+func (e *Endpoint) HotArmed() bool {
+	return e.shm != nil && e.shm.lastHot.Load() != 0
+}
+
 // InterruptHot makes a hot wait of this end look again at once (for a new
 // read deadline, an event elsewhere), or the next one if none waits now.
 func (e *Endpoint) InterruptHot() {
