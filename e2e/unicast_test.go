@@ -111,6 +111,24 @@ func TestUnicastOverUDP(t *testing.T) {
 	}
 	t.Logf("oping over a unicast layer over udp4: %s", rig.Lines(out, "rtt")[0])
 
+	// Paced within the hot window: the udp4 IPCPs' writers and the
+	// unicast IPCPs' readers of the applications' flows wait on their
+	// rings after a packet (datapath.Puller). A hot wait that left no
+	// thread in the netpoller had the next doorbell read only when it
+	// timed out, 10 ms later, at every hop (see TestLocalIPCPPacedNoStall;
+	// without the Puller's goroutine for the netpoller every ping here took
+	// more than 10 ms).
+	// Not a speed test: the fastest of 20 pings must take less than half a
+	// hot window.
+	out, errOut, code = a.Run("oping", "-n", "oping.uni", "-c", "20", "-i", "5ms")
+	if code != 0 {
+		t.Fatalf("paced oping A to B: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("paced 5 ms: %s", rig.Lines(out, "rtt")[0])
+	if best := fastestReply(t, out, 20); best >= 5*time.Millisecond {
+		t.Errorf("the fastest of 20 pings 5 ms apart over the unicast layer took %v (a hot window is 10 ms):\n%s", best, out)
+	}
+
 	out, errOut, code = a.Run("oping", "-n", "oping.uni", "-c", "20", "-i", "10ms", "-q", "data", "-s", "1400")
 	if code != 0 || !strings.Contains(out, "20 packets transmitted, 20 received, 0 out-of-order, 0% packet loss") {
 		t.Fatalf("reliable oping A to B: exit %d\n%s%s\nA:\n%s\nB:\n%s", code, out, errOut, a.Tail(), b.Tail())

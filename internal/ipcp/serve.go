@@ -203,10 +203,11 @@ func (p *IPCP) acceptFlow(m *pb.IpcpMsg, files []*os.File, what string) (*Flow, 
 	if err != nil {
 		return nil, oerr.EFLOWDOWN
 	}
-	// An IPCP forwards: it must not take the CPU from its ends by polling,
-	// and its readers sleep on their doorbells (a futex wait in each of an
-	// IPCP's readers made a unicast IPCP's round trips 10 times slower);
-	// only the local IPCP's forwarders wait hot, through a datapath.Puller.
+	// An IPCP forwards: it must not take the CPU from its ends by polling.
+	// Its readers sleep on their doorbells, or wait hot after a packet
+	// through a datapath.Puller (raw waits only, a thread left in the
+	// netpoller), never the ordinary way: an ordinary futex wait in each of
+	// a unicast IPCP's readers made its round trips 10 times slower.
 	ep.SetPolling(false)
 	f := &Flow{ID: int(m.GetFlowId()), PID: int(m.GetPid()), EP: ep}
 	if err := p.addFlow(f); err != nil {

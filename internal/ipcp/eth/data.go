@@ -295,12 +295,19 @@ func (e *Eth) startFlow(fl *flow) {
 // closes. Only data packets travel (empty ones are keepalives); the local
 // FLOW_DOWN signal has no equivalent on this wire. The SDU is read right
 // after the space for the header, which is then written in front of it.
+// It reads through a datapath.Puller, as the udp IPCP's writer does.
 func (e *Eth) writer(ep *datapath.Endpoint, peer wire.EthAddr, leid, reid uint16) {
 	defer e.wg.Done()
 	hl := e.hdrLen()
 	buf := make([]byte, hl+datapath.MaxSDU)
+	p := ep.Puller()
+	defer p.Close()
+	get := func(int) []byte { return buf[hl-1:] }
 	for {
-		kind, sdu, err := ep.ReadPacket(buf[hl-1:])
+		kind, sdu, err := p.Read(get)
+		if errors.Is(err, datapath.ErrTooBig) {
+			continue
+		}
 		if err != nil {
 			return
 		}

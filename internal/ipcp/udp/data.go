@@ -219,13 +219,22 @@ func (u *UDP) start(fl *flow) {
 
 // writer sends the application's packets as datagrams to the peer until
 // the channel closes. Only data packets travel (empty ones are keepalives);
-// the local FlagDown signal has no equivalent on this wire.
+// the local FlagDown signal has no equivalent on this wire. It reads
+// through a datapath.Puller: while the application keeps sending, it waits
+// for the next packet on the ring itself, woken by the application's write
+// rather than by a doorbell through the netpoller.
 func (u *UDP) writer(ep *datapath.Endpoint, peer netip.AddrPort, reid uint32) {
 	defer u.wg.Done()
 	buf := make([]byte, datapath.MaxSDU+1)
 	out := make([]byte, 0, wire.UDPEIDLen+datapath.MaxSDU)
+	p := ep.Puller()
+	defer p.Close()
+	get := func(int) []byte { return buf }
 	for {
-		kind, sdu, err := ep.ReadPacket(buf)
+		kind, sdu, err := p.Read(get)
+		if errors.Is(err, datapath.ErrTooBig) {
+			continue
+		}
 		if err != nil {
 			return
 		}

@@ -22,6 +22,7 @@ package unicast
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -113,7 +114,9 @@ func (u *Unicast) startReader(f *ipcp.Flow) {
 // read passes the application's SDUs on flow f to the flow allocator until
 // the channel ends. Each SDU is read behind room for the DT PCI, so it goes
 // out without a copy. Only data travels (an empty SDU is a keepalive); the
-// local down/up signals have no equivalent in the layer.
+// local down/up signals have no equivalent in the layer. It reads through a
+// datapath.Puller: while the application keeps sending, it waits for the
+// next SDU on the ring itself, woken by the application's write.
 func (u *Unicast) read(f *ipcp.Flow) {
 	a, _, err := u.booted()
 	if err != nil {
@@ -124,8 +127,13 @@ func (u *Unicast) read(f *ipcp.Flow) {
 		b = getBuf(wire.DTPCILen - 1 + n)
 		return (*b)[wire.DTPCILen-1:]
 	}
+	p := f.EP.Puller()
+	defer p.Close()
 	for {
-		kind, sdu, err := f.EP.ReadPacketInto(get)
+		kind, sdu, err := p.Read(get)
+		if errors.Is(err, datapath.ErrTooBig) {
+			continue
+		}
 		if err != nil {
 			if b != nil {
 				putBuf(b)
