@@ -108,20 +108,15 @@ func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 			if p.q == nil {
 				continue // given back
 			}
-			kind, sdu, ok, err := p.h.Next(get, time.Time{})
-			if ok {
-				p.fresh = true
-				if !p.dst.shmRoom(len(sdu)) {
+			kind, sdu, done, err := p.look(get)
+			if done {
+				if err == nil && !p.dst.shmRoom(len(sdu)) {
 					p.dropPair() // the caller's write waits for room
 				}
-				return kind, sdu, nil
+				return kind, sdu, err
 			}
-			if errors.Is(err, ErrTooBig) {
-				return 0, nil, err
-			}
-			if err != nil {
-				p.cool()
-				break
+			if p.h == nil {
+				break // cooled
 			}
 			if passed {
 				p.fresh = true
@@ -136,16 +131,12 @@ func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 		if p.fresh {
 			// Look without waiting first: in a flood the ring is
 			// seldom empty, and the clock is read only before a wait.
-			kind, sdu, ok, err := p.h.Next(get, time.Time{})
-			if ok {
-				return kind, sdu, nil
+			kind, sdu, done, err := p.look(get)
+			if done {
+				return kind, sdu, err
 			}
-			if errors.Is(err, ErrTooBig) {
-				return 0, nil, err
-			}
-			if err != nil {
-				p.cool()
-				break
+			if p.h == nil {
+				break // cooled
 			}
 			p.stamp()
 		}
@@ -186,6 +177,23 @@ func (p *Puller) Read(get func(n int) []byte) (Kind, []byte, error) {
 		}
 	}
 	return kind, sdu, err
+}
+
+// look takes the next packet without waiting. done says Read returns what
+// it got: a packet, or ErrTooBig for a record skipped. On any other error
+// the Puller has cooled (p.h is nil); with nothing there, it is unchanged.
+func (p *Puller) look(get func(n int) []byte) (kind Kind, sdu []byte, done bool, err error) {
+	kind, sdu, ok, err := p.h.Next(get, time.Time{})
+	switch {
+	case ok:
+		p.fresh = true
+		return kind, sdu, true, nil
+	case errors.Is(err, ErrTooBig):
+		return 0, nil, true, err
+	case err != nil:
+		p.cool()
+	}
+	return 0, nil, false, nil
 }
 
 // stamp lets the hot wait last HotWindow from now, if a packet passed
