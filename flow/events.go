@@ -71,6 +71,10 @@ type EventSet struct {
 	closed  bool
 	kick    chan struct{}
 	hot     *Flow // the flow whose ring Wait last waited on itself, until its EndHot (waiter's only)
+	// hotLeft holds the flows whose ring a Read of theirs last left armed
+	// for its return (Flow.leftHot): Wait ends that (EndHot) before it
+	// sleeps, as the flows' packets must then ring their doorbells.
+	hotLeft map[*Flow]struct{}
 
 	// hotFlow is the flow whose ring Wait waits on itself (hotRead) right
 	// now, nil when it does not: an event on another flow, or a change of
@@ -148,6 +152,7 @@ func (s *EventSet) Del(f *Flow) {
 
 func (s *EventSet) delLocked(f *Flow) {
 	delete(s.flows, f)
+	delete(s.hotLeft, f)
 	if _, ok := s.inReady[f]; ok {
 		delete(s.inReady, f)
 		for i, g := range s.readyQ {
@@ -296,6 +301,7 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 				continue
 			}
 		}
+		s.endLeftHot()
 		if s.hot != nil {
 			// The receive goroutine delivers from here (see Flow.Read),
 			// and must not sleep lazily for a HotReader that is not
@@ -315,6 +321,33 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 			}
 			return ctx.Err()
 		}
+	}
+}
+
+// noteLeftHot records that a Read of f, a member, returned with f's ring
+// armed for its return (see hotLeft).
+func (s *EventSet) noteLeftHot(f *Flow) {
+	s.mu.Lock()
+	if _, ok := s.flows[f]; ok {
+		if s.hotLeft == nil {
+			s.hotLeft = map[*Flow]struct{}{}
+		}
+		s.hotLeft[f] = struct{}{}
+	}
+	s.mu.Unlock()
+}
+
+// endLeftHot ends what the Reads of noteLeftHot left armed: Wait is about
+// to sleep, and a receive goroutine that slept lazily, waiting for a Read
+// to come back to the ring, would hold the flow's next packet (and its
+// event) for up to a hot window.
+func (s *EventSet) endLeftHot() {
+	s.mu.Lock()
+	left := s.hotLeft
+	s.hotLeft = nil
+	s.mu.Unlock()
+	for f := range left {
+		f.ep.EndHot()
 	}
 }
 

@@ -239,6 +239,19 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 
 func makeBuf(n int) []byte { return make([]byte, n) }
 
+// leftHot is called by a Read that returns with the ring armed for its
+// return (a hotRead of it took packets; the next Read is expected soon):
+// if f is in an event set, the set's Wait ends that before it sleeps,
+// for a caller that waits on its set next rather than reading again.
+func (f *Flow) leftHot() {
+	f.mu.Lock()
+	s := f.set
+	f.mu.Unlock()
+	if s != nil {
+		s.noteLeftHot(f)
+	}
+}
+
 // hotUntil is until when a Read that began waiting at now may wait in
 // hotRead: the hot window, cut by the read deadline and the receive timeout.
 func (f *Flow) hotUntil(now time.Time, timeo time.Duration) time.Time {
@@ -267,6 +280,7 @@ func (f *Flow) Read(p []byte) (int, error) {
 		return 0, f.opErr("read", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
 	}
 	var start time.Time
+	hot := false // a hotRead of this call took packets: it left the ring armed
 	for {
 		n, err, wait, ctl := f.tryRead(p)
 		if ctl != nil {
@@ -274,6 +288,7 @@ func (f *Flow) Read(p []byte) (int, error) {
 		}
 		if errors.Is(err, oerr.EAGAIN) {
 			if got, _ := f.hotRead(time.Time{}); got {
+				hot = true
 				continue // non-blocking: whatever the ring holds counts
 			}
 			// The caller may now wait for the flow's event: the receive
@@ -286,6 +301,7 @@ func (f *Flow) Read(p []byte) (int, error) {
 				start = clockNow()
 			}
 			if got, again := f.hotRead(f.hotUntil(start, timeo)); got || again {
+				hot = hot || got
 				continue
 			}
 			// From here the receive goroutine delivers: it must not wait
@@ -293,6 +309,9 @@ func (f *Flow) Read(p []byte) (int, error) {
 			f.ep.EndHot()
 		}
 		if !wait {
+			if hot && err == nil {
+				f.leftHot()
+			}
 			if err != nil {
 				return n, f.opErr("read", err)
 			}
