@@ -307,10 +307,20 @@ func (e *Endpoint) shmRead(get func(n int) []byte) (Kind, []byte, error) {
 		var lazyUntil int64
 		if s.mapping != nil {
 			s.bellSleep.Store(true)
-			if lh := s.lastHot.Load(); lh != 0 && monoNow()-lh < int64(HotWindow) {
-				// A socket deadline is wall time (unix ns).
-				lazyUntil = time.Now().UnixNano() + (lh + int64(HotWindow) - monoNow())
+			lh, now := s.lastHot.Load(), monoNow()
+			lazy := lh != 0 && now-lh < int64(HotWindow)
+			if lazy {
 				s.lazy.Store(true)
+				// An EndHot between the load of lastHot and the
+				// store of lazy saw no lazy sleep to end: look again
+				// (EndHot clears lastHot, then loads lazy; this
+				// stores lazy, then loads lastHot: one of the two sees
+				// the other's store).
+				lazy = s.lastHot.Load() != 0
+			}
+			if lazy {
+				// A socket deadline is wall time (unix ns).
+				lazyUntil = time.Now().UnixNano() + (lh + int64(HotWindow) - now)
 				s.rx.SetRxSleepHow(shmring.SleepFutex)
 			} else {
 				s.lazy.Store(false)
