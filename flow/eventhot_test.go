@@ -187,8 +187,8 @@ func TestHotWaitLeavesNothingArmed(t *testing.T) {
 	}
 
 	// A blocking Read that took its packet from the ring itself leaves the
-	// ring armed for the next Read; a Wait on a set of several flows (no
-	// hot wait of its own) that then sleeps ends it.
+	// ring armed for the next Read; a Wait on a set of several flows that
+	// then sleeps ends it.
 	// A new set: the last one's own hot wait on b would end it too.
 	set.Del(b)
 	set2, err := newTestSet(b.p)
@@ -245,4 +245,112 @@ func TestHotWaitLeavesNothingArmed(t *testing.T) {
 	if !armed {
 		t.Skip("no Read took its packet from the ring itself in 50 tries (a loaded machine)")
 	}
+}
+
+// TestEventSetHotBesideQuietFlow: a set whose other flow is alive but quiet
+// (its peer sent nothing for longer than the hot window, as a client across
+// a layer that left without a word: no message tells a server that a flow
+// is deallocated) waits for its busy flow's packets in the waiting goroutine
+// itself, as a set whose other flows are gone does. A packet on the quiet
+// flow ends that wait and is reported; while both flows are busy, Wait waits
+// on neither ring; once the first one is quiet again, it waits on the busy
+// one's again.
+func TestEventSetHotBesideQuietFlow(t *testing.T) {
+	if !testShm() {
+		t.Skip("waiting on a flow's ring needs the shared-memory channel")
+	}
+	busyA, busyB := pair(t, rawNoKeepalive, rawNoKeepalive)
+	quietA, quietB := pair(t, rawNoKeepalive, rawNoKeepalive)
+	set, err := newTestSet(busyB.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	for _, f := range []*Flow{busyB, quietB} {
+		if err := set.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	type result struct {
+		evs []Event
+		err error
+	}
+	waitOnce := func() chan result {
+		c := make(chan result, 1)
+		go func() {
+			evs, err := set.Events(ctx)
+			c <- result{evs, err}
+		}()
+		return c
+	}
+	// deliver writes byte b from a to b, checks that the wait res reports
+	// it on b, and reads it.
+	deliver := func(res chan result, a, b *Flow, x byte) {
+		t.Helper()
+		if _, err := a.Write([]byte{x}); err != nil {
+			t.Fatal(err)
+		}
+		r := <-res
+		if r.err != nil || len(r.evs) != 1 || r.evs[0].Flow != b || r.evs[0].Type != EventPkt {
+			t.Fatalf("packet %d: events %v, %v; want one FLOW_PKT of %p", x, r.evs, r.err, b)
+		}
+		buf := make([]byte, 16)
+		if n, err := b.Read(buf); err != nil || n != 1 || buf[0] != x {
+			t.Fatalf("packet %d: read %v, %d bytes, %v", x, buf[:n], n, err)
+		}
+	}
+	quietLong := func(f *Flow) bool {
+		return monoNow()-f.lastRcv.Load() > int64(datapath.HotWindow)
+	}
+	// waitOnceHot starts a wait that waits on the busy flow's ring, once
+	// the quiet flow has been quiet for longer than the hot window (a
+	// flow counts as having received when it starts). The busy flow's
+	// packet refreshes it first; on a loaded machine its window can pass
+	// before the wait starts, and then the wait is ended with a packet and
+	// tried again.
+	waitOnceHot := func() chan result {
+		t.Helper()
+		for !quietLong(quietB) {
+			time.Sleep(time.Millisecond)
+		}
+		for {
+			deliver(waitOnce(), busyA, busyB, 0)
+			res := waitOnce()
+			for end := time.Now().Add(100 * time.Millisecond); set.hotFlow.Load() != busyB && time.Now().Before(end); {
+				time.Sleep(time.Millisecond)
+			}
+			if set.hotFlow.Load() == busyB {
+				return res
+			}
+			if ctx.Err() != nil {
+				t.Fatal("Wait never waited on the busy flow's ring beside a quiet flow")
+			}
+			deliver(res, busyA, busyB, 0)
+		}
+	}
+	deliver(waitOnceHot(), busyA, busyB, 1)
+	if set.hot != busyB {
+		t.Fatal("the busy flow's packet did not reach Wait on its ring")
+	}
+
+	// The quiet flow speaks: the wait on the busy flow's ring ends and its
+	// packet is reported.
+	deliver(waitOnceHot(), quietA, quietB, 2)
+
+	// Both flows busy: no wait on either ring.
+	res := waitOnce()
+	for end := time.Now().Add(5 * time.Millisecond); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if quietLong(quietB) || quietLong(busyB) {
+			break // a window passed (a loaded machine): nothing to check
+		}
+		if h := set.hotFlow.Load(); h != nil {
+			t.Fatalf("Wait waited on one ring with two flows busy")
+		}
+	}
+	deliver(res, busyA, busyB, 3)
+
+	// Quiet again: the busy flow's ring is waited on again.
+	deliver(waitOnceHot(), busyA, busyB, 4)
 }

@@ -73,8 +73,13 @@ type EventSet struct {
 	hot     *Flow // the flow whose ring Wait last waited on itself, until its EndHot (waiter's only)
 	// hotLeft holds the flows whose ring a Read of theirs last left armed
 	// for its return (Flow.leftHot): Wait ends that (EndHot) before it
-	// sleeps, as the flows' packets must then ring their doorbells.
+	// waits, as the flows' packets must then ring their doorbells.
 	hotLeft map[*Flow]struct{}
+	// waiting: a Wait waits (on the kick channel, or on one flow's ring),
+	// having ended the flows of hotLeft; a Read that leaves its flow's
+	// ring armed meanwhile ends that itself (noteLeftHot), as nobody else
+	// would before that Wait wakes.
+	waiting bool
 
 	// hotFlow is the flow whose ring Wait waits on itself (hotRead) right
 	// now, nil when it does not: an event on another flow, or a change of
@@ -82,7 +87,8 @@ type EventSet struct {
 	hotFlow atomic.Pointer[Flow]
 }
 
-// maxHotScan is the largest set that Wait scans for its one live flow.
+// maxHotScan is the largest set that Wait scans for its one busy flow
+// (hotCandidate).
 const maxHotScan = 8
 
 // NewEventSet creates an empty set. A process has at most 31 sets (ENOMEM).
@@ -146,8 +152,12 @@ func (s *EventSet) Del(f *Flow) {
 	}
 	f.mu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	_, noted := s.hotLeft[f]
 	s.delLocked(f)
+	s.mu.Unlock()
+	if noted {
+		f.ep.EndHot() // the set's Wait will not
+	}
 }
 
 func (s *EventSet) delLocked(f *Flow) {
@@ -258,11 +268,12 @@ func (s *EventSet) post(f *Flow, t EventType) {
 
 // Wait blocks until the set has events and moves them all into q (fevent). If
 // q still holds unconsumed events it returns at once. Expiry of ctx's deadline
-// gives ETIMEDOUT; cancellation gives ctx.Err(). A set with one live flow
-// (the others' peers are gone: a server's flows whose clients left, until
-// it closes them) waits for that flow's packets in the calling goroutine
-// for up to datapath.HotWindow at a time; a cancellation is then seen that
-// late at most, events on the other flows and changes of the set at once.
+// gives ETIMEDOUT; cancellation gives ctx.Err(). A set with one busy flow
+// (see hotCandidate: the others are gone or quiet, as a server's flows
+// whose clients left are until it closes them) waits for that flow's
+// packets in the calling goroutine for up to datapath.HotWindow at a time;
+// a cancellation is then seen that late at most, events on the other flows
+// and changes of the set at once.
 func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 	if q == nil {
 		return oerr.EINVAL
@@ -274,8 +285,8 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 		if s.collect(q) {
 			return nil
 		}
-		if f := s.live(); f != nil && ctx.Err() == nil {
-			// One flow that can deliver: wait for its next packet in
+		if f := s.hotCandidate(); f != nil && ctx.Err() == nil {
+			// One busy flow: wait for its next packet in
 			// this goroutine (see Flow.hotRead), as a blocking Read of
 			// it would. hotFlow is published before the last look at
 			// the set: an event queued after that look interrupts the
@@ -292,7 +303,9 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 			if s.hot != nil && s.hot != f {
 				s.hot.ep.EndHot()
 			}
+			s.beginWait(f)
 			got, again := f.hotRead(until)
+			s.endWait()
 			s.hotFlow.Store(nil)
 			// Waited on or not, f's ring may have had a HotReader:
 			// EndHot below, or a later Wait's, ends what it left armed.
@@ -301,7 +314,7 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 				continue
 			}
 		}
-		s.endLeftHot()
+		s.beginWait(nil)
 		if s.hot != nil {
 			// The receive goroutine delivers from here (see Flow.Read),
 			// and must not sleep lazily for a HotReader that is not
@@ -315,7 +328,9 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 		}
 		select {
 		case <-s.kick:
+			s.endWait()
 		case <-ctx.Done():
+			s.endWait()
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return oerr.ETIMEDOUT
 			}
@@ -325,53 +340,94 @@ func (s *EventSet) Wait(ctx context.Context, q *EventQueue) error {
 }
 
 // noteLeftHot records that a Read of f, a member, returned with f's ring
-// armed for its return (see hotLeft).
+// armed for its return (see hotLeft), or, if a Wait is waiting already (it
+// ended the flows noted before it began), ends that at once: a Wait that
+// sleeps while f's receive goroutine sleeps lazily would see f's next
+// packet only when the lazy window closes, up to datapath.HotWindow late.
 func (s *EventSet) noteLeftHot(f *Flow) {
 	s.mu.Lock()
-	if _, ok := s.flows[f]; ok {
+	_, member := s.flows[f]
+	end := member && s.waiting
+	if member && !end {
 		if s.hotLeft == nil {
 			s.hotLeft = map[*Flow]struct{}{}
 		}
 		s.hotLeft[f] = struct{}{}
 	}
 	s.mu.Unlock()
-}
-
-// endLeftHot ends what the Reads of noteLeftHot left armed: Wait is about
-// to sleep, and a receive goroutine that slept lazily, waiting for a Read
-// to come back to the ring, would hold the flow's next packet (and its
-// event) for up to a hot window.
-func (s *EventSet) endLeftHot() {
-	s.mu.Lock()
-	left := s.hotLeft
-	s.hotLeft = nil
-	s.mu.Unlock()
-	for f := range left {
+	if end {
 		f.ep.EndHot()
 	}
 }
 
-// live returns the set's one flow that can still deliver packets, if it
-// has exactly one (of at most maxHotScan flows), else nil. A flow whose
-// receive goroutine has ended (its peer is gone, or it is closed) delivers
-// nothing more: its last event was posted before that goroutine ended.
-func (s *EventSet) live() *Flow {
+// beginWait marks the set's Wait as waiting and ends what the Reads of
+// noteLeftHot left armed, but on except (the flow whose ring it waits on
+// itself): a receive goroutine that slept lazily, waiting for a Read to
+// come back to the ring, would hold the flow's next packet (and its event)
+// for up to a hot window. endWait unmarks it.
+func (s *EventSet) beginWait(except *Flow) {
+	s.mu.Lock()
+	left := s.hotLeft
+	s.hotLeft = nil
+	s.waiting = true
+	s.mu.Unlock()
+	for f := range left {
+		if f != except {
+			f.ep.EndHot()
+		}
+	}
+}
+
+func (s *EventSet) endWait() {
+	s.mu.Lock()
+	s.waiting = false
+	s.mu.Unlock()
+}
+
+// hotCandidate returns the flow whose ring Wait waits on itself, nil for
+// none: of a set of at most maxHotScan flows, the one flow that can still
+// deliver packets, or, of several, the one that received last if every
+// other has received nothing for longer than datapath.HotWindow. A flow
+// whose receive goroutine has ended (its peer is gone, or it is closed)
+// delivers nothing more: its last event was posted before that goroutine
+// ended. A quiet flow is one whose peer left without a word, as a client
+// across a layer does (no message tells the server's side that a flow is
+// deallocated: its flow lives on until the server closes it, an oping
+// server after 10 s), or a peer that is idle; a packet of it reaches Wait
+// through its receive goroutine, which interrupts the wait (wake), and the
+// next Wait, seeing two busy flows, waits on neither ring.
+func (s *EventSet) hotCandidate() *Flow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || len(s.flows) > maxHotScan {
 		return nil
 	}
-	var one *Flow
+	now := monoNow()
+	var (
+		one     *Flow
+		oneRcv  int64
+		recents int // flows, other than one, that received within the hot window
+	)
 	for f := range s.flows {
 		select {
 		case <-f.rxDone:
 			continue
 		default:
 		}
-		if one != nil {
-			return nil
+		r := f.lastRcv.Load()
+		if one != nil && r <= oneRcv {
+			if now-r <= int64(datapath.HotWindow) {
+				recents++
+			}
+			continue
 		}
-		one = f
+		if one != nil && now-oneRcv <= int64(datapath.HotWindow) {
+			recents++
+		}
+		one, oneRcv = f, r
+	}
+	if recents > 0 {
+		return nil
 	}
 	return one
 }

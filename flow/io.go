@@ -223,7 +223,11 @@ func (f *Flow) hotRead(until time.Time) (got, again bool) {
 			return got, false // the receive goroutine sees it too
 		}
 		if !ok {
-			return got, !got && !wait.IsZero() && time.Now().Before(wait)
+			// again only after a wait that ended early (an interruption,
+			// a spurious wake-up): one that could not wait (no thread
+			// free for it, see datapath.HotReader.Waited) would make the
+			// caller spin until until.
+			return got, !got && h.Waited() && !wait.IsZero() && time.Now().Before(wait)
 		}
 		// An encrypted datagram is in the pooled buffer: handle decrypts
 		// it into a buffer of its own before it is queued (or given to
@@ -280,7 +284,9 @@ func (f *Flow) Read(p []byte) (int, error) {
 		return 0, f.opErr("read", oerr.ETIMEDOUT) // net.Conn: a past deadline fails at once
 	}
 	var start time.Time
-	hot := false // a hotRead of this call took packets: it left the ring armed
+	// hot: a hotRead of this call took the ring (and packets, or woke
+	// without one) and left it armed for the next Read; EndHot ends that.
+	hot := false
 	for {
 		n, err, wait, ctl := f.tryRead(p)
 		if ctl != nil {
@@ -295,21 +301,25 @@ func (f *Flow) Read(p []byte) (int, error) {
 			// goroutine delivers, and must not sleep lazily for a hot
 			// reader (see EventSet.Wait).
 			f.ep.EndHot()
+			hot = false
 		}
 		if wait {
 			if start.IsZero() {
 				start = clockNow()
 			}
 			if got, again := f.hotRead(f.hotUntil(start, timeo)); got || again {
-				hot = hot || got
+				hot = true
 				continue
 			}
 			// From here the receive goroutine delivers: it must not wait
 			// for a Read to come back for the ring.
 			f.ep.EndHot()
+			hot = false
 		}
 		if !wait {
-			if hot && err == nil {
+			// Also when the Read fails (a message too long for p with
+			// FlagRNoPart, the peer gone): the ring is armed all the same.
+			if hot {
 				f.leftHot()
 			}
 			if err != nil {
