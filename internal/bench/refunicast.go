@@ -91,11 +91,28 @@ const (
 	refUniProbeWait = 2 * time.Second
 )
 
+// refUniSetups bounds the lines built for one path. Seen on a busy 2-core
+// machine: in one setup of three the reference's last node of a two-hop
+// line never bootstrapped its directory ("DHT_FIND_NODE_REQ write failed",
+// "Failed to bootstrap peer" in its log every few seconds, for the 40 s of
+// the probes), so the first node never found the server's name ("Failed
+// to allocate flow: -1003"); a new line of new nodes then worked.
+const refUniSetups = 3
+
 // refUnicastOpen returns the refOpen of a ToolPath: the reference's unicast
-// layer over udp4 across hops hops (one or two).
+// layer over udp4 across hops hops (one or two). A setup that fails is
+// logged and made again with new nodes, up to refUniSetups in all; the
+// error is the last setup's.
 func refUnicastOpen(hops int) func(h *Harness) (client, server *refNode, stop func(), err error) {
-	return func(h *Harness) (*refNode, *refNode, func(), error) {
-		return h.startRefUnicast(hops)
+	return func(h *Harness) (client, server *refNode, stop func(), err error) {
+		for try := 1; try <= refUniSetups; try++ {
+			if client, server, stop, err = h.startRefUnicast(hops); err == nil {
+				return client, server, stop, nil
+			}
+			h.logf("reference unicast layer, %d hops: setup %d of %d failed: %s", hops, try, refUniSetups,
+				logTail(err.Error(), 300))
+		}
+		return nil, nil, nil, fmt.Errorf("%d setups failed, the last: %w", refUniSetups, err)
 	}
 }
 
