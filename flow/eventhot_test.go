@@ -23,16 +23,7 @@ func TestEventSetHotBesideDeadFlow(t *testing.T) {
 	}
 	liveA, liveB := pair(t, rawNoKeepalive, rawNoKeepalive)
 	deadA, deadB := pair(t, rawNoKeepalive, rawNoKeepalive)
-	set, err := newTestSet(liveB.p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	for _, f := range []*Flow{liveB, deadB} {
-		if err := set.Add(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	set := newSetOf(t, liveB, deadB)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	deadA.Close()
@@ -46,21 +37,10 @@ func TestEventSetHotBesideDeadFlow(t *testing.T) {
 		t.Fatal("the receive goroutine of a flow whose peer closed never ended")
 	}
 
-	type result struct {
-		evs []Event
-		err error
-	}
-	waitOnce := func() chan result {
-		c := make(chan result, 1)
-		go func() {
-			evs, err := set.Events(ctx)
-			c <- result{evs, err}
-		}()
-		return c
-	}
+	waitOnce := func() chan waitResult { return waitAsync(ctx, set) }
 	// deliver writes byte b on the live flow and checks that the wait res
 	// reports it, then reads it.
-	deliver := func(res chan result, b byte) {
+	deliver := func(res chan waitResult, b byte) {
 		t.Helper()
 		if _, err := liveA.Write([]byte{b}); err != nil {
 			t.Fatal(err)
@@ -79,7 +59,7 @@ func TestEventSetHotBesideDeadFlow(t *testing.T) {
 	// packet first refreshes it; on a loaded machine the window can pass
 	// before the wait starts (it did, in a loaded CI run), and then the
 	// wait is ended with a packet and tried again.
-	waitOnceHot := func() chan result {
+	waitOnceHot := func() chan waitResult {
 		t.Helper()
 		for {
 			deliver(waitOnce(), 0)
@@ -130,14 +110,7 @@ func TestHotWaitLeavesNothingArmed(t *testing.T) {
 		t.Skip("waiting on a flow's ring needs the shared-memory channel")
 	}
 	a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
-	set, err := newTestSet(b.p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	if err := set.Add(b); err != nil {
-		t.Fatal(err)
-	}
+	set := newSetOf(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	buf := make([]byte, 16)
@@ -226,18 +199,7 @@ func TestHotWaitLeavesNothingArmed(t *testing.T) {
 			t.Fatal(err)
 		}
 		armed = b.ep.HotArmed()
-		// Drain the events of these packets.
-		for {
-			short, cancelShort := context.WithTimeout(ctx, 3*datapath.HotWindow)
-			_, err := set2.Events(short)
-			cancelShort()
-			if errors.Is(err, oerr.ETIMEDOUT) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		drainEvents(ctx, t, set2) // the events of these packets
 		if armed && b.ep.HotArmed() {
 			t.Fatal("a set's wait on several flows slept with a flow's ring left armed by a Read")
 		}
@@ -261,33 +223,13 @@ func TestEventSetHotBesideQuietFlow(t *testing.T) {
 	}
 	busyA, busyB := pair(t, rawNoKeepalive, rawNoKeepalive)
 	quietA, quietB := pair(t, rawNoKeepalive, rawNoKeepalive)
-	set, err := newTestSet(busyB.p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	for _, f := range []*Flow{busyB, quietB} {
-		if err := set.Add(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	set := newSetOf(t, busyB, quietB)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	type result struct {
-		evs []Event
-		err error
-	}
-	waitOnce := func() chan result {
-		c := make(chan result, 1)
-		go func() {
-			evs, err := set.Events(ctx)
-			c <- result{evs, err}
-		}()
-		return c
-	}
+	waitOnce := func() chan waitResult { return waitAsync(ctx, set) }
 	// deliver writes byte b from a to b, checks that the wait res reports
 	// it on b, and reads it.
-	deliver := func(res chan result, a, b *Flow, x byte) {
+	deliver := func(res chan waitResult, a, b *Flow, x byte) {
 		t.Helper()
 		if _, err := a.Write([]byte{x}); err != nil {
 			t.Fatal(err)
@@ -310,7 +252,7 @@ func TestEventSetHotBesideQuietFlow(t *testing.T) {
 	// packet refreshes it first; on a loaded machine its window can pass
 	// before the wait starts, and then the wait is ended with a packet and
 	// tried again.
-	waitOnceHot := func() chan result {
+	waitOnceHot := func() chan waitResult {
 		t.Helper()
 		for !quietLong(quietB) {
 			time.Sleep(time.Millisecond)

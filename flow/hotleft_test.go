@@ -60,6 +60,40 @@ func crowd(t *testing.T, set *EventSet) {
 	}
 }
 
+// newSetOf returns a new event set, of the process of the flows, holding
+// them; the test closes it.
+func newSetOf(t *testing.T, flows ...*Flow) *EventSet {
+	t.Helper()
+	set, err := newTestSet(flows[0].p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(set.Close)
+	for _, f := range flows {
+		if err := set.Add(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return set
+}
+
+// waitResult is what an EventSet.Events call returned.
+type waitResult struct {
+	evs []Event
+	err error
+}
+
+// waitAsync calls set.Events in a goroutine of its own, and sends what it
+// returned on the channel.
+func waitAsync(ctx context.Context, set *EventSet) chan waitResult {
+	c := make(chan waitResult, 1)
+	go func() {
+		evs, err := set.Events(ctx)
+		c <- waitResult{evs, err}
+	}()
+	return c
+}
+
 // drainEvents collects the set's events until none came for three hot
 // windows.
 func drainEvents(ctx context.Context, t *testing.T, set *EventSet) {
@@ -86,14 +120,7 @@ func TestFailedHotReadLeavesNothingArmed(t *testing.T) {
 		t.Skip("hot reads need the shared-memory channel")
 	}
 	a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
-	set, err := newTestSet(b.p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	if err := set.Add(b); err != nil {
-		t.Fatal(err)
-	}
+	set := newSetOf(t, b)
 	crowd(t, set)
 	if err := b.SetFlags(FlagRdWr | FlagRNoPart); err != nil {
 		t.Fatal(err)
@@ -128,14 +155,7 @@ func TestHotReadBesideWaitingSet(t *testing.T) {
 		t.Skip("hot reads need the shared-memory channel")
 	}
 	a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
-	set, err := newTestSet(b.p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	if err := set.Add(b); err != nil {
-		t.Fatal(err)
-	}
+	set := newSetOf(t, b)
 	crowd(t, set)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -184,14 +204,7 @@ func TestDelEndsNotedHotRead(t *testing.T) {
 		t.Skip("hot reads need the shared-memory channel")
 	}
 	a, b := pair(t, rawNoKeepalive, rawNoKeepalive)
-	set, err := newTestSet(b.p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set.Close()
-	if err := set.Add(b); err != nil {
-		t.Fatal(err)
-	}
+	set := newSetOf(t, b)
 	for try := 0; try < 50; try++ {
 		if _, armed := readHotOnce(t, a, b, []byte{2}, make([]byte, 16), nil); !armed {
 			continue
