@@ -402,32 +402,35 @@ func (s *EventSet) hotCandidate() *Flow {
 	if s.closed || len(s.flows) > maxHotScan {
 		return nil
 	}
-	now := monoNow()
 	var (
-		one     *Flow
-		oneRcv  int64
-		recents int // flows, other than one, that received within the hot window
+		live [maxHotScan]*Flow
+		n    int
 	)
 	for f := range s.flows {
 		select {
 		case <-f.rxDone:
-			continue
 		default:
+			live[n] = f
+			n++
 		}
-		r := f.lastRcv.Load()
-		if one != nil && r <= oneRcv {
-			if now-r <= int64(datapath.HotWindow) {
-				recents++
-			}
-			continue
-		}
-		if one != nil && now-oneRcv <= int64(datapath.HotWindow) {
-			recents++
-		}
-		one, oneRcv = f, r
 	}
-	if recents > 0 {
+	switch n {
+	case 0:
 		return nil
+	case 1:
+		return live[0] // no clock read: the common case of a server with one client
+	}
+	one := live[0]
+	for _, f := range live[1:n] {
+		if f.lastRcv.Load() > one.lastRcv.Load() {
+			one = f
+		}
+	}
+	now := monoNow()
+	for _, f := range live[:n] {
+		if f != one && now-f.lastRcv.Load() <= int64(datapath.HotWindow) {
+			return nil // two busy flows
+		}
 	}
 	return one
 }
