@@ -185,18 +185,35 @@ func TestReferencePostQuantumFallback(t *testing.T) {
 	// our client nothing, which then times out. Try until the refusal
 	// arrives.
 	var errOut string
-	code := -1
+	code, tries := -1, 0
 	for end := time.Now().Add(90 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		_, errOut, code = in.Run("oping", "-n", "pq.ref", "-c", "1")
+		tries++
 		if code == 0 || strings.Contains(errOut, "encryption error") || time.Now().After(end) {
 			break
+		}
+	}
+	if strings.Contains(in.Log(), "The server of pq.ref or the layer refused") {
+		t.Errorf("a client that named its kex fell back:\n%s", lastLines(in.Log(), 15))
+	}
+	if code != 0 && !strings.Contains(errOut, "encryption error") {
+		// Seen once in a loaded CI run: after its irmd gave up on its
+		// IPCP's answer to the first request, the reference's irmd saw
+		// none of our next requests (its udp4 IPCP passed them on no
+		// more), so no refusal could come. A limitation of the
+		// reference, not of ours: our irmd's first request reached it
+		// and was refused there.
+		rlog := r.logSince(0)
+		arrived := strings.Count(rlog, "Flow request arrived for pq.ref")
+		refused := strings.Contains(rlog, "Client KEX X25519MLKEM768 too weak")
+		if refused && strings.Contains(rlog, "alloc_resp timed out") && arrived < tries {
+			t.Skipf("the reference's udp4 IPCP passed %d of our %d flow requests for pq.ref to its irmd after its irmd "+
+				"gave up on its answer (\"IPCP alloc_resp timed out\"): no refusal can come; a limitation of the reference "+
+				"on a loaded machine\nreference irmd log (tail):\n%s", arrived, tries, r.logTail())
 		}
 	}
 	if code == 0 || !strings.Contains(errOut, "encryption error") {
 		t.Fatalf("our oping naming X25519MLKEM768 to a reference server without ML-KEM: exit %d\n%s\nreference irmd log (tail):\n%s",
 			code, errOut, r.logTail())
-	}
-	if strings.Contains(in.Log(), "The server of pq.ref or the layer refused") {
-		t.Errorf("a client that named its kex fell back:\n%s", lastLines(in.Log(), 15))
 	}
 }
